@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Persistence
+import ServiceLifecycle
+import Synchronization
+import TLSTransport
+import WireProtocol
+
+/// The control plane: the one process that owns state.
+///
+/// Listens on one TLS 1.3 port for nodes (mTLS), gateways (mTLS) and enrolling nodes
+/// (server-authenticated TLS), runs the scheduler and the liveness sweep, and persists
+/// every accepted change in SQLite before acknowledging it.
+///
+/// ```swift
+/// let controlPlane = try await ControlPlane(configuration: config, database: db, authority: ca, serverIdentity: id)
+/// let port = try await controlPlane.bind()
+/// try await controlPlane.run()   // until cancelled or graceful shutdown
+/// ```
+public final class ControlPlane: Service, Sendable {
+    public let configuration: ControlPlaneConfiguration
+    public let database: BerthDatabase
+    public let authority: CertificateAuthority
+    public let enrollment: EnrollmentService
+    public let revocations: RevocationSet
+    let fleet: Fleet
+    let serverIdentity: TLSIdentity
+    let logger: Logger
+    let group: any EventLoopGroup
+    private let listener = Mutex<NIOAsyncChannel<FramedChannel.Connection, Never>?>(nil)
+    private let nextConnectionID = Atomic<UInt64>(1)
+
+    /// Loads state from `database` (revocations, nodes) and prepares to serve.
+    public init(
+        configuration: ControlPlaneConfiguration,
+        database: BerthDatabase,
+        authority: CertificateAuthority,
+        serverIdentity: TLSIdentity,
+        logger: Logger = Logger(label: "berth.controlplane"),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
+        self.configuration = configuration
+        self.database = database
+        self.authority = authority
+        self.serverIdentity = serverIdentity
+        self.logger = logger
+        self.group = group
+        self.revocations = RevocationSet(try await database.revokedSerials())
+        self.enrollment = EnrollmentService(
+            database: database,
+            authority: authority,
+            certificateValidity: configuration.nodeCertificateValidity,
+            logger: logger
+        )
+        self.fleet = Fleet(database: database, configuration: configuration, revocations: revocations, logger: logger)
+        try await fleet.load()
+    }
+
+    /// Binds the listener and returns the port (useful with port 0).
+    @discardableResult
+    public func bind() async throws -> Int {
+        if let existing = listener.withLock({ $0 }) { return existing.channel.localAddress?.port ?? configuration.port }
+        let sslContext = try NIOSSLContext(
+            configuration: try TLSConfigurations.controlPlaneServer(identity: serverIdentity, trustRoot: authority.certificate)
+        )
+        let server = try await FramedChannel.bindServer(
+            host: configuration.host,
+            port: configuration.port,
+            sslContext: sslContext,
+            group: group,
+            maxPayloadSize: configuration.maxFramePayload
+        )
+        listener.withLock { $0 = server }
+        let port = server.channel.localAddress?.port ?? configuration.port
+        logger.info("control plane listening", metadata: ["address": "\(configuration.host):\(port)", "ca": "\(authority.pin)"])
+        return port
+    }
+
+    /// Serves connections and runs the liveness sweep until cancelled or shut down gracefully.
+    public func run() async throws {
+        try await bind()
+        guard let server = listener.withLock({ $0 }) else { return }
+        let handler = ConnectionHandler(
+            fleet: fleet,
+            enrollment: enrollment,
+            dispatcher: RPCDispatcher(fleet: fleet, configuration: configuration, logger: logger),
+            revocations: revocations,
+            logger: logger
+        )
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { [fleet, configuration] in
+                    let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: tick)
+                        await fleet.sweep()
+                    }
+                }
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+                        group.addTask { await handler.handle(connection, connectionID: id) }
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        await fleet.flushHeartbeats()
+    }
+
+    /// Issues a gateway client certificate (the key is made here) and records it.
+    public func issueGatewayIdentity(name: String, validity: Double = 365 * 86_400) async throws -> TLSIdentity {
+        let identity = try authority.issueIdentity(PeerIdentity(role: .gateway, id: name), validity: validity)
+        let now = BerthDatabase.nowMicros()
+        try await database.recordCertificate(
+            CertificateRow(
+                serial: identity.leaf.serialHex,
+                role: "gateway",
+                subjectId: name,
+                issuedAt: now,
+                expiresAt: Int64(identity.leaf.notValidAfter.timeIntervalSince1970 * 1_000_000)
+            )
+        )
+        return identity
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// Settings of a control plane. Every duration is in seconds.
+public struct ControlPlaneConfiguration: Sendable {
+    /// Address to listen on for nodes and gateways (loopback by default).
+    public var host: String = "127.0.0.1"
+    /// TLS port; 0 picks a free one (tests).
+    public var port: Int = 7420
+    /// How often nodes send heartbeats and gateways ping.
+    public var heartbeatInterval: Double = 5
+    /// A node with no heartbeat for this long is `Offline` and its connection is closed.
+    public var offlineTimeout: Double = 15
+    /// How long `Terminated` instances stay visible before they are purged.
+    public var terminatedRetention: Double = 3600
+    /// Lifetime of node certificates issued at enrollment.
+    public var nodeCertificateValidity: Double = 90 * 86_400
+    /// Largest frame payload accepted, checked from the header.
+    public var maxFramePayload: Int = 4 * 1024 * 1024
+    /// Version reported by `/api/v1/status`.
+    public var version: String = BerthVersion.current
+
+    public init() {}
+}
+
+/// The version of this build.
+public enum BerthVersion {
+    public static let current = "0.1.0"
+}

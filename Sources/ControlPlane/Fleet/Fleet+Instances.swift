@@ -1,0 +1,149 @@
+import Foundation
+import Persistence
+import WireProtocol
+
+extension Fleet {
+    /// Creates `count` instances in `Scheduling`, durably, and returns their ids.
+    ///
+    /// Validates the request as Anka does: the template must exist, a named tag or
+    /// version must exist (`No such tag <tag>`), priority is 1–10000.
+    func startInstances(_ request: StartInstancesRequest) async throws -> [String] {
+        guard !request.templateID.isEmpty else { throw ControlPlaneError.badRequest("vmid is required") }
+        guard let template = try await database.template(id: request.templateID) else {
+            throw ControlPlaneError.notFound("No such template \(request.templateID)")
+        }
+        let versions = try await database.templateVersions(templateID: template.id)
+        let version: TemplateVersionRow?
+        if let tag = request.tag, !tag.isEmpty {
+            guard let match = versions.first(where: { $0.tag == tag }) else {
+                throw ControlPlaneError.notFound("No such tag \(tag)")
+            }
+            version = match
+        } else if let number = request.version {
+            guard let match = versions.first(where: { $0.number == number }) else {
+                throw ControlPlaneError.notFound("No such version \(number)")
+            }
+            version = match
+        } else {
+            version = versions.first
+        }
+        let count = request.count == 0 ? 1 : request.count
+        guard (1...1000).contains(count) else { throw ControlPlaneError.badRequest("count must be between 1 and 1000") }
+        let priority = request.priority ?? 1000
+        guard (1...10_000).contains(priority) else {
+            throw ControlPlaneError.badRequest("priority must be between 1 and 10000")
+        }
+        if let vcpu = request.vcpu, vcpu < 1 { throw ControlPlaneError.badRequest("vcpu must be positive") }
+        if let vram = request.vramMB, vram < 1 { throw ControlPlaneError.badRequest("vram must be positive") }
+        let now = BerthDatabase.nowMicros()
+        let rows = (0..<count).map { i -> InstanceRow in
+            var row = InstanceRow(
+                id: UUID().uuidString.lowercased(),
+                state: InstanceState.scheduling.description,
+                templateId: template.id,
+                crTime: now + Int64(i)
+            )
+            row.templateName = template.name
+            row.tag = version?.tag ?? ""
+            row.version = version?.number ?? 0
+            row.priority = priority
+            row.groupId = request.groupID
+            row.name = request.name
+            row.externalId = request.externalID
+            row.metadata = request.metadataJSON
+            row.vcpu = request.vcpu ?? template.cpuCores
+            row.vramMb = request.vramMB ?? template.ramMb
+            row.arch = template.arch
+            row.targetNodeId = request.nodeID
+            row.waitReason = "waiting for the scheduler"
+            return row
+        }
+        try await database.insertInstances(rows)
+        requestScheduling()
+        return rows.map(\.id)
+    }
+
+    /// One instance (`id` set) or all of them, oldest first.
+    func listInstances(id: String) async throws -> [InstanceRecord] {
+        if !id.isEmpty {
+            guard let row = try await database.instance(id: id) else {
+                throw ControlPlaneError.notFound("No such instance \(id)")
+            }
+            return [InstanceRecord(row)]
+        }
+        return try await database.instances().map(InstanceRecord.init)
+    }
+
+    /// Terminates an instance: at once if it is not placed, else through its node.
+    func terminateInstance(id: String) async throws {
+        guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
+        let outcome: TerminationOutcome
+        do {
+            outcome = try await database.requestTermination(instanceID: id, now: BerthDatabase.nowMicros())
+        } catch let error as PersistenceError where error.code == .notFound {
+            throw ControlPlaneError.notFound("No such instance \(id)")
+        }
+        if case .commandQueued(let command) = outcome {
+            await flushCommands(nodeID: command.nodeId)
+        }
+    }
+
+    /// Applies a node's instance event exactly once and returns the acknowledgement to send.
+    func applyEvent(nodeID: String, event: InstanceEvent) async throws -> EventAck {
+        let status = event.status
+        let outcome = try await database.applyTransition(
+            TransitionReport(
+                instanceID: status.instanceID,
+                state: status.state.description,
+                message: status.message,
+                progress: status.progress,
+                vminfo: status.vmInfo?.encodedBytes(),
+                ts: event.timestampMicros > 0 ? Int64(event.timestampMicros) : BerthDatabase.nowMicros(),
+                nodeID: nodeID,
+                eventEpoch: Int64(bitPattern: event.epoch),
+                eventSeq: Int64(bitPattern: event.sequence)
+            )
+        )
+        switch outcome {
+        case .applied(let row):
+            if row.state == "Terminated" || row.state == "Error" || row.state == "Stopped" {
+                requestScheduling()
+            }
+        case .notOwned:
+            logger.warning(
+                "node reported an instance it does not run; ignored",
+                metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"]
+            )
+        case .duplicate, .ignored:
+            break
+        }
+        return EventAck(epoch: event.epoch, sequence: event.sequence)
+    }
+}
+
+extension InstanceRecord {
+    init(_ row: InstanceRow) {
+        self.init()
+        instanceID = row.id
+        state = InstanceState(ankaName: row.state) ?? .error
+        message = row.message
+        templateID = row.templateId
+        templateName = row.templateName
+        tag = row.tag
+        version = row.version
+        nodeID = row.nodeId ?? ""
+        inflightRequestID = row.inflightReqid
+        tsMicros = Int(row.ts)
+        createdMicros = Int(row.crTime)
+        progress = row.progress
+        groupID = row.groupId
+        name = row.name
+        externalID = row.externalId
+        metadataJSON = row.metadata
+        arch = row.arch
+        vlan = row.vlan
+        priority = row.priority
+        if let bytes = row.vminfo { vmInfo = try? VMInfo(bytes: bytes) }
+        waitReason = row.state == "Scheduling" ? row.waitReason : ""
+    }
+}

@@ -1,0 +1,67 @@
+import Persistence
+import WireProtocol
+
+extension Fleet {
+    /// One node (`id` set) or all of them.
+    func listNodes(id: String) async throws -> [NodeRecord] {
+        let selected: [NodeRow]
+        if !id.isEmpty {
+            guard let node = nodes[id] else { throw ControlPlaneError.notFound("No such node \(id)") }
+            selected = [node]
+        } else {
+            selected = nodes.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        }
+        let live = try await database.placedLiveInstances()
+        var usage: [String: (count: Int, vcpu: Int, vram: Int)] = [:]
+        for instance in live {
+            let key = instance.nodeId ?? ""
+            let current = usage[key] ?? (0, 0, 0)
+            usage[key] = (current.count + 1, current.vcpu + instance.vcpu, current.vram + instance.vramMb)
+        }
+        return selected.map { node in
+            var record = NodeRecord()
+            var row = node
+            if let heartbeat = links[node.id]?.session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &row) }
+            record.nodeID = row.id
+            record.name = row.name
+            record.state = links[row.id]?.ready == true ? "Active" : "Offline"
+            record.ipAddress = row.ipAddress
+            record.cpuCount = row.cpuCount
+            record.ramMB = row.ramMb
+            record.arch = row.arch
+            record.capacity = row.maxVmCount
+            record.vmCount = usage[row.id]?.count ?? 0
+            record.vcpuCount = usage[row.id]?.vcpu ?? 0
+            record.vramMB = usage[row.id]?.vram ?? 0
+            record.cpuUtil = row.cpuUtil
+            record.ramUtil = row.ramUtil
+            record.drainMode = row.drainMode
+            record.capacityMode = row.capacityMode
+            record.templates = TemplateSet(bytes: row.templates).templates
+            record.agentVersion = row.agentVersion
+            record.lastSeenMicros = Int(row.lastSeen)
+            record.diskSizeBytes = row.diskSize
+            record.freeDiskBytes = row.freeDisk
+            return record
+        }
+    }
+
+    /// Deletes a node: revokes its certificates (durably, then in memory), ends its
+    /// instances and drops its live connection.
+    func deleteNode(id: String) async throws {
+        guard !id.isEmpty else { throw ControlPlaneError.badRequest("node_id is required") }
+        let serials: [String]
+        do {
+            serials = try await database.deleteNode(id: id, now: BerthDatabase.nowMicros())
+        } catch let error as PersistenceError where error.code == .notFound {
+            throw ControlPlaneError.notFound("No such node \(id)")
+        }
+        for serial in serials { revocations.revoke(serial) }
+        nodes.removeValue(forKey: id)
+        if let link = links.removeValue(forKey: id) {
+            link.session.close(with: WireError(.unauthenticated, "node \(id) was deleted; its certificate is revoked"))
+        }
+        logger.notice("node deleted; certificates revoked", metadata: ["node": "\(id)", "serials": "\(serials)"])
+        requestScheduling()
+    }
+}

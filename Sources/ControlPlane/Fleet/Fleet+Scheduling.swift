@@ -1,0 +1,96 @@
+import Foundation
+import Persistence
+import WireProtocol
+
+extension Fleet {
+    /// Asks for a scheduling pass. Requests made while one runs fold into one more pass.
+    func requestScheduling() {
+        if schedulingRunning {
+            schedulingRequested = true
+            return
+        }
+        schedulingRunning = true
+        Task { await self.schedulingLoop() }
+    }
+
+    private func schedulingLoop() async {
+        repeat {
+            schedulingRequested = false
+            await runSchedulingPass()
+        } while schedulingRequested
+        schedulingRunning = false
+    }
+
+    /// One pass: place what can be placed, record why the rest waits, commit once, send commands.
+    func runSchedulingPass() async {
+        do {
+            let pending = try await database.pendingInstances()
+            guard !pending.isEmpty else { return }
+            let placed = try await database.placedLiveInstances()
+            var running: [String: Int] = [:]
+            for instance in placed { running[instance.nodeId ?? "", default: 0] += 1 }
+            let candidates = nodes.values.map { node in
+                SchedulerNode(
+                    id: node.id,
+                    name: node.name,
+                    arch: node.arch,
+                    isActive: links[node.id]?.ready == true,
+                    drainMode: node.drainMode,
+                    maxVMCount: node.maxVmCount,
+                    running: running[node.id] ?? 0,
+                    templates: Set(TemplateSet(bytes: node.templates).templates.map(\.templateID))
+                )
+            }
+            let rows = Dictionary(pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let decision = scheduler.schedule(
+                queue: pending.map {
+                    SchedulerRequest(
+                        instanceID: $0.id,
+                        priority: $0.priority,
+                        createdMicros: $0.crTime,
+                        templateID: $0.templateId,
+                        arch: $0.arch,
+                        targetNodeID: $0.targetNodeId
+                    )
+                },
+                nodes: candidates
+            )
+            let now = BerthDatabase.nowMicros()
+            let placements = decision.placements.compactMap { placement -> Placement? in
+                guard let row = rows[placement.instanceID] else { return nil }
+                return Placement(
+                    instanceID: row.id,
+                    nodeID: placement.nodeID,
+                    requestID: UUID().uuidString.lowercased(),
+                    commandPayload: Self.startSpec(for: row, now: now).encodedBytes()
+                )
+            }
+            let commands = try await database.commitSchedulingPass(
+                placements: placements,
+                waitReasons: decision.waiting,
+                now: now
+            )
+            for nodeID in Set(commands.map(\.nodeId)) {
+                await flushCommands(nodeID: nodeID)
+            }
+            if !commands.isEmpty {
+                logger.debug("scheduling pass", metadata: ["placed": "\(commands.count)", "waiting": "\(decision.waiting.count)"])
+            }
+        } catch {
+            logger.error("scheduling pass failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func startSpec(for row: InstanceRow, now: Int64) -> StartSpec {
+        var spec = StartSpec()
+        spec.templateID = row.templateId
+        spec.templateName = row.templateName
+        spec.tag = row.tag
+        spec.versionNumber = row.version
+        spec.cpuCores = row.vcpu
+        spec.ramMB = row.vramMb
+        spec.arch = row.arch
+        spec.vmName = "mgmtManaged-\(row.templateName)-\(now)000"
+        return spec
+    }
+}

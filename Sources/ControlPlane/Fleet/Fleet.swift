@@ -1,0 +1,232 @@
+import Foundation
+import Logging
+import NIOCore
+import Persistence
+import TLSTransport
+import WireProtocol
+
+/// The control plane's live state: node sessions, the scheduler and the instance lifecycle.
+///
+/// An actor; every change is written to SQLite before the peer that asked for it is
+/// acknowledged. Heartbeats do not pass through here (they update the session) and are
+/// flushed to the database in batches by ``sweep()``.
+actor Fleet {
+    let database: BerthDatabase
+    let configuration: ControlPlaneConfiguration
+    let revocations: RevocationSet
+    let logger: Logger
+    let scheduler = Scheduler()
+
+    /// Every enrolled node, as last saved.
+    var nodes: [String: NodeRow] = [:]
+    /// Connected nodes.
+    var links: [String: NodeLink] = [:]
+    /// Connected gateways by connection id.
+    var gateways: [UInt64: PeerSession] = [:]
+
+    var schedulingRunning = false
+    var schedulingRequested = false
+    var lastStatsFlush = NIODeadline.now()
+    var lastPurge = NIODeadline.now()
+
+    init(database: BerthDatabase, configuration: ControlPlaneConfiguration, revocations: RevocationSet, logger: Logger) {
+        self.database = database
+        self.configuration = configuration
+        self.revocations = revocations
+        self.logger = logger
+    }
+
+    /// Loads nodes; all start `Offline` until they reconnect.
+    func load() async throws {
+        try await database.markAllNodesOffline()
+        for node in try await database.nodes() { nodes[node.id] = node }
+    }
+
+    // MARK: node sessions
+
+    /// Registers a node after its hello, reconciles what it reports, and returns the welcome.
+    ///
+    /// Commands are not sent until ``nodeReady(_:)``, which the caller invokes after
+    /// writing the welcome, so the welcome is always the first frame the node reads.
+    func nodeConnected(_ session: PeerSession, hello: Hello, version: UInt32) async throws -> Welcome {
+        let nodeID = session.identity.id
+        guard var node = nodes[nodeID] else {
+            throw WireError(.unauthenticated, "node \(nodeID) is not enrolled (deleted?)")
+        }
+        if let previous = links.removeValue(forKey: nodeID) {
+            logger.info("node reconnected; closing its previous connection", metadata: ["node": "\(nodeID)"])
+            previous.session.close(with: WireError(.goingAway, "replaced by a newer connection"))
+        }
+        let now = BerthDatabase.nowMicros()
+        if !hello.nodeName.isEmpty { node.name = String(hello.nodeName.prefix(128)) }
+        if let resources = hello.resources {
+            node.cpuCount = resources.cpuCount
+            node.ramMb = resources.ramMB
+            node.arch = resources.arch
+            node.ipAddress = resources.hostIP
+            node.diskSize = resources.diskSizeBytes
+            node.freeDisk = resources.freeDiskBytes
+            if resources.maxVMCount > 0 { node.maxVmCount = resources.maxVMCount }
+        }
+        node.agentVersion = hello.agentVersion
+        node.templates = TemplateSet(hello.templates).encodedBytes()
+        node.state = "Active"
+        node.lastSeen = now
+        try await database.saveNode(node)
+        nodes[nodeID] = node
+        if hello.lastAppliedCommandID > 0 {
+            try await database.acknowledgeCommands(upTo: Int64(hello.lastAppliedCommandID), nodeID: nodeID, now: now)
+        }
+        try await reconcile(nodeID: nodeID, reported: hello.instances, now: now)
+        links[nodeID] = NodeLink(session: session, lastSentCommandID: Int64(hello.lastAppliedCommandID))
+        logger.info(
+            "node connected",
+            metadata: ["node": "\(nodeID)", "name": "\(node.name)", "instances": "\(hello.instances.count)"]
+        )
+        return Welcome(
+            version: version,
+            heartbeatIntervalMillis: UInt64(configuration.heartbeatInterval * 1000),
+            peerID: nodeID,
+            serverTimeMicros: Int(now)
+        )
+    }
+
+    /// The welcome is on the wire: send pending commands and let the scheduler use the node.
+    func nodeReady(_ session: PeerSession) async {
+        let nodeID = session.identity.id
+        guard links[nodeID]?.session === session else { return }
+        links[nodeID]?.ready = true
+        await flushCommands(nodeID: nodeID)
+        requestScheduling()
+    }
+
+    /// The node's connection ended.
+    func nodeDisconnected(_ session: PeerSession) async {
+        let nodeID = session.identity.id
+        guard links[nodeID]?.session === session else { return }
+        links.removeValue(forKey: nodeID)
+        guard var node = nodes[nodeID] else { return }
+        node.state = "Offline"
+        if let heartbeat = session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &node) }
+        nodes[nodeID] = node
+        do {
+            try await database.saveNode(node)
+        } catch {
+            logger.error("could not save node state", metadata: ["node": "\(nodeID)", "error": "\(error)"])
+        }
+        logger.info("node disconnected; now Offline", metadata: ["node": "\(nodeID)"])
+    }
+
+    func gatewayConnected(_ session: PeerSession) {
+        gateways[session.connectionID] = session
+    }
+
+    func gatewayDisconnected(_ session: PeerSession) {
+        gateways.removeValue(forKey: session.connectionID)
+    }
+
+    /// Brings the database in line with what a (re)connecting node runs.
+    private func reconcile(nodeID: String, reported: [InstanceStatus], now: Int64) async throws {
+        let known = try await database.liveInstances(nodeID: nodeID)
+        let pendingStarts = Set(try await database.pendingCommands(nodeID: nodeID).filter { $0.kind == "start" }.map(\.instanceId))
+        let reportedByID = Dictionary(reported.map { ($0.instanceID, $0) }, uniquingKeysWith: { a, _ in a })
+        for instance in known where reportedByID[instance.id] == nil {
+            if pendingStarts.contains(instance.id) { continue }
+            if instance.state == "Terminating" {
+                try await database.forceState(instanceID: instance.id, state: "Terminated", message: "", now: now)
+            } else {
+                try await database.forceState(
+                    instanceID: instance.id,
+                    state: "Error",
+                    message: "node \(nodeID) reconnected without this instance",
+                    now: now
+                )
+                logger.warning("instance lost on node", metadata: ["node": "\(nodeID)", "instance": "\(instance.id)"])
+            }
+        }
+        let knownIDs = Set(known.map(\.id))
+        for status in reported where !knownIDs.contains(status.instanceID) {
+            // Not ours (or already ended here): tell the node to remove it.
+            let row = try await database.instance(id: status.instanceID)
+            if let row, row.nodeId != nil, row.nodeId != nodeID { continue }
+            _ = try await database.queueCommand(
+                NodeCommandRow(nodeId: nodeID, instanceId: status.instanceID, kind: "terminate", payload: nil, createdAt: now)
+            )
+            logger.info("terminating an instance the controller does not run there", metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"])
+        }
+        for status in reported where knownIDs.contains(status.instanceID) {
+            _ = try await database.applyTransition(
+                TransitionReport(
+                    instanceID: status.instanceID,
+                    state: status.state.description,
+                    message: status.message,
+                    progress: status.progress,
+                    vminfo: status.vmInfo?.encodedBytes(),
+                    ts: now,
+                    nodeID: nodeID,
+                    eventEpoch: -1,
+                    eventSeq: 0
+                )
+            )
+        }
+    }
+
+    func apply(_ heartbeat: Heartbeat, to node: inout NodeRow) {
+        node.cpuUtil = heartbeat.cpuUtil
+        node.ramUtil = heartbeat.ramUtil
+        if heartbeat.freeDiskBytes > 0 { node.freeDisk = heartbeat.freeDiskBytes }
+    }
+
+    // MARK: liveness
+
+    /// The shared timer's tick: drop silent peers, flush heartbeat figures, purge old instances.
+    func sweep() async {
+        let now = NIODeadline.now()
+        for (nodeID, link) in links where link.session.idleSeconds(now: now) > configuration.offlineTimeout {
+            logger.warning(
+                "node missed its heartbeats; closing its connection",
+                metadata: ["node": "\(nodeID)", "silentFor": "\(Int(link.session.idleSeconds(now: now)))s"]
+            )
+            link.session.close(with: WireError(.goingAway, "no heartbeat for \(Int(configuration.offlineTimeout))s"))
+            await nodeDisconnected(link.session)
+        }
+        for (_, gateway) in gateways where gateway.idleSeconds(now: now) > configuration.offlineTimeout {
+            logger.warning("gateway went silent; closing its connection", metadata: ["gateway": "\(gateway.identity.id)"])
+            gateway.close(with: WireError(.goingAway, "no ping for \(Int(configuration.offlineTimeout))s"))
+            gatewayDisconnected(gateway)
+        }
+        if now - lastStatsFlush >= .milliseconds(Int64(configuration.heartbeatInterval * 1000)) {
+            lastStatsFlush = now
+            await flushHeartbeats()
+            requestScheduling()
+        }
+        if now - lastPurge >= .seconds(60) {
+            lastPurge = now
+            let cutoff = BerthDatabase.nowMicros() - Int64(configuration.terminatedRetention * 1_000_000)
+            do {
+                let purged = try await database.purgeTerminated(before: cutoff)
+                if purged > 0 { logger.info("purged terminated instances", metadata: ["count": "\(purged)"]) }
+            } catch {
+                logger.error("purge failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Writes the latest heartbeat figures of every connected node in one transaction.
+    func flushHeartbeats() async {
+        var changed: [NodeRow] = []
+        let now = BerthDatabase.nowMicros()
+        for (nodeID, link) in links {
+            guard var node = nodes[nodeID], let heartbeat = link.session.heartbeat.withLock({ $0 }) else { continue }
+            apply(heartbeat, to: &node)
+            node.lastSeen = now - Int64(link.session.idleSeconds() * 1_000_000)
+            nodes[nodeID] = node
+            changed.append(node)
+        }
+        do {
+            try await database.saveNodes(changed)
+        } catch {
+            logger.error("could not save heartbeat figures", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Logging
+import WireProtocol
+
+/// Turns one gateway RPC into a call on the fleet and wraps the answer.
+///
+/// Every error becomes an ``RPCResponse`` with a status; nothing thrown here reaches
+/// the connection, so one bad request never closes the gateway's connection.
+struct RPCDispatcher: Sendable {
+    let fleet: Fleet
+    let configuration: ControlPlaneConfiguration
+    let logger: Logger
+
+    func handle(_ request: RPCRequest) async -> RPCResponse {
+        do {
+            switch request.method {
+            case .status:
+                return .ok(ControllerStatus(status: "Running", version: configuration.version, registryStatus: "Running"))
+            case .startInstances:
+                let body = try StartInstancesRequest(bytes: request.body)
+                return .ok(IDList(ids: try await fleet.startInstances(body)))
+            case .listInstances:
+                let query = try IDQuery(bytes: request.body)
+                return .ok(InstanceList(instances: try await fleet.listInstances(id: query.id)))
+            case .terminateInstance:
+                let query = try IDQuery(bytes: request.body)
+                try await fleet.terminateInstance(id: query.id)
+                return .ok(Empty())
+            case .listNodes:
+                let query = try IDQuery(bytes: request.body)
+                return .ok(NodeList(nodes: try await fleet.listNodes(id: query.id)))
+            case .deleteNode:
+                let query = try IDQuery(bytes: request.body)
+                try await fleet.deleteNode(id: query.id)
+                return .ok(Empty())
+            default:
+                return RPCResponse(status: .notImplemented, message: "unknown method \(request.method.rawValue)")
+            }
+        } catch let error as ControlPlaneError {
+            return RPCResponse(status: error.status, message: error.message)
+        } catch let error as WireError {
+            return RPCResponse(status: .badRequest, message: "malformed request body: \(error.reason)")
+        } catch {
+            logger.error("rpc failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
+            return RPCResponse(status: .internalError, message: "internal error")
+        }
+    }
+}

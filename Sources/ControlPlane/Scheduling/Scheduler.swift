@@ -1,0 +1,98 @@
+/// Places waiting instances on nodes. Pure: no I/O, no clock, so it is tested directly.
+///
+/// Order: priority (lower first), then age (FIFO), then id. A node qualifies when it is
+/// active, not draining, matches the template's architecture and the request's
+/// `node_id`, and has a free slot. Among qualifying nodes, one that already holds the
+/// template wins, then the one with the most free slots. Every instance left waiting
+/// gets a reason a person can act on.
+public struct Scheduler: Sendable {
+    public struct Decision: Sendable, Equatable {
+        /// Instance id → node id.
+        public var placements: [(instanceID: String, nodeID: String)]
+        /// Instance id → why it still waits.
+        public var waiting: [String: String]
+
+        public static func == (lhs: Decision, rhs: Decision) -> Bool {
+            lhs.placements.map { "\($0.instanceID)>\($0.nodeID)" } == rhs.placements.map { "\($0.instanceID)>\($0.nodeID)" }
+                && lhs.waiting == rhs.waiting
+        }
+    }
+
+    public init() {}
+
+    public func schedule(queue: [SchedulerRequest], nodes: [SchedulerNode]) -> Decision {
+        var nodes = nodes
+        let index = Dictionary(nodes.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let ordered = queue.sorted {
+            ($0.priority, $0.createdMicros, $0.instanceID) < ($1.priority, $1.createdMicros, $1.instanceID)
+        }
+        var decision = Decision(placements: [], waiting: [:])
+        for request in ordered {
+            var best: Int?
+            for (i, node) in nodes.enumerated() where qualifies(node, for: request) {
+                guard let current = best else {
+                    best = i
+                    continue
+                }
+                if isBetter(node, than: nodes[current], for: request) { best = i }
+            }
+            if let best {
+                nodes[best].running += 1
+                decision.placements.append((request.instanceID, nodes[best].id))
+            } else {
+                decision.waiting[request.instanceID] = reason(for: request, nodes: nodes, index: index)
+            }
+        }
+        return decision
+    }
+
+    private func archMatches(_ node: SchedulerNode, _ request: SchedulerRequest) -> Bool {
+        request.arch.isEmpty || node.arch.isEmpty || node.arch == request.arch
+    }
+
+    private func qualifies(_ node: SchedulerNode, for request: SchedulerRequest) -> Bool {
+        (request.targetNodeID.isEmpty || node.id == request.targetNodeID)
+            && node.isActive && !node.drainMode && archMatches(node, request) && node.freeSlots > 0
+    }
+
+    private func isBetter(_ a: SchedulerNode, than b: SchedulerNode, for request: SchedulerRequest) -> Bool {
+        let aHolds = a.templates.contains(request.templateID)
+        let bHolds = b.templates.contains(request.templateID)
+        if aHolds != bHolds { return aHolds }
+        if a.freeSlots != b.freeSlots { return a.freeSlots > b.freeSlots }
+        return a.id < b.id
+    }
+
+    private func reason(for request: SchedulerRequest, nodes: [SchedulerNode], index: [String: Int]) -> String {
+        if !request.targetNodeID.isEmpty {
+            guard let i = index[request.targetNodeID] else {
+                return "requested node \(request.targetNodeID) is not known to the controller"
+            }
+            let node = nodes[i]
+            let label = node.name.isEmpty ? node.id : "\(node.name) (\(node.id))"
+            if !node.isActive { return "requested node \(label) is not active" }
+            if node.drainMode { return "requested node \(label) is in drain mode" }
+            if !archMatches(node, request) {
+                return "requested node \(label) is \(node.arch); the template needs \(request.arch)"
+            }
+            return "requested node \(label) is at capacity (\(node.running)/\(node.maxVMCount) VMs)"
+        }
+        if nodes.isEmpty { return "no node has joined the controller" }
+        let active = nodes.filter(\.isActive)
+        if active.isEmpty { return "no active node (\(nodes.count) offline)" }
+        var parts: [String] = []
+        let draining = active.filter(\.drainMode).count
+        let candidates = active.filter { !$0.drainMode }
+        let wrongArch = candidates.filter { !archMatches($0, request) }.count
+        let full = candidates.filter { archMatches($0, request) && $0.freeSlots == 0 }.count
+        if !request.arch.isEmpty && wrongArch == candidates.count && draining == 0 {
+            return "no active \(request.arch) node"
+        }
+        if full > 0 { parts.append("\(full) at capacity") }
+        if draining > 0 { parts.append("\(draining) in drain mode") }
+        if wrongArch > 0 { parts.append("\(wrongArch) not \(request.arch)") }
+        let offline = nodes.count - active.count
+        if offline > 0 { parts.append("\(offline) offline") }
+        return "waiting for capacity: " + parts.joined(separator: ", ")
+    }
+}

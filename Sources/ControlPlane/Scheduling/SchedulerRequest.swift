@@ -1,0 +1,29 @@
+/// An instance waiting for a node.
+public struct SchedulerRequest: Sendable, Equatable {
+    public var instanceID: String
+    /// 1–10000, lower first.
+    public var priority: Int
+    /// Creation time (microseconds); FIFO within a priority.
+    public var createdMicros: Int64
+    public var templateID: String
+    /// Required architecture (`amd64`/`arm64`); empty for any.
+    public var arch: String
+    /// Anka `node_id` targeting; empty for any node.
+    public var targetNodeID: String
+
+    public init(
+        instanceID: String,
+        priority: Int = 1000,
+        createdMicros: Int64,
+        templateID: String = "",
+        arch: String = "",
+        targetNodeID: String = ""
+    ) {
+        self.instanceID = instanceID
+        self.priority = priority
+        self.createdMicros = createdMicros
+        self.templateID = templateID
+        self.arch = arch
+        self.targetNodeID = targetNodeID
+    }
+}

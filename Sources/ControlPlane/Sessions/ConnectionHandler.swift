@@ -1,0 +1,173 @@
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+import TLSTransport
+import WireProtocol
+import X509
+
+/// Serves one TLS connection from accept to close.
+///
+/// The first frame decides what the connection is: `enrollRequest` (no client
+/// certificate needed) or `hello` (a node or gateway certificate required). Any
+/// protocol error is answered with an ``ErrorFrame`` and closes this connection only.
+struct ConnectionHandler: Sendable {
+    let fleet: Fleet
+    let enrollment: EnrollmentService
+    let dispatcher: RPCDispatcher
+    let revocations: RevocationSet
+    let logger: Logger
+
+    func handle(_ connection: FramedChannel.Connection, connectionID: UInt64) async {
+        let channel = connection.channel
+        let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(remote)"
+        do {
+            try await connection.executeThenClose { inbound, _ in
+                var frames = inbound.makeAsyncIterator()
+                do {
+                    guard let first = try await frames.next() else { return }
+                    let certificate = try await channel.nioSSL_peerCertificate().get().map { try $0.toCertificate() }
+                    switch first.type {
+                    case .enrollRequest:
+                        let response = try await enrollment.enroll(try EnrollRequest(payload: first.payload))
+                        try await channel.writeAndFlush(response.frame(allocator: channel.allocator)).get()
+                    case .hello:
+                        let identity = try authenticate(certificate, logger: logger)
+                        logger[metadataKey: "identity"] = "\(identity)"
+                        let hello = try Hello(payload: first.payload)
+                        guard let version = ProtocolVersion.negotiate(clientMin: hello.minVersion, clientMax: hello.maxVersion) else {
+                            throw WireError(
+                                .unsupportedVersion,
+                                "server speaks versions \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current), client \(hello.minVersion)...\(hello.maxVersion)"
+                            )
+                        }
+                        let session = PeerSession(connectionID: connectionID, identity: identity, channel: channel)
+                        switch identity.role {
+                        case .node:
+                            try await serveNode(session, hello: hello, version: version, frames: &frames)
+                        case .gateway:
+                            try await serveGateway(session, version: version, frames: &frames)
+                        case .controlPlane:
+                            throw WireError(.forbidden, "a control-plane certificate cannot act as a client")
+                        }
+                    default:
+                        throw WireError(.unexpectedMessage, "the first frame must be hello or enrollRequest, not \(first.type)")
+                    }
+                } catch let error as WireError {
+                    logger.warning("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+                    try? await channel.writeAndFlush(ErrorFrame(error).frame(allocator: channel.allocator)).get()
+                }
+            }
+        } catch let error as NIOSSLError {
+            logger.warning("TLS handshake or read failed", metadata: ["error": "\(error)"])
+        } catch let error as BoringSSLError {
+            logger.warning("TLS refused", metadata: ["error": "\(error)"])
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.info("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Who the certificate speaks for; refuses missing, unknown-role and revoked ones.
+    private func authenticate(_ certificate: Certificate?, logger: Logger) throws -> PeerIdentity {
+        guard let certificate else {
+            throw WireError(.unauthenticated, "hello needs a client certificate; enroll first")
+        }
+        guard let identity = PeerIdentity(certificate: certificate) else {
+            throw WireError(.unauthenticated, "the client certificate names no Berth identity")
+        }
+        if revocations.isRevoked(certificate.serialHex) {
+            logger.warning("refused a revoked certificate", metadata: ["serial": "\(certificate.serialHex)", "identity": "\(identity)"])
+            throw WireError(.unauthenticated, "certificate \(certificate.serialHex) is revoked")
+        }
+        return identity
+    }
+
+    private func serveNode(
+        _ session: PeerSession,
+        hello: Hello,
+        version: UInt32,
+        frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
+    ) async throws {
+        let welcome = try await fleet.nodeConnected(session, hello: hello, version: version)
+        session.send(welcome)
+        await fleet.nodeReady(session)
+        defer { Task { [fleet] in await fleet.nodeDisconnected(session) } }
+        let nodeID = session.identity.id
+        while let frame = try await frames.next() {
+            session.touch()
+            switch frame.type {
+            case .heartbeat:
+                let heartbeat = try Heartbeat(payload: frame.payload)
+                session.heartbeat.withLock { $0 = heartbeat }
+                session.send(HeartbeatAck(sequence: heartbeat.sequence, serverTimeMicros: Self.nowMicros()))
+            case .commandAck:
+                await fleet.commandAcknowledged(nodeID: nodeID, ack: try CommandAck(payload: frame.payload))
+            case .instanceEvent:
+                let event = try InstanceEvent(payload: frame.payload)
+                do {
+                    session.send(try await fleet.applyEvent(nodeID: nodeID, event: event))
+                } catch {
+                    logger.error("could not persist an instance event", metadata: ["node": "\(nodeID)", "error": "\(error)"])
+                    throw WireError(.internalError, "could not persist the event; reconnect and resend")
+                }
+            case .ping:
+                session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
+            case .pong:
+                break
+            case .rpcRequest:
+                throw WireError(.forbidden, "a node certificate cannot make gateway calls")
+            default:
+                throw WireError(.unexpectedMessage, "a node may not send \(frame.type)")
+            }
+        }
+    }
+
+    private func serveGateway(
+        _ session: PeerSession,
+        version: UInt32,
+        frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
+    ) async throws {
+        await fleet.gatewayConnected(session)
+        defer { Task { [fleet] in await fleet.gatewayDisconnected(session) } }
+        session.send(
+            Welcome(
+                version: version,
+                heartbeatIntervalMillis: UInt64(dispatcher.configuration.heartbeatInterval * 1000),
+                peerID: session.identity.id,
+                serverTimeMicros: Self.nowMicros()
+            )
+        )
+        try await withThrowingDiscardingTaskGroup { group in
+            while let frame = try await frames.next() {
+                session.touch()
+                switch frame.type {
+                case .rpcRequest:
+                    let request = try RPCRequest(payload: frame.payload)
+                    let streamID = frame.streamID
+                    group.addTask {
+                        let response = await dispatcher.handle(request)
+                        session.send(response, streamID: streamID)
+                    }
+                case .ping:
+                    session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
+                case .pong:
+                    break
+                case .heartbeat, .instanceEvent, .commandAck:
+                    throw WireError(.forbidden, "a gateway certificate cannot speak for a node")
+                default:
+                    throw WireError(.unexpectedMessage, "a gateway may not send \(frame.type)")
+                }
+            }
+        }
+    }
+
+    static func nowMicros() -> Int {
+        Int(Persistence.BerthDatabase.nowMicros())
+    }
+}
+
+import Persistence

@@ -1,0 +1,10 @@
+/// The control plane's bookkeeping for one connected node.
+struct NodeLink {
+    var session: PeerSession
+    /// Set once the welcome is sent; before that, commands wait.
+    var ready = false
+    /// Highest command id written to this connection (or applied by the node before it).
+    var lastSentCommandID: Int64
+    var flushing = false
+    var flushAgain = false
+}

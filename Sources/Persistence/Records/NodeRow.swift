@@ -1,0 +1,40 @@
+import GRDB
+
+/// A row of `nodes`.
+public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "nodes"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: String
+    public var name: String = ""
+    /// `Active`, `Offline`, `Updating`, `Unhealthy`.
+    public var state: String = "Offline"
+    public var ipAddress: String = ""
+    public var cpuCount: Int = 0
+    public var ramMb: Int = 0
+    public var arch: String = ""
+    public var maxVmCount: Int = 2
+    public var capacityMode: String = "number"
+    public var vcpuOverride: Int = 0
+    public var ramOverride: Int = 0
+    public var drainMode: Bool = false
+    public var agentVersion: String = ""
+    /// Templates the node holds, wire-encoded by the control plane (opaque here).
+    public var templates: [UInt8]?
+    public var diskSize: Int = 0
+    public var freeDisk: Int = 0
+    public var cpuUtil: Double = 0
+    public var ramUtil: Double = 0
+    public var lastSeen: Int64 = 0
+    public var createdAt: Int64
+    /// Idempotency key of the last applied instance event: agent epoch and sequence.
+    public var eventEpoch: Int64 = 0
+    public var eventSeq: Int64 = 0
+
+    public init(id: String, name: String, createdAt: Int64) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+}

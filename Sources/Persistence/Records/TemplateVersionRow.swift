@@ -1,0 +1,22 @@
+import GRDB
+
+/// A row of `template_versions`: one tagged version of a template.
+public struct TemplateVersionRow: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "template_versions"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var templateId: String
+    public var number: Int
+    public var tag: String
+    public var size: Int64
+    public var createdAt: Int64
+
+    public init(templateId: String, number: Int, tag: String, size: Int64, createdAt: Int64) {
+        self.templateId = templateId
+        self.number = number
+        self.tag = tag
+        self.size = size
+        self.createdAt = createdAt
+    }
+}

@@ -1,0 +1,78 @@
+import GRDB
+
+extension BerthDatabase {
+    /// Stores a new join token (only the secret's hash).
+    public func insertJoinToken(_ token: JoinTokenRow) async throws {
+        try await writer.write { db in try token.insert(db) }
+    }
+
+    public func joinToken(id: String) async throws -> JoinTokenRow? {
+        try await writer.read { db in try JoinTokenRow.fetchOne(db, key: id) }
+    }
+
+    /// Consumes a join token and records the enrolled node and its certificate, atomically.
+    ///
+    /// Throws ``PersistenceError/Code/invalidToken`` with the reason (unknown, already
+    /// used, expired, wrong secret) and changes nothing in that case. The secret hash is
+    /// compared in constant time.
+    public func enrollNode(
+        tokenID: String,
+        secretHash: [UInt8],
+        node: NodeRow,
+        certificate: CertificateRow,
+        now: Int64
+    ) async throws {
+        try await writer.write { db in
+            guard var token = try JoinTokenRow.fetchOne(db, key: tokenID) else {
+                throw PersistenceError(.invalidToken, "unknown join token \(tokenID)")
+            }
+            guard ConstantTime.equal(token.secretHash, secretHash) else {
+                throw PersistenceError(.invalidToken, "join token \(tokenID) has a wrong secret")
+            }
+            if let usedAt = token.usedAt {
+                throw PersistenceError(
+                    .invalidToken,
+                    "join token \(tokenID) was already used (at \(usedAt) by node \(token.usedBy ?? "?"))"
+                )
+            }
+            guard token.expiresAt > now else {
+                throw PersistenceError(.invalidToken, "join token \(tokenID) expired")
+            }
+            token.usedAt = now
+            token.usedBy = node.id
+            try token.update(db)
+            try node.insert(db)
+            try certificate.insert(db)
+            var event = EventLogRow(ts: now, kind: "node.enrolled", subject: node.id, message: "node \(node.name) enrolled with token \(tokenID)")
+            try event.insert(db)
+        }
+    }
+
+    /// Records a certificate issued outside enrollment (control plane, gateways).
+    public func recordCertificate(_ certificate: CertificateRow) async throws {
+        try await writer.write { db in try certificate.upsert(db) }
+    }
+
+    /// Serial numbers of every revoked certificate.
+    public func revokedSerials() async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT serial FROM certificates WHERE revoked_at IS NOT NULL")
+        }
+    }
+
+    public func certificates(subjectID: String) async throws -> [CertificateRow] {
+        try await writer.read { db in
+            try CertificateRow.filter(Column("subject_id") == subjectID).fetchAll(db)
+        }
+    }
+}
+
+/// Comparison whose time does not depend on where the inputs differ.
+public enum ConstantTime {
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,65 @@
+import GRDB
+
+extension BerthDatabase {
+    public func node(id: String) async throws -> NodeRow? {
+        try await writer.read { db in try NodeRow.fetchOne(db, key: id) }
+    }
+
+    public func nodes() async throws -> [NodeRow] {
+        try await writer.read { db in try NodeRow.order(Column("created_at"), Column("id")).fetchAll(db) }
+    }
+
+    /// Saves a node's row as it is now (after hello or a state change).
+    public func saveNode(_ node: NodeRow) async throws {
+        try await writer.write { db in try node.save(db) }
+    }
+
+    /// Saves several nodes in one transaction (periodic flush of heartbeat figures).
+    public func saveNodes(_ nodes: [NodeRow]) async throws {
+        guard !nodes.isEmpty else { return }
+        try await writer.write { db in
+            for node in nodes { try node.save(db) }
+        }
+    }
+
+    /// Marks every node `Offline`: what is true of a control plane that just started.
+    public func markAllNodesOffline() async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE nodes SET state = 'Offline' WHERE state != 'Offline'")
+        }
+    }
+
+    /// Deletes a node: revokes its certificates, ends its instances and drops its
+    /// pending commands, in one transaction. Returns the revoked serial numbers.
+    public func deleteNode(id: String, now: Int64) async throws -> [String] {
+        try await writer.write { db in
+            guard try NodeRow.deleteOne(db, key: id) else {
+                throw PersistenceError(.notFound, "no node with id \(id)")
+            }
+            let serials = try String.fetchAll(
+                db,
+                sql: "SELECT serial FROM certificates WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL",
+                arguments: [id]
+            )
+            try db.execute(
+                sql: "UPDATE certificates SET revoked_at = ?, revoke_reason = 'node deleted' WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL",
+                arguments: [now, id]
+            )
+            let live = try InstanceRow
+                .filter(Column("node_id") == id && Column("state") != "Terminated")
+                .fetchAll(db)
+            for var instance in live {
+                instance.state = "Terminated"
+                instance.message = "node \(id) was deleted"
+                instance.ts = now
+                try instance.update(db)
+                var transition = InstanceTransitionRow(instanceId: instance.id, state: "Terminated", message: instance.message, ts: now)
+                try transition.insert(db)
+            }
+            try db.execute(sql: "DELETE FROM node_commands WHERE node_id = ? AND acked_at IS NULL", arguments: [id])
+            var event = EventLogRow(ts: now, kind: "node.deleted", subject: id, message: "node deleted; certificates revoked: \(serials.joined(separator: ","))")
+            try event.insert(db)
+            return serials
+        }
+    }
+}

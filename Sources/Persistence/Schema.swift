@@ -1,0 +1,126 @@
+import GRDB
+
+/// The database schema as named, append-only migrations.
+///
+/// Never edit a shipped migration; add a new one. `migrator` runs on every open, so an
+/// empty file becomes a current database and an old one is brought up to date.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-backbone") { db in
+            try db.create(table: "nodes") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull().defaults(to: "")
+                t.column("state", .text).notNull().defaults(to: "Offline")
+                t.column("ip_address", .text).notNull().defaults(to: "")
+                t.column("cpu_count", .integer).notNull().defaults(to: 0)
+                t.column("ram_mb", .integer).notNull().defaults(to: 0)
+                t.column("arch", .text).notNull().defaults(to: "")
+                t.column("max_vm_count", .integer).notNull().defaults(to: 2)
+                t.column("capacity_mode", .text).notNull().defaults(to: "number")
+                t.column("vcpu_override", .integer).notNull().defaults(to: 0)
+                t.column("ram_override", .integer).notNull().defaults(to: 0)
+                t.column("drain_mode", .boolean).notNull().defaults(to: false)
+                t.column("agent_version", .text).notNull().defaults(to: "")
+                t.column("templates", .blob)
+                t.column("disk_size", .integer).notNull().defaults(to: 0)
+                t.column("free_disk", .integer).notNull().defaults(to: 0)
+                t.column("cpu_util", .double).notNull().defaults(to: 0)
+                t.column("ram_util", .double).notNull().defaults(to: 0)
+                t.column("last_seen", .integer).notNull().defaults(to: 0)
+                t.column("created_at", .integer).notNull()
+                t.column("event_epoch", .integer).notNull().defaults(to: 0)
+                t.column("event_seq", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "templates") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull().unique()
+                t.column("arch", .text).notNull().defaults(to: "amd64")
+                t.column("description", .text).notNull().defaults(to: "")
+                t.column("cpu_cores", .integer).notNull().defaults(to: 2)
+                t.column("ram_mb", .integer).notNull().defaults(to: 4096)
+                t.column("created_at", .integer).notNull()
+            }
+            try db.create(table: "template_versions") { t in
+                t.column("template_id", .text).notNull().references("templates", onDelete: .cascade)
+                t.column("number", .integer).notNull()
+                t.column("tag", .text).notNull()
+                t.column("size", .integer).notNull().defaults(to: 0)
+                t.column("created_at", .integer).notNull()
+                t.primaryKey(["template_id", "number"])
+                t.uniqueKey(["template_id", "tag"])
+            }
+            try db.create(table: "instances") { t in
+                t.primaryKey("id", .text)
+                t.column("state", .text).notNull()
+                t.column("message", .text).notNull().defaults(to: "")
+                t.column("template_id", .text).notNull()
+                t.column("template_name", .text).notNull().defaults(to: "")
+                t.column("tag", .text).notNull().defaults(to: "")
+                t.column("version", .integer).notNull().defaults(to: 0)
+                t.column("node_id", .text)
+                t.column("target_node_id", .text).notNull().defaults(to: "")
+                t.column("inflight_reqid", .text).notNull().defaults(to: "")
+                t.column("priority", .integer).notNull().defaults(to: 1000)
+                t.column("group_id", .text).notNull().defaults(to: "")
+                t.column("name", .text).notNull().defaults(to: "")
+                t.column("external_id", .text).notNull().defaults(to: "")
+                t.column("metadata", .text).notNull().defaults(to: "")
+                t.column("vcpu", .integer).notNull().defaults(to: 0)
+                t.column("vram_mb", .integer).notNull().defaults(to: 0)
+                t.column("arch", .text).notNull().defaults(to: "")
+                t.column("vlan", .text).notNull().defaults(to: "")
+                t.column("progress", .double).notNull().defaults(to: 0)
+                t.column("vminfo", .blob)
+                t.column("wait_reason", .text).notNull().defaults(to: "")
+                t.column("cr_time", .integer).notNull()
+                t.column("ts", .integer).notNull()
+            }
+            try db.create(index: "instances_queue", on: "instances", columns: ["state", "priority", "cr_time"])
+            try db.create(index: "instances_node", on: "instances", columns: ["node_id"])
+            try db.create(table: "instance_transitions") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("instance_id", .text).notNull().indexed()
+                t.column("state", .text).notNull()
+                t.column("message", .text).notNull().defaults(to: "")
+                t.column("ts", .integer).notNull()
+            }
+            try db.create(table: "node_commands") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("node_id", .text).notNull()
+                t.column("instance_id", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("payload", .blob)
+                t.column("created_at", .integer).notNull()
+                t.column("acked_at", .integer)
+            }
+            try db.create(index: "node_commands_pending", on: "node_commands", columns: ["node_id", "acked_at"])
+            try db.create(table: "join_tokens") { t in
+                t.primaryKey("id", .text)
+                t.column("secret_hash", .blob).notNull()
+                t.column("description", .text).notNull().defaults(to: "")
+                t.column("created_at", .integer).notNull()
+                t.column("expires_at", .integer).notNull()
+                t.column("used_at", .integer)
+                t.column("used_by", .text)
+            }
+            try db.create(table: "certificates") { t in
+                t.primaryKey("serial", .text)
+                t.column("role", .text).notNull()
+                t.column("subject_id", .text).notNull().indexed()
+                t.column("issued_at", .integer).notNull()
+                t.column("expires_at", .integer).notNull()
+                t.column("revoked_at", .integer)
+                t.column("revoke_reason", .text)
+            }
+            try db.create(table: "event_log") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("ts", .integer).notNull().indexed()
+                t.column("kind", .text).notNull()
+                t.column("subject", .text).notNull().defaults(to: "")
+                t.column("message", .text).notNull().defaults(to: "")
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,107 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+import WireProtocol
+import X509
+
+/// Builds TLS + framing pipelines and exposes them as `NIOAsyncChannel<Frame, Frame>`.
+public enum FramedChannel {
+    public typealias Connection = NIOAsyncChannel<Frame, Frame>
+
+    /// Adds the frame codec behind whatever TLS handler is already there and wraps the channel.
+    ///
+    /// Must be called on the channel's event loop (it uses `syncOperations`).
+    public static func wrapSynchronously(
+        _ channel: Channel,
+        maxPayloadSize: Int = Frame.defaultMaxPayloadSize
+    ) throws -> Connection {
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize)))
+        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+        return try Connection(
+            wrappingChannelSynchronously: channel,
+            configuration: .init(isOutboundHalfClosureEnabled: false)
+        )
+    }
+
+    /// Binds a TLS listener whose connections arrive as framed async channels.
+    public static func bindServer(
+        host: String,
+        port: Int,
+        sslContext: NIOSSLContext,
+        group: any EventLoopGroup,
+        maxPayloadSize: Int = Frame.defaultMaxPayloadSize
+    ) async throws -> NIOAsyncChannel<Connection, Never> {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    return try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize)
+                }
+            }
+    }
+
+    /// Connects over TLS and returns the framed channel once the handshake is done.
+    ///
+    /// - Parameters:
+    ///   - verifyServer: called with the server's leaf certificate after the handshake;
+    ///     throw to refuse it. Use ``requireControlPlane(_:)`` for mTLS connections.
+    ///   - pinnedCA: replaces chain verification with a CA pin check (enrollment).
+    public static func connect(
+        host: String,
+        port: Int,
+        configuration: TLSConfiguration,
+        pinnedCA: PinnedCAVerifier? = nil,
+        verifyServer: (@Sendable (Certificate) throws -> Void)? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        connectTimeout: TimeAmount = .seconds(10),
+        maxPayloadSize: Int = Frame.defaultMaxPayloadSize
+    ) async throws -> Connection {
+        let sslContext = try NIOSSLContext(configuration: configuration)
+        let (connection, handshake) = try await ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler: NIOSSLClientHandler
+                    if let pinnedCA {
+                        handler = try NIOSSLClientHandler(
+                            context: sslContext,
+                            serverHostname: nil,
+                            customVerificationCallback: pinnedCA.callback
+                        )
+                    } else {
+                        handler = try NIOSSLClientHandler(context: sslContext, serverHostname: nil)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    let handshake = channel.eventLoop.makePromise(of: Void.self)
+                    try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
+                    return (try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize), handshake.futureResult)
+                }
+            }
+        do {
+            try await handshake.get()
+            if let verifyServer {
+                guard let peer = try await connection.channel.nioSSL_peerCertificate().get() else {
+                    throw TLSTransportError(.invalidCertificate, "server presented no certificate")
+                }
+                try verifyServer(try peer.toCertificate())
+            }
+        } catch {
+            try? await connection.channel.close()
+            throw error
+        }
+        return connection
+    }
+
+    /// A `verifyServer` check: the server must hold a control-plane certificate.
+    @Sendable public static func requireControlPlane(_ certificate: Certificate) throws {
+        guard PeerIdentity(certificate: certificate)?.role == .controlPlane else {
+            throw TLSTransportError(.invalidCertificate, "server certificate is not a Berth control plane certificate")
+        }
+    }
+}

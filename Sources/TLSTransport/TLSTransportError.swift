@@ -1,0 +1,21 @@
+/// The one error type of the TLS layer: a code and a human-readable reason.
+public struct TLSTransportError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case invalidCSR
+        case invalidCertificate
+        case pinMismatch
+        case unreadableFile
+        case invalidAddress
+        case revoked
+    }
+
+    public var code: Code
+    public var reason: String
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "\(code.rawValue): \(reason)" }
+}

@@ -1,0 +1,156 @@
+import NIOCore
+
+/// Reads numbered fields from a payload.
+///
+/// Every read checks bounds and wire type and throws a ``WireError`` on malformed input;
+/// nothing here traps or allocates more than the payload it was given.
+public struct PayloadReader {
+    public var buffer: ByteBuffer
+    /// Nesting depth of this reader; deeper payloads are refused.
+    let depth: Int
+    static let maxDepth = 16
+
+    public init(buffer: ByteBuffer) {
+        self.buffer = buffer
+        self.depth = 0
+    }
+
+    init(buffer: ByteBuffer, depth: Int) {
+        self.buffer = buffer
+        self.depth = depth
+    }
+
+    /// The next field key, or `nil` at the end of the payload.
+    public mutating func next() throws -> FieldTag? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let key = try readVarint()
+        guard let type = WireType(rawValue: UInt8(key & 7)) else {
+            throw WireError(.wrongWireType, "unknown wire type \(key & 7)")
+        }
+        let number = key >> 3
+        guard number > 0, number <= UInt64(UInt32.max) else {
+            throw WireError(.invalidValue, "invalid field number \(number)")
+        }
+        return FieldTag(number: UInt32(number), wireType: type)
+    }
+
+    @inline(__always)
+    mutating func readVarint() throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard let byte = buffer.readInteger(as: UInt8.self) else {
+                throw WireError(.truncated, "payload ends inside a varint")
+            }
+            if shift == 63 && byte > 1 {
+                throw WireError(.malformedVarint, "varint overflows 64 bits")
+            }
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw WireError(.malformedVarint, "varint longer than 10 bytes") }
+        }
+    }
+
+    @inline(__always)
+    func expect(_ tag: FieldTag, _ type: WireType) throws {
+        guard tag.wireType == type else {
+            throw WireError(.wrongWireType, "field \(tag.number): expected \(type), got \(tag.wireType)")
+        }
+    }
+
+    public mutating func uint64(_ tag: FieldTag) throws -> UInt64 {
+        try expect(tag, .varint)
+        return try readVarint()
+    }
+
+    public mutating func uint32(_ tag: FieldTag) throws -> UInt32 {
+        let value = try uint64(tag)
+        guard value <= UInt64(UInt32.max) else {
+            throw WireError(.invalidValue, "field \(tag.number): \(value) does not fit 32 bits")
+        }
+        return UInt32(value)
+    }
+
+    public mutating func int(_ tag: FieldTag) throws -> Int {
+        let raw = try uint64(tag)
+        let value = Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+        return Int(value)
+    }
+
+    public mutating func bool(_ tag: FieldTag) throws -> Bool {
+        try uint64(tag) != 0
+    }
+
+    public mutating func double(_ tag: FieldTag) throws -> Double {
+        try expect(tag, .fixed64)
+        guard let bits = buffer.readInteger(endianness: .little, as: UInt64.self) else {
+            throw WireError(.truncated, "field \(tag.number): payload ends inside a double")
+        }
+        return Double(bitPattern: bits)
+    }
+
+    public mutating func enumeration<E: RawRepresentable>(_ tag: FieldTag, as: E.Type = E.self) throws -> E
+    where E.RawValue == UInt8 {
+        let raw = try uint64(tag)
+        guard raw <= UInt64(UInt8.max), let value = E(rawValue: UInt8(raw)) else {
+            throw WireError(.invalidValue, "field \(tag.number): \(raw) is not a valid \(E.self)")
+        }
+        return value
+    }
+
+    @inline(__always)
+    mutating func lengthDelimitedSlice(_ tag: FieldTag) throws -> ByteBuffer {
+        try expect(tag, .lengthDelimited)
+        let length = try readVarint()
+        guard length <= UInt64(buffer.readableBytes), let slice = buffer.readSlice(length: Int(length)) else {
+            throw WireError(.truncated, "field \(tag.number): length \(length) runs past the payload")
+        }
+        return slice
+    }
+
+    public mutating func string(_ tag: FieldTag) throws -> String {
+        let slice = try lengthDelimitedSlice(tag)
+        let string = slice.withUnsafeReadableBytes { String(validating: $0, as: UTF8.self) }
+        guard let string else {
+            throw WireError(.invalidUTF8, "field \(tag.number): string is not valid UTF-8")
+        }
+        return string
+    }
+
+    public mutating func bytes(_ tag: FieldTag) throws -> [UInt8] {
+        var slice = try lengthDelimitedSlice(tag)
+        return slice.readBytes(length: slice.readableBytes) ?? []
+    }
+
+    public mutating func message<M: WireDecodable>(_ tag: FieldTag, as: M.Type = M.self) throws -> M {
+        let slice = try lengthDelimitedSlice(tag)
+        guard depth < Self.maxDepth else {
+            throw WireError(.invalidValue, "field \(tag.number): nesting deeper than \(Self.maxDepth)")
+        }
+        var nested = PayloadReader(buffer: slice, depth: depth + 1)
+        return try M(from: &nested)
+    }
+
+    /// Skips a field this reader does not know (forward compatibility).
+    public mutating func skip(_ tag: FieldTag) throws {
+        switch tag.wireType {
+        case .varint:
+            _ = try readVarint()
+        case .fixed64:
+            guard buffer.readableBytes >= 8 else { throw WireError(.truncated, "payload ends inside a fixed64") }
+            buffer.moveReaderIndex(forwardBy: 8)
+        case .fixed32:
+            guard buffer.readableBytes >= 4 else { throw WireError(.truncated, "payload ends inside a fixed32") }
+            buffer.moveReaderIndex(forwardBy: 4)
+        case .lengthDelimited:
+            _ = try lengthDelimitedSlice(tag)
+        }
+    }
+
+    /// Throws ``WireError/Code/missingField`` when a required value was not present.
+    public static func require<T>(_ value: T?, _ field: String, in type: String) throws -> T {
+        guard let value else { throw WireError(.missingField, "\(type) is missing required field \(field)") }
+        return value
+    }
+}

@@ -1,0 +1,48 @@
+/// The message type carried in every frame header (16 bits, big-endian).
+///
+/// Values are grouped: `0x00xx` connection control, `0x01xx` node session,
+/// `0x02xx` enrollment, `0x03xx` gateway RPC. See `docs/PROTOCOL.md`.
+public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let hello = MessageType(rawValue: 0x0001)
+    public static let welcome = MessageType(rawValue: 0x0002)
+    public static let error = MessageType(rawValue: 0x0003)
+    public static let ping = MessageType(rawValue: 0x0004)
+    public static let pong = MessageType(rawValue: 0x0005)
+
+    public static let heartbeat = MessageType(rawValue: 0x0101)
+    public static let heartbeatAck = MessageType(rawValue: 0x0102)
+    public static let nodeCommand = MessageType(rawValue: 0x0103)
+    public static let commandAck = MessageType(rawValue: 0x0104)
+    public static let instanceEvent = MessageType(rawValue: 0x0105)
+    public static let eventAck = MessageType(rawValue: 0x0106)
+
+    public static let enrollRequest = MessageType(rawValue: 0x0201)
+    public static let enrollResponse = MessageType(rawValue: 0x0202)
+
+    public static let rpcRequest = MessageType(rawValue: 0x0301)
+    public static let rpcResponse = MessageType(rawValue: 0x0302)
+
+    public var description: String {
+        switch self {
+        case .hello: "hello"
+        case .welcome: "welcome"
+        case .error: "error"
+        case .ping: "ping"
+        case .pong: "pong"
+        case .heartbeat: "heartbeat"
+        case .heartbeatAck: "heartbeatAck"
+        case .nodeCommand: "nodeCommand"
+        case .commandAck: "commandAck"
+        case .instanceEvent: "instanceEvent"
+        case .eventAck: "eventAck"
+        case .enrollRequest: "enrollRequest"
+        case .enrollResponse: "enrollResponse"
+        case .rpcRequest: "rpcRequest"
+        case .rpcResponse: "rpcResponse"
+        default: "type(0x\(String(rawValue, radix: 16)))"
+        }
+    }
+}

@@ -1,0 +1,44 @@
+/// A node's periodic report, sent every ``Welcome/heartbeatIntervalMillis``.
+///
+/// The control plane marks a node `Offline` when heartbeats stop for the configured
+/// timeout, and answers each with ``HeartbeatAck`` so the node detects a dead server too.
+public struct Heartbeat: WireMessage, Equatable {
+    public static let messageType = MessageType.heartbeat
+
+    public var sequence: UInt64
+    /// CPU and RAM utilisation of the host, 0.0–1.0.
+    public var cpuUtil: Double
+    public var ramUtil: Double
+    public var freeDiskBytes: Int
+    public var instances: [InstanceStatus]
+
+    public init(sequence: UInt64, cpuUtil: Double = 0, ramUtil: Double = 0, freeDiskBytes: Int = 0, instances: [InstanceStatus] = []) {
+        self.sequence = sequence
+        self.cpuUtil = cpuUtil
+        self.ramUtil = ramUtil
+        self.freeDiskBytes = freeDiskBytes
+        self.instances = instances
+    }
+
+    public func encode(to w: inout PayloadWriter) {
+        w.write(1, sequence)
+        w.write(2, cpuUtil)
+        w.write(3, ramUtil)
+        w.write(4, freeDiskBytes)
+        w.write(5, instances)
+    }
+
+    public init(from r: inout PayloadReader) throws {
+        self.init(sequence: 0)
+        while let tag = try r.next() {
+            switch tag.number {
+            case 1: sequence = try r.uint64(tag)
+            case 2: cpuUtil = try r.double(tag)
+            case 3: ramUtil = try r.double(tag)
+            case 4: freeDiskBytes = try r.int(tag)
+            case 5: instances.append(try r.message(tag))
+            default: try r.skip(tag)
+            }
+        }
+    }
+}

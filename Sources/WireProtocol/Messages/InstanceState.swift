@@ -1,0 +1,48 @@
+/// The Anka instance states, with their wire values.
+///
+/// `Scheduling → Pulling → Started → Stopping → Stopped`, `Pushing` (save image),
+/// `Error`, `Terminating → Terminated`. ``description`` is the Anka spelling.
+public enum InstanceState: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case scheduling = 1
+    case pulling = 2
+    case started = 3
+    case stopping = 4
+    case stopped = 5
+    case terminating = 6
+    case terminated = 7
+    case error = 8
+    case pushing = 9
+
+    public var description: String {
+        switch self {
+        case .scheduling: "Scheduling"
+        case .pulling: "Pulling"
+        case .started: "Started"
+        case .stopping: "Stopping"
+        case .stopped: "Stopped"
+        case .terminating: "Terminating"
+        case .terminated: "Terminated"
+        case .error: "Error"
+        case .pushing: "Pushing"
+        }
+    }
+
+    /// Parses the Anka spelling (case-insensitive).
+    public init?(ankaName: String) {
+        guard let match = Self.allCases.first(where: { $0.description.lowercased() == ankaName.lowercased() }) else {
+            return nil
+        }
+        self = match
+    }
+
+    /// `true` once the instance no longer occupies node capacity and never will again.
+    public var isFinal: Bool { self == .terminated }
+
+    /// `true` while the instance holds (or will hold) a slot on its node.
+    public var occupiesNode: Bool {
+        switch self {
+        case .terminated, .error: false
+        default: true
+        }
+    }
+}

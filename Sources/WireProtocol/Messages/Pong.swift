@@ -1,0 +1,16 @@
+/// Answer to ``Ping``.
+public struct Pong: WireMessage, Equatable {
+    public static let messageType = MessageType.pong
+    public var nonce: UInt64
+
+    public init(nonce: UInt64) { self.nonce = nonce }
+
+    public func encode(to w: inout PayloadWriter) { w.write(1, nonce) }
+
+    public init(from r: inout PayloadReader) throws {
+        nonce = 0
+        while let tag = try r.next() {
+            if tag.number == 1 { nonce = try r.uint64(tag) } else { try r.skip(tag) }
+        }
+    }
+}

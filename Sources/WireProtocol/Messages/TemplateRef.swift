@@ -1,0 +1,30 @@
+/// A template version a node holds in its local cache.
+public struct TemplateRef: WireCodable, Equatable, Hashable {
+    public var templateID: String
+    public var tag: String
+    public var name: String
+
+    public init(templateID: String, tag: String, name: String = "") {
+        self.templateID = templateID
+        self.tag = tag
+        self.name = name
+    }
+
+    public func encode(to w: inout PayloadWriter) {
+        w.write(1, templateID)
+        w.write(2, tag)
+        w.write(3, name)
+    }
+
+    public init(from r: inout PayloadReader) throws {
+        self.init(templateID: "", tag: "")
+        while let tag = try r.next() {
+            switch tag.number {
+            case 1: templateID = try r.string(tag)
+            case 2: self.tag = try r.string(tag)
+            case 3: name = try r.string(tag)
+            default: try r.skip(tag)
+            }
+        }
+    }
+}

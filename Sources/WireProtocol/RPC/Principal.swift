@@ -1,0 +1,46 @@
+/// Who a REST caller is, as authenticated by the gateway and forwarded with each RPC.
+///
+/// The control plane makes the authorization decision from this.
+public struct Principal: WireCodable, Equatable {
+    public enum Kind: UInt8, Sendable {
+        /// Authentication is off: the caller may do everything.
+        case anonymous = 1
+        /// The root token: every permission, always.
+        case root = 2
+        /// A UAK/TAP session.
+        case apiKey = 3
+        /// A client certificate on the gateway's HTTPS port.
+        case certificate = 4
+    }
+
+    public var kind: Kind
+    public var name: String
+    public var groups: [String]
+
+    public init(kind: Kind, name: String = "", groups: [String] = []) {
+        self.kind = kind
+        self.name = name
+        self.groups = groups
+    }
+
+    public static let anonymous = Principal(kind: .anonymous)
+    public static let root = Principal(kind: .root, name: "root")
+
+    public func encode(to w: inout PayloadWriter) {
+        w.write(1, kind)
+        w.write(2, name)
+        w.write(3, groups)
+    }
+
+    public init(from r: inout PayloadReader) throws {
+        self.init(kind: .anonymous)
+        while let tag = try r.next() {
+            switch tag.number {
+            case 1: kind = try r.enumeration(tag)
+            case 2: name = try r.string(tag)
+            case 3: groups.append(try r.string(tag))
+            default: try r.skip(tag)
+            }
+        }
+    }
+}

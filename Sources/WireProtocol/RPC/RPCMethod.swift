@@ -1,0 +1,27 @@
+/// The operations a gateway can call on the control plane.
+///
+/// New methods get new numbers; a server answers an unknown one with
+/// ``RPCStatus/notImplemented``.
+public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let status = RPCMethod(rawValue: 1)
+    public static let startInstances = RPCMethod(rawValue: 10)
+    public static let listInstances = RPCMethod(rawValue: 11)
+    public static let terminateInstance = RPCMethod(rawValue: 12)
+    public static let listNodes = RPCMethod(rawValue: 20)
+    public static let deleteNode = RPCMethod(rawValue: 21)
+
+    public var description: String {
+        switch self {
+        case .status: "status"
+        case .startInstances: "startInstances"
+        case .listInstances: "listInstances"
+        case .terminateInstance: "terminateInstance"
+        case .listNodes: "listNodes"
+        case .deleteNode: "deleteNode"
+        default: "method(\(rawValue))"
+        }
+    }
+}

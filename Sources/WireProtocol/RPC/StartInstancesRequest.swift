@@ -1,0 +1,55 @@
+/// Body of ``RPCMethod/startInstances``: Anka's `POST /api/v1/vm`.
+public struct StartInstancesRequest: WireCodable, Equatable {
+    /// Template id (Anka `vmid`).
+    public var templateID: String = ""
+    public var tag: String?
+    public var version: Int?
+    public var name: String = ""
+    public var externalID: String = ""
+    public var count: Int = 1
+    public var nodeID: String = ""
+    public var priority: Int?
+    public var groupID: String = ""
+    public var vcpu: Int?
+    public var vramMB: Int?
+    /// Instance metadata as a JSON object text (the gateway validated it).
+    public var metadataJSON: String = ""
+
+    public init() {}
+
+    public func encode(to w: inout PayloadWriter) {
+        w.write(1, templateID)
+        w.write(2, tag)
+        w.write(3, version)
+        w.write(4, name)
+        w.write(5, externalID)
+        w.write(6, count)
+        w.write(7, nodeID)
+        w.write(8, priority)
+        w.write(9, groupID)
+        w.write(10, vcpu)
+        w.write(11, vramMB)
+        w.write(12, metadataJSON)
+    }
+
+    public init(from r: inout PayloadReader) throws {
+        count = 0
+        while let tag = try r.next() {
+            switch tag.number {
+            case 1: templateID = try r.string(tag)
+            case 2: self.tag = try r.string(tag)
+            case 3: version = try r.int(tag)
+            case 4: name = try r.string(tag)
+            case 5: externalID = try r.string(tag)
+            case 6: count = try r.int(tag)
+            case 7: nodeID = try r.string(tag)
+            case 8: priority = try r.int(tag)
+            case 9: groupID = try r.string(tag)
+            case 10: vcpu = try r.int(tag)
+            case 11: vramMB = try r.int(tag)
+            case 12: metadataJSON = try r.string(tag)
+            default: try r.skip(tag)
+            }
+        }
+    }
+}
