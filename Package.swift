@@ -10,7 +10,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
-        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
@@ -84,9 +83,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "DevCluster",
+            dependencies: [
+                "ControlPlane",
+                "RESTGateway",
+                "NodeAgent",
+                "TLSTransport",
+                "Persistence",
+                "WireProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "berth",
             dependencies: [
+                "DevCluster",
                 "ControlPlane",
                 "RESTGateway",
                 "NodeAgent",
@@ -128,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence"]
+            dependencies: ["DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence", "WireProtocol"]
         ),
     ]
 )

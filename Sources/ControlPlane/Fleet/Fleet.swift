@@ -50,7 +50,9 @@ actor Fleet {
     /// writing the welcome, so the welcome is always the first frame the node reads.
     func nodeConnected(_ session: PeerSession, hello: Hello, version: UInt32) async throws -> Welcome {
         let nodeID = session.identity.id
-        guard var node = nodes[nodeID] else {
+        // Nodes enrolled since start are not cached yet; the database is the authority.
+        let stored: NodeRow? = if let cached = nodes[nodeID] { cached } else { try await database.node(id: nodeID) }
+        guard var node = stored else {
             throw WireError(.unauthenticated, "node \(nodeID) is not enrolled (deleted?)")
         }
         if let previous = links.removeValue(forKey: nodeID) {

@@ -1,0 +1,173 @@
+import ControlPlane
+import Foundation
+import Logging
+import NodeAgent
+import Persistence
+import RESTGateway
+import TLSTransport
+import WireProtocol
+
+/// Everything in one process: a control plane, a gateway and simulated nodes, wired over
+/// real loopback TLS exactly as separate processes would be. `berth dev` runs it, and the
+/// end-to-end tests use it.
+public struct DevCluster: Sendable {
+    public struct Options: Sendable {
+        public var nodes = 2
+        public var httpHost = "127.0.0.1"
+        public var httpPort = 8090
+        /// 0 picks a free port.
+        public var controlPlanePort = 0
+        /// Generated when `nil` (unless `authDisabled`).
+        public var rootToken: String?
+        public var authDisabled = false
+        /// A temporary directory when `nil`.
+        public var dataDirectory: URL?
+        public var bootTime: Duration = .milliseconds(300)
+        public var pullTime: Duration = .milliseconds(400)
+        public var failureRate = 0.0
+        public var heartbeatInterval = 5.0
+        public var offlineTimeout = 15.0
+
+        public init() {}
+    }
+
+    /// Where the running cluster can be reached.
+    public struct Endpoints: Sendable {
+        public var httpPort: Int
+        public var controlPlanePort: Int
+        public var rootToken: String?
+        public var dataDirectory: URL
+        public var caPin: CAPin
+        public var nodeIDs: [String]
+    }
+
+    public let options: Options
+    let logger: Logger
+
+    public init(options: Options, logger: Logger = Logger(label: "berth.dev")) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Starts everything, calls `onReady` once the API answers and every node is
+    /// connected, and runs until cancelled.
+    public func run(onReady: @escaping @Sendable (Endpoints) async -> Void) async throws {
+        let directory = DataDirectory(
+            options.dataDirectory
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("berth-dev-\(UUID().uuidString.prefix(8).lowercased())")
+        )
+        if !directory.isInitialized { try directory.initialize() }
+        let database = try directory.openDatabase()
+        try await SeedTemplates.seed(database)
+        var configuration = ControlPlaneConfiguration()
+        configuration.port = options.controlPlanePort
+        configuration.heartbeatInterval = options.heartbeatInterval
+        configuration.offlineTimeout = options.offlineTimeout
+        let controlPlane = try await ControlPlane(
+            configuration: configuration,
+            database: database,
+            authority: try directory.loadAuthority(),
+            serverIdentity: try directory.loadServerIdentity(),
+            logger: Logger(label: "berth.controlplane")
+        )
+        let controlPlanePort = try await controlPlane.bind()
+        let rootToken = options.authDisabled ? nil : (options.rootToken ?? Self.generateRootToken())
+
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await controlPlane.run() }
+
+            var agents: [NodeAgent] = []
+            for index in 1...max(1, options.nodes) {
+                let enrolled = try await enrollNode(index: index, directory: directory, controlPlane: controlPlane, port: controlPlanePort)
+                var driverConfiguration = SimulatedDriver.Configuration()
+                driverConfiguration.bootTime = options.bootTime
+                driverConfiguration.pullTime = options.pullTime
+                driverConfiguration.failureRate = options.failureRate
+                driverConfiguration.arch = index % 2 == 1 ? "arm64" : "amd64"
+                var agentConfiguration = NodeAgent.Configuration(
+                    host: "127.0.0.1",
+                    port: controlPlanePort,
+                    nodeName: "sim-node-\(index)",
+                    identity: enrolled.identity,
+                    trustRoot: enrolled.caCertificate
+                )
+                agentConfiguration.backoff = Backoff(base: .milliseconds(100), maximum: .seconds(5))
+                let agent = NodeAgent(
+                    configuration: agentConfiguration,
+                    driver: SimulatedDriver(configuration: driverConfiguration),
+                    logger: Logger(label: "berth.node.\(index)")
+                )
+                agents.append(agent)
+                group.addTask { await agent.run() }
+            }
+
+            let gatewayIdentity = try await controlPlane.issueGatewayIdentity(name: "dev-gateway")
+            let client = ControlPlaneClient(
+                configuration: .init(
+                    host: "127.0.0.1",
+                    port: controlPlanePort,
+                    identity: gatewayIdentity,
+                    trustRoot: controlPlane.authority.certificate
+                ),
+                logger: Logger(label: "berth.gateway.client")
+            )
+            var gatewayConfiguration = GatewayConfiguration()
+            gatewayConfiguration.host = options.httpHost
+            gatewayConfiguration.port = options.httpPort
+            gatewayConfiguration.rootToken = rootToken
+            let gateway = Gateway(configuration: gatewayConfiguration, client: client, logger: Logger(label: "berth.gateway"))
+            let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+            group.addTask {
+                try await gateway.run { port in portContinuation.yield(port) }
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let httpPort = await iterator.next() else { return }
+
+            var nodeIDs: [String] = []
+            for agent in agents {
+                for await notification in agent.notifications {
+                    if case .connected(let nodeID) = notification {
+                        nodeIDs.append(nodeID)
+                        break
+                    }
+                }
+            }
+            await onReady(
+                Endpoints(
+                    httpPort: httpPort,
+                    controlPlanePort: controlPlanePort,
+                    rootToken: rootToken,
+                    dataDirectory: directory.url,
+                    caPin: controlPlane.authority.pin,
+                    nodeIDs: nodeIDs
+                )
+            )
+        }
+    }
+
+    /// Joins node `index` through the real enrollment path, or reuses its saved identity.
+    private func enrollNode(index: Int, directory: DataDirectory, controlPlane: ControlPlane, port: Int) async throws -> EnrolledNode {
+        let nodeDirectory = directory.url.appendingPathComponent("nodes/sim-node-\(index)")
+        if let saved = try? EnrolledNode.read(from: nodeDirectory),
+            try await controlPlane.database.node(id: saved.nodeID) != nil
+        {
+            return saved
+        }
+        let token = try await controlPlane.enrollment.createToken(ttl: 300, description: "berth dev")
+        let enrolled = try await NodeEnrollment.join(
+            host: "127.0.0.1",
+            port: port,
+            token: token.description,
+            pin: controlPlane.authority.pin,
+            nodeName: "sim-node-\(index)"
+        )
+        try enrolled.write(to: nodeDirectory)
+        return enrolled
+    }
+
+    static func generateRootToken() -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+        var random = SystemRandomNumberGenerator()
+        return String((0..<24).map { _ in alphabet.randomElement(using: &random)! })
+    }
+}

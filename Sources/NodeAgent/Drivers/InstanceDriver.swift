@@ -1,0 +1,31 @@
+import WireProtocol
+
+/// What runs instances on a node. The agent calls one operation per instance at a time.
+///
+/// Implementations: ``SimulatedDriver`` (no VMs, for development and tests). Operations
+/// are cancellable: a terminate cancels a start still in progress.
+public protocol InstanceDriver: Sendable {
+    /// Hardware and capacity the node offers.
+    func resources() async -> NodeResources
+    /// Template versions held locally.
+    func templates() async -> [TemplateRef]
+    /// Instances that exist on the node now.
+    func instances() async -> [InstanceStatus]
+    /// Fetches a template version not held locally, reporting progress 0.0–1.0.
+    func pull(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws
+    /// Starts an instance; returns its `vminfo` once it runs.
+    func start(instanceID: String, spec: StartSpec) async throws -> VMInfo
+    /// Stops a running instance, keeping it.
+    func stop(instanceID: String) async throws -> VMInfo?
+    /// Stops and starts an instance again (a new start date).
+    func restart(instanceID: String) async throws -> VMInfo
+    /// Removes an instance. Succeeds if it does not exist.
+    func terminate(instanceID: String) async throws
+}
+
+/// A driver's failure, reported as the instance's `Error` message.
+public struct DriverError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

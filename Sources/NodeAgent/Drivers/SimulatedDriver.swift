@@ -1,0 +1,123 @@
+import Foundation
+import WireProtocol
+
+/// A driver that runs no VMs but behaves like one that does: boot and pull take the
+/// configured time, a configurable share of starts fail, and `vminfo` looks real
+/// (uuid, name, cpu/ram, host and guest IP, VNC port, an ssh port-forwarding rule).
+public actor SimulatedDriver: InstanceDriver {
+    public struct Configuration: Sendable {
+        public var bootTime: Duration = .milliseconds(200)
+        public var pullTime: Duration = .milliseconds(300)
+        /// Share of starts that fail, 0.0–1.0.
+        public var failureRate: Double = 0
+        public var cpuCount: Int = 8
+        public var ramMB: Int = 16_384
+        public var arch: String = "amd64"
+        public var hostIP: String = "127.0.0.1"
+        public var maxVMCount: Int = 2
+        public var diskSizeBytes: Int = 500 * 1024 * 1024 * 1024
+        /// Template versions the node starts with.
+        public var preloaded: [TemplateRef] = []
+
+        public init() {}
+    }
+
+    struct VM {
+        var status: InstanceStatus
+        var ordinal: Int
+    }
+
+    let configuration: Configuration
+    var vms: [String: VM] = [:]
+    var cache: Set<TemplateRef>
+    var nextOrdinal = 1
+    var random: SplitMix64
+
+    /// - Parameter seed: makes the failure pattern repeatable (tests); random when `nil`.
+    public init(configuration: Configuration = Configuration(), seed: UInt64? = nil) {
+        self.configuration = configuration
+        self.cache = Set(configuration.preloaded)
+        self.random = SplitMix64(seed: seed ?? UInt64.random(in: 0...UInt64.max))
+    }
+
+    public func resources() -> NodeResources {
+        NodeResources(
+            cpuCount: configuration.cpuCount,
+            ramMB: configuration.ramMB,
+            arch: configuration.arch,
+            hostIP: configuration.hostIP,
+            maxVMCount: configuration.maxVMCount,
+            diskSizeBytes: configuration.diskSizeBytes,
+            freeDiskBytes: configuration.diskSizeBytes / 2
+        )
+    }
+
+    public func templates() -> [TemplateRef] { cache.sorted { ($0.templateID, $0.tag) < ($1.templateID, $1.tag) } }
+
+    public func instances() -> [InstanceStatus] { vms.values.map(\.status) }
+
+    public func pull(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws {
+        let ref = TemplateRef(templateID: spec.templateID, tag: spec.tag, name: spec.templateName)
+        guard !cache.contains(ref) else { return }
+        let steps = 4
+        for step in 1...steps {
+            try await Task.sleep(for: configuration.pullTime / steps)
+            await progress(Double(step) / Double(steps))
+        }
+        cache.insert(ref)
+    }
+
+    public func start(instanceID: String, spec: StartSpec) async throws -> VMInfo {
+        if configuration.bootTime > .zero { try await Task.sleep(for: configuration.bootTime) }
+        try Task.checkCancellation()
+        if configuration.failureRate > 0, Double.random(in: 0..<1, using: &random) < configuration.failureRate {
+            throw DriverError("simulated boot failure of \(spec.vmName)")
+        }
+        let ordinal = nextOrdinal
+        nextOrdinal += 1
+        let now = Self.nowMicros()
+        var info = VMInfo()
+        info.uuid = UUID().uuidString.lowercased()
+        info.name = spec.vmName.isEmpty ? "mgmtManaged-\(spec.templateName)-\(now)" : spec.vmName
+        info.status = "running"
+        info.cpuCores = spec.cpuCores
+        info.ramMB = spec.ramMB
+        info.hostIP = configuration.hostIP
+        info.ip = "192.168.64.\(1 + ordinal % 250)"
+        info.vncPort = 5900 + ordinal
+        info.portForwarding = [PortForward(guestPort: 22, hostPort: 10_000 + ordinal, proto: "tcp", name: "ssh")]
+        info.creationDateMicros = now
+        info.startDateMicros = now
+        vms[instanceID] = VM(status: InstanceStatus(instanceID: instanceID, state: .started, vmInfo: info), ordinal: ordinal)
+        return info
+    }
+
+    public func stop(instanceID: String) async throws -> VMInfo? {
+        guard var vm = vms[instanceID] else { throw DriverError("no instance \(instanceID) on this node") }
+        vm.status.state = .stopped
+        vm.status.vmInfo?.status = "stopped"
+        vm.status.vmInfo?.stopDateMicros = Self.nowMicros()
+        vms[instanceID] = vm
+        return vm.status.vmInfo
+    }
+
+    public func restart(instanceID: String) async throws -> VMInfo {
+        guard var vm = vms[instanceID], var info = vm.status.vmInfo else {
+            throw DriverError("no instance \(instanceID) on this node")
+        }
+        if configuration.bootTime > .zero { try await Task.sleep(for: configuration.bootTime) }
+        info.status = "running"
+        info.startDateMicros = Self.nowMicros()
+        info.stopDateMicros = 0
+        vm.status.state = .started
+        vm.status.vmInfo = info
+        vms[instanceID] = vm
+        return info
+    }
+
+    public func terminate(instanceID: String) async throws {
+        vms.removeValue(forKey: instanceID)
+    }
+
+    static func nowMicros() -> Int { Int(Date().timeIntervalSince1970 * 1_000_000) }
+}

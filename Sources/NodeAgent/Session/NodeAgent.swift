@@ -1,0 +1,295 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import TLSTransport
+import WireProtocol
+import X509
+
+/// The agent on one build host: keeps one mTLS connection to the control plane, runs the
+/// commands it receives through a driver and reports what happens.
+///
+/// Reconnects with jittered exponential backoff. Commands are applied at most once per
+/// id (the highest applied id survives restarts when `stateFile` is set); events are
+/// kept until the control plane acknowledges them and resent after a reconnect.
+public actor NodeAgent {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var nodeName: String
+        public var identity: TLSIdentity
+        public var trustRoot: Certificate
+        public var agentVersion: String = "berth-node/0.1.0"
+        public var backoff = Backoff()
+        /// Where the highest applied command id is kept across agent restarts.
+        public var stateFile: URL?
+        /// Missed server answers, in heartbeat intervals, before the connection counts as dead.
+        public var deadAfterIntervals: Double = 3
+
+        public init(host: String, port: Int, nodeName: String, identity: TLSIdentity, trustRoot: Certificate) {
+            self.host = host
+            self.port = port
+            self.nodeName = nodeName
+            self.identity = identity
+            self.trustRoot = trustRoot
+        }
+    }
+
+    /// What the agent tells an observer (tests, the CLI's log).
+    public enum Notification: Sendable, Equatable {
+        case connected(nodeID: String)
+        case disconnected(reason: String)
+        case refused(reason: String)
+    }
+
+    public let configuration: Configuration
+    let driver: any InstanceDriver
+    let logger: Logger
+    let group: any EventLoopGroup
+    /// Changes with every agent process, so event ids never collide across restarts.
+    let epoch: UInt64
+    var sequence: UInt64 = 0
+    var unacked: [UInt64: InstanceEvent] = [:]
+    var lastAppliedCommandID: UInt64 = 0
+    var channel: (any Channel)?
+    var lastInbound = NIODeadline.now()
+    var operations: [String: Task<Void, Never>] = [:]
+    var backoff: Backoff
+    public private(set) var connections = 0
+
+    public nonisolated let notifications: AsyncStream<Notification>
+    let notify: AsyncStream<Notification>.Continuation
+
+    public init(
+        configuration: Configuration,
+        driver: any InstanceDriver,
+        logger: Logger = Logger(label: "berth.node"),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.driver = driver
+        self.logger = logger
+        self.group = group
+        self.epoch = UInt64.random(in: 1...UInt64.max)
+        self.backoff = configuration.backoff
+        (self.notifications, self.notify) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+        if let file = configuration.stateFile, let text = try? String(contentsOf: file, encoding: .utf8),
+            let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            self.lastAppliedCommandID = value
+        }
+    }
+
+    /// Connects and serves until the task is cancelled, reconnecting as needed.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                try await runSession()
+                notify.yield(.disconnected(reason: "connection closed"))
+            } catch is CancellationError {
+                break
+            } catch let error as NodeAgentError where error.code == .serverRefused {
+                logger.error("control plane refused this node", metadata: ["reason": "\(error.reason)"])
+                notify.yield(.refused(reason: error.reason))
+            } catch {
+                logger.warning("connection to control plane failed", metadata: ["error": "\(error)"])
+                notify.yield(.disconnected(reason: "\(error)"))
+            }
+            channel = nil
+            let delay = backoff.next()
+            logger.debug("reconnecting", metadata: ["after": "\(delay)"])
+            do { try await Task.sleep(for: delay) } catch { break }
+        }
+        channel?.close(promise: nil)
+        notify.finish()
+    }
+
+    private func runSession() async throws {
+        let connection = try await FramedChannel.connect(
+            host: configuration.host,
+            port: configuration.port,
+            configuration: try TLSConfigurations.mutualClient(identity: configuration.identity, trustRoot: configuration.trustRoot),
+            verifyServer: FramedChannel.requireControlPlane,
+            group: group
+        )
+        let channel = connection.channel
+        try await connection.executeThenClose { inbound, _ in
+            var frames = inbound.makeAsyncIterator()
+            try await channel.writeAndFlush(await makeHello().frame(allocator: channel.allocator)).get()
+            guard let first = try await frames.next() else {
+                throw NodeAgentError(.protocolError, "connection closed before welcome")
+            }
+            if first.type == .error {
+                throw NodeAgentError(.serverRefused, try ErrorFrame(payload: first.payload).message)
+            }
+            guard first.type == .welcome else {
+                throw NodeAgentError(.protocolError, "expected welcome, got \(first.type)")
+            }
+            let welcome = try Welcome(payload: first.payload)
+            let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
+            connected(channel, nodeID: welcome.peerID)
+            let heartbeats = Task { try await self.heartbeatLoop(channel: channel, interval: interval) }
+            defer { heartbeats.cancel() }
+            while let frame = try await frames.next() {
+                try await handle(frame)
+            }
+        }
+    }
+
+    private func connected(_ channel: any Channel, nodeID: String) {
+        self.channel = channel
+        lastInbound = .now()
+        connections += 1
+        backoff.reset()
+        logger.info("connected to control plane", metadata: ["node": "\(nodeID)"])
+        notify.yield(.connected(nodeID: nodeID))
+        for key in unacked.keys.sorted() {
+            channel.writeAndFlush(unacked[key]!.frame(allocator: channel.allocator), promise: nil)
+        }
+    }
+
+    private func makeHello() async -> Hello {
+        var hello = Hello()
+        hello.agentVersion = configuration.agentVersion
+        hello.nodeName = configuration.nodeName
+        hello.resources = await driver.resources()
+        hello.templates = await driver.templates()
+        hello.instances = await driver.instances()
+        hello.lastAppliedCommandID = lastAppliedCommandID
+        return hello
+    }
+
+    private func heartbeatLoop(channel: any Channel, interval: Duration) async throws {
+        var sequence: UInt64 = 0
+        let deadAfter = interval * configuration.deadAfterIntervals
+        while true {
+            try await Task.sleep(for: interval)
+            if await silence() > deadAfter {
+                logger.warning("control plane stopped answering; reconnecting")
+                channel.close(promise: nil)
+                return
+            }
+            sequence += 1
+            let heartbeat = await makeHeartbeat(sequence: sequence)
+            channel.writeAndFlush(heartbeat.frame(allocator: channel.allocator), promise: nil)
+        }
+    }
+
+    private func silence() -> Duration {
+        .nanoseconds(Int64((NIODeadline.now() - lastInbound).nanoseconds))
+    }
+
+    private func makeHeartbeat(sequence: UInt64) async -> Heartbeat {
+        let instances = await driver.instances()
+        let resources = await driver.resources()
+        let running = instances.filter { $0.state == .started }
+        let cpu = running.reduce(0) { $0 + ($1.vmInfo?.cpuCores ?? 0) }
+        let ram = running.reduce(0) { $0 + ($1.vmInfo?.ramMB ?? 0) }
+        return Heartbeat(
+            sequence: sequence,
+            cpuUtil: resources.cpuCount > 0 ? min(1, Double(cpu) / Double(resources.cpuCount)) : 0,
+            ramUtil: resources.ramMB > 0 ? min(1, Double(ram) / Double(resources.ramMB)) : 0,
+            freeDiskBytes: resources.freeDiskBytes,
+            instances: instances.map { InstanceStatus(instanceID: $0.instanceID, state: $0.state) }
+        )
+    }
+
+    private func handle(_ frame: Frame) async throws {
+        lastInbound = .now()
+        switch frame.type {
+        case .nodeCommand:
+            receive(try NodeCommand(payload: frame.payload))
+        case .eventAck:
+            let ack = try EventAck(payload: frame.payload)
+            if ack.epoch == epoch { unacked.removeValue(forKey: ack.sequence) }
+        case .heartbeatAck, .pong:
+            break
+        case .ping:
+            send(Pong(nonce: try Ping(payload: frame.payload).nonce))
+        case .error:
+            let error = try ErrorFrame(payload: frame.payload)
+            throw NodeAgentError(.serverRefused, error.message)
+        default:
+            throw WireError(.unexpectedMessage, "the control plane sent \(frame.type)")
+        }
+    }
+
+    private func send<M: WireMessage>(_ message: M) {
+        guard let channel else { return }
+        channel.writeAndFlush(message.frame(allocator: channel.allocator), promise: nil)
+    }
+
+    // MARK: commands
+
+    private func receive(_ command: NodeCommand) {
+        guard command.commandID > lastAppliedCommandID else {
+            send(CommandAck(commandID: command.commandID, accepted: true, message: "already applied"))
+            return
+        }
+        lastAppliedCommandID = command.commandID
+        if let file = configuration.stateFile {
+            try? Data("\(lastAppliedCommandID)\n".utf8).write(to: file, options: .atomic)
+        }
+        send(CommandAck(commandID: command.commandID))
+        let id = command.instanceID
+        let previous = operations[id]
+        if command.kind == .terminate { previous?.cancel() }
+        operations[id] = Task {
+            await previous?.value
+            await self.execute(command)
+        }
+    }
+
+    private func execute(_ command: NodeCommand) async {
+        let id = command.instanceID
+        do {
+            switch command.kind {
+            case .start:
+                guard let spec = command.start else { throw DriverError("start command without a spec") }
+                let ref = TemplateRef(templateID: spec.templateID, tag: spec.tag, name: spec.templateName)
+                if !(await driver.templates().contains(ref)) {
+                    emit(InstanceStatus(instanceID: id, state: .pulling, progress: 0))
+                    try await driver.pull(spec) { progress in
+                        await self.emit(InstanceStatus(instanceID: id, state: .pulling, progress: progress))
+                    }
+                }
+                try Task.checkCancellation()
+                let info = try await driver.start(instanceID: id, spec: spec)
+                if Task.isCancelled { return }
+                emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
+            case .stop:
+                emit(InstanceStatus(instanceID: id, state: .stopping))
+                let info = try await driver.stop(instanceID: id)
+                emit(InstanceStatus(instanceID: id, state: .stopped, vmInfo: info))
+            case .restart:
+                let info = try await driver.restart(instanceID: id)
+                emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
+            case .terminate:
+                try await driver.terminate(instanceID: id)
+                emit(InstanceStatus(instanceID: id, state: .terminated))
+                operations.removeValue(forKey: id)
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning("instance operation failed", metadata: ["instance": "\(id)", "op": "\(command.kind)", "error": "\(error)"])
+            emit(InstanceStatus(instanceID: id, state: .error, message: "\(error)"))
+        }
+    }
+
+    /// Records an instance event and sends it when connected.
+    func emit(_ status: InstanceStatus) {
+        sequence += 1
+        let event = InstanceEvent(
+            epoch: epoch,
+            sequence: sequence,
+            status: status,
+            timestampMicros: Int(Date().timeIntervalSince1970 * 1_000_000)
+        )
+        unacked[sequence] = event
+        send(event)
+    }
+
+    /// Events not yet acknowledged by the control plane.
+    public var pendingEventCount: Int { unacked.count }
+}

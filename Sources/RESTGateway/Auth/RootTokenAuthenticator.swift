@@ -1,0 +1,38 @@
+import Foundation
+import HTTPTypes
+import WireProtocol
+
+/// Checks `Authorization: Basic base64("root:<token>")` (or `":<token>"`, as Veertu's
+/// GitHub Action sends it) against the configured root token, in constant time.
+struct RootTokenAuthenticator: Sendable {
+    let token: [UInt8]
+
+    init(token: String) {
+        self.token = Array(token.utf8)
+    }
+
+    /// The principal for a request's headers, or `nil` when they do not carry the root token.
+    func authenticate(_ headers: HTTPFields) -> Principal? {
+        guard let header = headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+            let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        let credentials = Array(decoded)
+        guard let colon = credentials.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let user = credentials[..<colon]
+        let secret = Array(credentials[(colon + 1)...])
+        guard user.isEmpty || Array(user) == Array("root".utf8) else { return nil }
+        return Self.constantTimeEqual(secret, token) ? .root : nil
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for i in 0..<max(a.count, b.count) {
+            let x = i < a.count ? a[i] : 0
+            let y = i < b.count ? b[i] : 0
+            difference |= x ^ y
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,19 @@
+import WireProtocol
+
+extension ControlPlaneClient {
+    /// Calls `method` and decodes the answer's body, turning a non-OK status into a ``GatewayError``.
+    func rpc<Response: WireDecodable>(
+        _ method: RPCMethod,
+        principal: Principal,
+        body: some WireEncodable,
+        as: Response.Type = Response.self
+    ) async throws -> Response {
+        let response = try await call(method, principal: principal, body: body)
+        guard response.status == .ok else { throw GatewayError(response) }
+        do {
+            return try Response(bytes: response.body)
+        } catch {
+            throw GatewayError(.badGateway, "the control plane sent an unreadable answer")
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import Logging
+import NIOCore
+import NIOPosix
+import TLSTransport
+import WireProtocol
+import X509
+
+/// A gateway's one mTLS connection to the control plane, multiplexing RPCs by stream id.
+///
+/// ``run()`` keeps the connection up (reconnecting with jittered backoff, pinging at the
+/// server's interval and dropping a silent connection). ``call(_:principal:body:)`` waits
+/// briefly for a connection, then fails with `unavailable` rather than hanging.
+public actor ControlPlaneClient {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var identity: TLSIdentity
+        public var trustRoot: Certificate
+        /// How long a call waits for a connection before failing.
+        public var connectWait: Duration = .seconds(5)
+        /// How long a call waits for its answer.
+        public var callTimeout: Duration = .seconds(30)
+
+        public init(host: String, port: Int, identity: TLSIdentity, trustRoot: Certificate) {
+            self.host = host
+            self.port = port
+            self.identity = identity
+            self.trustRoot = trustRoot
+        }
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    let group: any EventLoopGroup
+    var channel: (any Channel)?
+    var nextStreamID: UInt32 = 1
+    var pending: [UInt32: CheckedContinuation<RPCResponse, any Error>] = [:]
+    var connectionWaiters: [UInt64: CheckedContinuation<any Channel, any Error>] = [:]
+    var nextWaiterID: UInt64 = 1
+    var lastInbound = NIODeadline.now()
+    var backoff = Backoff()
+
+    public init(
+        configuration: Configuration,
+        logger: Logger = Logger(label: "berth.gateway.client"),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.group = group
+    }
+
+    /// `true` while a welcomed connection is up.
+    public var isConnected: Bool { channel != nil }
+
+    /// Keeps the connection up until the task is cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                try await runConnection()
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.warning("control plane connection failed", metadata: ["error": "\(error)"])
+            }
+            disconnected(reason: "control plane connection lost")
+            do { try await Task.sleep(for: backoff.next()) } catch { break }
+        }
+        disconnected(reason: "gateway shutting down")
+        for (_, waiter) in connectionWaiters { waiter.resume(throwing: CancellationError()) }
+        connectionWaiters.removeAll()
+    }
+
+    private func runConnection() async throws {
+        let connection = try await FramedChannel.connect(
+            host: configuration.host,
+            port: configuration.port,
+            configuration: try TLSConfigurations.mutualClient(identity: configuration.identity, trustRoot: configuration.trustRoot),
+            verifyServer: FramedChannel.requireControlPlane,
+            group: group
+        )
+        let channel = connection.channel
+        try await connection.executeThenClose { inbound, _ in
+            var frames = inbound.makeAsyncIterator()
+            try await channel.writeAndFlush(Hello().frame(allocator: channel.allocator)).get()
+            guard let first = try await frames.next() else { throw WireError(.truncated, "closed before welcome") }
+            if first.type == .error {
+                throw try ErrorFrame(payload: first.payload).wireError
+            }
+            guard first.type == .welcome else { throw WireError(.unexpectedMessage, "expected welcome, got \(first.type)") }
+            let welcome = try Welcome(payload: first.payload)
+            connected(channel)
+            let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
+            let pinger = Task { try await self.pingLoop(channel: channel, interval: interval) }
+            defer { pinger.cancel() }
+            while let frame = try await frames.next() {
+                try received(frame)
+            }
+        }
+    }
+
+    private func connected(_ channel: any Channel) {
+        self.channel = channel
+        lastInbound = .now()
+        backoff.reset()
+        logger.info("connected to control plane")
+        for (_, waiter) in connectionWaiters { waiter.resume(returning: channel) }
+        connectionWaiters.removeAll()
+    }
+
+    private func disconnected(reason: String) {
+        channel = nil
+        let failed = pending
+        pending.removeAll()
+        for (_, continuation) in failed {
+            continuation.resume(returning: RPCResponse(status: .unavailable, message: reason))
+        }
+    }
+
+    private func received(_ frame: Frame) throws {
+        lastInbound = .now()
+        switch frame.type {
+        case .rpcResponse:
+            let response = try RPCResponse(payload: frame.payload)
+            pending.removeValue(forKey: frame.streamID)?.resume(returning: response)
+        case .pong:
+            break
+        case .ping:
+            channel?.writeAndFlush(Pong(nonce: try Ping(payload: frame.payload).nonce).frame(), promise: nil)
+        case .error:
+            throw try ErrorFrame(payload: frame.payload).wireError
+        default:
+            throw WireError(.unexpectedMessage, "the control plane sent \(frame.type)")
+        }
+    }
+
+    private func pingLoop(channel: any Channel, interval: Duration) async throws {
+        var nonce: UInt64 = 0
+        while true {
+            try await Task.sleep(for: interval)
+            if NIODeadline.now() - lastInbound > .nanoseconds(Int64(3 * interval.components.seconds * 1_000_000_000 + 3 * interval.components.attoseconds / 1_000_000_000)) {
+                logger.warning("control plane stopped answering; reconnecting")
+                channel.close(promise: nil)
+                return
+            }
+            nonce += 1
+            channel.writeAndFlush(Ping(nonce: nonce).frame(allocator: channel.allocator), promise: nil)
+        }
+    }
+
+    private func waitForChannel() async throws -> any Channel {
+        if let channel { return channel }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        let wait = configuration.connectWait
+        let timer = Task {
+            try await Task.sleep(for: wait)
+            self.expireWaiter(id)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            connectionWaiters[id] = continuation
+        }
+    }
+
+    private func expireWaiter(_ id: UInt64) {
+        connectionWaiters.removeValue(forKey: id)?.resume(
+            throwing: GatewayError(.serviceUnavailable, "the control plane is not reachable")
+        )
+    }
+
+    private func expireCall(_ streamID: UInt32) {
+        pending.removeValue(forKey: streamID)?.resume(
+            returning: RPCResponse(status: .unavailable, message: "the control plane did not answer in time")
+        )
+    }
+
+    /// Sends one RPC and returns the control plane's answer (any status).
+    public func call(_ method: RPCMethod, principal: Principal, body: some WireEncodable) async throws -> RPCResponse {
+        let channel = try await waitForChannel()
+        let streamID = nextStreamID
+        nextStreamID = nextStreamID == UInt32.max ? 1 : nextStreamID + 1
+        let frame = RPCRequest(method: method, principal: principal, body: body.encodedBytes())
+            .frame(streamID: streamID, allocator: channel.allocator)
+        let timeout = configuration.callTimeout
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.expireCall(streamID)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            pending[streamID] = continuation
+            channel.writeAndFlush(frame, promise: nil)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Settings of a REST gateway.
+public struct GatewayConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    /// HTTP port; 0 picks a free one (tests).
+    public var port: Int = 8090
+    /// When set, every call but `/livez` and `/readyz` needs this root token.
+    public var rootToken: String?
+    /// Reported as `anka_registry` on instances.
+    public var registryAddress: String = ""
+
+    public init() {}
+}
+
+/// The stateless REST front door: Anka's HTTP API translated into RPCs to the control plane.
+///
+/// Runs its ``ControlPlaneClient`` and the HTTP server together; stopping one stops both.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let client: ControlPlaneClient
+    let logger: Logger
+
+    public init(configuration: GatewayConfiguration, client: ControlPlaneClient, logger: Logger = Logger(label: "berth.gateway")) {
+        self.configuration = configuration
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Builds the router with every route and the envelope middleware.
+    public func makeRouter() -> Router<GatewayContext> {
+        let router = Router(context: GatewayContext.self)
+        router.add(
+            middleware: EnvelopeMiddleware(
+                authenticator: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
+                logger: logger
+            )
+        )
+        HealthRoutes(client: client).register(on: router)
+        InstanceRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
+        NodeRoutes(client: client).register(on: router)
+        return router
+    }
+
+    /// Serves HTTP until cancelled; `onListening` receives the bound port.
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try await app.run()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+
+/// A JSON request body, parsed whatever the Content-Type (Anka's curl examples send
+/// `-d` without one), with typed field access that reports bad types as 400.
+struct RequestJSON {
+    let fields: [String: Any]
+
+    static let maxBodySize = 1 << 20
+
+    /// Reads and parses the body; an empty body is an empty object.
+    static func read(_ request: Request) async throws -> RequestJSON {
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxBodySize)
+        let bytes = buffer.readableBytesView
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            return RequestJSON(fields: [:])
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+        } catch {
+            throw GatewayError(.badRequest, "request body is not valid JSON")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw GatewayError(.badRequest, "request body must be a JSON object")
+        }
+        return RequestJSON(fields: fields)
+    }
+
+    func has(_ key: String) -> Bool { fields[key] != nil && !(fields[key] is NSNull) }
+
+    func string(_ key: String) throws -> String? {
+        guard let value = fields[key], !(value is NSNull) else { return nil }
+        if let string = value as? String { return string }
+        throw GatewayError(.badRequest, "\(key) must be a string")
+    }
+
+    /// Integers, also when sent as numeric strings (Anka's own examples do that).
+    func int(_ key: String) throws -> Int? {
+        guard let value = fields[key], !(value is NSNull) else { return nil }
+        if value is Bool { throw GatewayError(.badRequest, "\(key) must be an integer") }
+        if let int = value as? Int { return int }
+        if let double = value as? Double, double == double.rounded(), abs(double) < 1e15 { return Int(double) }
+        if let string = value as? String, let int = Int(string.trimmingCharacters(in: .whitespaces)) { return int }
+        throw GatewayError(.badRequest, "\(key) must be an integer")
+    }
+
+    func object(_ key: String) throws -> [String: Any]? {
+        guard let value = fields[key], !(value is NSNull) else { return nil }
+        if let object = value as? [String: Any] { return object }
+        throw GatewayError(.badRequest, "\(key) must be an object")
+    }
+}

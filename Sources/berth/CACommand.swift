@@ -1,0 +1,77 @@
+import ArgumentParser
+import ControlPlane
+import Foundation
+import Persistence
+import TLSTransport
+
+/// `berth ca`: the control plane's certificate authority.
+struct CACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ca",
+        abstract: "Manage the control plane's certificate authority.",
+        subcommands: [Init.self, IssueGateway.self]
+    )
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the CA (ECDSA P-256) and the control plane's server certificate."
+        )
+
+        @Option(help: "Control plane data directory.")
+        var dataDir: String
+
+        @Option(help: "Extra DNS name or IP address of the control plane (repeatable).")
+        var host: [String] = []
+
+        func run() async throws {
+            let directory = DataDirectory(URL(directoryPath: dataDir))
+            let authority = try directory.initialize(hosts: host)
+            _ = try directory.openDatabase()
+            print("CA created in \(directory.pkiDirectory.path)")
+            print("CA hash: \(authority.pin)")
+        }
+    }
+
+    struct IssueGateway: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "issue-gateway",
+            abstract: "Issue a gateway client certificate (gateway.crt, gateway.key, ca.crt) into a directory."
+        )
+
+        @Option(help: "Control plane data directory.")
+        var dataDir: String
+
+        @Option(help: "Gateway name, recorded in its certificate.")
+        var name: String
+
+        @Option(help: "Directory to write the gateway's files to.")
+        var out: String
+
+        @Option(help: "Validity in days.")
+        var days = 365
+
+        func run() async throws {
+            let directory = DataDirectory(URL(directoryPath: dataDir))
+            let authority = try directory.loadAuthority()
+            let database = try directory.openDatabase()
+            let identity = try authority.issueIdentity(PeerIdentity(role: .gateway, id: name), validity: Double(days) * 86_400)
+            let now = BerthDatabase.nowMicros()
+            try await database.recordCertificate(
+                CertificateRow(
+                    serial: identity.leaf.serialHex,
+                    role: "gateway",
+                    subjectId: name,
+                    issuedAt: now,
+                    expiresAt: Int64(identity.leaf.notValidAfter.timeIntervalSince1970 * 1_000_000)
+                )
+            )
+            let outDirectory = URL(directoryPath: out)
+            try identity.write(to: outDirectory, name: "gateway")
+            try Data((try authority.certificate.serializeAsPEM().pemString + "\n").utf8)
+                .write(to: outDirectory.appendingPathComponent("ca.crt"))
+            print("gateway certificate for \(name) written to \(outDirectory.path)")
+        }
+    }
+}
+
+import X509

@@ -1,0 +1,54 @@
+import ArgumentParser
+import ControlPlane
+import Foundation
+import Logging
+
+/// `berth controlplane`: the process that owns state.
+struct ControlPlaneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controlplane",
+        abstract: "Run the control plane (nodes and gateways connect to it over mTLS)."
+    )
+
+    @Option(help: "Data directory (create it with `berth ca init`).")
+    var dataDir: String
+
+    @Option(help: "Listen address.")
+    var host = "127.0.0.1"
+
+    @Option(help: "TLS port.")
+    var port = 7420
+
+    @Option(help: "Heartbeat interval in seconds, told to nodes.")
+    var heartbeatInterval = 5.0
+
+    @Option(help: "Seconds without a heartbeat before a node is Offline.")
+    var offlineTimeout = 15.0
+
+    @Option(help: "Seconds Terminated instances stay listed.")
+    var terminatedRetention = 3600.0
+
+    @Option(help: "Log level.")
+    var logLevel = "info"
+
+    func run() async throws {
+        LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+        let directory = DataDirectory(URL(directoryPath: dataDir))
+        guard directory.isInitialized else {
+            throw ValidationError("\(directory.url.path) has no CA; run `berth ca init --data-dir \(dataDir)` first")
+        }
+        var configuration = ControlPlaneConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.heartbeatInterval = heartbeatInterval
+        configuration.offlineTimeout = offlineTimeout
+        configuration.terminatedRetention = terminatedRetention
+        let controlPlane = try await ControlPlane(
+            configuration: configuration,
+            database: try directory.openDatabase(),
+            authority: try directory.loadAuthority(),
+            serverIdentity: try directory.loadServerIdentity()
+        )
+        try await RunService.run(label: "berth.controlplane") { try await controlPlane.run() }
+    }
+}

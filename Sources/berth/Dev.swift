@@ -1,0 +1,93 @@
+import ArgumentParser
+import DevCluster
+import Foundation
+import Logging
+
+/// `berth dev`: control plane, gateway and simulated nodes in one process.
+struct Dev: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run everything locally: a control plane, a gateway on HTTP and simulated nodes."
+    )
+
+    @Option(help: "Number of simulated nodes (odd ones arm64, even ones amd64).")
+    var nodes = 2
+
+    @Option(help: "HTTP port of the REST gateway.")
+    var httpPort = 8090
+
+    @Option(help: "TLS port of the control plane (0 picks a free one).")
+    var controlPlanePort = 0
+
+    @Option(help: "Root token for the REST API (generated when omitted).")
+    var rootToken: String?
+
+    @Flag(help: "Serve the REST API without authentication.")
+    var noAuth = false
+
+    @Option(help: "Data directory (a fresh temporary one when omitted).")
+    var dataDir: String?
+
+    @Option(help: "Simulated VM boot time in milliseconds.")
+    var bootTimeMs = 300
+
+    @Option(help: "Share of simulated starts that fail, 0.0–1.0.")
+    var failureRate = 0.0
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel = "notice"
+
+    func validate() throws {
+        if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
+        guard (0...1).contains(failureRate) else { throw ValidationError("--failure-rate must be between 0 and 1") }
+        guard (1...500).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 500") }
+    }
+
+    func run() async throws {
+        LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .notice)
+        var options = DevCluster.Options()
+        options.nodes = nodes
+        options.httpPort = httpPort
+        options.controlPlanePort = controlPlanePort
+        options.rootToken = rootToken
+        options.authDisabled = noAuth
+        options.dataDirectory = dataDir.map { URL(directoryPath: $0) }
+        options.bootTime = .milliseconds(bootTimeMs)
+        options.failureRate = failureRate
+        let cluster = DevCluster(options: options)
+        try await RunService.run(label: "berth.dev") {
+            try await cluster.run { endpoints in Self.printBanner(endpoints) }
+        }
+    }
+
+    static func printBanner(_ endpoints: DevCluster.Endpoints) {
+        let url = "http://127.0.0.1:\(endpoints.httpPort)"
+        let auth = endpoints.rootToken.map { "-u root:\($0) " } ?? ""
+        var lines = [
+            "",
+            "Berth dev cluster is up.",
+            "  REST API        \(url)",
+            "  Root token      \(endpoints.rootToken ?? "(authentication off)")",
+            "  Control plane   127.0.0.1:\(endpoints.controlPlanePort)  CA \(endpoints.caPin)",
+            "  Data directory  \(endpoints.dataDirectory.path)",
+            "  Nodes           \(endpoints.nodeIDs.count) simulated: \(endpoints.nodeIDs.joined(separator: ", "))",
+            "",
+            "Templates (vmid  name  arch  tags):",
+        ]
+        for seed in SeedTemplates.all {
+            lines.append("  \(seed.id)  \(seed.name)  \(seed.arch)  \(seed.tags.joined(separator: ", "))")
+        }
+        let vmid = SeedTemplates.all[1].id
+        lines += [
+            "",
+            "Try:",
+            "  curl -s \(auth)\(url)/api/v1/vm -d '{\"vmid\": \"\(vmid)\"}'",
+            "  curl -s \(auth)\(url)/api/v1/vm",
+            "  curl -s \(auth)\(url)/api/v1/node",
+            "  curl -s \(auth)-X DELETE \(url)/api/v1/vm -d '{\"id\": \"<instance id>\"}'",
+            "",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RESTGateway
+import TLSTransport
+
+/// `berth gateway`: the stateless REST front door.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run a REST gateway in front of a control plane."
+    )
+
+    @Option(help: "Control plane address, host:port.")
+    var controlPlane: HostPort
+
+    @Option(help: "Directory with gateway.crt, gateway.key and ca.crt (`berth ca issue-gateway`).")
+    var certDir: String
+
+    @Option(help: "HTTP listen address.")
+    var host = "127.0.0.1"
+
+    @Option(help: "HTTP port.")
+    var httpPort = 8090
+
+    @Option(help: "Root token; turns authentication on.")
+    var rootToken: String?
+
+    @Option(help: "Log level.")
+    var logLevel = "info"
+
+    func validate() throws {
+        if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
+    }
+
+    func run() async throws {
+        LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+        let directory = URL(directoryPath: certDir)
+        let identity = try TLSIdentity.read(from: directory, name: "gateway")
+        let trustRoot = try CertificateAuthority.readCertificate(from: directory.appendingPathComponent("ca.crt"))
+        let client = ControlPlaneClient(
+            configuration: .init(host: controlPlane.host, port: controlPlane.port, identity: identity, trustRoot: trustRoot)
+        )
+        var configuration = GatewayConfiguration()
+        configuration.host = host
+        configuration.port = httpPort
+        configuration.rootToken = rootToken
+        let gateway = Gateway(configuration: configuration, client: client)
+        try await RunService.run(label: "berth.gateway") {
+            try await gateway.run { port in Logger(label: "berth.gateway").info("REST API listening on http://\(host):\(port)") }
+        }
+    }
+}

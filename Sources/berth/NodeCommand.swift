@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NodeAgent
+import TLSTransport
+
+/// `berth node`: the agent on a build host.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Join a node to a control plane and run its agent.",
+        subcommands: [Join.self, Run.self],
+        defaultSubcommand: Run.self
+    )
+
+    struct Join: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enroll this node: make a key, send a CSR with the join token, save the certificate."
+        )
+
+        @Option(help: "Control plane address, host:port.")
+        var server: HostPort
+
+        @Option(help: "Join token from `berth token create`.")
+        var token: String
+
+        @Option(help: "CA hash printed with the token (sha256:...).")
+        var caHash: String
+
+        @Option(help: "Directory for the node's key and certificates.")
+        var dataDir: String
+
+        @Option(help: "Node name (defaults to the host name).")
+        var name: String?
+
+        func run() async throws {
+            LogSetup.bootstrap(.info)
+            guard let pin = CAPin(caHash) else { throw ValidationError("--ca-hash must look like sha256:<64 hex digits>") }
+            let name = self.name ?? ProcessInfo.processInfo.hostName
+            do {
+                let enrolled = try await NodeEnrollment.join(host: server.host, port: server.port, token: token, pin: pin, nodeName: name)
+                let directory = URL(directoryPath: dataDir)
+                try enrolled.write(to: directory)
+                print("joined as node \(enrolled.nodeID); identity saved in \(directory.path)")
+            } catch let error as NodeAgentError {
+                throw ValidationError("join failed: \(error.reason)")
+            }
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the node agent (after `berth node join`).")
+
+        @Option(help: "Control plane address, host:port.")
+        var server: HostPort
+
+        @Option(help: "Directory written by `berth node join`.")
+        var dataDir: String
+
+        @Option(help: "Node name reported to the control plane.")
+        var name: String?
+
+        @Option(help: "Driver: simulated.")
+        var driver = "simulated"
+
+        @Option(help: "Simulated boot time in milliseconds.")
+        var bootTimeMs = 300
+
+        @Option(help: "Share of simulated starts that fail, 0.0–1.0.")
+        var failureRate = 0.0
+
+        @Option(help: "Maximum VMs at once.")
+        var maxVms = 2
+
+        @Option(help: "Architecture reported by the simulated driver.")
+        var arch = "amd64"
+
+        @Option(help: "Log level.")
+        var logLevel = "info"
+
+        func run() async throws {
+            LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+            guard driver == "simulated" else { throw ValidationError("unknown driver \(driver); available: simulated") }
+            let directory = URL(directoryPath: dataDir)
+            let enrolled = try EnrolledNode.read(from: directory)
+            var driverConfiguration = SimulatedDriver.Configuration()
+            driverConfiguration.bootTime = .milliseconds(bootTimeMs)
+            driverConfiguration.failureRate = failureRate
+            driverConfiguration.maxVMCount = maxVms
+            driverConfiguration.arch = arch
+            var configuration = NodeAgent.Configuration(
+                host: server.host,
+                port: server.port,
+                nodeName: name ?? ProcessInfo.processInfo.hostName,
+                identity: enrolled.identity,
+                trustRoot: enrolled.caCertificate
+            )
+            configuration.stateFile = directory.appendingPathComponent("applied-command")
+            let agent = NodeAgent(configuration: configuration, driver: SimulatedDriver(configuration: driverConfiguration))
+            try await RunService.run(label: "berth.node") { await agent.run() }
+        }
+    }
+}
