@@ -109,6 +109,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "BerthTestSupport",
+            dependencies: [
+                "ControlPlane", "NodeAgent", "RESTGateway", "TLSTransport", "Persistence", "WireProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/BerthTestSupport"
+        ),
         .testTarget(
             name: "WireProtocolTests",
             dependencies: [
@@ -120,7 +132,13 @@ let package = Package(
         ),
         .testTarget(
             name: "TLSTests",
-            dependencies: ["TLSTransport", "ControlPlane", "NodeAgent", "Persistence", "WireProtocol"]
+            dependencies: [
+                "BerthTestSupport", "TLSTransport", "ControlPlane", "NodeAgent", "Persistence", "WireProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
         ),
         .testTarget(
             name: "PersistenceTests",
@@ -128,19 +146,19 @@ let package = Package(
         ),
         .testTarget(
             name: "ControlPlaneTests",
-            dependencies: ["ControlPlane", "Persistence", "WireProtocol"]
+            dependencies: ["BerthTestSupport", "ControlPlane", "Persistence", "WireProtocol"]
         ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence",
+                "BerthTestSupport", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence", "WireProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence", "WireProtocol"]
+            dependencies: ["BerthTestSupport", "DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence", "WireProtocol"]
         ),
     ]
 )

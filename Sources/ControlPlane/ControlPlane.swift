@@ -26,6 +26,8 @@ public final class ControlPlane: Service, Sendable {
     public let authority: CertificateAuthority
     public let enrollment: EnrollmentService
     public let revocations: RevocationSet
+    /// Every persisted change, for tests, watchers and (later) live views.
+    public let events = FleetEventHub()
     let fleet: Fleet
     let serverIdentity: TLSIdentity
     let logger: Logger
@@ -55,7 +57,13 @@ public final class ControlPlane: Service, Sendable {
             certificateValidity: configuration.nodeCertificateValidity,
             logger: logger
         )
-        self.fleet = Fleet(database: database, configuration: configuration, revocations: revocations, logger: logger)
+        self.fleet = Fleet(
+            database: database,
+            configuration: configuration,
+            revocations: revocations,
+            events: events,
+            logger: logger
+        )
         try await fleet.load()
     }
 
@@ -111,6 +119,11 @@ public final class ControlPlane: Service, Sendable {
             server.channel.close(promise: nil)
         }
         await fleet.flushHeartbeats()
+    }
+
+    /// Deletes a node: revokes its certificate, drops its connection, ends its instances.
+    public func deleteNode(id: String) async throws {
+        try await fleet.deleteNode(id: id)
     }
 
     /// Issues a gateway client certificate (the key is made here) and records it.

@@ -59,6 +59,7 @@ extension Fleet {
             return row
         }
         try await database.insertInstances(rows)
+        for row in rows { events.publish(.instance(InstanceRecord(row))) }
         requestScheduling()
         return rows.map(\.id)
     }
@@ -86,6 +87,7 @@ extension Fleet {
         if case .commandQueued(let command) = outcome {
             await flushCommands(nodeID: command.nodeId)
         }
+        if outcome != .alreadyTerminating { await publishInstance(id: id) }
     }
 
     /// Applies a node's instance event exactly once and returns the acknowledgement to send.
@@ -106,6 +108,7 @@ extension Fleet {
         )
         switch outcome {
         case .applied(let row):
+            events.publish(.instance(InstanceRecord(row)))
             if row.state == "Terminated" || row.state == "Error" || row.state == "Stopped" {
                 requestScheduling()
             }

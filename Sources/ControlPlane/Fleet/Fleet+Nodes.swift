@@ -61,6 +61,7 @@ extension Fleet {
         if let link = links.removeValue(forKey: id) {
             link.session.close(with: WireError(.unauthenticated, "node \(id) was deleted; its certificate is revoked"))
         }
+        events.publish(.node(id: id, state: "Deleted"))
         logger.notice("node deleted; certificates revoked", metadata: ["node": "\(id)", "serials": "\(serials)"])
         requestScheduling()
     }

@@ -73,6 +73,7 @@ extension Fleet {
             for nodeID in Set(commands.map(\.nodeId)) {
                 await flushCommands(nodeID: nodeID)
             }
+            for command in commands { await publishInstance(id: command.instanceId) }
             if !commands.isEmpty {
                 logger.debug("scheduling pass", metadata: ["placed": "\(commands.count)", "waiting": "\(decision.waiting.count)"])
             }

@@ -15,6 +15,7 @@ actor Fleet {
     let configuration: ControlPlaneConfiguration
     let revocations: RevocationSet
     let logger: Logger
+    let events: FleetEventHub
     let scheduler = Scheduler()
 
     /// Every enrolled node, as last saved.
@@ -29,7 +30,14 @@ actor Fleet {
     var lastStatsFlush = NIODeadline.now()
     var lastPurge = NIODeadline.now()
 
-    init(database: BerthDatabase, configuration: ControlPlaneConfiguration, revocations: RevocationSet, logger: Logger) {
+    init(
+        database: BerthDatabase,
+        configuration: ControlPlaneConfiguration,
+        revocations: RevocationSet,
+        events: FleetEventHub,
+        logger: Logger
+    ) {
+        self.events = events
         self.database = database
         self.configuration = configuration
         self.revocations = revocations
@@ -81,6 +89,7 @@ actor Fleet {
         }
         try await reconcile(nodeID: nodeID, reported: hello.instances, now: now)
         links[nodeID] = NodeLink(session: session, lastSentCommandID: Int64(hello.lastAppliedCommandID))
+        events.publish(.node(id: nodeID, state: "Active"))
         logger.info(
             "node connected",
             metadata: ["node": "\(nodeID)", "name": "\(node.name)", "instances": "\(hello.instances.count)"]
@@ -117,6 +126,7 @@ actor Fleet {
             logger.error("could not save node state", metadata: ["node": "\(nodeID)", "error": "\(error)"])
         }
         logger.info("node disconnected; now Offline", metadata: ["node": "\(nodeID)"])
+        events.publish(.node(id: nodeID, state: "Offline"))
     }
 
     func gatewayConnected(_ session: PeerSession) {
@@ -136,6 +146,7 @@ actor Fleet {
             if pendingStarts.contains(instance.id) { continue }
             if instance.state == "Terminating" {
                 try await database.forceState(instanceID: instance.id, state: "Terminated", message: "", now: now)
+                await publishInstance(id: instance.id)
             } else {
                 try await database.forceState(
                     instanceID: instance.id,
@@ -144,6 +155,7 @@ actor Fleet {
                     now: now
                 )
                 logger.warning("instance lost on node", metadata: ["node": "\(nodeID)", "instance": "\(instance.id)"])
+                await publishInstance(id: instance.id)
             }
         }
         let knownIDs = Set(known.map(\.id))
@@ -157,7 +169,7 @@ actor Fleet {
             logger.info("terminating an instance the controller does not run there", metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"])
         }
         for status in reported where knownIDs.contains(status.instanceID) {
-            _ = try await database.applyTransition(
+            let outcome = try await database.applyTransition(
                 TransitionReport(
                     instanceID: status.instanceID,
                     state: status.state.description,
@@ -170,7 +182,13 @@ actor Fleet {
                     eventSeq: 0
                 )
             )
+            if case .applied(let row) = outcome { events.publish(.instance(InstanceRecord(row))) }
         }
+    }
+
+    /// Publishes an instance's current row.
+    func publishInstance(id: String) async {
+        if let row = try? await database.instance(id: id) { events.publish(.instance(InstanceRecord(row))) }
     }
 
     func apply(_ heartbeat: Heartbeat, to node: inout NodeRow) {

@@ -1,0 +1,40 @@
+import Foundation
+import Synchronization
+import WireProtocol
+
+/// Something that changed in the fleet, published after it is persisted.
+public enum FleetEvent: Sendable, Equatable {
+    /// An instance's row changed (created, placed, new state, terminated).
+    case instance(InstanceRecord)
+    /// A node connected (`Active`), disconnected (`Offline`) or was deleted (`Deleted`).
+    case node(id: String, state: String)
+}
+
+/// Fans fleet events out to any number of subscribers.
+///
+/// Publishing never blocks: each subscriber has its own buffer, and a subscriber that
+/// falls more than `bufferSize` events behind loses the oldest ones.
+public final class FleetEventHub: Sendable {
+    private let subscribers = Mutex<[UUID: AsyncStream<FleetEvent>.Continuation]>([:])
+    private let bufferSize: Int
+
+    public init(bufferSize: Int = 4096) {
+        self.bufferSize = bufferSize
+    }
+
+    /// A stream of every event published from now on.
+    public func subscribe() -> AsyncStream<FleetEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: FleetEvent.self, bufferingPolicy: .bufferingNewest(bufferSize))
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+        }
+        subscribers.withLock { $0[id] = continuation }
+        return stream
+    }
+
+    func publish(_ event: FleetEvent) {
+        let current = subscribers.withLock { Array($0.values) }
+        for continuation in current { continuation.yield(event) }
+    }
+}

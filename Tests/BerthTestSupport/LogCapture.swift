@@ -1,0 +1,40 @@
+import Logging
+import Synchronization
+
+/// Keeps every log line of a component so tests can check what an operator would read.
+public final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    public init() {}
+
+    public var all: [String] { lines.withLock { $0 } }
+
+    /// `true` when some line contains every fragment.
+    public func contains(_ fragments: String...) -> Bool {
+        all.contains { line in fragments.allSatisfy { line.contains($0) } }
+    }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    public func logger(_ label: String) -> Logger {
+        Logger(label: label) { label in Handler(capture: self, label: label) }
+    }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        let label: String
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            capture.append("\(event.level) \(event.message) \(rendered)")
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import ControlPlane
+import Foundation
+import Logging
+import NodeAgent
+import Persistence
+import RESTGateway
+import TLSTransport
+import WireProtocol
+
+/// A real control plane on a loopback port with a real SQLite file in a temporary directory.
+public final class TestControlPlane: Sendable {
+    public let directory: DataDirectory
+    public let controlPlane: ControlPlane
+    public let port: Int
+    /// Everything the control plane logged.
+    public let logs: LogCapture
+    let task: Task<Void, any Error>
+
+    public var database: BerthDatabase { controlPlane.database }
+    public var authority: CertificateAuthority { controlPlane.authority }
+
+    init(directory: DataDirectory, controlPlane: ControlPlane, port: Int, logs: LogCapture, task: Task<Void, any Error>) {
+        self.logs = logs
+        self.directory = directory
+        self.controlPlane = controlPlane
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts a control plane. With `directory` it reopens existing state (a restart).
+    public static func start(
+        directory: DataDirectory? = nil,
+        port: Int = 0,
+        configure: (inout ControlPlaneConfiguration) -> Void = { _ in }
+    ) async throws -> TestControlPlane {
+        let directory = directory ?? DataDirectory(TestPaths.temporaryDirectory("cp"))
+        if !directory.isInitialized { try directory.initialize() }
+        var configuration = ControlPlaneConfiguration()
+        configuration.port = port
+        configuration.heartbeatInterval = 0.2
+        configuration.offlineTimeout = 2
+        configure(&configuration)
+        let logs = LogCapture()
+        let controlPlane = try await ControlPlane(
+            configuration: configuration,
+            database: try directory.openDatabase(),
+            authority: try directory.loadAuthority(),
+            serverIdentity: try directory.loadServerIdentity(),
+            logger: logs.logger("berth.test.controlplane")
+        )
+        let bound = try await controlPlane.bind()
+        let task = Task { try await controlPlane.run() }
+        return TestControlPlane(directory: directory, controlPlane: controlPlane, port: bound, logs: logs, task: task)
+    }
+
+    /// Stops serving: closes the listener and every connection.
+    public func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    /// Stops, then starts a new control plane on the same files and port.
+    public func restart(configure: (inout ControlPlaneConfiguration) -> Void = { _ in }) async throws -> TestControlPlane {
+        await stop()
+        return try await Self.start(directory: directory, port: port, configure: configure)
+    }
+
+    /// Enrolls a node through the real join path (token, pinned CA, CSR).
+    public func enroll(name: String) async throws -> EnrolledNode {
+        let token = try await controlPlane.enrollment.createToken(ttl: 60)
+        return try await NodeEnrollment.join(host: "127.0.0.1", port: port, token: token.description, pin: authority.pin, nodeName: name)
+    }
+
+    /// Starts an agent for an enrolled node; `boot` and `pull` set the simulated driver's times.
+    public func startAgent(
+        _ enrolled: EnrolledNode,
+        name: String,
+        driver: SimulatedDriver.Configuration = .fast,
+        port: Int? = nil
+    ) -> TestAgent {
+        var configuration = NodeAgent.Configuration(
+            host: "127.0.0.1",
+            port: port ?? self.port,
+            nodeName: name,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
+        configuration.backoff = Backoff(base: .milliseconds(20), maximum: .milliseconds(300))
+        let agent = NodeAgent(configuration: configuration, driver: SimulatedDriver(configuration: driver), logger: TestLogging.logger("node.\(name)"))
+        return TestAgent(agent: agent, nodeID: enrolled.nodeID)
+    }
+
+    /// A gateway's RPC client, connected with a freshly issued gateway certificate.
+    public func gatewayClient(name: String = "test-gateway") async throws -> TestGatewayClient {
+        let identity = try await controlPlane.issueGatewayIdentity(name: name)
+        let client = ControlPlaneClient(
+            configuration: .init(host: "127.0.0.1", port: port, identity: identity, trustRoot: authority.certificate),
+            logger: TestLogging.logger("gateway.client")
+        )
+        return TestGatewayClient(client: client, task: Task { await client.run() })
+    }
+}
+
+/// A running node agent and its task.
+public final class TestAgent: Sendable {
+    public let agent: NodeAgent
+    public let nodeID: String
+    let task: Task<Void, Never>
+
+    init(agent: NodeAgent, nodeID: String) {
+        self.agent = agent
+        self.nodeID = nodeID
+        self.task = Task { await agent.run() }
+    }
+
+    /// Waits until the agent reports a notification matching `predicate`.
+    public func wait(for predicate: @escaping @Sendable (NodeAgent.Notification) -> Bool, timeout: Double = 10) async throws -> NodeAgent.Notification {
+        try await withTimeout(timeout, "agent notification") {
+            for await notification in self.agent.notifications where predicate(notification) { return notification }
+            throw TestTimeout(what: "agent stream ended")
+        }
+    }
+
+    public func waitConnected(timeout: Double = 10) async throws {
+        _ = try await wait(for: { if case .connected = $0 { true } else { false } }, timeout: timeout)
+    }
+
+    public func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+/// A gateway RPC client and its connection task.
+public final class TestGatewayClient: Sendable {
+    public let client: ControlPlaneClient
+    let task: Task<Void, Never>
+
+    init(client: ControlPlaneClient, task: Task<Void, Never>) {
+        self.client = client
+        self.task = task
+    }
+
+    public func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+extension SimulatedDriver.Configuration {
+    /// Zero boot and pull time: instances start as fast as the protocol allows.
+    public static var fast: SimulatedDriver.Configuration {
+        var configuration = SimulatedDriver.Configuration()
+        configuration.bootTime = .zero
+        configuration.pullTime = .zero
+        return configuration
+    }
+}

@@ -1,0 +1,155 @@
+import NIOCore
+import Testing
+import WireProtocol
+
+@Suite struct PayloadCodecTests {
+    static func payload(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
+
+    static func code(_ body: () throws -> Void) -> WireError.Code? {
+        do {
+            try body()
+            return nil
+        } catch let error as WireError {
+            return error.code
+        } catch {
+            return .unknown
+        }
+    }
+
+    @Test func unknownFieldsOfEveryWireTypeAreSkipped() throws {
+        var writer = PayloadWriter()
+        GoldenSamples.hello.encode(to: &writer)
+        var buffer = writer.buffer
+        buffer.writeBytes([0xB8, 0x06, 0x05])  // field 103, varint 5
+        buffer.writeBytes([0xC1, 0x06] + [UInt8](repeating: 1, count: 8))  // field 104, fixed64
+        buffer.writeBytes([0xCA, 0x06, 0x03, 0x61, 0x62, 0x63])  // field 105, length-delimited "abc"
+        buffer.writeBytes([0xD5, 0x06, 1, 2, 3, 4])  // field 106, fixed32
+        #expect(try Hello(payload: buffer) == GoldenSamples.hello)
+    }
+
+    @Test func anOlderMessageDecodesIntoANewerShapeWithDefaults() throws {
+        // A peer that only knows fields 1 and 2 of Heartbeat sends them; the rest default.
+        let buffer = Self.payload([0x08, 0x07, 0x11] + Array(repeating: 0, count: 8))
+        let heartbeat = try Heartbeat(payload: buffer)
+        #expect(heartbeat.sequence == 7)
+        #expect(heartbeat.instances.isEmpty)
+    }
+
+    @Test func truncatedVarintIsTruncated() {
+        #expect(Self.code { _ = try Ping(payload: Self.payload([0x08, 0x80])) } == .truncated)
+    }
+
+    @Test func elevenByteVarintIsMalformed() {
+        let bytes: [UInt8] = [0x08] + Array(repeating: 0xFF, count: 10) + [0x01]
+        #expect(Self.code { _ = try Ping(payload: Self.payload(bytes)) } == .malformedVarint)
+    }
+
+    @Test func knownFieldWithWrongWireTypeIsRefused() {
+        // Ping field 1 is a varint; send it length-delimited.
+        #expect(Self.code { _ = try Ping(payload: Self.payload([0x0A, 0x01, 0x00])) } == .wrongWireType)
+    }
+
+    @Test func reservedWireTypeIsRefused() {
+        #expect(Self.code { _ = try Ping(payload: Self.payload([0x0B])) } == .wrongWireType)
+    }
+
+    @Test func lengthPastTheEndIsTruncated() {
+        #expect(Self.code { _ = try Hello(payload: Self.payload([0x22, 0x7F, 0x61])) } == .truncated)
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(Self.code { _ = try Hello(payload: Self.payload([0x22, 0x02, 0xC3, 0x28])) } == .invalidUTF8)
+    }
+
+    @Test func unknownEnumValueIsRefused() {
+        // InstanceStatus: id "i", state 200.
+        #expect(Self.code { _ = try InstanceStatus(payload: Self.payload([0x0A, 0x01, 0x69, 0x10, 0xC8, 0x01])) } == .invalidValue)
+    }
+
+    @Test func missingRequiredFieldIsNamed() throws {
+        do {
+            _ = try NodeCommand(payload: Self.payload([0x08, 0x01]))
+            Issue.record("expected an error")
+        } catch let error as WireError {
+            #expect(error.code == .missingField)
+            #expect(error.reason.contains("kind"))
+        }
+    }
+
+    @Test func fieldNumberZeroIsRefused() {
+        #expect(Self.code { _ = try Ping(payload: Self.payload([0x00, 0x01])) } == .invalidValue)
+    }
+
+    /// A recursive shape, to check that nesting depth is capped for any future message.
+    struct Tree: WireCodable, Equatable {
+        var children: [Tree] = []
+        func encode(to w: inout PayloadWriter) { w.write(1, children) }
+        init() {}
+        init(from r: inout PayloadReader) throws {
+            while let tag = try r.next() {
+                if tag.number == 1 { children.append(try r.message(tag)) } else { try r.skip(tag) }
+            }
+        }
+    }
+
+    @Test func nestingDepthIsCapped() throws {
+        func tree(depth: Int) -> Tree {
+            var tree = Tree()
+            if depth > 0 { tree.children = [Self.Tree()] ; tree.children[0] = makeTree(depth - 1) }
+            return tree
+        }
+        func makeTree(_ depth: Int) -> Tree { tree(depth: depth) }
+        #expect(try Tree(bytes: tree(depth: 10).encodedBytes()) == tree(depth: 10))
+        #expect(Self.code { _ = try Tree(bytes: tree(depth: 40).encodedBytes()) } == .invalidValue)
+    }
+
+    @Test func randomBytesNeverCrashAnyDecoder() {
+        var random = SystemRandomNumberGenerator()
+        let decoders: [(ByteBuffer) throws -> Void] = [
+            { _ = try Hello(payload: $0) }, { _ = try Welcome(payload: $0) }, { _ = try Heartbeat(payload: $0) },
+            { _ = try NodeCommand(payload: $0) }, { _ = try InstanceEvent(payload: $0) }, { _ = try RPCRequest(payload: $0) },
+            { _ = try RPCResponse(payload: $0) }, { _ = try InstanceList(payload: $0) }, { _ = try NodeList(payload: $0) },
+            { _ = try EnrollRequest(payload: $0) }, { _ = try ErrorFrame(payload: $0) },
+        ]
+        for _ in 0..<3000 {
+            let length = Int.random(in: 0..<64, using: &random)
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+            for decode in decoders {
+                do { try decode(Self.payload(bytes)) } catch is WireError {} catch { Issue.record("non-wire error \(error)") }
+            }
+        }
+    }
+
+    @Test func optionalZeroIsDistinctFromAbsent() throws {
+        var request = StartInstancesRequest()
+        request.templateID = "t"
+        request.priority = 0
+        let decoded = try StartInstancesRequest(bytes: request.encodedBytes())
+        #expect(decoded.priority == 0)
+        #expect(decoded.version == nil)
+    }
+
+    @Test func largeNestedValuesRoundTrip() throws {
+        // Over 128 bytes nested forces the multi-byte length path.
+        var record = InstanceRecord()
+        record.instanceID = String(repeating: "x", count: 300)
+        record.vmInfo = GoldenSamples.vmInfo
+        let list = InstanceList(instances: [record, record])
+        #expect(try InstanceList(bytes: list.encodedBytes()) == list)
+    }
+
+    @Test func negativeAndExtremeIntegersRoundTrip() throws {
+        var record = InstanceRecord()
+        record.version = -5
+        record.tsMicros = Int.max
+        record.createdMicros = Int.min
+        #expect(try InstanceRecord(bytes: record.encodedBytes()) == record)
+    }
+
+    @Test func versionNegotiationPicksTheHighestCommonVersion() {
+        #expect(ProtocolVersion.negotiate(clientMin: 1, clientMax: 5, serverMin: 1, serverMax: 3) == 3)
+        #expect(ProtocolVersion.negotiate(clientMin: 2, clientMax: 2, serverMin: 1, serverMax: 3) == 2)
+        #expect(ProtocolVersion.negotiate(clientMin: 4, clientMax: 6, serverMin: 1, serverMax: 3) == nil)
+        #expect(ProtocolVersion.negotiate(clientMin: 0, clientMax: 0) == nil)
+    }
+}
