@@ -146,7 +146,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ControlPlaneTests",
-            dependencies: ["BerthTestSupport", "ControlPlane", "Persistence", "WireProtocol"]
+            dependencies: [
+                "BerthTestSupport", "ControlPlane", "Persistence", "WireProtocol", "NodeAgent", "TLSTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "GatewayTests",

@@ -5,6 +5,7 @@ import WireProtocol
 /// A wait that ran past its deadline.
 public struct TestTimeout: Error, CustomStringConvertible {
     public var what: String
+    public init(what: String) { self.what = what }
     public var description: String { "timed out waiting for \(what)" }
 }
 

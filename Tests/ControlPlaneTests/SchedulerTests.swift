@@ -1,0 +1,74 @@
+import ControlPlane
+import Testing
+
+/// The scheduler is pure: these tests need no sockets and no database.
+@Suite struct SchedulerTests {
+    let scheduler = Scheduler()
+
+    func request(_ id: String, priority: Int = 1000, at time: Int64 = 0, arch: String = "", node: String = "", template: String = "t") -> SchedulerRequest {
+        SchedulerRequest(instanceID: id, priority: priority, createdMicros: time, templateID: template, arch: arch, targetNodeID: node)
+    }
+
+    @Test func placesByPriorityThenAge() {
+        let decision = scheduler.schedule(
+            queue: [request("c", priority: 5000, at: 0), request("b", priority: 1, at: 2), request("a", priority: 1, at: 1)],
+            nodes: [SchedulerNode(id: "n", maxVMCount: 2)]
+        )
+        #expect(decision.placements.map(\.instanceID) == ["a", "b"])
+        #expect(decision.waiting["c"]?.contains("at capacity") == true)
+    }
+
+    @Test func respectsCapacityAcrossNodesAndSpreadsLoad() {
+        let decision = scheduler.schedule(
+            queue: (0..<5).map { request("i\($0)", at: Int64($0)) },
+            nodes: [SchedulerNode(id: "a", maxVMCount: 2, running: 1), SchedulerNode(id: "b", maxVMCount: 3)]
+        )
+        #expect(decision.placements.count == 4)
+        #expect(decision.placements.filter { $0.nodeID == "a" }.count == 1)
+        #expect(decision.placements.filter { $0.nodeID == "b" }.count == 3)
+        #expect(decision.placements.first?.nodeID == "b")
+        #expect(decision.waiting.keys.sorted() == ["i4"])
+    }
+
+    @Test func skipsInactiveAndDrainingNodesAndSaysSo() {
+        let decision = scheduler.schedule(
+            queue: [request("i")],
+            nodes: [SchedulerNode(id: "off", isActive: false), SchedulerNode(id: "drain", drainMode: true)]
+        )
+        #expect(decision.placements.isEmpty)
+        #expect(decision.waiting["i"] == "waiting for capacity: 1 in drain mode, 1 offline")
+    }
+
+    @Test func explainsAnEmptyOrOfflineFleet() {
+        #expect(scheduler.schedule(queue: [request("i")], nodes: []).waiting["i"] == "no node has joined the controller")
+        #expect(scheduler.schedule(queue: [request("i")], nodes: [SchedulerNode(id: "n", isActive: false)]).waiting["i"] == "no active node (1 offline)")
+    }
+
+    @Test func matchesArchitecture() {
+        let nodes = [SchedulerNode(id: "x86", arch: "amd64"), SchedulerNode(id: "mac", arch: "arm64")]
+        let decision = scheduler.schedule(queue: [request("arm", arch: "arm64"), request("intel", arch: "amd64")], nodes: nodes)
+        #expect(Dictionary(uniqueKeysWithValues: decision.placements.map { ($0.instanceID, $0.nodeID) }) == ["arm": "mac", "intel": "x86"])
+        let none = scheduler.schedule(queue: [request("arm", arch: "arm64")], nodes: [SchedulerNode(id: "x86", arch: "amd64")])
+        #expect(none.waiting["arm"] == "no active arm64 node")
+    }
+
+    @Test func honoursNodeTargetingWithAReason() {
+        let nodes = [SchedulerNode(id: "a", name: "mini-a", maxVMCount: 1, running: 1), SchedulerNode(id: "b")]
+        let decision = scheduler.schedule(queue: [request("i", node: "a"), request("j", node: "zz")], nodes: nodes)
+        #expect(decision.placements.isEmpty)
+        #expect(decision.waiting["i"] == "requested node mini-a (a) is at capacity (1/1 VMs)")
+        #expect(decision.waiting["j"] == "requested node zz is not known to the controller")
+        #expect(scheduler.schedule(queue: [request("k", node: "b")], nodes: nodes).placements.map(\.nodeID) == ["b"])
+    }
+
+    @Test func prefersANodeThatHoldsTheTemplate() {
+        let nodes = [SchedulerNode(id: "empty", maxVMCount: 4), SchedulerNode(id: "cached", maxVMCount: 2, templates: ["t"])]
+        #expect(scheduler.schedule(queue: [request("i")], nodes: nodes).placements.map(\.nodeID) == ["cached"])
+    }
+
+    @Test func aTargetedRequestDoesNotBlockOthers() {
+        let nodes = [SchedulerNode(id: "a", maxVMCount: 1, running: 1), SchedulerNode(id: "b", maxVMCount: 1)]
+        let decision = scheduler.schedule(queue: [request("first", priority: 1, node: "a"), request("second", priority: 2)], nodes: nodes)
+        #expect(decision.placements.map(\.instanceID) == ["second"])
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import Persistence
+import Testing
+
+/// Storage tests on a real SQLite file in a fresh temporary directory per test.
+@Suite struct DatabaseTests {
+    let path: String
+
+    init() {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-db-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        path = directory.appendingPathComponent("berth.sqlite").path
+    }
+
+    func open() throws -> BerthDatabase { try BerthDatabase(path: path) }
+
+    func seed(_ db: BerthDatabase, nodes: [String] = ["n1"]) async throws {
+        let now = BerthDatabase.nowMicros()
+        for node in nodes { try await db.saveNode(NodeRow(id: node, name: node, createdAt: now)) }
+        try await db.insertTemplate(
+            TemplateRow(id: "t1", name: "tmpl", arch: "amd64", cpuCores: 2, ramMb: 2048, createdAt: now),
+            versions: [TemplateVersionRow(templateId: "t1", number: 1, tag: "v1", size: 10, createdAt: now)]
+        )
+    }
+
+    func instance(_ id: String, priority: Int = 1000, at time: Int64 = 1) -> InstanceRow {
+        var row = InstanceRow(id: id, state: "Scheduling", templateId: "t1", crTime: time)
+        row.priority = priority
+        return row
+    }
+
+    @Test func migratesAnEmptyFileIntoWALMode() async throws {
+        let db = try open()
+        #expect(try await db.journalMode() == "wal")
+        for table in ["nodes", "instances", "instance_transitions", "templates", "template_versions", "node_commands", "join_tokens", "certificates", "event_log"] {
+            #expect(try await db.count(table: table) == 0)
+        }
+        // Reopening an up-to-date file is a no-op.
+        _ = try open()
+    }
+
+    @Test func aTokenIsConsumedOnceAtomicallyWithTheNodeAndCertificate() async throws {
+        let db = try open()
+        let now = BerthDatabase.nowMicros()
+        let hash: [UInt8] = Array(repeating: 7, count: 32)
+        try await db.insertJoinToken(JoinTokenRow(id: "abcdef", secretHash: hash, description: "", createdAt: now, expiresAt: now + 60_000_000))
+        let certificate = CertificateRow(serial: "01", role: "node", subjectId: "n1", issuedAt: now, expiresAt: now + 1)
+        await #expect(throws: PersistenceError.self) {
+            try await db.enrollNode(tokenID: "abcdef", secretHash: Array(repeating: 8, count: 32), node: NodeRow(id: "n0", name: "x", createdAt: now), certificate: certificate, now: now)
+        }
+        #expect(try await db.nodes().isEmpty)
+        try await db.enrollNode(tokenID: "abcdef", secretHash: hash, node: NodeRow(id: "n1", name: "a", createdAt: now), certificate: certificate, now: now)
+        await #expect(throws: PersistenceError.self) {
+            try await db.enrollNode(tokenID: "abcdef", secretHash: hash, node: NodeRow(id: "n2", name: "b", createdAt: now), certificate: CertificateRow(serial: "02", role: "node", subjectId: "n2", issuedAt: now, expiresAt: now + 1), now: now)
+        }
+        #expect(try await db.nodes().map(\.id) == ["n1"])
+        #expect(try await db.joinToken(id: "abcdef")?.usedBy == "n1")
+    }
+
+    @Test func anEventIsAppliedExactlyOncePerIdempotencyKey() async throws {
+        let db = try open()
+        try await seed(db)
+        try await db.insertInstances([instance("i1")])
+        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
+        let report = TransitionReport(instanceID: "i1", state: "Started", message: "", progress: 0, vminfo: [1, 2], ts: 3, nodeID: "n1", eventEpoch: 5, eventSeq: 1)
+        guard case .applied(let row) = try await db.applyTransition(report) else { Issue.record("not applied"); return }
+        #expect(row.state == "Started")
+        #expect(try await db.applyTransition(report) == .duplicate)
+        #expect(try await db.transitions(instanceID: "i1").map(\.state) == ["Scheduling", "Started"])
+        // A new agent epoch starts a new sequence.
+        var next = report
+        next.eventEpoch = 6
+        next.state = "Stopped"
+        guard case .applied = try await db.applyTransition(next) else { Issue.record("new epoch not applied"); return }
+    }
+
+    @Test func aNodeCannotChangeAnInstanceOnAnotherNode() async throws {
+        let db = try open()
+        try await seed(db, nodes: ["n1", "n2"])
+        try await db.insertInstances([instance("i1")])
+        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
+        let forged = TransitionReport(instanceID: "i1", state: "Error", message: "x", progress: 0, vminfo: nil, ts: 3, nodeID: "n2", eventEpoch: 1, eventSeq: 1)
+        #expect(try await db.applyTransition(forged) == .notOwned)
+        #expect(try await db.instance(id: "i1")?.state == "Scheduling")
+    }
+
+    @Test func terminatingIsNotUndoneByALateStartReport() async throws {
+        let db = try open()
+        try await seed(db)
+        try await db.insertInstances([instance("i1")])
+        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
+        guard case .commandQueued(let command) = try await db.requestTermination(instanceID: "i1", now: 3) else {
+            Issue.record("expected a queued terminate")
+            return
+        }
+        #expect(command.kind == "terminate")
+        let late = TransitionReport(instanceID: "i1", state: "Started", message: "", progress: 0, vminfo: nil, ts: 4, nodeID: "n1", eventEpoch: 1, eventSeq: 1)
+        _ = try await db.applyTransition(late)
+        #expect(try await db.instance(id: "i1")?.state == "Terminating")
+        var done = late
+        done.state = "Terminated"
+        done.eventSeq = 2
+        _ = try await db.applyTransition(done)
+        #expect(try await db.instance(id: "i1")?.state == "Terminated")
+        #expect(try await db.requestTermination(instanceID: "i1", now: 5) == .alreadyTerminating)
+    }
+
+    @Test func anUnplacedInstanceTerminatesAtOnce() async throws {
+        let db = try open()
+        try await seed(db)
+        try await db.insertInstances([instance("i1")])
+        #expect(try await db.requestTermination(instanceID: "i1", now: 2) == .terminated)
+        #expect(try await db.pendingInstances().isEmpty)
+        await #expect(throws: PersistenceError.self) { _ = try await db.requestTermination(instanceID: "nope", now: 2) }
+    }
+
+    @Test func theQueueIsOrderedByPriorityThenAge() async throws {
+        let db = try open()
+        try await seed(db)
+        try await db.insertInstances([instance("late", priority: 10, at: 9), instance("low", priority: 5000, at: 1), instance("early", priority: 10, at: 2)])
+        #expect(try await db.pendingInstances().map(\.id) == ["early", "late", "low"])
+    }
+
+    @Test func aSchedulingPassCommitsPlacementsAndReasonsTogether() async throws {
+        let db = try open()
+        try await seed(db)
+        try await db.insertInstances([instance("a"), instance("b"), instance("gone")])
+        _ = try await db.requestTermination(instanceID: "gone", now: 2)
+        let commands = try await db.commitSchedulingPass(
+            placements: [
+                Placement(instanceID: "a", nodeID: "n1", requestID: "r1", commandPayload: [1]),
+                Placement(instanceID: "gone", nodeID: "n1", requestID: "r2", commandPayload: [2]),
+            ],
+            waitReasons: ["b": "no room"],
+            now: 3
+        )
+        #expect(commands.map(\.instanceId) == ["a"])
+        #expect(try await db.pendingCommands(nodeID: "n1").map(\.id) == commands.map(\.id))
+        #expect(try await db.instance(id: "b")?.waitReason == "no room")
+        #expect(try await db.instance(id: "a")?.nodeId == "n1")
+        try await db.acknowledgeCommands(upTo: commands[0].id!, nodeID: "n1", now: 4)
+        #expect(try await db.pendingCommands(nodeID: "n1").isEmpty)
+    }
+
+    @Test func deletingANodeRevokesItsCertificatesDurably() async throws {
+        let db = try open()
+        try await seed(db)
+        try await db.recordCertificate(CertificateRow(serial: "aa", role: "node", subjectId: "n1", issuedAt: 1, expiresAt: 2))
+        try await db.insertInstances([instance("i1")])
+        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
+        #expect(try await db.deleteNode(id: "n1", now: 3) == ["aa"])
+        let reopened = try open()
+        #expect(try await reopened.revokedSerials() == ["aa"])
+        #expect(try await reopened.instance(id: "i1")?.state == "Terminated")
+        #expect(try await reopened.pendingCommands(nodeID: "n1").isEmpty)
+        await #expect(throws: PersistenceError.self) { _ = try await reopened.deleteNode(id: "n1", now: 4) }
+    }
+
+    @Test func everythingCommittedSurvivesReopening() async throws {
+        do {
+            let db = try open()
+            try await seed(db)
+            try await db.insertInstances([instance("i1"), instance("i2")])
+        }
+        let db = try open()
+        #expect(Set(try await db.instances().map(\.id)) == ["i1", "i2"])
+        #expect(try await db.template(id: "t1")?.name == "tmpl")
+    }
+
+    @Test func terminatedInstancesArePurgedAfterRetention() async throws {
+        let db = try open()
+        try await seed(db)
+        try await db.insertInstances([instance("old"), instance("live")])
+        _ = try await db.requestTermination(instanceID: "old", now: 10)
+        #expect(try await db.purgeTerminated(before: 11) == 1)
+        #expect(try await db.instances().map(\.id) == ["live"])
+        #expect(try await db.transitions(instanceID: "old").isEmpty)
+    }
+}
