@@ -35,7 +35,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
         let directory = DataDirectory(URL(directoryPath: dataDir))
         guard directory.isInitialized else {
-            throw ValidationError("\(directory.url.path) has no CA; run `berth ca init --data-dir \(dataDir)` first")
+            throw CommandFailure("\(directory.url.path) has no CA; run `berth ca init --data-dir \(dataDir)` first")
         }
         var configuration = ControlPlaneConfiguration()
         configuration.host = host

@@ -43,7 +43,7 @@ struct NodeCommand: AsyncParsableCommand {
                 try enrolled.write(to: directory)
                 print("joined as node \(enrolled.nodeID); identity saved in \(directory.path)")
             } catch let error as NodeAgentError {
-                throw ValidationError("join failed: \(error.reason)")
+                throw CommandFailure("join failed: \(error.reason)")
             }
         }
     }

@@ -36,3 +36,9 @@ extension URL {
         self.init(fileURLWithPath: (directoryPath as NSString).expandingTildeInPath, isDirectory: true)
     }
 }
+
+/// A failure reported as `Error: <message>` without the usage text (that is for bad arguments).
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { self.description = message }
+}

@@ -195,3 +195,22 @@ import WireProtocol
         await cp.stop()
     }
 }
+
+extension FleetTests {
+    @Test func aFailedBootPutsTheInstanceInErrorWithTheDriversMessage() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        var driver = SimulatedDriver.Configuration.fast
+        driver.failureRate = 1
+        let node = cp.startAgent(try await cp.enroll(name: "broken"), name: "broken", driver: driver)
+        try await node.waitConnected()
+        let gateway = try await cp.gatewayClient()
+        let events = cp.controlPlane.events.subscribe()
+        let id = try await startOne(gateway)
+        let failed = try await events.instance(where: { $0.instanceID == id && $0.state == .error })
+        #expect(failed.message.contains("simulated boot failure"))
+        await gateway.stop()
+        await node.stop()
+        await cp.stop()
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension BerthDatabase {
@@ -32,7 +33,7 @@ extension BerthDatabase {
             if let usedAt = token.usedAt {
                 throw PersistenceError(
                     .invalidToken,
-                    "join token \(tokenID) was already used (at \(usedAt) by node \(token.usedBy ?? "?"))"
+                    "join token \(tokenID) was already used (at \(Self.rfc3339(micros: usedAt)) by node \(token.usedBy ?? "?"))"
                 )
             }
             guard token.expiresAt > now else {
@@ -64,6 +65,15 @@ extension BerthDatabase {
         try await writer.read { db in
             try CertificateRow.filter(Column("subject_id") == subjectID).fetchAll(db)
         }
+    }
+}
+
+extension BerthDatabase {
+    /// A timestamp column as RFC 3339 UTC, for messages a person reads.
+    static func rfc3339(micros: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(micros) / 1_000_000))
     }
 }
 

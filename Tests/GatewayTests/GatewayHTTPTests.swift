@@ -1,0 +1,109 @@
+import BerthTestSupport
+import ControlPlane
+import Foundation
+import Testing
+import WireProtocol
+
+/// The REST gateway over real HTTP on loopback, in front of a real control plane.
+@Suite struct GatewayHTTPTests {
+    @Test func rootTokenIsRequiredAndBothBasicFormsWork() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp, rootToken: "s3cret-token-123")
+        let anonymous = HTTPTestClient(base: gateway.base, authorization: nil)
+        let denied = try await anonymous.send("GET", "/api/v1/status")
+        #expect(denied.status == 401)
+        #expect(denied.text == #"{"message":"Authentication Required","status":"FAIL"}"# || denied.json["message"] as? String == "Authentication Required")
+        #expect(denied.json["status"] as? String == "FAIL")
+        let wrong = HTTPTestClient(base: gateway.base, authorization: "Basic " + Data("root:nope-nope-nope".utf8).base64EncodedString())
+        #expect(try await wrong.send("GET", "/api/v1/status").status == 401)
+        let emptyUser = HTTPTestClient(base: gateway.base, authorization: "Basic " + Data(":s3cret-token-123".utf8).base64EncodedString())
+        #expect(try await emptyUser.send("GET", "/api/v1/status").status == 200)
+        let status = try await gateway.http.send("GET", "/api/v1/status")
+        #expect(status.status == 200)
+        #expect((status.json["body"] as? [String: Any])?["status"] as? String == "Running")
+        // Health endpoints answer without credentials.
+        #expect(try await anonymous.send("GET", "/livez").status == 200)
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    @Test func errorsAreFailEnvelopesWithFittingStatuses() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let gateway = try await TestGateway.start(cp)
+        let http = gateway.http
+        let cases: [(String, String, String?, Int, String)] = [
+            ("POST", "/api/v1/vm", #"{"vmid":"\#(TestTemplates.linux)","tag":"nosuch"}"#, 404, "No such tag nosuch"),
+            ("POST", "/api/v1/vm", #"{"vmid":"00000000-0000-0000-0000-000000000000"}"#, 404, "No such template"),
+            ("POST", "/api/v1/vm", "not json", 400, "not valid JSON"),
+            ("POST", "/api/v1/vm", "{}", 400, "vmid is required"),
+            ("POST", "/api/v1/vm", #"{"vmid":"\#(TestTemplates.linux)","count":"x"}"#, 400, "count must be an integer"),
+            ("POST", "/api/v1/vm", #"{"vmid":"\#(TestTemplates.linux)","priority":0}"#, 400, "priority"),
+            ("DELETE", "/api/v1/vm", #"{"id":"missing"}"#, 404, "No such instance missing"),
+            ("DELETE", "/api/v1/vm", "", 400, "id is required"),
+            ("GET", "/api/v1/vm?id=missing", nil, 404, "No such instance"),
+            ("GET", "/api/v1/nowhere", nil, 404, "No such endpoint"),
+            ("DELETE", "/api/v1/node", #"{"node_id":"missing"}"#, 404, "No such node"),
+        ]
+        for (method, path, body, status, message) in cases {
+            let reply = try await http.send(method, path, body: body)
+            #expect(reply.status == status, "\(method) \(path)")
+            #expect(reply.json["status"] as? String == "FAIL", "\(method) \(path): \(reply.text)")
+            #expect((reply.json["message"] as? String)?.contains(message) == true, "\(method) \(path): \(reply.text)")
+            #expect(reply.contentType.hasPrefix("application/json"))
+        }
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    @Test func startListShowAndTerminateWithAnkaShapes() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let node = cp.startAgent(try await cp.enroll(name: "mini"), name: "mini")
+        try await node.waitConnected()
+        let gateway = try await TestGateway.start(cp)
+        let events = cp.controlPlane.events.subscribe()
+        let started = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)", "tag": "base", "external_id": "job-7", "metadata": {"team": "ios", "n": 3}}"#)
+        #expect(started.status == 200)
+        let id = try #require((started.json["body"] as? [String])?.first)
+        try await events.instances([id], reach: .started)
+
+        let show = try await gateway.http.send("GET", "/api/v1/vm?id=\(id)")
+        let vm = try #require(show.json["body"] as? [String: Any])
+        #expect(vm["instance_id"] as? String == id)
+        #expect(vm["instance_state"] as? String == "Started")
+        #expect(vm["vmid"] as? String == TestTemplates.linux)
+        #expect(vm["tag"] as? String == "base")
+        #expect(vm["external_id"] as? String == "job-7")
+        #expect(vm["node_id"] as? String == node.nodeID)
+        #expect((vm["metadata"] as? [String: Any])?["team"] as? String == "ios")
+        for key in ["group_id", "anka_registry", "ts", "cr_time", "progress", "vlan"] { #expect(vm[key] != nil, "\(key)") }
+        #expect(vm["message"] == nil)
+        let info = try #require(vm["vminfo"] as? [String: Any])
+        #expect(info["status"] as? String == "running")
+        #expect(info["ram"] as? String == "4G")
+        let forwarding = try #require(info["port_forwarding"] as? [[String: Any]])
+        #expect(forwarding.first?["name"] as? String == "ssh")
+        #expect(forwarding.first?["guest_port"] as? Int == 22)
+
+        let list = try await gateway.http.send("GET", "/api/v1/vm")
+        let entry = try #require((list.json["body"] as? [[String: Any]])?.first)
+        #expect(entry["instance_id"] as? String == id)
+        #expect((entry["vm"] as? [String: Any])?["instance_state"] as? String == "Started")
+
+        let nodes = try await gateway.http.send("GET", "/api/v1/node?id=\(node.nodeID)")
+        let listed = try #require(nodes.json["body"] as? [[String: Any]])
+        #expect(listed.count == 1)
+        #expect(listed[0]["state"] as? String == "Active")
+        #expect(listed[0]["vm_count"] as? Int == 1)
+
+        // DELETE with a JSON body and no JSON content type, as the curl examples send it.
+        let terminated = try await gateway.http.send("DELETE", "/api/v1/vm", body: #"{"id": "\#(id)"}"#)
+        #expect(terminated.status == 200)
+        #expect(terminated.json["status"] as? String == "OK")
+        try await events.instances([id], reach: .terminated)
+        await gateway.stop()
+        await node.stop()
+        await cp.stop()
+    }
+}
