@@ -128,6 +128,16 @@ public final class ControlPlane: Service, Sendable {
 
     /// Issues a gateway client certificate (the key is made here) and records it.
     public func issueGatewayIdentity(name: String, validity: Double = 365 * 86_400) async throws -> TLSIdentity {
+        try await Self.issueGatewayIdentity(name: name, authority: authority, database: database, validity: validity)
+    }
+
+    /// Issues and records a gateway certificate without a running control plane (`berth ca issue-gateway`).
+    public static func issueGatewayIdentity(
+        name: String,
+        authority: CertificateAuthority,
+        database: BerthDatabase,
+        validity: Double = 365 * 86_400
+    ) async throws -> TLSIdentity {
         let identity = try authority.issueIdentity(PeerIdentity(role: .gateway, id: name), validity: validity)
         let now = BerthDatabase.nowMicros()
         try await database.recordCertificate(

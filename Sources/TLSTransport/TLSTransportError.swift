@@ -7,6 +7,8 @@ public struct TLSTransportError: Error, Hashable, Sendable, CustomStringConverti
         case unreadableFile
         case invalidAddress
         case revoked
+        /// The control plane answered with an error frame; `reason` is its message.
+        case refusedByPeer
     }
 
     public var code: Code

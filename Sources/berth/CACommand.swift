@@ -54,16 +54,11 @@ struct CACommand: AsyncParsableCommand {
             let directory = DataDirectory(URL(directoryPath: dataDir))
             let authority = try directory.loadAuthority()
             let database = try directory.openDatabase()
-            let identity = try authority.issueIdentity(PeerIdentity(role: .gateway, id: name), validity: Double(days) * 86_400)
-            let now = BerthDatabase.nowMicros()
-            try await database.recordCertificate(
-                CertificateRow(
-                    serial: identity.leaf.serialHex,
-                    role: "gateway",
-                    subjectId: name,
-                    issuedAt: now,
-                    expiresAt: Int64(identity.leaf.notValidAfter.timeIntervalSince1970 * 1_000_000)
-                )
+            let identity = try await ControlPlane.issueGatewayIdentity(
+                name: name,
+                authority: authority,
+                database: database,
+                validity: Double(days) * 86_400
             )
             let outDirectory = URL(directoryPath: out)
             try identity.write(to: outDirectory, name: "gateway")

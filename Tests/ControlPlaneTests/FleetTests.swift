@@ -92,36 +92,49 @@ import WireProtocol
         await cp.stop()
     }
 
-    @Test func aResentEventIsAppliedOnce() async throws {
+    @Test func aResentEventIsAppliedOnceEvenAfterAHelloReconciliation() async throws {
         let cp = try await TestControlPlane.start()
         try await TestTemplates.seed(cp.database)
         let enrolled = try await cp.enroll(name: "n")
         let gateway = try await cp.gatewayClient()
-        let connection = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
-        let command: NodeCommand = try await connection.executeThenClose { inbound, outbound in
+        func status(_ id: String, _ state: InstanceState) -> InstanceStatus { InstanceStatus(instanceID: id, state: state) }
+
+        // Connection 1: take the start command, report Pulling then Started (both acknowledged).
+        let first = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let command: NodeCommand = try await first.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
             _ = try await startOne(gateway)
+            var command: NodeCommand?
+            var acks = 0
             while let frame = try await frames.next() {
-                if frame.type == .nodeCommand { return try NodeCommand(payload: frame.payload) }
+                if frame.type == .nodeCommand {
+                    let received = try NodeCommand(payload: frame.payload)
+                    command = received
+                    try await outbound.write(CommandAck(commandID: received.commandID).frame())
+                    try await outbound.write(InstanceEvent(epoch: 42, sequence: 1, status: status(received.instanceID, .pulling), timestampMicros: 1).frame())
+                    try await outbound.write(InstanceEvent(epoch: 42, sequence: 2, status: status(received.instanceID, .started), timestampMicros: 2).frame())
+                }
+                if frame.type == .eventAck { acks += 1 }
+                if acks == 2, let command { return command }
             }
-            throw TestTimeout(what: "command")
+            throw TestTimeout(what: "two event acks")
         }
-        let event = InstanceEvent(epoch: 42, sequence: 1, status: InstanceStatus(instanceID: command.instanceID, state: .started), timestampMicros: 1)
-        for _ in 0..<2 {
-            let again = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
-            try await again.executeThenClose { inbound, outbound in
-                var hello = Hello()
-                hello.lastAppliedCommandID = command.commandID
-                hello.instances = [event.status]
-                try await outbound.write(hello.frame())
-                try await outbound.write(event.frame())
-                var frames = inbound.makeAsyncIterator()
-                while let frame = try await frames.next(), frame.type != .eventAck {}
-            }
+        // Connection 2: the hello reports Started, then the old Pulling event arrives again
+        // (as after a lost ack). Applying it twice would move the instance back to Pulling.
+        let second = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        try await second.executeThenClose { inbound, outbound in
+            var hello = Hello()
+            hello.lastAppliedCommandID = command.commandID
+            hello.instances = [status(command.instanceID, .started)]
+            try await outbound.write(hello.frame())
+            try await outbound.write(InstanceEvent(epoch: 42, sequence: 1, status: status(command.instanceID, .pulling), timestampMicros: 1).frame())
+            var frames = inbound.makeAsyncIterator()
+            while let frame = try await frames.next(), frame.type != .eventAck {}
         }
+        #expect(try await cp.database.instance(id: command.instanceID)?.state == "Started")
         let history = try await cp.database.transitions(instanceID: command.instanceID).map(\.state)
-        #expect(history == ["Scheduling", "Started"])
+        #expect(history == ["Scheduling", "Pulling", "Started"])
         await gateway.stop()
         await cp.stop()
     }

@@ -177,3 +177,17 @@ import Testing
         #expect(try await db.transitions(instanceID: "old").isEmpty)
     }
 }
+
+extension DatabaseTests {
+    @Test func savingAStaleNodeRowDoesNotRollBackItsEventKey() async throws {
+        let db = try open()
+        try await seed(db)
+        let stale = try #require(try await db.node(id: "n1"))
+        try await db.insertInstances([instance("i1")])
+        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
+        let event = TransitionReport(instanceID: "i1", state: "Started", message: "", progress: 0, vminfo: nil, ts: 3, nodeID: "n1", eventEpoch: 9, eventSeq: 4)
+        _ = try await db.applyTransition(event)
+        try await db.saveNode(stale)
+        #expect(try await db.applyTransition(event) == .duplicate)
+    }
+}

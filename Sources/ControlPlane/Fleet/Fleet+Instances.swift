@@ -95,15 +95,11 @@ extension Fleet {
         let status = event.status
         let outcome = try await database.applyTransition(
             TransitionReport(
-                instanceID: status.instanceID,
-                state: status.state.description,
-                message: status.message,
-                progress: status.progress,
-                vminfo: status.vmInfo?.encodedBytes(),
-                ts: event.timestampMicros > 0 ? Int64(event.timestampMicros) : BerthDatabase.nowMicros(),
+                status,
                 nodeID: nodeID,
-                eventEpoch: Int64(bitPattern: event.epoch),
-                eventSeq: Int64(bitPattern: event.sequence)
+                ts: event.timestampMicros > 0 ? Int64(event.timestampMicros) : BerthDatabase.nowMicros(),
+                epoch: Int64(bitPattern: event.epoch),
+                sequence: Int64(bitPattern: event.sequence)
             )
         )
         switch outcome {
@@ -148,5 +144,22 @@ extension InstanceRecord {
         priority = row.priority
         if let bytes = row.vminfo { vmInfo = try? VMInfo(bytes: bytes) }
         waitReason = row.state == "Scheduling" ? row.waitReason : ""
+    }
+}
+
+extension TransitionReport {
+    /// A node's report of `status`, keyed by the event's `(epoch, sequence)`.
+    init(_ status: InstanceStatus, nodeID: String, ts: Int64, epoch: Int64, sequence: Int64) {
+        self.init(
+            instanceID: status.instanceID,
+            state: status.state.description,
+            message: status.message,
+            progress: status.progress,
+            vminfo: status.vmInfo?.encodedBytes(),
+            ts: ts,
+            nodeID: nodeID,
+            eventEpoch: epoch,
+            eventSeq: sequence
+        )
     }
 }

@@ -169,19 +169,8 @@ actor Fleet {
             logger.info("terminating an instance the controller does not run there", metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"])
         }
         for status in reported where knownIDs.contains(status.instanceID) {
-            let outcome = try await database.applyTransition(
-                TransitionReport(
-                    instanceID: status.instanceID,
-                    state: status.state.description,
-                    message: status.message,
-                    progress: status.progress,
-                    vminfo: status.vmInfo?.encodedBytes(),
-                    ts: now,
-                    nodeID: nodeID,
-                    eventEpoch: -1,
-                    eventSeq: 0
-                )
-            )
+            // Hello reports are not events: epoch -1 never collides with an agent's key.
+            let outcome = try await database.applyTransition(TransitionReport(status, nodeID: nodeID, ts: now, epoch: -1, sequence: 0))
             if case .applied(let row) = outcome { events.publish(.instance(InstanceRecord(row))) }
         }
     }

@@ -105,27 +105,22 @@ public actor NodeAgent {
     }
 
     private func runSession() async throws {
-        let connection = try await FramedChannel.connect(
+        let connection = try await ControlPlaneHandshake.connect(
             host: configuration.host,
             port: configuration.port,
-            configuration: try TLSConfigurations.mutualClient(identity: configuration.identity, trustRoot: configuration.trustRoot),
-            verifyServer: FramedChannel.requireControlPlane,
+            identity: configuration.identity,
+            trustRoot: configuration.trustRoot,
             group: group
         )
         let channel = connection.channel
         try await connection.executeThenClose { inbound, _ in
             var frames = inbound.makeAsyncIterator()
-            try await channel.writeAndFlush(await makeHello().frame(allocator: channel.allocator)).get()
-            guard let first = try await frames.next() else {
-                throw NodeAgentError(.protocolError, "connection closed before welcome")
+            let welcome: Welcome
+            do {
+                welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: await makeHello())
+            } catch let error as TLSTransportError where error.code == .refusedByPeer {
+                throw NodeAgentError(.serverRefused, error.reason)
             }
-            if first.type == .error {
-                throw NodeAgentError(.serverRefused, try ErrorFrame(payload: first.payload).message)
-            }
-            guard first.type == .welcome else {
-                throw NodeAgentError(.protocolError, "expected welcome, got \(first.type)")
-            }
-            let welcome = try Welcome(payload: first.payload)
             let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
             connected(channel, nodeID: welcome.peerID)
             let heartbeats = Task { try await self.heartbeatLoop(channel: channel, interval: interval) }

@@ -32,6 +32,13 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
     public var eventEpoch: Int64 = 0
     public var eventSeq: Int64 = 0
 
+    /// Every column but the key, the creation time and the event key.
+    static let descriptionColumns: [String] = [
+        "name", "state", "ip_address", "cpu_count", "ram_mb", "arch", "max_vm_count", "capacity_mode",
+        "vcpu_override", "ram_override", "drain_mode", "agent_version", "templates", "disk_size", "free_disk",
+        "cpu_util", "ram_util", "last_seen",
+    ]
+
     public init(id: String, name: String, createdAt: Int64) {
         self.id = id
         self.name = name

@@ -26,8 +26,12 @@ public struct TransitionReport: Sendable {
     public var ts: Int64
     /// The reporting node; the instance must be placed on it.
     public var nodeID: String
+    /// The event's idempotency key. A negative epoch marks a report that is not an event
+    /// (a hello's inventory): it is applied without touching the node's last event key.
     public var eventEpoch: Int64
     public var eventSeq: Int64
+
+    public var isEvent: Bool { eventEpoch >= 0 }
 
     public init(
         instanceID: String,
@@ -179,15 +183,17 @@ extension BerthDatabase {
     public func applyTransition(_ report: TransitionReport) async throws -> TransitionOutcome {
         try await writer.write { db in
             guard var node = try NodeRow.fetchOne(db, key: report.nodeID) else { return .notOwned }
-            if report.eventEpoch == node.eventEpoch && report.eventSeq <= node.eventSeq {
+            if report.isEvent && report.eventEpoch == node.eventEpoch && report.eventSeq <= node.eventSeq {
                 return .duplicate
             }
             guard var instance = try InstanceRow.fetchOne(db, key: report.instanceID),
                 instance.nodeId == report.nodeID
             else { return .notOwned }
-            node.eventEpoch = report.eventEpoch
-            node.eventSeq = report.eventSeq
-            try node.update(db, columns: ["event_epoch", "event_seq"])
+            if report.isEvent {
+                node.eventEpoch = report.eventEpoch
+                node.eventSeq = report.eventSeq
+                try node.update(db, columns: ["event_epoch", "event_seq"])
+            }
             if instance.state == "Terminated" {
                 return .ignored
             }

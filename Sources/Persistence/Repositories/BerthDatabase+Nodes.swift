@@ -9,16 +9,25 @@ extension BerthDatabase {
         try await writer.read { db in try NodeRow.order(Column("created_at"), Column("id")).fetchAll(db) }
     }
 
-    /// Saves a node's row as it is now (after hello or a state change).
+    /// Saves a node's description and state (after hello or a state change).
+    ///
+    /// The event key columns are left alone: only ``applyTransition(_:)`` writes them, in the
+    /// same transaction as the event, so a stale copy of the row can never roll them back.
     public func saveNode(_ node: NodeRow) async throws {
-        try await writer.write { db in try node.save(db) }
+        try await saveNodes([node])
     }
 
     /// Saves several nodes in one transaction (periodic flush of heartbeat figures).
     public func saveNodes(_ nodes: [NodeRow]) async throws {
         guard !nodes.isEmpty else { return }
         try await writer.write { db in
-            for node in nodes { try node.save(db) }
+            for node in nodes {
+                if try NodeRow.exists(db, key: node.id) {
+                    try node.update(db, columns: NodeRow.descriptionColumns)
+                } else {
+                    try node.insert(db)
+                }
+            }
         }
     }
 

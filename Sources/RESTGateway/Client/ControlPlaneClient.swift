@@ -72,23 +72,17 @@ public actor ControlPlaneClient {
     }
 
     private func runConnection() async throws {
-        let connection = try await FramedChannel.connect(
+        let connection = try await ControlPlaneHandshake.connect(
             host: configuration.host,
             port: configuration.port,
-            configuration: try TLSConfigurations.mutualClient(identity: configuration.identity, trustRoot: configuration.trustRoot),
-            verifyServer: FramedChannel.requireControlPlane,
+            identity: configuration.identity,
+            trustRoot: configuration.trustRoot,
             group: group
         )
         let channel = connection.channel
         try await connection.executeThenClose { inbound, _ in
             var frames = inbound.makeAsyncIterator()
-            try await channel.writeAndFlush(Hello().frame(allocator: channel.allocator)).get()
-            guard let first = try await frames.next() else { throw WireError(.truncated, "closed before welcome") }
-            if first.type == .error {
-                throw try ErrorFrame(payload: first.payload).wireError
-            }
-            guard first.type == .welcome else { throw WireError(.unexpectedMessage, "expected welcome, got \(first.type)") }
-            let welcome = try Welcome(payload: first.payload)
+            let welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: Hello())
             connected(channel)
             let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
             let pinger = Task { try await self.pingLoop(channel: channel, interval: interval) }

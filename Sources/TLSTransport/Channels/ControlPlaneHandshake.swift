@@ -1,0 +1,46 @@
+import NIOCore
+import WireProtocol
+import X509
+
+/// The client side of a session's start, shared by node agents and gateways.
+public enum ControlPlaneHandshake {
+    /// Connects with mTLS to a control plane, refusing any server that is not one.
+    public static func connect(
+        host: String,
+        port: Int,
+        identity: TLSIdentity,
+        trustRoot: Certificate,
+        group: any EventLoopGroup
+    ) async throws -> FramedChannel.Connection {
+        try await FramedChannel.connect(
+            host: host,
+            port: port,
+            configuration: try TLSConfigurations.mutualClient(identity: identity, trustRoot: trustRoot),
+            verifyServer: FramedChannel.requireControlPlane,
+            group: group
+        )
+    }
+
+    /// Sends `hello` and returns the server's `welcome`.
+    ///
+    /// An error frame in its place throws ``TLSTransportError/Code/refusedByPeer`` with the
+    /// server's reason; anything else throws a ``WireError``.
+    public static func greet(
+        _ channel: any Channel,
+        frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
+        hello: Hello
+    ) async throws -> Welcome {
+        try await channel.writeAndFlush(hello.frame(allocator: channel.allocator)).get()
+        guard let first = try await frames.next() else {
+            throw WireError(.truncated, "the control plane closed the connection before its welcome")
+        }
+        switch first.type {
+        case .welcome:
+            return try Welcome(payload: first.payload)
+        case .error:
+            throw TLSTransportError(.refusedByPeer, try ErrorFrame(payload: first.payload).message)
+        default:
+            throw WireError(.unexpectedMessage, "expected welcome, got \(first.type)")
+        }
+    }
+}
