@@ -154,14 +154,18 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "BerthTestSupport", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence", "WireProtocol",
+                "BerthTestSupport", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence",
+                "WireProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["BerthTestSupport", "DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence", "WireProtocol"]
+            dependencies: [
+                "BerthTestSupport", "DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport",
+                "Persistence", "WireProtocol",
+            ]
         ),
     ]
 )

@@ -72,7 +72,10 @@ public final class ControlPlane: Service, Sendable {
     public func bind() async throws -> Int {
         if let existing = listener.withLock({ $0 }) { return existing.channel.localAddress?.port ?? configuration.port }
         let sslContext = try NIOSSLContext(
-            configuration: try TLSConfigurations.controlPlaneServer(identity: serverIdentity, trustRoot: authority.certificate)
+            configuration: try TLSConfigurations.controlPlaneServer(
+                identity: serverIdentity,
+                trustRoot: authority.certificate
+            )
         )
         let server = try await FramedChannel.bindServer(
             host: configuration.host,
@@ -83,7 +86,10 @@ public final class ControlPlane: Service, Sendable {
         )
         listener.withLock { $0 = server }
         let port = server.channel.localAddress?.port ?? configuration.port
-        logger.info("control plane listening", metadata: ["address": "\(configuration.host):\(port)", "ca": "\(authority.pin)"])
+        logger.info(
+            "control plane listening",
+            metadata: ["address": "\(configuration.host):\(port)", "ca": "\(authority.pin)"]
+        )
         return port
     }
 

@@ -24,7 +24,10 @@ public final class FleetEventHub: Sendable {
 
     /// A stream of every event published from now on.
     public func subscribe() -> AsyncStream<FleetEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: FleetEvent.self, bufferingPolicy: .bufferingNewest(bufferSize))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: FleetEvent.self,
+            bufferingPolicy: .bufferingNewest(bufferSize)
+        )
         let id = UUID()
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }

@@ -22,8 +22,8 @@ public struct DevCluster: Sendable {
         public var authDisabled = false
         /// A temporary directory when `nil`.
         public var dataDirectory: URL?
-        public var bootTime: Duration = .milliseconds(300)
-        public var pullTime: Duration = .milliseconds(400)
+        public var bootTime: Duration = .milliseconds(200)
+        public var pullTime: Duration = .milliseconds(300)
         public var failureRate = 0.0
         public var heartbeatInterval = 5.0
         public var offlineTimeout = 15.0
@@ -54,7 +54,9 @@ public struct DevCluster: Sendable {
     public func run(onReady: @escaping @Sendable (Endpoints) async -> Void) async throws {
         let directory = DataDirectory(
             options.dataDirectory
-                ?? FileManager.default.temporaryDirectory.appendingPathComponent("berth-dev-\(UUID().uuidString.prefix(8).lowercased())")
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "berth-dev-\(UUID().uuidString.prefix(8).lowercased())"
+                )
         )
         if !directory.isInitialized { try directory.initialize() }
         let database = try directory.openDatabase()
@@ -78,7 +80,12 @@ public struct DevCluster: Sendable {
 
             var agents: [NodeAgent] = []
             for index in 1...max(1, options.nodes) {
-                let enrolled = try await enrollNode(index: index, directory: directory, controlPlane: controlPlane, port: controlPlanePort)
+                let enrolled = try await enrollNode(
+                    index: index,
+                    directory: directory,
+                    controlPlane: controlPlane,
+                    port: controlPlanePort
+                )
                 var driverConfiguration = SimulatedDriver.Configuration()
                 driverConfiguration.bootTime = options.bootTime
                 driverConfiguration.pullTime = options.pullTime
@@ -115,7 +122,11 @@ public struct DevCluster: Sendable {
             gatewayConfiguration.host = options.httpHost
             gatewayConfiguration.port = options.httpPort
             gatewayConfiguration.rootToken = rootToken
-            let gateway = Gateway(configuration: gatewayConfiguration, client: client, logger: Logger(label: "berth.gateway"))
+            let gateway = Gateway(
+                configuration: gatewayConfiguration,
+                client: client,
+                logger: Logger(label: "berth.gateway")
+            )
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             group.addTask {
                 try await gateway.run { port in portContinuation.yield(port) }
@@ -146,7 +157,12 @@ public struct DevCluster: Sendable {
     }
 
     /// Joins node `index` through the real enrollment path, or reuses its saved identity.
-    private func enrollNode(index: Int, directory: DataDirectory, controlPlane: ControlPlane, port: Int) async throws -> EnrolledNode {
+    private func enrollNode(
+        index: Int,
+        directory: DataDirectory,
+        controlPlane: ControlPlane,
+        port: Int
+    ) async throws -> EnrolledNode {
         let nodeDirectory = directory.url.appendingPathComponent("nodes/sim-node-\(index)")
         if let saved = try? EnrolledNode.read(from: nodeDirectory),
             try await controlPlane.database.node(id: saved.nodeID) != nil

@@ -29,7 +29,9 @@ public final class BerthDatabase: Sendable {
 
     /// Runs arbitrary read-only SQL; for tests and diagnostics.
     public func count(table: String) async throws -> Int {
-        try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.replacingOccurrences(of: "\"", with: ""))") ?? 0 }
+        try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.replacingOccurrences(of: "\"", with: ""))") ?? 0
+        }
     }
 
     /// The journal mode in force (expected: `wal`).

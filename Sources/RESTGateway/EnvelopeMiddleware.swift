@@ -13,7 +13,11 @@ struct EnvelopeMiddleware: RouterMiddleware {
 
     static let unauthenticatedPaths: Set<String> = ["/livez", "/readyz"]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var context = context
         do {
             if let authenticator, !Self.unauthenticatedPaths.contains(request.uri.path) {
@@ -26,7 +30,10 @@ struct EnvelopeMiddleware: RouterMiddleware {
         } catch let error as GatewayError {
             return AnkaJSON.fail(error)
         } catch let error as HTTPError {
-            let message = error.body ?? (error.status == .notFound ? "No such endpoint \(request.method) \(request.uri.path)" : "\(error.status.reasonPhrase)")
+            let message =
+                error.body
+                ?? (error.status == .notFound
+                    ? "No such endpoint \(request.method) \(request.uri.path)" : "\(error.status.reasonPhrase)")
             return AnkaJSON.fail(GatewayError(error.status, message))
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])

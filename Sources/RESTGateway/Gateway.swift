@@ -23,7 +23,11 @@ public struct Gateway: Sendable {
     public let client: ControlPlaneClient
     let logger: Logger
 
-    public init(configuration: GatewayConfiguration, client: ControlPlaneClient, logger: Logger = Logger(label: "berth.gateway")) {
+    public init(
+        configuration: GatewayConfiguration,
+        client: ControlPlaneClient,
+        logger: Logger = Logger(label: "berth.gateway")
+    ) {
         self.configuration = configuration
         self.client = client
         self.logger = logger

@@ -3,6 +3,7 @@ import ControlPlane
 import Foundation
 import Persistence
 import TLSTransport
+import X509
 
 /// `berth ca`: the control plane's certificate authority.
 struct CACommand: AsyncParsableCommand {
@@ -68,5 +69,3 @@ struct CACommand: AsyncParsableCommand {
         }
     }
 }
-
-import X509

@@ -28,7 +28,7 @@ struct Dev: AsyncParsableCommand {
     var dataDir: String?
 
     @Option(help: "Simulated VM boot time in milliseconds.")
-    var bootTimeMs = 300
+    var bootTimeMs = 200
 
     @Option(help: "Share of simulated starts that fail, 0.0–1.0.")
     var failureRate = 0.0

@@ -39,7 +39,12 @@ struct GatewayCommand: AsyncParsableCommand {
         let identity = try TLSIdentity.read(from: directory, name: "gateway")
         let trustRoot = try CertificateAuthority.readCertificate(from: directory.appendingPathComponent("ca.crt"))
         let client = ControlPlaneClient(
-            configuration: .init(host: controlPlane.host, port: controlPlane.port, identity: identity, trustRoot: trustRoot)
+            configuration: .init(
+                host: controlPlane.host,
+                port: controlPlane.port,
+                identity: identity,
+                trustRoot: trustRoot
+            )
         )
         var configuration = GatewayConfiguration()
         configuration.host = host
@@ -47,7 +52,9 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.rootToken = rootToken
         let gateway = Gateway(configuration: configuration, client: client)
         try await RunService.run(label: "berth.gateway") {
-            try await gateway.run { port in Logger(label: "berth.gateway").info("REST API listening on http://\(host):\(port)") }
+            try await gateway.run { port in
+                Logger(label: "berth.gateway").info("REST API listening on http://\(host):\(port)")
+            }
         }
     }
 }

@@ -35,10 +35,18 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() async throws {
             LogSetup.bootstrap(.info)
-            guard let pin = CAPin(caHash) else { throw ValidationError("--ca-hash must look like sha256:<64 hex digits>") }
+            guard let pin = CAPin(caHash) else {
+                throw ValidationError("--ca-hash must look like sha256:<64 hex digits>")
+            }
             let name = self.name ?? ProcessInfo.processInfo.hostName
             do {
-                let enrolled = try await NodeEnrollment.join(host: server.host, port: server.port, token: token, pin: pin, nodeName: name)
+                let enrolled = try await NodeEnrollment.join(
+                    host: server.host,
+                    port: server.port,
+                    token: token,
+                    pin: pin,
+                    nodeName: name
+                )
                 let directory = URL(directoryPath: dataDir)
                 try enrolled.write(to: directory)
                 print("joined as node \(enrolled.nodeID); identity saved in \(directory.path)")
@@ -96,7 +104,10 @@ struct NodeCommand: AsyncParsableCommand {
                 trustRoot: enrolled.caCertificate
             )
             configuration.stateFile = directory.appendingPathComponent("applied-command")
-            let agent = NodeAgent(configuration: configuration, driver: SimulatedDriver(configuration: driverConfiguration))
+            let agent = NodeAgent(
+                configuration: configuration,
+                driver: SimulatedDriver(configuration: driverConfiguration)
+            )
             try await RunService.run(label: "berth.node") { await agent.run() }
         }
     }

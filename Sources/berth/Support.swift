@@ -22,7 +22,8 @@ struct HostPort: ExpressibleByArgument, Sendable {
 enum LogSetup {
     /// Logs to stderr at `level` (BERTH_LOG_LEVEL overrides).
     static func bootstrap(_ level: Logger.Level) {
-        let resolved = ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
+        let resolved =
+            ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = resolved

@@ -40,7 +40,9 @@ struct TokenCommand: AsyncParsableCommand {
             print("ca-hash: \(authority.pin)")
             print("expires: in \(Int(ttl))s, single use")
             print("")
-            print("berth node join --server \(server) --token \(token) --ca-hash \(authority.pin) --data-dir <node dir>")
+            print(
+                "berth node join --server \(server) --token \(token) --ca-hash \(authority.pin) --data-dir <node dir>"
+            )
         }
     }
 }

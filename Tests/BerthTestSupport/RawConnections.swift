@@ -5,11 +5,15 @@ import NIOSSL
 import Persistence
 import TLSTransport
 import WireProtocol
+import X509
 
 /// Low-level connections for tests that must misbehave on purpose.
 public enum RawConnections {
     /// A TLS connection that sends and receives raw bytes (no frame codec), to inject garbage.
-    public static func rawTLS(port: Int, configuration: TLSConfiguration = TLSConfigurations.enrollmentClient())
+    public static func rawTLS(
+        port: Int,
+        configuration: TLSConfiguration = TLSConfigurations.enrollmentClient()
+    )
         async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer>
     {
         var configuration = configuration
@@ -18,7 +22,9 @@ public enum RawConnections {
         return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: nil)
+                    )
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -41,7 +47,11 @@ public enum RawConnections {
     }
 
     /// A framed mTLS connection with `identity`, as a node or gateway would open it.
-    public static func framed(port: Int, identity: TLSIdentity, trustRoot: X509Certificate) async throws -> FramedChannel.Connection {
+    public static func framed(
+        port: Int,
+        identity: TLSIdentity,
+        trustRoot: X509Certificate
+    ) async throws -> FramedChannel.Connection {
         try await FramedChannel.connect(
             host: "127.0.0.1",
             port: port,
@@ -64,8 +74,6 @@ public enum RawConnections {
 }
 
 public typealias X509Certificate = X509.Certificate
-
-import X509
 
 /// Test templates.
 public enum TestTemplates {

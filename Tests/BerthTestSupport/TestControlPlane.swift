@@ -19,7 +19,8 @@ public final class TestControlPlane: Sendable {
     public var database: BerthDatabase { controlPlane.database }
     public var authority: CertificateAuthority { controlPlane.authority }
 
-    init(directory: DataDirectory, controlPlane: ControlPlane, port: Int, logs: LogCapture, task: Task<Void, any Error>) {
+    init(directory: DataDirectory, controlPlane: ControlPlane, port: Int, logs: LogCapture, task: Task<Void, any Error>)
+    {
         self.logs = logs
         self.directory = directory
         self.controlPlane = controlPlane
@@ -60,7 +61,9 @@ public final class TestControlPlane: Sendable {
     }
 
     /// Stops, then starts a new control plane on the same files and port.
-    public func restart(configure: (inout ControlPlaneConfiguration) -> Void = { _ in }) async throws -> TestControlPlane {
+    public func restart(
+        configure: (inout ControlPlaneConfiguration) -> Void = { _ in }
+    ) async throws -> TestControlPlane {
         await stop()
         return try await Self.start(directory: directory, port: port, configure: configure)
     }
@@ -68,7 +71,13 @@ public final class TestControlPlane: Sendable {
     /// Enrolls a node through the real join path (token, pinned CA, CSR).
     public func enroll(name: String) async throws -> EnrolledNode {
         let token = try await controlPlane.enrollment.createToken(ttl: 60)
-        return try await NodeEnrollment.join(host: "127.0.0.1", port: port, token: token.description, pin: authority.pin, nodeName: name)
+        return try await NodeEnrollment.join(
+            host: "127.0.0.1",
+            port: port,
+            token: token.description,
+            pin: authority.pin,
+            nodeName: name
+        )
     }
 
     /// Starts an agent for an enrolled node; `boot` and `pull` set the simulated driver's times.
@@ -86,7 +95,11 @@ public final class TestControlPlane: Sendable {
             trustRoot: enrolled.caCertificate
         )
         configuration.backoff = Backoff(base: .milliseconds(20), maximum: .milliseconds(300))
-        let agent = NodeAgent(configuration: configuration, driver: SimulatedDriver(configuration: driver), logger: TestLogging.logger("node.\(name)"))
+        let agent = NodeAgent(
+            configuration: configuration,
+            driver: SimulatedDriver(configuration: driver),
+            logger: TestLogging.logger("node.\(name)")
+        )
         return TestAgent(agent: agent, nodeID: enrolled.nodeID)
     }
 
@@ -114,7 +127,10 @@ public final class TestAgent: Sendable {
     }
 
     /// Waits until the agent reports a notification matching `predicate`.
-    public func wait(for predicate: @escaping @Sendable (NodeAgent.Notification) -> Bool, timeout: Double = 10) async throws -> NodeAgent.Notification {
+    public func wait(
+        for predicate: @escaping @Sendable (NodeAgent.Notification) -> Bool,
+        timeout: Double = 10
+    ) async throws -> NodeAgent.Notification {
         try await withTimeout(timeout, "agent notification") {
             for await notification in self.agent.notifications where predicate(notification) { return notification }
             throw TestTimeout(what: "agent stream ended")

@@ -1,8 +1,9 @@
 import Foundation
+import RESTGateway
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import RESTGateway
 
 /// A real REST gateway on a loopback port, connected to a ``TestControlPlane``.
 public final class TestGateway: Sendable {
@@ -16,10 +17,19 @@ public final class TestGateway: Sendable {
         self.task = task
     }
 
-    public static func start(_ cp: TestControlPlane, rootToken: String? = nil, name: String = "gw") async throws -> TestGateway {
+    public static func start(
+        _ cp: TestControlPlane,
+        rootToken: String? = nil,
+        name: String = "gw"
+    ) async throws -> TestGateway {
         let identity = try await cp.controlPlane.issueGatewayIdentity(name: name)
         let client = ControlPlaneClient(
-            configuration: .init(host: "127.0.0.1", port: cp.port, identity: identity, trustRoot: cp.authority.certificate),
+            configuration: .init(
+                host: "127.0.0.1",
+                port: cp.port,
+                identity: identity,
+                trustRoot: cp.authority.certificate
+            ),
             logger: TestLogging.logger("gateway.client")
         )
         var configuration = GatewayConfiguration()
@@ -37,7 +47,10 @@ public final class TestGateway: Sendable {
 
     /// A client that sends the root token as Basic `root:<token>`.
     public var http: HTTPTestClient {
-        HTTPTestClient(base: base, authorization: rootToken.map { "Basic " + Data("root:\($0)".utf8).base64EncodedString() })
+        HTTPTestClient(
+            base: base,
+            authorization: rootToken.map { "Basic " + Data("root:\($0)".utf8).base64EncodedString() }
+        )
     }
 
     public func stop() async {
@@ -69,7 +82,12 @@ public struct HTTPTestClient: Sendable {
         public var text: String { String(decoding: data, as: UTF8.self) }
     }
 
-    public func send(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
+    public func send(
+        _ method: String,
+        _ path: String,
+        body: String? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> Reply {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method
         if let body { request.httpBody = Data(body.utf8) }
@@ -77,6 +95,10 @@ public struct HTTPTestClient: Sendable {
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
-        return Reply(status: http.statusCode, data: data, contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "")
+        return Reply(
+            status: http.statusCode,
+            data: data,
+            contentType: http.value(forHTTPHeaderField: "Content-Type") ?? ""
+        )
     }
 }

@@ -15,7 +15,8 @@ public enum TestPaths {
 public enum TestLogging {
     public static func logger(_ label: String) -> Logger {
         var logger = Logger(label: "berth.test.\(label)")
-        logger.logLevel = ProcessInfo.processInfo.environment["BERTH_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["BERTH_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         return logger
     }
 }

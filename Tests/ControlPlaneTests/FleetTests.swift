@@ -2,14 +2,18 @@ import BerthTestSupport
 import ControlPlane
 import NIOCore
 import NodeAgent
-import Testing
 import TLSTransport
+import Testing
 import WireProtocol
 
 /// Sessions, liveness, exactly-once delivery and reconciliation, over real mTLS sockets
 /// and a real SQLite file.
 @Suite struct FleetTests {
-    func startOne(_ gateway: TestGatewayClient, template: String = TestTemplates.linux, node: String = "") async throws -> String {
+    func startOne(
+        _ gateway: TestGatewayClient,
+        template: String = TestTemplates.linux,
+        node: String = ""
+    ) async throws -> String {
         var request = StartInstancesRequest()
         request.templateID = template
         request.nodeID = node
@@ -22,7 +26,11 @@ import WireProtocol
         let cp = try await TestControlPlane.start { $0.offlineTimeout = 0.5 }
         let enrolled = try await cp.enroll(name: "silent")
         let events = cp.controlPlane.events.subscribe()
-        let connection = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         // Hello, then never a heartbeat: the server must give up on its own.
         let frames = try await RawConnections.exchange(connection, send: [Hello().frame()])
         #expect(frames.first?.type == .welcome)
@@ -40,7 +48,11 @@ import WireProtocol
         let gateway = try await cp.gatewayClient()
 
         // First connection: receives the start command and drops without acknowledging it.
-        let first = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let first = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         let command: NodeCommand = try await first.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
@@ -53,7 +65,11 @@ import WireProtocol
         }
         #expect(command.kind == .start)
         // Second connection: the same command id again; acknowledge it this time.
-        let second = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let second = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         let resent: NodeCommand = try await second.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
@@ -97,10 +113,16 @@ import WireProtocol
         try await TestTemplates.seed(cp.database)
         let enrolled = try await cp.enroll(name: "n")
         let gateway = try await cp.gatewayClient()
-        func status(_ id: String, _ state: InstanceState) -> InstanceStatus { InstanceStatus(instanceID: id, state: state) }
+        func status(_ id: String, _ state: InstanceState) -> InstanceStatus {
+            InstanceStatus(instanceID: id, state: state)
+        }
 
         // Connection 1: take the start command, report Pulling then Started (both acknowledged).
-        let first = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let first = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         let command: NodeCommand = try await first.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
@@ -112,8 +134,22 @@ import WireProtocol
                     let received = try NodeCommand(payload: frame.payload)
                     command = received
                     try await outbound.write(CommandAck(commandID: received.commandID).frame())
-                    try await outbound.write(InstanceEvent(epoch: 42, sequence: 1, status: status(received.instanceID, .pulling), timestampMicros: 1).frame())
-                    try await outbound.write(InstanceEvent(epoch: 42, sequence: 2, status: status(received.instanceID, .started), timestampMicros: 2).frame())
+                    try await outbound.write(
+                        InstanceEvent(
+                            epoch: 42,
+                            sequence: 1,
+                            status: status(received.instanceID, .pulling),
+                            timestampMicros: 1
+                        ).frame()
+                    )
+                    try await outbound.write(
+                        InstanceEvent(
+                            epoch: 42,
+                            sequence: 2,
+                            status: status(received.instanceID, .started),
+                            timestampMicros: 2
+                        ).frame()
+                    )
                 }
                 if frame.type == .eventAck { acks += 1 }
                 if acks == 2, let command { return command }
@@ -122,13 +158,20 @@ import WireProtocol
         }
         // Connection 2: the hello reports Started, then the old Pulling event arrives again
         // (as after a lost ack). Applying it twice would move the instance back to Pulling.
-        let second = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let second = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         try await second.executeThenClose { inbound, outbound in
             var hello = Hello()
             hello.lastAppliedCommandID = command.commandID
             hello.instances = [status(command.instanceID, .started)]
             try await outbound.write(hello.frame())
-            try await outbound.write(InstanceEvent(epoch: 42, sequence: 1, status: status(command.instanceID, .pulling), timestampMicros: 1).frame())
+            try await outbound.write(
+                InstanceEvent(epoch: 42, sequence: 1, status: status(command.instanceID, .pulling), timestampMicros: 1)
+                    .frame()
+            )
             var frames = inbound.makeAsyncIterator()
             while let frame = try await frames.next(), frame.type != .eventAck {}
         }
@@ -191,7 +234,9 @@ import WireProtocol
             var request = StartInstancesRequest()
             request.templateID = TestTemplates.linux
             request.priority = priority
-            ids[priority] = try IDList(bytes: try await gateway.client.call(.startInstances, principal: .root, body: request).body).ids[0]
+            ids[priority] = try IDList(
+                bytes: try await gateway.client.call(.startInstances, principal: .root, body: request).body
+            ).ids[0]
         }
         var driver = SimulatedDriver.Configuration.fast
         driver.maxVMCount = 1
@@ -200,7 +245,11 @@ import WireProtocol
         for _ in 0..<3 {
             let started = try await events.instance(where: { $0.state == .started })
             order.append(started.instanceID)
-            _ = try await gateway.client.call(.terminateInstance, principal: .root, body: IDQuery(id: started.instanceID))
+            _ = try await gateway.client.call(
+                .terminateInstance,
+                principal: .root,
+                body: IDQuery(id: started.instanceID)
+            )
         }
         #expect(order == [ids[10], ids[1000], ids[5000]].compactMap { $0 })
         await node.stop()

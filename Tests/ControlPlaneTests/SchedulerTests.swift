@@ -5,13 +5,29 @@ import Testing
 @Suite struct SchedulerTests {
     let scheduler = Scheduler()
 
-    func request(_ id: String, priority: Int = 1000, at time: Int64 = 0, arch: String = "", node: String = "", template: String = "t") -> SchedulerRequest {
-        SchedulerRequest(instanceID: id, priority: priority, createdMicros: time, templateID: template, arch: arch, targetNodeID: node)
+    func request(
+        _ id: String,
+        priority: Int = 1000,
+        at time: Int64 = 0,
+        arch: String = "",
+        node: String = "",
+        template: String = "t"
+    ) -> SchedulerRequest {
+        SchedulerRequest(
+            instanceID: id,
+            priority: priority,
+            createdMicros: time,
+            templateID: template,
+            arch: arch,
+            targetNodeID: node
+        )
     }
 
     @Test func placesByPriorityThenAge() {
         let decision = scheduler.schedule(
-            queue: [request("c", priority: 5000, at: 0), request("b", priority: 1, at: 2), request("a", priority: 1, at: 1)],
+            queue: [
+                request("c", priority: 5000, at: 0), request("b", priority: 1, at: 2), request("a", priority: 1, at: 1),
+            ],
             nodes: [SchedulerNode(id: "n", maxVMCount: 2)]
         )
         #expect(decision.placements.map(\.instanceID) == ["a", "b"])
@@ -40,15 +56,30 @@ import Testing
     }
 
     @Test func explainsAnEmptyOrOfflineFleet() {
-        #expect(scheduler.schedule(queue: [request("i")], nodes: []).waiting["i"] == "no node has joined the controller")
-        #expect(scheduler.schedule(queue: [request("i")], nodes: [SchedulerNode(id: "n", isActive: false)]).waiting["i"] == "no active node (1 offline)")
+        #expect(
+            scheduler.schedule(queue: [request("i")], nodes: []).waiting["i"] == "no node has joined the controller"
+        )
+        #expect(
+            scheduler.schedule(queue: [request("i")], nodes: [SchedulerNode(id: "n", isActive: false)]).waiting["i"]
+                == "no active node (1 offline)"
+        )
     }
 
     @Test func matchesArchitecture() {
         let nodes = [SchedulerNode(id: "x86", arch: "amd64"), SchedulerNode(id: "mac", arch: "arm64")]
-        let decision = scheduler.schedule(queue: [request("arm", arch: "arm64"), request("intel", arch: "amd64")], nodes: nodes)
-        #expect(Dictionary(uniqueKeysWithValues: decision.placements.map { ($0.instanceID, $0.nodeID) }) == ["arm": "mac", "intel": "x86"])
-        let none = scheduler.schedule(queue: [request("arm", arch: "arm64")], nodes: [SchedulerNode(id: "x86", arch: "amd64")])
+        let decision = scheduler.schedule(
+            queue: [request("arm", arch: "arm64"), request("intel", arch: "amd64")],
+            nodes: nodes
+        )
+        #expect(
+            Dictionary(uniqueKeysWithValues: decision.placements.map { ($0.instanceID, $0.nodeID) }) == [
+                "arm": "mac", "intel": "x86",
+            ]
+        )
+        let none = scheduler.schedule(
+            queue: [request("arm", arch: "arm64")],
+            nodes: [SchedulerNode(id: "x86", arch: "amd64")]
+        )
         #expect(none.waiting["arm"] == "no active arm64 node")
     }
 
@@ -62,13 +93,18 @@ import Testing
     }
 
     @Test func prefersANodeThatHoldsTheTemplate() {
-        let nodes = [SchedulerNode(id: "empty", maxVMCount: 4), SchedulerNode(id: "cached", maxVMCount: 2, templates: ["t"])]
+        let nodes = [
+            SchedulerNode(id: "empty", maxVMCount: 4), SchedulerNode(id: "cached", maxVMCount: 2, templates: ["t"]),
+        ]
         #expect(scheduler.schedule(queue: [request("i")], nodes: nodes).placements.map(\.nodeID) == ["cached"])
     }
 
     @Test func aTargetedRequestDoesNotBlockOthers() {
         let nodes = [SchedulerNode(id: "a", maxVMCount: 1, running: 1), SchedulerNode(id: "b", maxVMCount: 1)]
-        let decision = scheduler.schedule(queue: [request("first", priority: 1, node: "a"), request("second", priority: 2)], nodes: nodes)
+        let decision = scheduler.schedule(
+            queue: [request("first", priority: 1, node: "a"), request("second", priority: 2)],
+            nodes: nodes
+        )
         #expect(decision.placements.map(\.instanceID) == ["second"])
     }
 }

@@ -26,7 +26,11 @@ import WireProtocol
         // 1. Start through the REST API (curl -d style: no JSON content type).
         let clock = ContinuousClock()
         let startedAt = clock.now
-        let first = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)", "count": 3}"#)
+        let first = try await gateway.http.send(
+            "POST",
+            "/api/v1/vm",
+            body: #"{"vmid": "\#(TestTemplates.linux)", "count": 3}"#
+        )
         #expect(first.status == 200)
         let firstIDs = try #require(first.json["body"] as? [String])
         #expect(firstIDs.count == 3)
@@ -38,7 +42,11 @@ import WireProtocol
         }
 
         // 2. Acknowledged starts, then the control plane dies before it can finish them.
-        let second = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)", "count": 2, "external_id": "after-crash"}"#)
+        let second = try await gateway.http.send(
+            "POST",
+            "/api/v1/vm",
+            body: #"{"vmid": "\#(TestTemplates.linux)", "count": 2, "external_id": "after-crash"}"#
+        )
         let secondIDs = try #require(second.json["body"] as? [String])
         let acknowledged = Set(firstIDs + secondIDs)
         await gateway.stop()

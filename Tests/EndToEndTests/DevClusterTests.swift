@@ -13,12 +13,19 @@ import Testing
         options.pullTime = .milliseconds(20)
         options.dataDirectory = TestPaths.temporaryDirectory("dev")
         let (ready, readyContinuation) = AsyncStream.makeStream(of: DevCluster.Endpoints.self)
-        let cluster = Task { try await DevCluster(options: options, logger: TestLogging.logger("dev")).run { readyContinuation.yield($0) } }
+        let cluster = Task {
+            try await DevCluster(options: options, logger: TestLogging.logger("dev")).run {
+                readyContinuation.yield($0)
+            }
+        }
         var iterator = ready.makeAsyncIterator()
         let endpoints = try #require(await iterator.next())
         #expect(endpoints.nodeIDs.count == 2)
         let token = try #require(endpoints.rootToken)
-        let http = HTTPTestClient(base: "http://127.0.0.1:\(endpoints.httpPort)", authorization: "Basic " + Data("root:\(token)".utf8).base64EncodedString())
+        let http = HTTPTestClient(
+            base: "http://127.0.0.1:\(endpoints.httpPort)",
+            authorization: "Basic " + Data("root:\(token)".utf8).base64EncodedString()
+        )
         #expect(try await HTTPTestClient(base: http.base, authorization: nil).send("GET", "/api/v1/vm").status == 401)
 
         let vmid = SeedTemplates.all[1].id

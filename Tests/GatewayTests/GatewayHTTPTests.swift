@@ -12,11 +12,20 @@ import WireProtocol
         let anonymous = HTTPTestClient(base: gateway.base, authorization: nil)
         let denied = try await anonymous.send("GET", "/api/v1/status")
         #expect(denied.status == 401)
-        #expect(denied.text == #"{"message":"Authentication Required","status":"FAIL"}"# || denied.json["message"] as? String == "Authentication Required")
+        #expect(
+            denied.text == #"{"message":"Authentication Required","status":"FAIL"}"#
+                || denied.json["message"] as? String == "Authentication Required"
+        )
         #expect(denied.json["status"] as? String == "FAIL")
-        let wrong = HTTPTestClient(base: gateway.base, authorization: "Basic " + Data("root:nope-nope-nope".utf8).base64EncodedString())
+        let wrong = HTTPTestClient(
+            base: gateway.base,
+            authorization: "Basic " + Data("root:nope-nope-nope".utf8).base64EncodedString()
+        )
         #expect(try await wrong.send("GET", "/api/v1/status").status == 401)
-        let emptyUser = HTTPTestClient(base: gateway.base, authorization: "Basic " + Data(":s3cret-token-123".utf8).base64EncodedString())
+        let emptyUser = HTTPTestClient(
+            base: gateway.base,
+            authorization: "Basic " + Data(":s3cret-token-123".utf8).base64EncodedString()
+        )
         #expect(try await emptyUser.send("GET", "/api/v1/status").status == 200)
         let status = try await gateway.http.send("GET", "/api/v1/status")
         #expect(status.status == 200)
@@ -63,7 +72,12 @@ import WireProtocol
         try await node.waitConnected()
         let gateway = try await TestGateway.start(cp)
         let events = cp.controlPlane.events.subscribe()
-        let started = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)", "tag": "base", "external_id": "job-7", "metadata": {"team": "ios", "n": 3}}"#)
+        let started = try await gateway.http.send(
+            "POST",
+            "/api/v1/vm",
+            body:
+                #"{"vmid": "\#(TestTemplates.linux)", "tag": "base", "external_id": "job-7", "metadata": {"team": "ios", "n": 3}}"#
+        )
         #expect(started.status == 200)
         let id = try #require((started.json["body"] as? [String])?.first)
         try await events.instances([id], reach: .started)
@@ -77,7 +91,9 @@ import WireProtocol
         #expect(vm["external_id"] as? String == "job-7")
         #expect(vm["node_id"] as? String == node.nodeID)
         #expect((vm["metadata"] as? [String: Any])?["team"] as? String == "ios")
-        for key in ["group_id", "anka_registry", "ts", "cr_time", "progress", "vlan"] { #expect(vm[key] != nil, "\(key)") }
+        for key in ["group_id", "anka_registry", "ts", "cr_time", "progress", "vlan"] {
+            #expect(vm[key] != nil, "\(key)")
+        }
         #expect(vm["message"] == nil)
         let info = try #require(vm["vminfo"] as? [String: Any])
         #expect(info["status"] as? String == "running")

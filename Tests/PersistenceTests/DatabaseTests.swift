@@ -32,7 +32,10 @@ import Testing
     @Test func migratesAnEmptyFileIntoWALMode() async throws {
         let db = try open()
         #expect(try await db.journalMode() == "wal")
-        for table in ["nodes", "instances", "instance_transitions", "templates", "template_versions", "node_commands", "join_tokens", "certificates", "event_log"] {
+        for table in [
+            "nodes", "instances", "instance_transitions", "templates", "template_versions", "node_commands",
+            "join_tokens", "certificates", "event_log",
+        ] {
             #expect(try await db.count(table: table) == 0)
         }
         // Reopening an up-to-date file is a no-op.
@@ -43,15 +46,41 @@ import Testing
         let db = try open()
         let now = BerthDatabase.nowMicros()
         let hash: [UInt8] = Array(repeating: 7, count: 32)
-        try await db.insertJoinToken(JoinTokenRow(id: "abcdef", secretHash: hash, description: "", createdAt: now, expiresAt: now + 60_000_000))
+        try await db.insertJoinToken(
+            JoinTokenRow(id: "abcdef", secretHash: hash, description: "", createdAt: now, expiresAt: now + 60_000_000)
+        )
         let certificate = CertificateRow(serial: "01", role: "node", subjectId: "n1", issuedAt: now, expiresAt: now + 1)
         await #expect(throws: PersistenceError.self) {
-            try await db.enrollNode(tokenID: "abcdef", secretHash: Array(repeating: 8, count: 32), node: NodeRow(id: "n0", name: "x", createdAt: now), certificate: certificate, now: now)
+            try await db.enrollNode(
+                tokenID: "abcdef",
+                secretHash: Array(repeating: 8, count: 32),
+                node: NodeRow(id: "n0", name: "x", createdAt: now),
+                certificate: certificate,
+                now: now
+            )
         }
         #expect(try await db.nodes().isEmpty)
-        try await db.enrollNode(tokenID: "abcdef", secretHash: hash, node: NodeRow(id: "n1", name: "a", createdAt: now), certificate: certificate, now: now)
+        try await db.enrollNode(
+            tokenID: "abcdef",
+            secretHash: hash,
+            node: NodeRow(id: "n1", name: "a", createdAt: now),
+            certificate: certificate,
+            now: now
+        )
         await #expect(throws: PersistenceError.self) {
-            try await db.enrollNode(tokenID: "abcdef", secretHash: hash, node: NodeRow(id: "n2", name: "b", createdAt: now), certificate: CertificateRow(serial: "02", role: "node", subjectId: "n2", issuedAt: now, expiresAt: now + 1), now: now)
+            try await db.enrollNode(
+                tokenID: "abcdef",
+                secretHash: hash,
+                node: NodeRow(id: "n2", name: "b", createdAt: now),
+                certificate: CertificateRow(
+                    serial: "02",
+                    role: "node",
+                    subjectId: "n2",
+                    issuedAt: now,
+                    expiresAt: now + 1
+                ),
+                now: now
+            )
         }
         #expect(try await db.nodes().map(\.id) == ["n1"])
         #expect(try await db.joinToken(id: "abcdef")?.usedBy == "n1")
@@ -61,9 +90,26 @@ import Testing
         let db = try open()
         try await seed(db)
         try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
-        let report = TransitionReport(instanceID: "i1", state: "Started", message: "", progress: 0, vminfo: [1, 2], ts: 3, nodeID: "n1", eventEpoch: 5, eventSeq: 1)
-        guard case .applied(let row) = try await db.applyTransition(report) else { Issue.record("not applied"); return }
+        _ = try await db.commitSchedulingPass(
+            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
+            waitReasons: [:],
+            now: 2
+        )
+        let report = TransitionReport(
+            instanceID: "i1",
+            state: "Started",
+            message: "",
+            progress: 0,
+            vminfo: [1, 2],
+            ts: 3,
+            nodeID: "n1",
+            eventEpoch: 5,
+            eventSeq: 1
+        )
+        guard case .applied(let row) = try await db.applyTransition(report) else {
+            Issue.record("not applied")
+            return
+        }
         #expect(row.state == "Started")
         #expect(try await db.applyTransition(report) == .duplicate)
         #expect(try await db.transitions(instanceID: "i1").map(\.state) == ["Scheduling", "Started"])
@@ -71,15 +117,32 @@ import Testing
         var next = report
         next.eventEpoch = 6
         next.state = "Stopped"
-        guard case .applied = try await db.applyTransition(next) else { Issue.record("new epoch not applied"); return }
+        guard case .applied = try await db.applyTransition(next) else {
+            Issue.record("new epoch not applied")
+            return
+        }
     }
 
     @Test func aNodeCannotChangeAnInstanceOnAnotherNode() async throws {
         let db = try open()
         try await seed(db, nodes: ["n1", "n2"])
         try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
-        let forged = TransitionReport(instanceID: "i1", state: "Error", message: "x", progress: 0, vminfo: nil, ts: 3, nodeID: "n2", eventEpoch: 1, eventSeq: 1)
+        _ = try await db.commitSchedulingPass(
+            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
+            waitReasons: [:],
+            now: 2
+        )
+        let forged = TransitionReport(
+            instanceID: "i1",
+            state: "Error",
+            message: "x",
+            progress: 0,
+            vminfo: nil,
+            ts: 3,
+            nodeID: "n2",
+            eventEpoch: 1,
+            eventSeq: 1
+        )
         #expect(try await db.applyTransition(forged) == .notOwned)
         #expect(try await db.instance(id: "i1")?.state == "Scheduling")
     }
@@ -88,13 +151,27 @@ import Testing
         let db = try open()
         try await seed(db)
         try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
+        _ = try await db.commitSchedulingPass(
+            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
+            waitReasons: [:],
+            now: 2
+        )
         guard case .commandQueued(let command) = try await db.requestTermination(instanceID: "i1", now: 3) else {
             Issue.record("expected a queued terminate")
             return
         }
         #expect(command.kind == "terminate")
-        let late = TransitionReport(instanceID: "i1", state: "Started", message: "", progress: 0, vminfo: nil, ts: 4, nodeID: "n1", eventEpoch: 1, eventSeq: 1)
+        let late = TransitionReport(
+            instanceID: "i1",
+            state: "Started",
+            message: "",
+            progress: 0,
+            vminfo: nil,
+            ts: 4,
+            nodeID: "n1",
+            eventEpoch: 1,
+            eventSeq: 1
+        )
         _ = try await db.applyTransition(late)
         #expect(try await db.instance(id: "i1")?.state == "Terminating")
         var done = late
@@ -117,7 +194,10 @@ import Testing
     @Test func theQueueIsOrderedByPriorityThenAge() async throws {
         let db = try open()
         try await seed(db)
-        try await db.insertInstances([instance("late", priority: 10, at: 9), instance("low", priority: 5000, at: 1), instance("early", priority: 10, at: 2)])
+        try await db.insertInstances([
+            instance("late", priority: 10, at: 9), instance("low", priority: 5000, at: 1),
+            instance("early", priority: 10, at: 2),
+        ])
         #expect(try await db.pendingInstances().map(\.id) == ["early", "late", "low"])
     }
 
@@ -145,9 +225,15 @@ import Testing
     @Test func deletingANodeRevokesItsCertificatesDurably() async throws {
         let db = try open()
         try await seed(db)
-        try await db.recordCertificate(CertificateRow(serial: "aa", role: "node", subjectId: "n1", issuedAt: 1, expiresAt: 2))
+        try await db.recordCertificate(
+            CertificateRow(serial: "aa", role: "node", subjectId: "n1", issuedAt: 1, expiresAt: 2)
+        )
         try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
+        _ = try await db.commitSchedulingPass(
+            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
+            waitReasons: [:],
+            now: 2
+        )
         #expect(try await db.deleteNode(id: "n1", now: 3) == ["aa"])
         let reopened = try open()
         #expect(try await reopened.revokedSerials() == ["aa"])
@@ -184,8 +270,22 @@ extension DatabaseTests {
         try await seed(db)
         let stale = try #require(try await db.node(id: "n1"))
         try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)], waitReasons: [:], now: 2)
-        let event = TransitionReport(instanceID: "i1", state: "Started", message: "", progress: 0, vminfo: nil, ts: 3, nodeID: "n1", eventEpoch: 9, eventSeq: 4)
+        _ = try await db.commitSchedulingPass(
+            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
+            waitReasons: [:],
+            now: 2
+        )
+        let event = TransitionReport(
+            instanceID: "i1",
+            state: "Started",
+            message: "",
+            progress: 0,
+            vminfo: nil,
+            ts: 3,
+            nodeID: "n1",
+            eventEpoch: 9,
+            eventSeq: 4
+        )
         _ = try await db.applyTransition(event)
         try await db.saveNode(stale)
         #expect(try await db.applyTransition(event) == .duplicate)

@@ -4,8 +4,8 @@ import Foundation
 import NIOCore
 import NIOSSL
 import NodeAgent
-import Testing
 import TLSTransport
+import Testing
 import WireProtocol
 import X509
 
@@ -20,16 +20,22 @@ import X509
         identity.certificateChain = [stranger.leaf]
         let frames: [Frame]
         do {
-            let connection = try await RawConnections.framed(port: cp.port, identity: identity, trustRoot: cp.authority.certificate)
+            let connection = try await RawConnections.framed(
+                port: cp.port,
+                identity: identity,
+                trustRoot: cp.authority.certificate
+            )
             frames = try await RawConnections.exchange(connection, send: [Hello().frame()])
         } catch {
             frames = []
         }
         #expect(!frames.contains { $0.type == .welcome })
-        #expect(try await withTimeout(5, "handshake failure in the log") {
-            while !cp.logs.contains("TLS") { await Task.yield() }
-            return true
-        })
+        #expect(
+            try await withTimeout(5, "handshake failure in the log") {
+                while !cp.logs.contains("TLS") { await Task.yield() }
+                return true
+            }
+        )
         await cp.stop()
     }
 
@@ -72,8 +78,16 @@ import X509
 
         try await cp.controlPlane.deleteNode(id: enrolled.nodeID)
         // The live connection is dropped with the reason, and every reconnect is refused.
-        _ = try await node.wait(for: { if case .refused(let reason) = $0 { reason.contains("revoked") || reason.contains("deleted") } else { false } })
-        _ = try await node.wait(for: { if case .refused(let reason) = $0 { reason.contains("certificate \(serial) is revoked") } else { false } })
+        _ = try await node.wait(for: {
+            if case .refused(let reason) = $0 {
+                reason.contains("revoked") || reason.contains("deleted")
+            } else {
+                false
+            }
+        })
+        _ = try await node.wait(for: {
+            if case .refused(let reason) = $0 { reason.contains("certificate \(serial) is revoked") } else { false }
+        })
         #expect(cp.logs.contains("refused a revoked certificate", serial))
 
         // The revocation is durable: a restarted control plane refuses the node too.
@@ -81,7 +95,9 @@ import X509
         cp = try await cp.restart()
         #expect(cp.controlPlane.revocations.isRevoked(serial))
         let again = cp.startAgent(enrolled, name: "doomed")
-        _ = try await again.wait(for: { if case .refused(let reason) = $0 { reason.contains("revoked") } else { false } })
+        _ = try await again.wait(for: {
+            if case .refused(let reason) = $0 { reason.contains("revoked") } else { false }
+        })
         #expect(cp.logs.contains("refused a revoked certificate", serial))
         await again.stop()
         await cp.stop()
@@ -90,10 +106,17 @@ import X509
     @Test func aNodeCertificateCannotMakeGatewayCalls() async throws {
         let cp = try await TestControlPlane.start()
         let enrolled = try await cp.enroll(name: "n")
-        let connection = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         let frames = try await RawConnections.exchange(
             connection,
-            send: [Hello().frame(), RPCRequest(method: .listNodes, principal: .root, body: IDQuery().encodedBytes()).frame(streamID: 1)]
+            send: [
+                Hello().frame(),
+                RPCRequest(method: .listNodes, principal: .root, body: IDQuery().encodedBytes()).frame(streamID: 1),
+            ]
         )
         #expect(!frames.contains { $0.type == .rpcResponse })
         let error = try ErrorFrame(payload: try #require(frames.last { $0.type == .error }).payload)
@@ -105,8 +128,17 @@ import X509
     @Test func aGatewayCertificateCannotSpeakForANode() async throws {
         let cp = try await TestControlPlane.start()
         let gateway = try await cp.controlPlane.issueGatewayIdentity(name: "gw")
-        let connection = try await RawConnections.framed(port: cp.port, identity: gateway, trustRoot: cp.authority.certificate)
-        let event = InstanceEvent(epoch: 1, sequence: 1, status: InstanceStatus(instanceID: "x", state: .started), timestampMicros: 1)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: gateway,
+            trustRoot: cp.authority.certificate
+        )
+        let event = InstanceEvent(
+            epoch: 1,
+            sequence: 1,
+            status: InstanceStatus(instanceID: "x", state: .started),
+            timestampMicros: 1
+        )
         let frames = try await RawConnections.exchange(connection, send: [Hello().frame(), event.frame()])
         let error = try ErrorFrame(payload: try #require(frames.last { $0.type == .error }).payload)
         #expect(error.wireError.code == .forbidden)
@@ -127,8 +159,17 @@ import X509
         try await events.instances([id], reach: .started)
 
         let attacker = try await cp.enroll(name: "attacker")
-        let connection = try await RawConnections.framed(port: cp.port, identity: attacker.identity, trustRoot: attacker.caCertificate)
-        let forged = InstanceEvent(epoch: 9, sequence: 1, status: InstanceStatus(instanceID: id, state: .error, message: "forged"), timestampMicros: 1)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: attacker.identity,
+            trustRoot: attacker.caCertificate
+        )
+        let forged = InstanceEvent(
+            epoch: 9,
+            sequence: 1,
+            status: InstanceStatus(instanceID: id, state: .error, message: "forged"),
+            timestampMicros: 1
+        )
         let frames = try await connection.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             try await outbound.write(forged.frame())
@@ -157,7 +198,10 @@ import X509
         try await node.waitConnected()
 
         // A header claiming a 4 GiB frame, then garbage: refused from the header alone.
-        let frames = try await RawConnections.sendRaw([0xFF, 0xFF, 0xFF, 0xFF, 0, 1, 0, 0, 0, 0, 0, 0] + Array(repeating: 0xAB, count: 64), port: cp.port)
+        let frames = try await RawConnections.sendRaw(
+            [0xFF, 0xFF, 0xFF, 0xFF, 0, 1, 0, 0, 0, 0, 0, 0] + Array(repeating: 0xAB, count: 64),
+            port: cp.port
+        )
         let error = try ErrorFrame(payload: try #require(frames.first).payload)
         #expect(error.wireError.code == .frameTooLarge)
         // An unknown message type as the first frame.
@@ -171,7 +215,9 @@ import X509
         let gateway = try await cp.gatewayClient()
         var request = StartInstancesRequest()
         request.templateID = TestTemplates.linux
-        let ids = try IDList(bytes: try await gateway.client.call(.startInstances, principal: .root, body: request).body).ids
+        let ids = try IDList(
+            bytes: try await gateway.client.call(.startInstances, principal: .root, body: request).body
+        ).ids
         try await events.instances(Set(ids), reach: .started)
         #expect(await node.agent.connections == 1)
         await gateway.stop()

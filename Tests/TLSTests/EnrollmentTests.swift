@@ -4,8 +4,8 @@ import Foundation
 import NIOCore
 import NIOSSL
 import NodeAgent
-import Testing
 import TLSTransport
+import Testing
 import WireProtocol
 import X509
 
@@ -16,7 +16,12 @@ import X509
         let key = NodeKey()
         let token = try await cp.controlPlane.enrollment.createToken(ttl: 60)
         let enrolled = try await NodeEnrollment.join(
-            host: "127.0.0.1", port: cp.port, token: token.description, pin: cp.authority.pin, nodeName: "mini-1", key: key
+            host: "127.0.0.1",
+            port: cp.port,
+            token: token.description,
+            pin: cp.authority.pin,
+            nodeName: "mini-1",
+            key: key
         )
         let leaf = enrolled.identity.leaf
         #expect(leaf.publicKey == key.privateKey.publicKey)
@@ -32,7 +37,11 @@ import X509
     @Test func theEnrolledNodeConnectsWithMutualTLS13() async throws {
         let cp = try await TestControlPlane.start()
         let enrolled = try await cp.enroll(name: "mini")
-        let connection = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         #expect(try await connection.channel.nioSSL_tlsVersion().get() == .tlsv13)
         let frames = try await connection.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
@@ -47,9 +56,21 @@ import X509
     @Test func aTokenWorksOnce() async throws {
         let cp = try await TestControlPlane.start()
         let token = try await cp.controlPlane.enrollment.createToken(ttl: 60)
-        _ = try await NodeEnrollment.join(host: "127.0.0.1", port: cp.port, token: token.description, pin: cp.authority.pin, nodeName: "a")
+        _ = try await NodeEnrollment.join(
+            host: "127.0.0.1",
+            port: cp.port,
+            token: token.description,
+            pin: cp.authority.pin,
+            nodeName: "a"
+        )
         let error = await #expect(throws: NodeAgentError.self) {
-            _ = try await NodeEnrollment.join(host: "127.0.0.1", port: cp.port, token: token.description, pin: cp.authority.pin, nodeName: "b")
+            _ = try await NodeEnrollment.join(
+                host: "127.0.0.1",
+                port: cp.port,
+                token: token.description,
+                pin: cp.authority.pin,
+                nodeName: "b"
+            )
         }
         #expect(error?.reason.contains("already used") == true)
         #expect(cp.logs.contains("enrollment refused", "already used"))
@@ -61,7 +82,13 @@ import X509
         let cp = try await TestControlPlane.start()
         let token = try await cp.controlPlane.enrollment.createToken(ttl: -1)
         let error = await #expect(throws: NodeAgentError.self) {
-            _ = try await NodeEnrollment.join(host: "127.0.0.1", port: cp.port, token: token.description, pin: cp.authority.pin, nodeName: "a")
+            _ = try await NodeEnrollment.join(
+                host: "127.0.0.1",
+                port: cp.port,
+                token: token.description,
+                pin: cp.authority.pin,
+                nodeName: "a"
+            )
         }
         #expect(error?.reason.contains("expired") == true)
         #expect(cp.logs.contains("enrollment refused", "expired"))
@@ -70,9 +97,17 @@ import X509
 
     @Test func anUnknownOrMalformedTokenIsRefused() async throws {
         let cp = try await TestControlPlane.start()
-        for (token, reason) in [("abcdef.0123456789abcdef", "unknown join token"), ("not-a-token", "malformed join token")] {
+        for (token, reason) in [
+            ("abcdef.0123456789abcdef", "unknown join token"), ("not-a-token", "malformed join token"),
+        ] {
             let error = await #expect(throws: NodeAgentError.self) {
-                _ = try await NodeEnrollment.join(host: "127.0.0.1", port: cp.port, token: token, pin: cp.authority.pin, nodeName: "a")
+                _ = try await NodeEnrollment.join(
+                    host: "127.0.0.1",
+                    port: cp.port,
+                    token: token,
+                    pin: cp.authority.pin,
+                    nodeName: "a"
+                )
             }
             #expect(error?.reason.contains(reason) == true)
         }
@@ -84,11 +119,23 @@ import X509
         let token = try await cp.controlPlane.enrollment.createToken(ttl: 60)
         let otherCA = try CertificateAuthority.create(commonName: "Impostor")
         await #expect(throws: (any Error).self) {
-            _ = try await NodeEnrollment.join(host: "127.0.0.1", port: cp.port, token: token.description, pin: otherCA.pin, nodeName: "a")
+            _ = try await NodeEnrollment.join(
+                host: "127.0.0.1",
+                port: cp.port,
+                token: token.description,
+                pin: otherCA.pin,
+                nodeName: "a"
+            )
         }
         // The token never reached the server, so it still works with the right pin.
         #expect(try await cp.database.joinToken(id: token.id)?.usedAt == nil)
-        _ = try await NodeEnrollment.join(host: "127.0.0.1", port: cp.port, token: token.description, pin: cp.authority.pin, nodeName: "a")
+        _ = try await NodeEnrollment.join(
+            host: "127.0.0.1",
+            port: cp.port,
+            token: token.description,
+            pin: cp.authority.pin,
+            nodeName: "a"
+        )
         await cp.stop()
     }
 
@@ -98,11 +145,15 @@ import X509
         var csr = try NodeKey().makeCSR(nodeName: "evil")
         csr[csr.count - 3] ^= 0xFF  // inside the signature
         let connection = try await FramedChannel.connect(
-            host: "127.0.0.1", port: cp.port,
+            host: "127.0.0.1",
+            port: cp.port,
             configuration: TLSConfigurations.enrollmentClient(),
             pinnedCA: PinnedCAVerifier(pin: cp.authority.pin)
         )
-        let frames = try await RawConnections.exchange(connection, send: [EnrollRequest(token: token.description, csrDER: csr, nodeName: "evil").frame()])
+        let frames = try await RawConnections.exchange(
+            connection,
+            send: [EnrollRequest(token: token.description, csrDER: csr, nodeName: "evil").frame()]
+        )
         let error = try ErrorFrame(payload: try #require(frames.first { $0.type == .error }).payload)
         #expect(error.wireError.code == .enrollmentRefused)
         #expect(error.message.contains("signature"))

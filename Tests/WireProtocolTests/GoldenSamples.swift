@@ -83,7 +83,16 @@ enum GoldenSamples {
     static var frames: [(name: String, frame: Frame)] {
         [
             ("hello", hello.frame()),
-            ("welcome", Welcome(version: 1, capabilities: ["events"], heartbeatIntervalMillis: 5000, peerID: "n1", serverTimeMicros: 1).frame()),
+            (
+                "welcome",
+                Welcome(
+                    version: 1,
+                    capabilities: ["events"],
+                    heartbeatIntervalMillis: 5000,
+                    peerID: "n1",
+                    serverTimeMicros: 1
+                ).frame()
+            ),
             ("error", ErrorFrame(code: WireError.Code.unsupportedVersion.rawValue, message: "no").frame()),
             ("ping", Ping(nonce: 9).frame()),
             ("pong", Pong(nonce: 9).frame()),
@@ -101,12 +110,23 @@ enum GoldenSamples {
                 ).frame()
             ),
             ("eventAck", EventAck(epoch: 77, sequence: 3).frame()),
-            ("enrollRequest", EnrollRequest(token: "abcdef.0123456789abcdef", csrDER: [0x30, 0x03, 0x02, 0x01, 0x00], nodeName: "n1").frame()),
-            ("enrollResponse", EnrollResponse(nodeID: "n1", certificateDER: [0x30, 0x00], caCertificateDER: [0x30, 0x01, 0x00]).frame()),
+            (
+                "enrollRequest",
+                EnrollRequest(token: "abcdef.0123456789abcdef", csrDER: [0x30, 0x03, 0x02, 0x01, 0x00], nodeName: "n1")
+                    .frame()
+            ),
+            (
+                "enrollResponse",
+                EnrollResponse(nodeID: "n1", certificateDER: [0x30, 0x00], caCertificateDER: [0x30, 0x01, 0x00]).frame()
+            ),
             (
                 "rpcRequest",
-                RPCRequest(method: .listInstances, principal: Principal(kind: .root, name: "root"), body: IDQuery(id: "i1").encodedBytes())
-                    .frame(streamID: 5)
+                RPCRequest(
+                    method: .listInstances,
+                    principal: Principal(kind: .root, name: "root"),
+                    body: IDQuery(id: "i1").encodedBytes()
+                )
+                .frame(streamID: 5)
             ),
             ("rpcResponse", RPCResponse.ok(InstanceList(instances: [instanceRecord])).frame(streamID: 5)),
         ]

@@ -63,7 +63,10 @@ import WireProtocol
 
     @Test func unknownEnumValueIsRefused() {
         // InstanceStatus: id "i", state 200.
-        #expect(Self.code { _ = try InstanceStatus(payload: Self.payload([0x0A, 0x01, 0x69, 0x10, 0xC8, 0x01])) } == .invalidValue)
+        #expect(
+            Self.code { _ = try InstanceStatus(payload: Self.payload([0x0A, 0x01, 0x69, 0x10, 0xC8, 0x01])) }
+                == .invalidValue
+        )
     }
 
     @Test func missingRequiredFieldIsNamed() throws {
@@ -95,7 +98,10 @@ import WireProtocol
     @Test func nestingDepthIsCapped() throws {
         func tree(depth: Int) -> Tree {
             var tree = Tree()
-            if depth > 0 { tree.children = [Self.Tree()] ; tree.children[0] = makeTree(depth - 1) }
+            if depth > 0 {
+                tree.children = [Self.Tree()]
+                tree.children[0] = makeTree(depth - 1)
+            }
             return tree
         }
         func makeTree(_ depth: Int) -> Tree { tree(depth: depth) }
@@ -107,15 +113,19 @@ import WireProtocol
         var random = SystemRandomNumberGenerator()
         let decoders: [(ByteBuffer) throws -> Void] = [
             { _ = try Hello(payload: $0) }, { _ = try Welcome(payload: $0) }, { _ = try Heartbeat(payload: $0) },
-            { _ = try NodeCommand(payload: $0) }, { _ = try InstanceEvent(payload: $0) }, { _ = try RPCRequest(payload: $0) },
-            { _ = try RPCResponse(payload: $0) }, { _ = try InstanceList(payload: $0) }, { _ = try NodeList(payload: $0) },
+            { _ = try NodeCommand(payload: $0) }, { _ = try InstanceEvent(payload: $0) },
+            { _ = try RPCRequest(payload: $0) },
+            { _ = try RPCResponse(payload: $0) }, { _ = try InstanceList(payload: $0) },
+            { _ = try NodeList(payload: $0) },
             { _ = try EnrollRequest(payload: $0) }, { _ = try ErrorFrame(payload: $0) },
         ]
         for _ in 0..<3000 {
             let length = Int.random(in: 0..<64, using: &random)
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
             for decode in decoders {
-                do { try decode(Self.payload(bytes)) } catch is WireError {} catch { Issue.record("non-wire error \(error)") }
+                do { try decode(Self.payload(bytes)) } catch is WireError {} catch {
+                    Issue.record("non-wire error \(error)")
+                }
             }
         }
     }

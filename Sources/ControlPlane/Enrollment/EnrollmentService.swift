@@ -73,7 +73,10 @@ public struct EnrollmentService: Sendable {
             } catch let error as PersistenceError {
                 throw WireError(.enrollmentRefused, error.reason)
             }
-            logger.info("enrolled node", metadata: ["node": "\(nodeID)", "name": "\(name)", "serial": "\(certificate.serialHex)"])
+            logger.info(
+                "enrolled node",
+                metadata: ["node": "\(nodeID)", "name": "\(name)", "serial": "\(certificate.serialHex)"]
+            )
             return EnrollResponse(
                 nodeID: nodeID,
                 certificateDER: certificate.derBytes,

@@ -41,9 +41,16 @@ extension Fleet {
     /// A node acknowledged a command.
     func commandAcknowledged(nodeID: String, ack: CommandAck) async {
         do {
-            try await database.acknowledgeCommand(id: Int64(ack.commandID), nodeID: nodeID, now: BerthDatabase.nowMicros())
+            try await database.acknowledgeCommand(
+                id: Int64(ack.commandID),
+                nodeID: nodeID,
+                now: BerthDatabase.nowMicros()
+            )
             if !ack.accepted {
-                logger.warning("node refused a command", metadata: ["node": "\(nodeID)", "command": "\(ack.commandID)", "reason": "\(ack.message)"])
+                logger.warning(
+                    "node refused a command",
+                    metadata: ["node": "\(nodeID)", "command": "\(ack.commandID)", "reason": "\(ack.message)"]
+                )
             }
         } catch {
             logger.error("could not record a command ack", metadata: ["node": "\(nodeID)", "error": "\(error)"])

@@ -75,7 +75,10 @@ extension Fleet {
             }
             for command in commands { await publishInstance(id: command.instanceId) }
             if !commands.isEmpty {
-                logger.debug("scheduling pass", metadata: ["placed": "\(commands.count)", "waiting": "\(decision.waiting.count)"])
+                logger.debug(
+                    "scheduling pass",
+                    metadata: ["placed": "\(commands.count)", "waiting": "\(decision.waiting.count)"]
+                )
             }
         } catch {
             logger.error("scheduling pass failed", metadata: ["error": "\(error)"])

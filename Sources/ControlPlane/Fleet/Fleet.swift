@@ -140,7 +140,9 @@ actor Fleet {
     /// Brings the database in line with what a (re)connecting node runs.
     private func reconcile(nodeID: String, reported: [InstanceStatus], now: Int64) async throws {
         let known = try await database.liveInstances(nodeID: nodeID)
-        let pendingStarts = Set(try await database.pendingCommands(nodeID: nodeID).filter { $0.kind == "start" }.map(\.instanceId))
+        let pendingStarts = Set(
+            try await database.pendingCommands(nodeID: nodeID).filter { $0.kind == "start" }.map(\.instanceId)
+        )
         let reportedByID = Dictionary(reported.map { ($0.instanceID, $0) }, uniquingKeysWith: { a, _ in a })
         for instance in known where reportedByID[instance.id] == nil {
             if pendingStarts.contains(instance.id) { continue }
@@ -164,13 +166,24 @@ actor Fleet {
             let row = try await database.instance(id: status.instanceID)
             if let row, row.nodeId != nil, row.nodeId != nodeID { continue }
             _ = try await database.queueCommand(
-                NodeCommandRow(nodeId: nodeID, instanceId: status.instanceID, kind: "terminate", payload: nil, createdAt: now)
+                NodeCommandRow(
+                    nodeId: nodeID,
+                    instanceId: status.instanceID,
+                    kind: "terminate",
+                    payload: nil,
+                    createdAt: now
+                )
             )
-            logger.info("terminating an instance the controller does not run there", metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"])
+            logger.info(
+                "terminating an instance the controller does not run there",
+                metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"]
+            )
         }
         for status in reported where knownIDs.contains(status.instanceID) {
             // Hello reports are not events: epoch -1 never collides with an agent's key.
-            let outcome = try await database.applyTransition(TransitionReport(status, nodeID: nodeID, ts: now, epoch: -1, sequence: 0))
+            let outcome = try await database.applyTransition(
+                TransitionReport(status, nodeID: nodeID, ts: now, epoch: -1, sequence: 0)
+            )
             if case .applied(let row) = outcome { events.publish(.instance(InstanceRecord(row))) }
         }
     }
@@ -200,7 +213,10 @@ actor Fleet {
             await nodeDisconnected(link.session)
         }
         for (_, gateway) in gateways where gateway.idleSeconds(now: now) > configuration.offlineTimeout {
-            logger.warning("gateway went silent; closing its connection", metadata: ["gateway": "\(gateway.identity.id)"])
+            logger.warning(
+                "gateway went silent; closing its connection",
+                metadata: ["gateway": "\(gateway.identity.id)"]
+            )
             gateway.close(with: WireError(.goingAway, "no ping for \(Int(configuration.offlineTimeout))s"))
             gatewayDisconnected(gateway)
         }

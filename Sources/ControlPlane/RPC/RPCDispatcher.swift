@@ -14,7 +14,9 @@ struct RPCDispatcher: Sendable {
         do {
             switch request.method {
             case .status:
-                return .ok(ControllerStatus(status: "Running", version: configuration.version, registryStatus: "Running"))
+                return .ok(
+                    ControllerStatus(status: "Running", version: configuration.version, registryStatus: "Running")
+                )
             case .startInstances:
                 let body = try StartInstancesRequest(bytes: request.body)
                 return .ok(IDList(ids: try await fleet.startInstances(body)))

@@ -13,7 +13,8 @@ public struct Scheduler: Sendable {
         public var waiting: [String: String]
 
         public static func == (lhs: Decision, rhs: Decision) -> Bool {
-            lhs.placements.map { "\($0.instanceID)>\($0.nodeID)" } == rhs.placements.map { "\($0.instanceID)>\($0.nodeID)" }
+            lhs.placements.map { "\($0.instanceID)>\($0.nodeID)" }
+                == rhs.placements.map { "\($0.instanceID)>\($0.nodeID)" }
                 && lhs.waiting == rhs.waiting
         }
     }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOSSL
+import Persistence
 import Synchronization
 import TLSTransport
 import WireProtocol
@@ -37,7 +38,12 @@ struct ConnectionHandler: Sendable {
                         let identity = try authenticate(certificate, logger: logger)
                         logger[metadataKey: "identity"] = "\(identity)"
                         let hello = try Hello(payload: first.payload)
-                        guard let version = ProtocolVersion.negotiate(clientMin: hello.minVersion, clientMax: hello.maxVersion) else {
+                        guard
+                            let version = ProtocolVersion.negotiate(
+                                clientMin: hello.minVersion,
+                                clientMax: hello.maxVersion
+                            )
+                        else {
                             throw WireError(
                                 .unsupportedVersion,
                                 "server speaks versions \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current), client \(hello.minVersion)...\(hello.maxVersion)"
@@ -53,10 +59,16 @@ struct ConnectionHandler: Sendable {
                             throw WireError(.forbidden, "a control-plane certificate cannot act as a client")
                         }
                     default:
-                        throw WireError(.unexpectedMessage, "the first frame must be hello or enrollRequest, not \(first.type)")
+                        throw WireError(
+                            .unexpectedMessage,
+                            "the first frame must be hello or enrollRequest, not \(first.type)"
+                        )
                     }
                 } catch let error as WireError {
-                    logger.warning("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+                    logger.warning(
+                        "closing connection",
+                        metadata: ["code": "\(error.code)", "reason": "\(error.reason)"]
+                    )
                     try? await channel.writeAndFlush(ErrorFrame(error).frame(allocator: channel.allocator)).get()
                 }
             }
@@ -80,7 +92,10 @@ struct ConnectionHandler: Sendable {
             throw WireError(.unauthenticated, "the client certificate names no Berth identity")
         }
         if revocations.isRevoked(certificate.serialHex) {
-            logger.warning("refused a revoked certificate", metadata: ["serial": "\(certificate.serialHex)", "identity": "\(identity)"])
+            logger.warning(
+                "refused a revoked certificate",
+                metadata: ["serial": "\(certificate.serialHex)", "identity": "\(identity)"]
+            )
             throw WireError(.unauthenticated, "certificate \(certificate.serialHex) is revoked")
         }
         return identity
@@ -111,7 +126,10 @@ struct ConnectionHandler: Sendable {
                 do {
                     session.send(try await fleet.applyEvent(nodeID: nodeID, event: event))
                 } catch {
-                    logger.error("could not persist an instance event", metadata: ["node": "\(nodeID)", "error": "\(error)"])
+                    logger.error(
+                        "could not persist an instance event",
+                        metadata: ["node": "\(nodeID)", "error": "\(error)"]
+                    )
                     throw WireError(.internalError, "could not persist the event; reconnect and resend")
                 }
             case .ping:
@@ -169,5 +187,3 @@ struct ConnectionHandler: Sendable {
         Int(Persistence.BerthDatabase.nowMicros())
     }
 }
-
-import Persistence

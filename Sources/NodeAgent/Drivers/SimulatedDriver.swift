@@ -88,7 +88,10 @@ public actor SimulatedDriver: InstanceDriver {
         info.portForwarding = [PortForward(guestPort: 22, hostPort: 10_000 + ordinal, proto: "tcp", name: "ssh")]
         info.creationDateMicros = now
         info.startDateMicros = now
-        vms[instanceID] = VM(status: InstanceStatus(instanceID: instanceID, state: .started, vmInfo: info), ordinal: ordinal)
+        vms[instanceID] = VM(
+            status: InstanceStatus(instanceID: instanceID, state: .started, vmInfo: info),
+            ordinal: ordinal
+        )
         return info
     }
 

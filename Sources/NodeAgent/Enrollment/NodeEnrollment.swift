@@ -68,7 +68,8 @@ public enum NodeEnrollment {
             guard leaf.publicKey == key.privateKey.publicKey else {
                 throw NodeAgentError(.enrollmentRefused, "the issued certificate is not for this node's key")
             }
-            guard let identity = PeerIdentity(certificate: leaf), identity.role == .node, identity.id == response.nodeID else {
+            guard let identity = PeerIdentity(certificate: leaf), identity.role == .node, identity.id == response.nodeID
+            else {
                 throw NodeAgentError(.enrollmentRefused, "the issued certificate does not name node \(response.nodeID)")
             }
             return EnrolledNode(

@@ -159,7 +159,7 @@ public actor NodeAgent {
         let deadAfter = interval * configuration.deadAfterIntervals
         while true {
             try await Task.sleep(for: interval)
-            if await silence() > deadAfter {
+            if silence() > deadAfter {
                 logger.warning("control plane stopped answering; reconnecting")
                 channel.close(promise: nil)
                 return
@@ -267,7 +267,10 @@ public actor NodeAgent {
         } catch is CancellationError {
             return
         } catch {
-            logger.warning("instance operation failed", metadata: ["instance": "\(id)", "op": "\(command.kind)", "error": "\(error)"])
+            logger.warning(
+                "instance operation failed",
+                metadata: ["instance": "\(id)", "op": "\(command.kind)", "error": "\(error)"]
+            )
             emit(InstanceStatus(instanceID: id, state: .error, message: "\(error)"))
         }
     }

@@ -44,7 +44,12 @@ extension BerthDatabase {
             try token.update(db)
             try node.insert(db)
             try certificate.insert(db)
-            var event = EventLogRow(ts: now, kind: "node.enrolled", subject: node.id, message: "node \(node.name) enrolled with token \(tokenID)")
+            var event = EventLogRow(
+                ts: now,
+                kind: "node.enrolled",
+                subject: node.id,
+                message: "node \(node.name) enrolled with token \(tokenID)"
+            )
             try event.insert(db)
         }
     }

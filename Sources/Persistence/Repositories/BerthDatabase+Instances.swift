@@ -212,7 +212,12 @@ extension BerthDatabase {
             if report.state != "Scheduling" && report.state != "Pulling" { instance.inflightReqid = "" }
             try instance.update(db)
             if stateChanged {
-                var transition = InstanceTransitionRow(instanceId: instance.id, state: newState, message: report.message, ts: report.ts)
+                var transition = InstanceTransitionRow(
+                    instanceId: instance.id,
+                    state: newState,
+                    message: report.message,
+                    ts: report.ts
+                )
                 try transition.insert(db)
             }
             return .applied(instance)
@@ -256,7 +261,13 @@ extension BerthDatabase {
             try instance.update(db)
             var transition = InstanceTransitionRow(instanceId: instanceID, state: "Terminating", ts: now)
             try transition.insert(db)
-            var command = NodeCommandRow(nodeId: nodeID, instanceId: instanceID, kind: "terminate", payload: nil, createdAt: now)
+            var command = NodeCommandRow(
+                nodeId: nodeID,
+                instanceId: instanceID,
+                kind: "terminate",
+                payload: nil,
+                createdAt: now
+            )
             try command.insert(db)
             return .commandQueued(command)
         }

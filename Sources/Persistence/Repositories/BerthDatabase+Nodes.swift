@@ -51,10 +51,12 @@ extension BerthDatabase {
                 arguments: [id]
             )
             try db.execute(
-                sql: "UPDATE certificates SET revoked_at = ?, revoke_reason = 'node deleted' WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL",
+                sql:
+                    "UPDATE certificates SET revoked_at = ?, revoke_reason = 'node deleted' WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL",
                 arguments: [now, id]
             )
-            let live = try InstanceRow
+            let live =
+                try InstanceRow
                 .filter(Column("node_id") == id && Column("state") != "Terminated")
                 .fetchAll(db)
             for var instance in live {
@@ -62,11 +64,21 @@ extension BerthDatabase {
                 instance.message = "node \(id) was deleted"
                 instance.ts = now
                 try instance.update(db)
-                var transition = InstanceTransitionRow(instanceId: instance.id, state: "Terminated", message: instance.message, ts: now)
+                var transition = InstanceTransitionRow(
+                    instanceId: instance.id,
+                    state: "Terminated",
+                    message: instance.message,
+                    ts: now
+                )
                 try transition.insert(db)
             }
             try db.execute(sql: "DELETE FROM node_commands WHERE node_id = ? AND acked_at IS NULL", arguments: [id])
-            var event = EventLogRow(ts: now, kind: "node.deleted", subject: id, message: "node deleted; certificates revoked: \(serials.joined(separator: ","))")
+            var event = EventLogRow(
+                ts: now,
+                kind: "node.deleted",
+                subject: id,
+                message: "node deleted; certificates revoked: \(serials.joined(separator: ","))"
+            )
             try event.insert(db)
             return serials
         }

@@ -132,7 +132,14 @@ public actor ControlPlaneClient {
         var nonce: UInt64 = 0
         while true {
             try await Task.sleep(for: interval)
-            if NIODeadline.now() - lastInbound > .nanoseconds(Int64(3 * interval.components.seconds * 1_000_000_000 + 3 * interval.components.attoseconds / 1_000_000_000)) {
+            if NIODeadline.now() - lastInbound
+                > .nanoseconds(
+                    Int64(
+                        3 * interval.components.seconds * 1_000_000_000 + 3 * interval.components.attoseconds
+                            / 1_000_000_000
+                    )
+                )
+            {
                 logger.warning("control plane stopped answering; reconnecting")
                 channel.close(promise: nil)
                 return

@@ -1,3 +1,4 @@
+import Foundation
 import WireProtocol
 
 /// Renders instances in Anka's shape.
@@ -55,7 +56,8 @@ enum InstanceJSON {
             "vnc_port": info.vncPort,
             "vnc_connection_string": "vnc://:@\(info.hostIP):\(info.vncPort)",
             "port_forwarding": info.portForwarding.map {
-                ["guest_port": $0.guestPort, "host_port": $0.hostPort, "protocol": $0.proto, "name": $0.name] as [String: Any]
+                ["guest_port": $0.guestPort, "host_port": $0.hostPort, "protocol": $0.proto, "name": $0.name]
+                    as [String: Any]
             },
             "creation_date": AnkaJSON.timestamp(micros: info.creationDateMicros),
             "start_date": AnkaJSON.timestamp(micros: info.startDateMicros),
@@ -71,5 +73,3 @@ enum InstanceJSON {
         return try? JSONSerialization.jsonObject(with: data)
     }
 }
-
-import Foundation

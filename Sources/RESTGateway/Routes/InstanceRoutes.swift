@@ -16,7 +16,11 @@ struct InstanceRoutes {
         }
         router.get("/api/v1/vm") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
-            let list: InstanceList = try await client.rpc(.listInstances, principal: context.principal, body: IDQuery(id: id))
+            let list: InstanceList = try await client.rpc(
+                .listInstances,
+                principal: context.principal,
+                body: IDQuery(id: id)
+            )
             if !id.isEmpty, let record = list.instances.first {
                 return AnkaJSON.ok(InstanceJSON.vm(record, registry: registryAddress))
             }
@@ -48,10 +52,14 @@ struct InstanceRoutes {
         body.vcpu = try json.int("vcpu")
         body.vramMB = try json.int("vram")
         if let metadata = try json.object("metadata") {
-            for (key, value) in metadata where !(value is String || value is Int || value is Double || value is Bool || value is NSNumber) {
+            for (key, value) in metadata
+            where !(value is String || value is Int || value is Double || value is Bool || value is NSNumber) {
                 throw GatewayError(.badRequest, "metadata value of \(key) must be a string, integer or boolean")
             }
-            body.metadataJSON = String(decoding: try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]), as: UTF8.self)
+            body.metadataJSON = String(
+                decoding: try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]),
+                as: UTF8.self
+            )
         }
         return body
     }

@@ -15,7 +15,9 @@ public enum FramedChannel {
         _ channel: Channel,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize
     ) throws -> Connection {
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize)))
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize))
+        )
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
         return try Connection(
             wrappingChannelSynchronously: channel,

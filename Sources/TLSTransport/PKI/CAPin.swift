@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import X509
 
 /// The pin of a CA: `sha256:<hex>` of its SubjectPublicKeyInfo, as kubeadm prints it.
@@ -27,5 +28,3 @@ public struct CAPin: Hashable, Sendable, CustomStringConvertible {
         CAPin(certificate: certificate).hexDigest == hexDigest
     }
 }
-
-import Foundation

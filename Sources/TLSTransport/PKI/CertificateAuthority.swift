@@ -20,7 +20,8 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Creates a fresh self-signed CA.
-    public static func create(commonName: String = "Berth CA", validFor years: Int = 10) throws -> CertificateAuthority {
+    public static func create(commonName: String = "Berth CA", validFor years: Int = 10) throws -> CertificateAuthority
+    {
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let name = try DistinguishedName {
             OrganizationName("Berth")
@@ -97,7 +98,11 @@ public struct CertificateAuthority: Sendable {
 
     /// Generates a key and issues a certificate for it: for the control plane and gateways,
     /// whose keys are made where the CA lives.
-    public func issueIdentity(_ identity: PeerIdentity, hosts: [String] = [], validity: TimeInterval) throws -> TLSIdentity {
+    public func issueIdentity(
+        _ identity: PeerIdentity,
+        hosts: [String] = [],
+        validity: TimeInterval
+    ) throws -> TLSIdentity {
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let leaf = try issue(identity: identity, publicKey: key.publicKey, hosts: hosts, validity: validity)
         return TLSIdentity(certificateChain: [leaf, certificate], privateKey: key)
@@ -138,7 +143,9 @@ public struct CertificateAuthority: Sendable {
         guard let certificate = try PEMFile.readCertificates(directory.appendingPathComponent("ca.crt")).first else {
             throw TLSTransportError(.unreadableFile, "ca.crt in \(directory.path) holds no certificate")
         }
-        let key = try Certificate.PrivateKey(pemEncoded: try PEMFile.readText(directory.appendingPathComponent("ca.key")))
+        let key = try Certificate.PrivateKey(
+            pemEncoded: try PEMFile.readText(directory.appendingPathComponent("ca.key"))
+        )
         return CertificateAuthority(certificate: certificate, privateKey: key)
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import SwiftASN1
 import X509
 
 /// A node's locally generated key and the CSR it sends with its join token.
@@ -30,5 +31,3 @@ public struct NodeKey: Sendable {
         return serializer.serializedBytes
     }
 }
-
-import SwiftASN1

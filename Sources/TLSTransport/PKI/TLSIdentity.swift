@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import SwiftASN1
 import X509
 
 /// A certificate chain with its private key: what one side presents in a TLS handshake.
@@ -31,7 +32,10 @@ public struct TLSIdentity: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let chainPEM = try certificateChain.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n") + "\n"
         try Data(chainPEM.utf8).write(to: directory.appendingPathComponent("\(name).crt"), options: .atomic)
-        try PEMFile.writeSecret(try privateKey.serializeAsPEM().pemString + "\n", to: directory.appendingPathComponent("\(name).key"))
+        try PEMFile.writeSecret(
+            try privateKey.serializeAsPEM().pemString + "\n",
+            to: directory.appendingPathComponent("\(name).key")
+        )
     }
 
     /// Reads `<name>.crt` and `<name>.key` from `directory`.
@@ -59,5 +63,3 @@ extension NIOSSLCertificate {
         try Certificate(derEncoded: try self.toDERBytes())
     }
 }
-
-import SwiftASN1

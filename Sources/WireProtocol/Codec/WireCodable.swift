@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A value that can write itself as a sequence of numbered fields.
 public protocol WireEncodable: Sendable {
     func encode(to writer: inout PayloadWriter)
@@ -49,5 +51,3 @@ extension WireMessage {
         Frame(type: Self.messageType, streamID: streamID, payload: encodedPayload(allocator: allocator))
     }
 }
-
-import NIOCore

@@ -32,7 +32,9 @@ public struct ErrorFrame: WireMessage, Equatable {
             switch tag.number {
             case 1:
                 let raw = try r.uint64(tag)
-                guard raw <= UInt64(UInt16.max) else { throw WireError(.invalidValue, "error code \(raw) out of range") }
+                guard raw <= UInt64(UInt16.max) else {
+                    throw WireError(.invalidValue, "error code \(raw) out of range")
+                }
                 code = UInt16(raw)
             case 2: message = try r.string(tag)
             default: try r.skip(tag)

@@ -12,7 +12,13 @@ public struct Heartbeat: WireMessage, Equatable {
     public var freeDiskBytes: Int
     public var instances: [InstanceStatus]
 
-    public init(sequence: UInt64, cpuUtil: Double = 0, ramUtil: Double = 0, freeDiskBytes: Int = 0, instances: [InstanceStatus] = []) {
+    public init(
+        sequence: UInt64,
+        cpuUtil: Double = 0,
+        ramUtil: Double = 0,
+        freeDiskBytes: Int = 0,
+        instances: [InstanceStatus] = []
+    ) {
         self.sequence = sequence
         self.cpuUtil = cpuUtil
         self.ramUtil = ramUtil
