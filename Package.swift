@@ -5,7 +5,9 @@ let package = Package(
     name: "berth",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "berth", targets: ["berth"])
+        .executable(name: "berth", targets: ["berth"]),
+        // For the benchmark package (Benchmarks/), which measures the layers directly.
+        .library(name: "WireProtocol", targets: ["WireProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

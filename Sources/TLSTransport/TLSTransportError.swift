@@ -5,8 +5,6 @@ public struct TLSTransportError: Error, Hashable, Sendable, CustomStringConverti
         case invalidCertificate
         case pinMismatch
         case unreadableFile
-        case invalidAddress
-        case revoked
         /// The control plane answered with an error frame; `reason` is its message.
         case refusedByPeer
     }

@@ -171,7 +171,7 @@ public actor NodeAgent {
     }
 
     private func silence() -> Duration {
-        .nanoseconds(Int64((NIODeadline.now() - lastInbound).nanoseconds))
+        Duration(NIODeadline.now() - lastInbound)
     }
 
     private func makeHeartbeat(sequence: UInt64) async -> Heartbeat {

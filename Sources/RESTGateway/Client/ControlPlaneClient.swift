@@ -132,14 +132,7 @@ public actor ControlPlaneClient {
         var nonce: UInt64 = 0
         while true {
             try await Task.sleep(for: interval)
-            if NIODeadline.now() - lastInbound
-                > .nanoseconds(
-                    Int64(
-                        3 * interval.components.seconds * 1_000_000_000 + 3 * interval.components.attoseconds
-                            / 1_000_000_000
-                    )
-                )
-            {
+            if NIODeadline.now() - lastInbound > TimeAmount(interval * 3) {
                 logger.warning("control plane stopped answering; reconnecting")
                 channel.close(promise: nil)
                 return

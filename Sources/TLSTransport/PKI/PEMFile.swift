@@ -20,7 +20,9 @@ enum PEMFile {
 
     /// Writes a file readable by its owner only.
     static func writeSecret(_ text: String, to url: URL) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw TLSTransportError(.unreadableFile, "cannot create \(url.path)")
+        }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }

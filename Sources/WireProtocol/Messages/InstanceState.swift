@@ -34,15 +34,4 @@ public enum InstanceState: UInt8, Sendable, CaseIterable, CustomStringConvertibl
         }
         self = match
     }
-
-    /// `true` once the instance no longer occupies node capacity and never will again.
-    public var isFinal: Bool { self == .terminated }
-
-    /// `true` while the instance holds (or will hold) a slot on its node.
-    public var occupiesNode: Bool {
-        switch self {
-        case .terminated, .error: false
-        default: true
-        }
-    }
 }
