@@ -1,28 +1,30 @@
 import NIOCore
 
-/// Reads numbered fields from a payload.
+/// Reads numbered fields from a payload's bytes.
 ///
-/// Every read checks bounds and wire type and throws a ``WireError`` on malformed input;
-/// nothing here traps or allocates more than the payload it was given.
+/// A reader is only valid inside the decode call that created it (``WireDecodable/init(payload:)``
+/// and friends): it reads the payload's memory in place. Every read checks bounds and wire
+/// type and throws a ``WireError`` on malformed input; nothing here traps or allocates more
+/// than the values it returns.
 public struct PayloadReader {
-    public var buffer: ByteBuffer
+    let bytes: UnsafeRawBufferPointer
+    var position: Int
     /// Nesting depth of this reader; deeper payloads are refused.
     let depth: Int
     static let maxDepth = 16
 
-    public init(buffer: ByteBuffer) {
-        self.buffer = buffer
-        self.depth = 0
-    }
-
-    init(buffer: ByteBuffer, depth: Int) {
-        self.buffer = buffer
+    init(_ bytes: UnsafeRawBufferPointer, depth: Int = 0) {
+        self.bytes = bytes
+        self.position = 0
         self.depth = depth
     }
 
+    /// Bytes not read yet.
+    public var remaining: Int { bytes.count - position }
+
     /// The next field key, or `nil` at the end of the payload.
     public mutating func next() throws -> FieldTag? {
-        guard buffer.readableBytes > 0 else { return nil }
+        guard position < bytes.count else { return nil }
         let key = try readVarint()
         guard let type = WireType(rawValue: UInt8(key & 7)) else {
             throw WireError(.wrongWireType, "unknown wire type \(key & 7)")
@@ -36,12 +38,27 @@ public struct PayloadReader {
 
     @inline(__always)
     mutating func readVarint() throws -> UInt64 {
+        // Fast path: most keys, enums, lengths and small integers fit one byte.
+        if position < bytes.count {
+            let first = bytes[position]
+            if first < 0x80 {
+                position += 1
+                return UInt64(first)
+            }
+        }
+        return try readVarintSlow()
+    }
+
+    @inline(never)
+    mutating func readVarintSlow() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
-            guard let byte = buffer.readInteger(as: UInt8.self) else {
+            guard position < bytes.count else {
                 throw WireError(.truncated, "payload ends inside a varint")
             }
+            let byte = bytes[position]
+            position += 1
             if shift == 63 && byte > 1 {
                 throw WireError(.malformedVarint, "varint overflows 64 bits")
             }
@@ -74,8 +91,7 @@ public struct PayloadReader {
 
     public mutating func int(_ tag: FieldTag) throws -> Int {
         let raw = try uint64(tag)
-        let value = Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
-        return Int(value)
+        return Int(Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))))
     }
 
     public mutating func bool(_ tag: FieldTag) throws -> Bool {
@@ -84,9 +100,11 @@ public struct PayloadReader {
 
     public mutating func double(_ tag: FieldTag) throws -> Double {
         try expect(tag, .fixed64)
-        guard let bits = buffer.readInteger(endianness: .little, as: UInt64.self) else {
+        guard remaining >= 8 else {
             throw WireError(.truncated, "field \(tag.number): payload ends inside a double")
         }
+        let bits = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+        position += 8
         return Double(bitPattern: bits)
     }
 
@@ -100,35 +118,39 @@ public struct PayloadReader {
     }
 
     @inline(__always)
-    mutating func lengthDelimitedSlice(_ tag: FieldTag) throws -> ByteBuffer {
+    mutating func lengthDelimited(_ tag: FieldTag) throws -> UnsafeRawBufferPointer {
         try expect(tag, .lengthDelimited)
         let length = try readVarint()
-        guard length <= UInt64(buffer.readableBytes), let slice = buffer.readSlice(length: Int(length)) else {
+        guard length <= UInt64(remaining) else {
             throw WireError(.truncated, "field \(tag.number): length \(length) runs past the payload")
         }
-        return slice
+        let range = position..<(position + Int(length))
+        position = range.upperBound
+        return UnsafeRawBufferPointer(rebasing: bytes[range])
     }
 
     public mutating func string(_ tag: FieldTag) throws -> String {
-        let slice = try lengthDelimitedSlice(tag)
-        let string = slice.withUnsafeReadableBytes { String(validating: $0, as: UTF8.self) }
-        guard let string else {
+        let slice = try lengthDelimited(tag)
+        // ASCII (ids, names, states) needs no validation beyond the high bit.
+        var high: UInt8 = 0
+        for byte in slice { high |= byte }
+        if high < 0x80 { return String(decoding: slice, as: UTF8.self) }
+        guard let string = String(validating: slice, as: UTF8.self) else {
             throw WireError(.invalidUTF8, "field \(tag.number): string is not valid UTF-8")
         }
         return string
     }
 
     public mutating func bytes(_ tag: FieldTag) throws -> [UInt8] {
-        var slice = try lengthDelimitedSlice(tag)
-        return slice.readBytes(length: slice.readableBytes) ?? []
+        Array(try lengthDelimited(tag))
     }
 
     public mutating func message<M: WireDecodable>(_ tag: FieldTag, as: M.Type = M.self) throws -> M {
-        let slice = try lengthDelimitedSlice(tag)
+        let slice = try lengthDelimited(tag)
         guard depth < Self.maxDepth else {
             throw WireError(.invalidValue, "field \(tag.number): nesting deeper than \(Self.maxDepth)")
         }
-        var nested = PayloadReader(buffer: slice, depth: depth + 1)
+        var nested = PayloadReader(slice, depth: depth + 1)
         return try M(from: &nested)
     }
 
@@ -138,13 +160,13 @@ public struct PayloadReader {
         case .varint:
             _ = try readVarint()
         case .fixed64:
-            guard buffer.readableBytes >= 8 else { throw WireError(.truncated, "payload ends inside a fixed64") }
-            buffer.moveReaderIndex(forwardBy: 8)
+            guard remaining >= 8 else { throw WireError(.truncated, "payload ends inside a fixed64") }
+            position += 8
         case .fixed32:
-            guard buffer.readableBytes >= 4 else { throw WireError(.truncated, "payload ends inside a fixed32") }
-            buffer.moveReaderIndex(forwardBy: 4)
+            guard remaining >= 4 else { throw WireError(.truncated, "payload ends inside a fixed32") }
+            position += 4
         case .lengthDelimited:
-            _ = try lengthDelimitedSlice(tag)
+            _ = try lengthDelimited(tag)
         }
     }
 

@@ -20,28 +20,36 @@ public protocol WireMessage: WireCodable {
 extension WireEncodable {
     /// The payload bytes of this value (without a frame header).
     public func encodedPayload(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        var writer = PayloadWriter(buffer: allocator.buffer(capacity: 64))
+        var writer = PayloadWriter()
         encode(to: &writer)
-        return writer.buffer
+        var buffer = allocator.buffer(capacity: writer.bytes.count)
+        buffer.writeBytes(writer.bytes)
+        return buffer
     }
 
     /// The payload as plain bytes, for nesting as an opaque body (RPC payloads).
     public func encodedBytes() -> [UInt8] {
-        var buffer = encodedPayload()
-        return buffer.readBytes(length: buffer.readableBytes) ?? []
+        var writer = PayloadWriter()
+        encode(to: &writer)
+        return writer.bytes
     }
 }
 
 extension WireDecodable {
     /// Decodes a value from a complete payload.
     public init(payload: ByteBuffer) throws {
-        var reader = PayloadReader(buffer: payload)
-        try self.init(from: &reader)
+        self = try payload.withUnsafeReadableBytes { raw in
+            var reader = PayloadReader(raw)
+            return try Self(from: &reader)
+        }
     }
 
     /// Decodes a value from opaque bytes (RPC bodies).
     public init(bytes: [UInt8]) throws {
-        try self.init(payload: ByteBuffer(bytes: bytes))
+        self = try bytes.withUnsafeBytes { raw in
+            var reader = PayloadReader(raw)
+            return try Self(from: &reader)
+        }
     }
 }
 
