@@ -50,8 +50,18 @@ public struct DevCluster: Sendable {
     }
 
     /// Starts everything, calls `onReady` once the API answers and every node is
-    /// connected, and runs until cancelled.
+    /// connected, and runs until cancelled or shut down gracefully.
     public func run(onReady: @escaping @Sendable (Endpoints) async -> Void) async throws {
+        do {
+            try await runCluster(onReady: onReady)
+        } catch is ClusterStopped {
+            return
+        }
+    }
+
+    private struct ClusterStopped: Error {}
+
+    private func runCluster(onReady: @escaping @Sendable (Endpoints) async -> Void) async throws {
         let directory = DataDirectory(
             options.dataDirectory
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -130,6 +140,8 @@ public struct DevCluster: Sendable {
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             group.addTask {
                 try await gateway.run { port in portContinuation.yield(port) }
+                // The HTTP server stopped (graceful shutdown): stop the nodes and the rest too.
+                throw ClusterStopped()
             }
             var iterator = ports.makeAsyncIterator()
             guard let httpPort = await iterator.next() else { return }

@@ -108,7 +108,7 @@ struct NodeCommand: AsyncParsableCommand {
                 configuration: configuration,
                 driver: SimulatedDriver(configuration: driverConfiguration)
             )
-            try await RunService.run(label: "berth.node") { await agent.run() }
+            try await RunService.run(label: "berth.node", cancelOnShutdown: true) { await agent.run() }
         }
     }
 }
