@@ -73,7 +73,10 @@ struct ConnectionHandler: Sendable {
                 }
             }
         } catch let error as NIOSSLError {
-            logger.warning("TLS handshake or read failed", metadata: ["error": "\(error)"])
+            logger.warning(
+                "TLS handshake refused: the client certificate is not from this CA or not valid now, or the client is older than TLS 1.3",
+                metadata: ["error": "\(error)"]
+            )
         } catch let error as BoringSSLError {
             logger.warning("TLS refused", metadata: ["error": "\(error)"])
         } catch is CancellationError {
