@@ -123,3 +123,77 @@ import WireProtocol
         await cp.stop()
     }
 }
+
+extension GatewayHTTPTests {
+    @Test func updateChangesNameExternalIDAndMetadata() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let gateway = try await TestGateway.start(cp)
+        let started = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)"}"#)
+        let id = try #require((started.json["body"] as? [String])?.first)
+        // As in the reference's example (which also sends a JSON Content-Type).
+        let reply = try await gateway.http.send(
+            "PUT",
+            "/api/v1/vm?id=\(id)",
+            body: #"{"name": "My VM name", "external_id": "ext-9", "metadata": {"a": 1, "b": true}}"#,
+            headers: ["Content-Type": "application/json"]
+        )
+        #expect(reply.status == 200)
+        #expect(reply.json["status"] as? String == "OK")
+        let vm = try #require(try await gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any])
+        #expect(vm["name"] as? String == "My VM name")
+        #expect(vm["external_id"] as? String == "ext-9")
+        #expect((vm["metadata"] as? [String: Any])?["b"] as? Bool == true)
+        // Only named fields change.
+        _ = try await gateway.http.send("PUT", "/api/v1/vm?id=\(id)", body: #"{"name": "renamed"}"#)
+        let again = try #require(
+            try await gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any]
+        )
+        #expect(again["name"] as? String == "renamed")
+        #expect(again["external_id"] as? String == "ext-9")
+        let missing = try await gateway.http.send("PUT", "/api/v1/vm?id=nope", body: #"{"name": "x"}"#)
+        #expect(missing.status == 404)
+        #expect(missing.json["status"] as? String == "FAIL")
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    @Test func restartAcceptsIdOrInstanceIdAndChangesTheStartDate() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let node = cp.startAgent(try await cp.enroll(name: "mini"), name: "mini")
+        try await node.waitConnected()
+        let gateway = try await TestGateway.start(cp)
+        let events = cp.controlPlane.events.subscribe()
+        let started = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)"}"#)
+        let id = try #require((started.json["body"] as? [String])?.first)
+        let first = try await events.instance(where: { $0.instanceID == id && $0.state == .started })
+        let firstStart = try #require(first.vmInfo?.startDateMicros)
+
+        // The reference's curl example: no method flag, a JSON body with instance_id.
+        let reply = try await gateway.http.send("POST", "/api/v1/rpc/vm/restart", body: #"{"instance_id":"\#(id)"}"#)
+        #expect(reply.status == 200)
+        #expect(reply.text.contains(#""status":"OK""#))
+        let restarted = try await events.instance(where: {
+            $0.instanceID == id && $0.state == .started && ($0.vmInfo?.startDateMicros ?? 0) > firstStart
+        })
+        #expect(restarted.vmInfo?.status == "running")
+        let shown = try #require(
+            try await gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any]
+        )
+        #expect((shown["vminfo"] as? [String: Any])?["start_date"] as? String != nil)
+
+        #expect(try await gateway.http.send("PUT", "/api/v1/rpc/vm/restart", body: #"{"id":"\#(id)"}"#).status == 200)
+        #expect(try await gateway.http.send("POST", "/api/v1/rpc/vm/restart", body: #"{"id":"nope"}"#).status == 404)
+        #expect(try await gateway.http.send("POST", "/api/v1/rpc/vm/restart", body: "{}").status == 400)
+        // A terminated instance cannot restart.
+        _ = try await gateway.http.send("DELETE", "/api/v1/vm", body: #"{"id":"\#(id)"}"#)
+        try await events.instances([id], reach: .terminated)
+        let conflict = try await gateway.http.send("POST", "/api/v1/rpc/vm/restart", body: #"{"id":"\#(id)"}"#)
+        #expect(conflict.status == 409)
+        #expect((conflict.json["message"] as? String)?.contains("Terminated") == true)
+        await gateway.stop()
+        await node.stop()
+        await cp.stop()
+    }
+}

@@ -90,6 +90,38 @@ extension Fleet {
         if outcome != .alreadyTerminating { await publishInstance(id: id) }
     }
 
+    /// Changes an instance's name, external id or metadata.
+    func updateInstance(_ request: UpdateInstanceRequest) async throws {
+        guard !request.instanceID.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
+        do {
+            let row = try await database.updateInstance(
+                id: request.instanceID,
+                name: request.name,
+                externalID: request.externalID,
+                metadata: request.metadataJSON,
+                now: BerthDatabase.nowMicros()
+            )
+            events.publish(.instance(InstanceRecord(row)))
+        } catch let error as PersistenceError where error.code == .notFound {
+            throw ControlPlaneError.notFound("No such instance \(request.instanceID)")
+        }
+    }
+
+    /// Restarts an instance on its node (stop, then start; a new start date).
+    func restartInstance(id: String) async throws {
+        guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
+        let command: NodeCommandRow
+        do {
+            command = try await database.requestRestart(instanceID: id, now: BerthDatabase.nowMicros())
+        } catch let error as PersistenceError {
+            switch error.code {
+            case .notFound: throw ControlPlaneError.notFound("No such instance \(id)")
+            default: throw ControlPlaneError(.conflict, error.reason)
+            }
+        }
+        await flushCommands(nodeID: command.nodeId)
+    }
+
     /// Applies a node's instance event exactly once and returns the acknowledgement to send.
     func applyEvent(nodeID: String, event: InstanceEvent) async throws -> EventAck {
         let status = event.status

@@ -27,6 +27,12 @@ struct RPCDispatcher: Sendable {
                 let query = try IDQuery(bytes: request.body)
                 try await fleet.terminateInstance(id: query.id)
                 return .ok(Empty())
+            case .updateInstance:
+                try await fleet.updateInstance(try UpdateInstanceRequest(bytes: request.body))
+                return .ok(Empty())
+            case .restartInstance:
+                try await fleet.restartInstance(id: try IDQuery(bytes: request.body).id)
+                return .ok(Empty())
             case .listNodes:
                 let query = try IDQuery(bytes: request.body)
                 return .ok(NodeList(nodes: try await fleet.listNodes(id: query.id)))

@@ -273,6 +273,55 @@ extension BerthDatabase {
         }
     }
 
+    /// Changes an instance's name, external id or metadata; `nil` keeps a value.
+    /// Throws ``PersistenceError/Code/notFound``.
+    public func updateInstance(
+        id: String,
+        name: String?,
+        externalID: String?,
+        metadata: String?,
+        now: Int64
+    ) async throws -> InstanceRow {
+        try await writer.write { db in
+            guard var instance = try InstanceRow.fetchOne(db, key: id) else {
+                throw PersistenceError(.notFound, "no instance with id \(id)")
+            }
+            if let name { instance.name = name }
+            if let externalID { instance.externalId = externalID }
+            if let metadata { instance.metadata = metadata }
+            instance.ts = now
+            try instance.update(db)
+            return instance
+        }
+    }
+
+    /// Queues a restart for a running (or stopped) instance on its node.
+    ///
+    /// Throws ``PersistenceError/Code/notFound``, or ``PersistenceError/Code/conflict`` when the
+    /// instance is not in a state that can restart.
+    public func requestRestart(instanceID: String, now: Int64) async throws -> NodeCommandRow {
+        try await writer.write { db in
+            guard let instance = try InstanceRow.fetchOne(db, key: instanceID) else {
+                throw PersistenceError(.notFound, "no instance with id \(instanceID)")
+            }
+            guard let nodeID = instance.nodeId, instance.state == "Started" || instance.state == "Stopped" else {
+                throw PersistenceError(
+                    .conflict,
+                    "instance \(instanceID) is \(instance.state); only a Started or Stopped instance can restart"
+                )
+            }
+            var command = NodeCommandRow(
+                nodeId: nodeID,
+                instanceId: instanceID,
+                kind: "restart",
+                payload: nil,
+                createdAt: now
+            )
+            try command.insert(db)
+            return command
+        }
+    }
+
     /// Deletes instances terminated before `cutoff`, with their history. Returns how many.
     @discardableResult
     public func purgeTerminated(before cutoff: Int64) async throws -> Int {

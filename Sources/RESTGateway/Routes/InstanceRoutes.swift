@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import WireProtocol
 
@@ -26,6 +27,32 @@ struct InstanceRoutes {
             }
             return AnkaJSON.ok(list.instances.map { InstanceJSON.listEntry($0, registry: registryAddress) })
         }
+        router.put("/api/v1/vm") { request, context -> Response in
+            let json = try await RequestJSON.read(request)
+            let id = try request.uri.queryParameters.get("id") ?? json.string("id") ?? ""
+            guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
+            var body = UpdateInstanceRequest(instanceID: id)
+            body.name = try json.string("name")
+            body.externalID = try json.string("external_id")
+            body.metadataJSON = try metadataJSON(json)
+            let _: Empty = try await client.rpc(.updateInstance, principal: context.principal, body: body)
+            return AnkaJSON.ok()
+        }
+        // The reference gives no method for restart; its curl example POSTs. Accept PUT too.
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/api/v1/rpc/vm/restart", method: method) { request, context -> Response in
+                let json = try await RequestJSON.read(request)
+                let id =
+                    try json.string("id") ?? json.string("instance_id") ?? request.uri.queryParameters.get("id") ?? ""
+                guard !id.isEmpty else { throw GatewayError(.badRequest, "id (or instance_id) is required") }
+                let _: Empty = try await client.rpc(
+                    .restartInstance,
+                    principal: context.principal,
+                    body: IDQuery(id: id)
+                )
+                return AnkaJSON.ok()
+            }
+        }
         router.delete("/api/v1/vm") { request, context -> Response in
             let json = try await RequestJSON.read(request)
             let id = try json.string("id") ?? request.uri.queryParameters.get("id") ?? ""
@@ -51,16 +78,17 @@ struct InstanceRoutes {
         body.groupID = try json.string("group_id") ?? ""
         body.vcpu = try json.int("vcpu")
         body.vramMB = try json.int("vram")
-        if let metadata = try json.object("metadata") {
-            for (key, value) in metadata
-            where !(value is String || value is Int || value is Double || value is Bool || value is NSNumber) {
-                throw GatewayError(.badRequest, "metadata value of \(key) must be a string, integer or boolean")
-            }
-            body.metadataJSON = String(
-                decoding: try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]),
-                as: UTF8.self
-            )
-        }
+        body.metadataJSON = try metadataJSON(json) ?? ""
         return body
+    }
+
+    /// `metadata` as JSON object text; values must be strings, integers or booleans.
+    func metadataJSON(_ json: RequestJSON) throws -> String? {
+        guard let metadata = try json.object("metadata") else { return nil }
+        for (key, value) in metadata where !(value is String || value is NSNumber) {
+            throw GatewayError(.badRequest, "metadata value of \(key) must be a string, integer or boolean")
+        }
+        let data = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 }

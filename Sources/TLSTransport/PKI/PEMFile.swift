@@ -20,7 +20,8 @@ enum PEMFile {
 
     /// Writes a file readable by its owner only.
     static func writeSecret(_ text: String, to url: URL) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        else {
             throw TLSTransportError(.unreadableFile, "cannot create \(url.path)")
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)

@@ -10,6 +10,8 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let startInstances = RPCMethod(rawValue: 10)
     public static let listInstances = RPCMethod(rawValue: 11)
     public static let terminateInstance = RPCMethod(rawValue: 12)
+    public static let updateInstance = RPCMethod(rawValue: 13)
+    public static let restartInstance = RPCMethod(rawValue: 14)
     public static let listNodes = RPCMethod(rawValue: 20)
     public static let deleteNode = RPCMethod(rawValue: 21)
 
@@ -19,6 +21,8 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .startInstances: "startInstances"
         case .listInstances: "listInstances"
         case .terminateInstance: "terminateInstance"
+        case .updateInstance: "updateInstance"
+        case .restartInstance: "restartInstance"
         case .listNodes: "listNodes"
         case .deleteNode: "deleteNode"
         default: "method(\(rawValue))"
