@@ -121,6 +121,13 @@ enum Schema {
                 t.column("message", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v2-node-config") { db in
+            // Set once an operator configures capacity; a node's hello no longer overrides it.
+            try db.alter(table: "nodes") { t in
+                t.add(column: "capacity_configured", .boolean).notNull().defaults(to: false)
+                t.add(column: "host", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

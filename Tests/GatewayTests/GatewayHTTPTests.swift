@@ -197,3 +197,103 @@ extension GatewayHTTPTests {
         await cp.stop()
     }
 }
+
+extension GatewayHTTPTests {
+    @Test func numbersZeroAndOneAreIntegersNotBooleans() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let gateway = try await TestGateway.start(cp)
+        let one = try await gateway.http.send(
+            "POST",
+            "/api/v1/vm",
+            body: #"{"vmid": "\#(TestTemplates.linux)", "count": 1, "priority": 1}"#
+        )
+        #expect(one.status == 200, "\(one.text)")
+        #expect((one.json["body"] as? [String])?.count == 1)
+        let boolean = try await gateway.http.send(
+            "POST",
+            "/api/v1/vm",
+            body: #"{"vmid": "\#(TestTemplates.linux)", "count": true}"#
+        )
+        #expect(boolean.status == 400)
+        #expect((boolean.json["message"] as? String)?.contains("count must be an integer") == true)
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    @Test func nodeConfigSetsNameCapacityAndDrainMode() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let enrolled = try await cp.enroll(name: "mini")
+        var node = cp.startAgent(enrolled, name: "mini")
+        try await node.waitConnected()
+        let gateway = try await TestGateway.start(cp)
+        let events = cp.controlPlane.events.subscribe()
+
+        // The reference's examples, as written (one with a JSON Content-Type, one without).
+        let renamed = try await gateway.http.send(
+            "POST",
+            "/api/v1/node/config",
+            body: #"{"node_id": "\#(enrolled.nodeID)", "name": "MacPro1", "max_vm_count": 6}"#,
+            headers: ["Content-Type": "application/json"]
+        )
+        #expect(renamed.status == 200)
+        #expect(
+            try await gateway.http.send(
+                "POST",
+                "/api/v1/node/config",
+                body: #"{"node_id": "\#(enrolled.nodeID)", "drain_mode": true}"#
+            ).status == 200
+        )
+        var listed = try #require(
+            (try await gateway.http.send("GET", "/api/v1/node?id=\(enrolled.nodeID)").json["body"] as? [[String: Any]])?
+                .first
+        )
+        #expect(listed["node_name"] as? String == "MacPro1")
+        #expect(listed["capacity"] as? Int == 6)
+        #expect(listed["drain_mode"] as? Bool == true)
+
+        // A draining node takes no new instance, and says so.
+        let waiting = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)"}"#)
+        let id = try #require((waiting.json["body"] as? [String])?.first)
+        let reason = try await withTimeout(10, "a drain wait reason") {
+            while true {
+                let vm = try await gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any]
+                if let reason = vm?["wait_reason"] as? String, reason.contains("drain") { return reason }
+            }
+        }
+        #expect(reason.contains("1 in drain mode"))
+        #expect(
+            try await gateway.http.send(
+                "POST",
+                "/api/v1/node/config",
+                body: #"{"node_id": "\#(enrolled.nodeID)", "drain_mode": false}"#
+            ).status == 200
+        )
+        try await events.instances([id], reach: .started)
+
+        // The operator's capacity survives the node reconnecting with its own figure.
+        await node.stop()
+        node = cp.startAgent(enrolled, name: "mini")
+        try await node.waitConnected()
+        listed = try #require(
+            (try await gateway.http.send("GET", "/api/v1/node?id=\(enrolled.nodeID)").json["body"] as? [[String: Any]])?
+                .first
+        )
+        #expect(listed["capacity"] as? Int == 6)
+
+        for (body, status) in [
+            (#"{"node_id": "\#(enrolled.nodeID)", "capacity_mode": "lots"}"#, 400),
+            (#"{"node_id": "\#(enrolled.nodeID)", "max_vm_count": -1}"#, 400),
+            (#"{"node_id": "nope", "name": "x"}"#, 404),
+            (#"{"name": "x"}"#, 400),
+        ] {
+            let reply = try await gateway.http.send("POST", "/api/v1/node/config", body: body)
+            #expect(reply.status == status, "\(body): \(reply.text)")
+            #expect(reply.json["status"] as? String == "FAIL")
+        }
+        await gateway.stop()
+        await node.stop()
+        await cp.stop()
+    }
+}

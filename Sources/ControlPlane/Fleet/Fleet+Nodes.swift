@@ -1,3 +1,4 @@
+import Foundation
 import Persistence
 import WireProtocol
 
@@ -42,8 +43,48 @@ extension Fleet {
             record.lastSeenMicros = Int(row.lastSeen)
             record.diskSizeBytes = row.diskSize
             record.freeDiskBytes = row.freeDisk
+            record.vcpuOverride = row.vcpuOverride
+            record.ramOverride = row.ramOverride
+            record.host = row.host
             return record
         }
+    }
+
+    /// Applies an operator's configuration (`POST /api/v1/node/config`) and reschedules.
+    func configureNode(_ request: NodeConfigRequest) async throws {
+        guard !request.nodeID.isEmpty else { throw ControlPlaneError.badRequest("node_id is required") }
+        if let mode = request.capacityMode, mode != "number" && mode != "resource" {
+            throw ControlPlaneError.badRequest("capacity_mode must be number or resource")
+        }
+        for (name, value) in [
+            ("max_vm_count", request.maxVMCount), ("vcpu_override", request.vcpuOverride),
+            ("ram_override", request.ramOverride),
+        ] {
+            if let value, value < 0 { throw ControlPlaneError.badRequest("\(name) must not be negative") }
+        }
+        if let name = request.name, name.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ControlPlaneError.badRequest("name must not be empty")
+        }
+        var configuration = BerthDatabase.NodeConfiguration()
+        configuration.name = request.name
+        configuration.host = request.host
+        configuration.maxVMCount = request.maxVMCount
+        configuration.capacityMode = request.capacityMode
+        configuration.vcpuOverride = request.vcpuOverride
+        configuration.ramOverride = request.ramOverride
+        configuration.drainMode = request.drainMode
+        let row: NodeRow
+        do {
+            row = try await database.configureNode(id: request.nodeID, configuration)
+        } catch let error as PersistenceError where error.code == .notFound {
+            throw ControlPlaneError.notFound("No such node \(request.nodeID)")
+        }
+        nodes[row.id] = row
+        logger.info(
+            "node configured",
+            metadata: ["node": "\(row.id)", "capacity": "\(row.maxVmCount)", "drain": "\(row.drainMode)"]
+        )
+        requestScheduling()
     }
 
     /// Deletes a node: revokes its certificates (durably, then in memory), ends its

@@ -76,7 +76,7 @@ actor Fleet {
             node.ipAddress = resources.hostIP
             node.diskSize = resources.diskSizeBytes
             node.freeDisk = resources.freeDiskBytes
-            if resources.maxVMCount > 0 { node.maxVmCount = resources.maxVMCount }
+            if resources.maxVMCount > 0 && !node.capacityConfigured { node.maxVmCount = resources.maxVMCount }
         }
         node.agentVersion = hello.agentVersion
         node.templates = TemplateSet(hello.templates).encodedBytes()

@@ -36,6 +36,9 @@ struct RPCDispatcher: Sendable {
             case .listNodes:
                 let query = try IDQuery(bytes: request.body)
                 return .ok(NodeList(nodes: try await fleet.listNodes(id: query.id)))
+            case .configureNode:
+                try await fleet.configureNode(try NodeConfigRequest(bytes: request.body))
+                return .ok(Empty())
             case .deleteNode:
                 let query = try IDQuery(bytes: request.body)
                 try await fleet.deleteNode(id: query.id)

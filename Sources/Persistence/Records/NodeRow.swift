@@ -31,12 +31,16 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
     /// Idempotency key of the last applied instance event: agent epoch and sequence.
     public var eventEpoch: Int64 = 0
     public var eventSeq: Int64 = 0
+    /// `true` once an operator set the capacity; the node's own report no longer applies.
+    public var capacityConfigured: Bool = false
+    /// Host name set by an operator (Anka `host`); empty uses the reported address.
+    public var host: String = ""
 
     /// Every column but the key, the creation time and the event key.
     static let descriptionColumns: [String] = [
         "name", "state", "ip_address", "cpu_count", "ram_mb", "arch", "max_vm_count", "capacity_mode",
         "vcpu_override", "ram_override", "drain_mode", "agent_version", "templates", "disk_size", "free_disk",
-        "cpu_util", "ram_util", "last_seen",
+        "cpu_util", "ram_util", "last_seen", "capacity_configured", "host",
     ]
 
     public init(id: String, name: String, createdAt: Int64) {

@@ -31,6 +31,41 @@ extension BerthDatabase {
         }
     }
 
+    /// An operator's change to a node's configuration; `nil` keeps a value.
+    public struct NodeConfiguration: Sendable {
+        public var name: String?
+        public var host: String?
+        public var maxVMCount: Int?
+        public var capacityMode: String?
+        public var vcpuOverride: Int?
+        public var ramOverride: Int?
+        public var drainMode: Bool?
+
+        public init() {}
+    }
+
+    /// Applies an operator's configuration to a node and returns the new row.
+    /// Throws ``PersistenceError/Code/notFound``.
+    public func configureNode(id: String, _ configuration: NodeConfiguration) async throws -> NodeRow {
+        try await writer.write { db in
+            guard var node = try NodeRow.fetchOne(db, key: id) else {
+                throw PersistenceError(.notFound, "no node with id \(id)")
+            }
+            if let name = configuration.name { node.name = name }
+            if let host = configuration.host { node.host = host }
+            if let count = configuration.maxVMCount {
+                node.maxVmCount = count
+                node.capacityConfigured = true
+            }
+            if let mode = configuration.capacityMode { node.capacityMode = mode }
+            if let vcpu = configuration.vcpuOverride { node.vcpuOverride = vcpu }
+            if let ram = configuration.ramOverride { node.ramOverride = ram }
+            if let drain = configuration.drainMode { node.drainMode = drain }
+            try node.update(db, columns: NodeRow.descriptionColumns)
+            return node
+        }
+    }
+
     /// Marks every node `Offline`: what is true of a control plane that just started.
     public func markAllNodesOffline() async throws {
         try await writer.write { db in

@@ -3,7 +3,7 @@ import WireProtocol
 /// Renders nodes in Anka's shape.
 enum NodeJSON {
     static func node(_ record: NodeRecord) -> [String: Any] {
-        var node: [String: Any] = [
+        [
             "node_id": record.nodeID,
             "node_name": record.name,
             "cpu_count": record.cpuCount,
@@ -13,18 +13,22 @@ enum NodeJSON {
             "vram": record.vramMB,
             "cpu_util": record.cpuUtil,
             "ram_util": record.ramUtil,
-            "ip_address": record.ipAddress,
+            "ip_address": record.host.isEmpty ? record.ipAddress : record.host,
             "state": record.state,
             "capacity": record.capacity,
             "capacity_mode": record.capacityMode,
+            "vcpu_override": record.vcpuOverride,
+            "ram_override": record.ramOverride,
             "drain_mode": record.drainMode,
             "disk_size": record.diskSizeBytes,
             "free_disk_space": record.freeDiskBytes,
             "anka_disk_usage": max(0, record.diskSizeBytes - record.freeDiskBytes),
+            "host_arch": record.arch,
             "templates": record.templates.map { ["uuid": $0.templateID, "name": $0.name, "tag": $0.tag] },
             "anka_version": ["product": "Berth", "version": record.agentVersion],
+            "agent_version": record.agentVersion,
+            "last_updated": AnkaJSON.timestamp(micros: record.lastSeenMicros),
+            "timestamp": record.lastSeenMicros / 1_000_000,
         ]
-        if !record.arch.isEmpty { node["arch"] = record.arch }
-        return node
     }
 }

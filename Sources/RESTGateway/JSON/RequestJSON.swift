@@ -36,14 +36,29 @@ struct RequestJSON {
         throw GatewayError(.badRequest, "\(key) must be a string")
     }
 
+    /// `true` for JSON `true`/`false`. (On Linux, `1 is Bool` holds for any NSNumber 0 or 1,
+    /// so the check looks at the boxed type instead.)
+    static func isBoolean(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c" || String(describing: type(of: number)).contains("Boolean")
+    }
+
     /// Integers, also when sent as numeric strings (Anka's own examples do that).
     func int(_ key: String) throws -> Int? {
         guard let value = fields[key], !(value is NSNull) else { return nil }
-        if value is Bool { throw GatewayError(.badRequest, "\(key) must be an integer") }
+        if Self.isBoolean(value) { throw GatewayError(.badRequest, "\(key) must be an integer") }
         if let int = value as? Int { return int }
         if let double = value as? Double, double == double.rounded(), abs(double) < 1e15 { return Int(double) }
         if let string = value as? String, let int = Int(string.trimmingCharacters(in: .whitespaces)) { return int }
         throw GatewayError(.badRequest, "\(key) must be an integer")
+    }
+
+    /// Booleans, also as `"true"`/`"false"` strings.
+    func bool(_ key: String) throws -> Bool? {
+        guard let value = fields[key], !(value is NSNull) else { return nil }
+        if Self.isBoolean(value), let number = value as? NSNumber { return number.boolValue }
+        if let string = value as? String, let bool = Bool(string.lowercased()) { return bool }
+        throw GatewayError(.badRequest, "\(key) must be a boolean")
     }
 
     func object(_ key: String) throws -> [String: Any]? {

@@ -11,6 +11,22 @@ struct NodeRoutes {
             let list: NodeList = try await client.rpc(.listNodes, principal: context.principal, body: IDQuery(id: id))
             return AnkaJSON.ok(list.nodes.map(NodeJSON.node))
         }
+        router.post("/api/v1/node/config") { request, context -> Response in
+            let json = try await RequestJSON.read(request)
+            guard let id = try json.string("node_id"), !id.isEmpty else {
+                throw GatewayError(.badRequest, "node_id is required")
+            }
+            var body = NodeConfigRequest(nodeID: id)
+            body.name = try json.string("name")
+            body.host = try json.string("host")
+            body.maxVMCount = try json.int("max_vm_count")
+            body.capacityMode = try json.string("capacity_mode")
+            body.vcpuOverride = try json.int("vcpu_override")
+            body.ramOverride = try json.int("ram_override")
+            body.drainMode = try json.bool("drain_mode")
+            let _: Empty = try await client.rpc(.configureNode, principal: context.principal, body: body)
+            return AnkaJSON.ok()
+        }
         router.delete("/api/v1/node") { request, context -> Response in
             let json = try await RequestJSON.read(request)
             let id = try json.string("node_id") ?? json.string("id") ?? request.uri.queryParameters.get("id") ?? ""

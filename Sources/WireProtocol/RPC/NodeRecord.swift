@@ -21,6 +21,9 @@ public struct NodeRecord: WireCodable, Equatable {
     public var lastSeenMicros: Int = 0
     public var diskSizeBytes: Int = 0
     public var freeDiskBytes: Int = 0
+    public var vcpuOverride: Int = 0
+    public var ramOverride: Int = 0
+    public var host: String = ""
 
     public init() {}
 
@@ -45,6 +48,9 @@ public struct NodeRecord: WireCodable, Equatable {
         w.write(18, lastSeenMicros)
         w.write(19, diskSizeBytes)
         w.write(20, freeDiskBytes)
+        w.write(21, vcpuOverride)
+        w.write(22, ramOverride)
+        w.write(23, host)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -70,6 +76,9 @@ public struct NodeRecord: WireCodable, Equatable {
             case 18: lastSeenMicros = try r.int(tag)
             case 19: diskSizeBytes = try r.int(tag)
             case 20: freeDiskBytes = try r.int(tag)
+            case 21: vcpuOverride = try r.int(tag)
+            case 22: ramOverride = try r.int(tag)
+            case 23: host = try r.string(tag)
             default: try r.skip(tag)
             }
         }

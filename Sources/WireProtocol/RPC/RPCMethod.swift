@@ -14,6 +14,7 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let restartInstance = RPCMethod(rawValue: 14)
     public static let listNodes = RPCMethod(rawValue: 20)
     public static let deleteNode = RPCMethod(rawValue: 21)
+    public static let configureNode = RPCMethod(rawValue: 22)
 
     public var description: String {
         switch self {
@@ -25,6 +26,7 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .restartInstance: "restartInstance"
         case .listNodes: "listNodes"
         case .deleteNode: "deleteNode"
+        case .configureNode: "configureNode"
         default: "method(\(rawValue))"
         }
     }
