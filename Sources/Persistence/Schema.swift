@@ -128,6 +128,21 @@ enum Schema {
                 t.add(column: "host", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v3-node-groups") { db in
+            try db.create(table: "node_groups") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull().unique()
+                t.column("description", .text).notNull().defaults(to: "")
+                t.column("fallback_group_id", .text).references("node_groups", onDelete: .setNull)
+                t.column("created_at", .integer).notNull()
+            }
+            try db.create(table: "node_group_members") { t in
+                t.column("node_id", .text).notNull().references("nodes", onDelete: .cascade)
+                t.column("group_id", .text).notNull().references("node_groups", onDelete: .cascade)
+                t.primaryKey(["node_id", "group_id"])
+            }
+            try db.create(index: "node_group_members_group", on: "node_group_members", columns: ["group_id"])
+        }
         return migrator
     }
 }

@@ -45,6 +45,7 @@ public struct Gateway: Sendable {
         HealthRoutes(client: client).register(on: router)
         InstanceRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         NodeRoutes(client: client).register(on: router)
+        GroupRoutes(client: client).register(on: router)
         return router
     }
 

@@ -108,3 +108,33 @@ import Testing
         #expect(decision.placements.map(\.instanceID) == ["second"])
     }
 }
+
+extension SchedulerTests {
+    @Test func aFullGroupSpillsIntoItsFallback() {
+        let ios = SchedulerGroup(id: "g-ios", name: "iOS")
+        let spare = SchedulerGroup(id: "g-spare", name: "spare")
+        let nodes = [
+            SchedulerNode(id: "a", maxVMCount: 1, groups: ["g-ios"]),
+            SchedulerNode(id: "b", maxVMCount: 1, groups: ["g-spare"]),
+            SchedulerNode(id: "outside", maxVMCount: 5),
+        ]
+        let decision = scheduler.schedule(
+            queue: (0..<3).map { request("i\($0)", at: Int64($0)) }.map {
+                var r = $0
+                r.groupChain = [ios, spare]
+                return r
+            },
+            nodes: nodes
+        )
+        #expect(decision.placements.map(\.nodeID) == ["a", "b"])
+        #expect(decision.waiting["i2"] == "waiting for capacity in groups iOS → spare: 2 at capacity")
+    }
+
+    @Test func aGroupWithoutNodesSaysSo() {
+        var r = request("i")
+        r.groupChain = [SchedulerGroup(id: "g", name: "empty")]
+        #expect(
+            scheduler.schedule(queue: [r], nodes: [SchedulerNode(id: "n")]).waiting["i"] == "group empty has no nodes"
+        )
+    }
+}

@@ -27,6 +27,9 @@ extension Fleet {
         } else {
             version = versions.first
         }
+        if !request.groupID.isEmpty, try await database.group(id: request.groupID) == nil {
+            throw ControlPlaneError.notFound("No such group \(request.groupID)")
+        }
         let count = request.count == 0 ? 1 : request.count
         guard (1...1000).contains(count) else { throw ControlPlaneError.badRequest("count must be between 1 and 1000") }
         let priority = request.priority ?? 1000

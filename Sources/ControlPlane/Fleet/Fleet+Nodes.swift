@@ -13,6 +13,8 @@ extension Fleet {
             selected = nodes.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
         let live = try await database.placedLiveInstances()
+        let memberships = try await database.groupMemberships()
+        let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, GroupRecord($0)) })
         var usage: [String: (count: Int, vcpu: Int, vram: Int)] = [:]
         for instance in live {
             let key = instance.nodeId ?? ""
@@ -46,6 +48,7 @@ extension Fleet {
             record.vcpuOverride = row.vcpuOverride
             record.ramOverride = row.ramOverride
             record.host = row.host
+            record.groups = (memberships[row.id] ?? []).compactMap { groups[$0] }.sorted { $0.name < $1.name }
             return record
         }
     }

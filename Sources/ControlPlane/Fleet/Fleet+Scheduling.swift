@@ -27,6 +27,8 @@ extension Fleet {
             let pending = try await database.pendingInstances()
             guard !pending.isEmpty else { return }
             let placed = try await database.placedLiveInstances()
+            let memberships = try await database.groupMemberships()
+            let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, $0) })
             var running: [String: Int] = [:]
             for instance in placed { running[instance.nodeId ?? "", default: 0] += 1 }
             let candidates = nodes.values.map { node in
@@ -38,7 +40,8 @@ extension Fleet {
                     drainMode: node.drainMode,
                     maxVMCount: node.maxVmCount,
                     running: running[node.id] ?? 0,
-                    templates: Set(TemplateSet(bytes: node.templates).templates.map(\.templateID))
+                    templates: Set(TemplateSet(bytes: node.templates).templates.map(\.templateID)),
+                    groups: memberships[node.id] ?? []
                 )
             }
             let rows = Dictionary(pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -50,7 +53,8 @@ extension Fleet {
                         createdMicros: $0.crTime,
                         templateID: $0.templateId,
                         arch: $0.arch,
-                        targetNodeID: $0.targetNodeId
+                        targetNodeID: $0.targetNodeId,
+                        groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups)
                     )
                 },
                 nodes: candidates

@@ -39,6 +39,22 @@ struct RPCDispatcher: Sendable {
             case .configureNode:
                 try await fleet.configureNode(try NodeConfigRequest(bytes: request.body))
                 return .ok(Empty())
+            case .createGroup:
+                return .ok(try await fleet.createGroup(try GroupRecord(bytes: request.body)))
+            case .listGroups:
+                return .ok(GroupList(groups: try await fleet.listGroups()))
+            case .updateGroup:
+                try await fleet.updateGroup(try GroupUpdateRequest(bytes: request.body))
+                return .ok(Empty())
+            case .deleteGroup:
+                try await fleet.deleteGroup(id: try IDQuery(bytes: request.body).id)
+                return .ok(Empty())
+            case .addNodesToGroups:
+                try await fleet.setMembership(try NodeGroupsRequest(bytes: request.body), member: true)
+                return .ok(Empty())
+            case .removeNodesFromGroups:
+                try await fleet.setMembership(try NodeGroupsRequest(bytes: request.body), member: false)
+                return .ok(Empty())
             case .deleteNode:
                 let query = try IDQuery(bytes: request.body)
                 try await fleet.deleteNode(id: query.id)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Places waiting instances on nodes. Pure: no I/O, no clock, so it is tested directly.
 ///
 /// Order: priority (lower first), then age (FIFO), then id. A node qualifies when it is
@@ -30,12 +32,17 @@ public struct Scheduler: Sendable {
         var decision = Decision(placements: [], waiting: [:])
         for request in ordered {
             var best: Int?
-            for (i, node) in nodes.enumerated() where qualifies(node, for: request) {
-                guard let current = best else {
-                    best = i
-                    continue
+            if request.groupChain.isEmpty {
+                best = pick(from: nodes.indices, in: nodes, for: request)
+            } else {
+                for group in request.groupChain {
+                    best = pick(
+                        from: nodes.indices.filter { nodes[$0].groups.contains(group.id) },
+                        in: nodes,
+                        for: request
+                    )
+                    if best != nil { break }
                 }
-                if isBetter(node, than: nodes[current], for: request) { best = i }
             }
             if let best {
                 nodes[best].running += 1
@@ -45,6 +52,19 @@ public struct Scheduler: Sendable {
             }
         }
         return decision
+    }
+
+    private func pick(
+        from candidates: some Sequence<Int>,
+        in nodes: [SchedulerNode],
+        for request: SchedulerRequest
+    ) -> Int? {
+        var best: Int?
+        for i in candidates where qualifies(nodes[i], for: request) {
+            if let current = best, !isBetter(nodes[i], than: nodes[current], for: request) { continue }
+            best = i
+        }
+        return best
     }
 
     private func archMatches(_ node: SchedulerNode, _ request: SchedulerRequest) -> Bool {
@@ -79,21 +99,33 @@ public struct Scheduler: Sendable {
             return "requested node \(label) is at capacity (\(node.running)/\(node.maxVMCount) VMs)"
         }
         if nodes.isEmpty { return "no node has joined the controller" }
+        var nodes = nodes
+        var scope = ""
+        if !request.groupChain.isEmpty {
+            let chain = Set(request.groupChain.map(\.id))
+            let names = request.groupChain.map(\.name).joined(separator: " → ")
+            nodes = nodes.filter { !$0.groups.isDisjoint(with: chain) }
+            if nodes.isEmpty {
+                return request.groupChain.count == 1 ? "group \(names) has no nodes" : "groups \(names) have no nodes"
+            }
+            scope = request.groupChain.count == 1 ? "in group \(names) " : "in groups \(names) "
+        }
         let active = nodes.filter(\.isActive)
-        if active.isEmpty { return "no active node (\(nodes.count) offline)" }
+        if active.isEmpty { return "no active node \(scope)(\(nodes.count) offline)" }
         var parts: [String] = []
         let draining = active.filter(\.drainMode).count
         let candidates = active.filter { !$0.drainMode }
         let wrongArch = candidates.filter { !archMatches($0, request) }.count
         let full = candidates.filter { archMatches($0, request) && $0.freeSlots == 0 }.count
         if !request.arch.isEmpty && wrongArch == candidates.count && draining == 0 {
-            return "no active \(request.arch) node"
+            return "no active \(request.arch) node \(scope)".trimmingCharacters(in: .whitespaces)
         }
         if full > 0 { parts.append("\(full) at capacity") }
         if draining > 0 { parts.append("\(draining) in drain mode") }
         if wrongArch > 0 { parts.append("\(wrongArch) not \(request.arch)") }
         let offline = nodes.count - active.count
         if offline > 0 { parts.append("\(offline) offline") }
-        return "waiting for capacity: " + parts.joined(separator: ", ")
+        return "waiting for capacity \(scope)".trimmingCharacters(in: .whitespaces) + ": "
+            + parts.joined(separator: ", ")
     }
 }

@@ -12,6 +12,8 @@ public struct SchedulerNode: Sendable, Equatable {
     public var running: Int
     /// Template ids the node holds in its cache.
     public var templates: Set<String>
+    /// Ids of the node groups it belongs to.
+    public var groups: Set<String>
 
     public init(
         id: String,
@@ -21,7 +23,8 @@ public struct SchedulerNode: Sendable, Equatable {
         drainMode: Bool = false,
         maxVMCount: Int = 2,
         running: Int = 0,
-        templates: Set<String> = []
+        templates: Set<String> = [],
+        groups: Set<String> = []
     ) {
         self.id = id
         self.name = name
@@ -31,6 +34,7 @@ public struct SchedulerNode: Sendable, Equatable {
         self.maxVMCount = maxVMCount
         self.running = running
         self.templates = templates
+        self.groups = groups
     }
 
     var freeSlots: Int { max(0, maxVMCount - running) }

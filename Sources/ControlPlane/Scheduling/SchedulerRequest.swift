@@ -1,3 +1,14 @@
+/// A node group as the scheduler needs it: for placement and for reasons.
+public struct SchedulerGroup: Sendable, Equatable {
+    public var id: String
+    public var name: String
+
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
 /// An instance waiting for a node.
 public struct SchedulerRequest: Sendable, Equatable {
     public var instanceID: String
@@ -10,6 +21,8 @@ public struct SchedulerRequest: Sendable, Equatable {
     public var arch: String
     /// Anka `node_id` targeting; empty for any node.
     public var targetNodeID: String
+    /// Anka `group_id` targeting: the group, then its fallbacks in order; empty for any node.
+    public var groupChain: [SchedulerGroup]
 
     public init(
         instanceID: String,
@@ -17,7 +30,8 @@ public struct SchedulerRequest: Sendable, Equatable {
         createdMicros: Int64,
         templateID: String = "",
         arch: String = "",
-        targetNodeID: String = ""
+        targetNodeID: String = "",
+        groupChain: [SchedulerGroup] = []
     ) {
         self.instanceID = instanceID
         self.priority = priority
@@ -25,5 +39,6 @@ public struct SchedulerRequest: Sendable, Equatable {
         self.templateID = templateID
         self.arch = arch
         self.targetNodeID = targetNodeID
+        self.groupChain = groupChain
     }
 }

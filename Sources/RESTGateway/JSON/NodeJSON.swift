@@ -3,7 +3,7 @@ import WireProtocol
 /// Renders nodes in Anka's shape.
 enum NodeJSON {
     static func node(_ record: NodeRecord) -> [String: Any] {
-        [
+        var node: [String: Any] = [
             "node_id": record.nodeID,
             "node_name": record.name,
             "cpu_count": record.cpuCount,
@@ -30,5 +30,7 @@ enum NodeJSON {
             "last_updated": AnkaJSON.timestamp(micros: record.lastSeenMicros),
             "timestamp": record.lastSeenMicros / 1_000_000,
         ]
+        if !record.groups.isEmpty { node["groups"] = record.groups.map(GroupJSON.group) }
+        return node
     }
 }

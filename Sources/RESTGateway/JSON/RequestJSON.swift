@@ -61,6 +61,22 @@ struct RequestJSON {
         throw GatewayError(.badRequest, "\(key) must be a boolean")
     }
 
+    /// `true` when the key is present with JSON `null`.
+    func isNull(_ key: String) -> Bool { fields[key] is NSNull }
+
+    /// An array of strings; a single string is taken as a one-element array.
+    func stringArray(_ key: String) throws -> [String]? {
+        guard let value = fields[key], !(value is NSNull) else { return nil }
+        if let single = value as? String { return [single] }
+        guard let array = value as? [Any] else { throw GatewayError(.badRequest, "\(key) must be an array of strings") }
+        return try array.map {
+            guard let string = $0 as? String else {
+                throw GatewayError(.badRequest, "\(key) must be an array of strings")
+            }
+            return string
+        }
+    }
+
     func object(_ key: String) throws -> [String: Any]? {
         guard let value = fields[key], !(value is NSNull) else { return nil }
         if let object = value as? [String: Any] { return object }

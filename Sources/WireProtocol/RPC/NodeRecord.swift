@@ -24,6 +24,7 @@ public struct NodeRecord: WireCodable, Equatable {
     public var vcpuOverride: Int = 0
     public var ramOverride: Int = 0
     public var host: String = ""
+    public var groups: [GroupRecord] = []
 
     public init() {}
 
@@ -51,6 +52,7 @@ public struct NodeRecord: WireCodable, Equatable {
         w.write(21, vcpuOverride)
         w.write(22, ramOverride)
         w.write(23, host)
+        w.write(24, groups)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -79,6 +81,7 @@ public struct NodeRecord: WireCodable, Equatable {
             case 21: vcpuOverride = try r.int(tag)
             case 22: ramOverride = try r.int(tag)
             case 23: host = try r.string(tag)
+            case 24: groups.append(try r.message(tag))
             default: try r.skip(tag)
             }
         }

@@ -15,6 +15,12 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let listNodes = RPCMethod(rawValue: 20)
     public static let deleteNode = RPCMethod(rawValue: 21)
     public static let configureNode = RPCMethod(rawValue: 22)
+    public static let createGroup = RPCMethod(rawValue: 30)
+    public static let listGroups = RPCMethod(rawValue: 31)
+    public static let updateGroup = RPCMethod(rawValue: 32)
+    public static let deleteGroup = RPCMethod(rawValue: 33)
+    public static let addNodesToGroups = RPCMethod(rawValue: 34)
+    public static let removeNodesFromGroups = RPCMethod(rawValue: 35)
 
     public var description: String {
         switch self {
@@ -27,6 +33,12 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .listNodes: "listNodes"
         case .deleteNode: "deleteNode"
         case .configureNode: "configureNode"
+        case .createGroup: "createGroup"
+        case .listGroups: "listGroups"
+        case .updateGroup: "updateGroup"
+        case .deleteGroup: "deleteGroup"
+        case .addNodesToGroups: "addNodesToGroups"
+        case .removeNodesFromGroups: "removeNodesFromGroups"
         default: "method(\(rawValue))"
         }
     }

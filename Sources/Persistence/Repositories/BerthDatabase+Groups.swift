@@ -1,0 +1,76 @@
+import GRDB
+
+extension BerthDatabase {
+    /// Every group, by name.
+    public func groups() async throws -> [NodeGroupRow] {
+        try await writer.read { db in try NodeGroupRow.order(Column("name")).fetchAll(db) }
+    }
+
+    public func group(id: String) async throws -> NodeGroupRow? {
+        try await writer.read { db in try NodeGroupRow.fetchOne(db, key: id) }
+    }
+
+    /// Inserts or replaces a group. Throws ``PersistenceError/Code/conflict`` for a taken
+    /// name, ``PersistenceError/Code/notFound`` for a missing fallback group.
+    public func saveGroup(_ group: NodeGroupRow) async throws {
+        try await writer.write { db in
+            if let taken = try NodeGroupRow.filter(Column("name") == group.name && Column("id") != group.id).fetchOne(
+                db
+            ) {
+                throw PersistenceError(.conflict, "a group named \(taken.name) already exists (\(taken.id))")
+            }
+            if let fallback = group.fallbackGroupId, try !NodeGroupRow.exists(db, key: fallback) {
+                throw PersistenceError(.notFound, "no group with id \(fallback)")
+            }
+            try group.save(db)
+        }
+    }
+
+    /// Deletes a group; memberships go with it and groups falling back to it lose their fallback.
+    public func deleteGroup(id: String) async throws {
+        try await writer.write { db in
+            guard try NodeGroupRow.deleteOne(db, key: id) else {
+                throw PersistenceError(.notFound, "no group with id \(id)")
+            }
+        }
+    }
+
+    /// Group ids of every node that belongs to one.
+    public func groupMemberships() async throws -> [String: Set<String>] {
+        try await writer.read { db in
+            var result: [String: Set<String>] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT node_id, group_id FROM node_group_members") {
+                result[row["node_id"], default: []].insert(row["group_id"])
+            }
+            return result
+        }
+    }
+
+    /// Adds (or removes) every node to (or from) every group, atomically.
+    /// Throws ``PersistenceError/Code/notFound`` naming the first unknown id.
+    public func setMembership(nodeIDs: [String], groupIDs: [String], member: Bool) async throws {
+        try await writer.write { db in
+            for id in nodeIDs where try !NodeRow.exists(db, key: id) {
+                throw PersistenceError(.notFound, "no node with id \(id)")
+            }
+            for id in groupIDs where try !NodeGroupRow.exists(db, key: id) {
+                throw PersistenceError(.notFound, "no group with id \(id)")
+            }
+            for node in nodeIDs {
+                for group in groupIDs {
+                    if member {
+                        try db.execute(
+                            sql: "INSERT OR IGNORE INTO node_group_members (node_id, group_id) VALUES (?, ?)",
+                            arguments: [node, group]
+                        )
+                    } else {
+                        try db.execute(
+                            sql: "DELETE FROM node_group_members WHERE node_id = ? AND group_id = ?",
+                            arguments: [node, group]
+                        )
+                    }
+                }
+            }
+        }
+    }
+}
