@@ -29,6 +29,7 @@ public final class ControlPlane: Service, Sendable {
     /// Every persisted change, for tests, watchers and (later) live views.
     public let events = FleetEventHub()
     let fleet: Fleet
+    let keys: KeyStore
     let serverIdentity: TLSIdentity
     let logger: Logger
     let group: any EventLoopGroup
@@ -64,6 +65,7 @@ public final class ControlPlane: Service, Sendable {
             events: events,
             logger: logger
         )
+        self.keys = KeyStore(database: database, configuration: configuration, logger: logger)
         try await fleet.load()
     }
 
@@ -100,17 +102,18 @@ public final class ControlPlane: Service, Sendable {
         let handler = ConnectionHandler(
             fleet: fleet,
             enrollment: enrollment,
-            dispatcher: RPCDispatcher(fleet: fleet, configuration: configuration, logger: logger),
+            dispatcher: RPCDispatcher(fleet: fleet, keys: keys, configuration: configuration, logger: logger),
             revocations: revocations,
             logger: logger
         )
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { [fleet, configuration] in
+                group.addTask { [fleet, keys, configuration] in
                     let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
                     while !Task.isCancelled {
                         try await Task.sleep(for: tick)
                         await fleet.sweep()
+                        await keys.purgeExpired()
                     }
                 }
                 try await server.executeThenClose { connections in

@@ -16,6 +16,10 @@ public struct ControlPlaneConfiguration: Sendable {
     public var nodeCertificateValidity: Double = 90 * 86_400
     /// Largest frame payload accepted, checked from the header.
     public var maxFramePayload: Int = 4 * 1024 * 1024
+    /// How long a TAP secret from `/tap/v1/hand` can be traded at `/tap/v1/shake`.
+    public var tapSecretTTL: Double = 180
+    /// Absolute lifetime of a TAP session.
+    public var tapSessionTTL: Double = 300
     /// Version reported by `/api/v1/status`.
     public var version: String = BerthVersion.current
 

@@ -143,6 +143,17 @@ enum Schema {
             }
             try db.create(index: "node_group_members_group", on: "node_group_members", columns: ["group_id"])
         }
+        migrator.registerMigration("v4-api-keys") { db in
+            try db.create(table: "api_keys") { t in
+                t.primaryKey("id", .text)
+                // SubjectPublicKeyInfo DER. The private key is never stored.
+                t.column("public_key", .blob).notNull()
+                // Permission group names, one per line.
+                t.column("groups", .text).notNull().defaults(to: "")
+                t.column("created_at", .integer).notNull()
+                t.column("expires_at", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -11,7 +11,7 @@ struct EnvelopeMiddleware: RouterMiddleware {
     let authenticator: RootTokenAuthenticator?
     let logger: Logger
 
-    static let unauthenticatedPaths: Set<String> = ["/livez", "/readyz"]
+    static let unauthenticatedPaths: Set<String> = ["/livez", "/readyz", "/tap/v1/hand", "/tap/v1/shake"]
 
     func handle(
         _ request: Request,
@@ -21,10 +21,16 @@ struct EnvelopeMiddleware: RouterMiddleware {
         var context = context
         do {
             if let authenticator, !Self.unauthenticatedPaths.contains(request.uri.path) {
-                guard let principal = authenticator.authenticate(request.headers) else {
+                // Root token (Basic) or a TAP session (Bearer, checked by the control plane).
+                if let principal = authenticator.authenticate(request.headers) {
+                    context.principal = principal
+                } else if let header = request.headers[.authorization],
+                    let principal = BearerCredential.principal(from: header)
+                {
+                    context.principal = principal
+                } else {
                     throw GatewayError.authenticationRequired
                 }
-                context.principal = principal
             }
             return try await next(request, context)
         } catch let error as GatewayError {

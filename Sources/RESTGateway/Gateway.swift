@@ -46,6 +46,7 @@ public struct Gateway: Sendable {
         InstanceRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         NodeRoutes(client: client).register(on: router)
         GroupRoutes(client: client).register(on: router)
+        KeyRoutes(client: client).register(on: router)
         return router
     }
 

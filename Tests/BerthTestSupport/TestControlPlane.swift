@@ -38,8 +38,8 @@ public final class TestControlPlane: Sendable {
         if !directory.isInitialized { try directory.initialize() }
         var configuration = ControlPlaneConfiguration()
         configuration.port = port
-        configuration.heartbeatInterval = 0.2
-        configuration.offlineTimeout = 2
+        configuration.heartbeatInterval = 1
+        configuration.offlineTimeout = 10
         configure(&configuration)
         let logs = LogCapture()
         let controlPlane = try await ControlPlane(

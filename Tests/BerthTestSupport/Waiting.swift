@@ -45,6 +45,7 @@ extension AsyncStream where Element == FleetEvent {
 
     /// Waits until every id in `ids` has reached `state`.
     public func instances(_ ids: Set<String>, reach state: InstanceState, timeout: Double = 10) async throws {
+        guard !ids.isEmpty else { return }
         try await withTimeout(timeout, "\(ids.count) instances to reach \(state)") {
             var remaining = ids
             for await event in self {

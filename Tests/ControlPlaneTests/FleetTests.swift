@@ -18,8 +18,8 @@ import WireProtocol
         request.templateID = template
         request.nodeID = node
         let response = try await gateway.client.call(.startInstances, principal: .root, body: request)
-        #expect(response.status == .ok, "\(response.message)")
-        return try IDList(bytes: response.body).ids[0]
+        try #require(response.status == .ok, "\(response.message)")
+        return try #require(try IDList(bytes: response.body).ids.first)
     }
 
     @Test func aSilentNodeGoesOfflineAndItsConnectionIsClosed() async throws {
@@ -214,7 +214,9 @@ import WireProtocol
         let reason = try await withTimeout(10, "a wait reason") {
             while true {
                 let response = try await client.call(.listInstances, principal: .root, body: IDQuery(id: id))
-                let reason = try InstanceList(bytes: response.body).instances[0].waitReason
+                guard let reason = try InstanceList(bytes: response.body).instances.first?.waitReason else {
+                    throw TestTimeout(what: "instance \(id) in the list")
+                }
                 if reason != "waiting for the scheduler" { return reason }
                 await Task.yield()
             }
@@ -234,9 +236,9 @@ import WireProtocol
             var request = StartInstancesRequest()
             request.templateID = TestTemplates.linux
             request.priority = priority
-            ids[priority] = try IDList(
-                bytes: try await gateway.client.call(.startInstances, principal: .root, body: request).body
-            ).ids[0]
+            let response = try await gateway.client.call(.startInstances, principal: .root, body: request)
+            try #require(response.status == .ok, "\(response.message)")
+            ids[priority] = try #require(try IDList(bytes: response.body).ids.first)
         }
         var driver = SimulatedDriver.Configuration.fast
         driver.maxVMCount = 1

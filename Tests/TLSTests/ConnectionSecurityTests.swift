@@ -155,7 +155,8 @@ import X509
         var request = StartInstancesRequest()
         request.templateID = TestTemplates.linux
         let response = try await gateway.client.call(.startInstances, principal: .root, body: request)
-        let id = try IDList(bytes: response.body).ids[0]
+        try #require(response.status == .ok, "\(response.message)")
+        let id = try #require(try IDList(bytes: response.body).ids.first)
         try await events.instances([id], reach: .started)
 
         let attacker = try await cp.enroll(name: "attacker")
@@ -218,6 +219,7 @@ import X509
         let ids = try IDList(
             bytes: try await gateway.client.call(.startInstances, principal: .root, body: request).body
         ).ids
+        try #require(!ids.isEmpty)
         try await events.instances(Set(ids), reach: .started)
         #expect(await node.agent.connections == 1)
         await gateway.stop()

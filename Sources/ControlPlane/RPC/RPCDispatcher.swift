@@ -7,12 +7,35 @@ import WireProtocol
 /// the connection, so one bad request never closes the gateway's connection.
 struct RPCDispatcher: Sendable {
     let fleet: Fleet
+    let keys: KeyStore
     let configuration: ControlPlaneConfiguration
     let logger: Logger
 
     func handle(_ request: RPCRequest) async -> RPCResponse {
         do {
+            var principal = request.principal
+            if principal.kind == .apiKey {
+                guard let key = await keys.authenticate(sessionID: principal.sessionID, token: principal.token) else {
+                    return RPCResponse(status: .unauthenticated, message: "Authentication Required")
+                }
+                principal.name = key.id
+                principal.groups = key.groupNames
+            }
             switch request.method {
+            case .tapHand:
+                return .ok(try await keys.hand(keyID: try IDQuery(bytes: request.body).id))
+            case .tapShake:
+                return .ok(try await keys.shake(try TAPShakeRequest(bytes: request.body)))
+            case .createAPIKey:
+                return .ok(try await keys.create(try APIKeyCreateRequest(bytes: request.body)))
+            case .listAPIKeys:
+                return .ok(APIKeyList(keys: try await keys.list(id: try IDQuery(bytes: request.body).id)))
+            case .updateAPIKey:
+                try await keys.update(try APIKeyUpdateRequest(bytes: request.body))
+                return .ok(Empty())
+            case .deleteAPIKey:
+                try await keys.delete(id: try IDQuery(bytes: request.body).id)
+                return .ok(Empty())
             case .status:
                 return .ok(
                     ControllerStatus(status: "Running", version: configuration.version, registryStatus: "Running")

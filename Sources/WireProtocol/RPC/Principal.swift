@@ -16,11 +16,16 @@ public struct Principal: WireCodable, Equatable {
     public var kind: Kind
     public var name: String
     public var groups: [String]
+    /// For `apiKey`: the TAP session the caller presented, checked by the control plane.
+    public var sessionID: String
+    public var token: String
 
-    public init(kind: Kind, name: String = "", groups: [String] = []) {
+    public init(kind: Kind, name: String = "", groups: [String] = [], sessionID: String = "", token: String = "") {
         self.kind = kind
         self.name = name
         self.groups = groups
+        self.sessionID = sessionID
+        self.token = token
     }
 
     public static let anonymous = Principal(kind: .anonymous)
@@ -30,6 +35,8 @@ public struct Principal: WireCodable, Equatable {
         w.write(1, kind)
         w.write(2, name)
         w.write(3, groups)
+        w.write(4, sessionID)
+        w.write(5, token)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -39,6 +46,8 @@ public struct Principal: WireCodable, Equatable {
             case 1: kind = try r.enumeration(tag)
             case 2: name = try r.string(tag)
             case 3: groups.append(try r.string(tag))
+            case 4: sessionID = try r.string(tag)
+            case 5: token = try r.string(tag)
             default: try r.skip(tag)
             }
         }

@@ -21,6 +21,12 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let deleteGroup = RPCMethod(rawValue: 33)
     public static let addNodesToGroups = RPCMethod(rawValue: 34)
     public static let removeNodesFromGroups = RPCMethod(rawValue: 35)
+    public static let createAPIKey = RPCMethod(rawValue: 40)
+    public static let listAPIKeys = RPCMethod(rawValue: 41)
+    public static let updateAPIKey = RPCMethod(rawValue: 42)
+    public static let deleteAPIKey = RPCMethod(rawValue: 43)
+    public static let tapHand = RPCMethod(rawValue: 44)
+    public static let tapShake = RPCMethod(rawValue: 45)
 
     public var description: String {
         switch self {
@@ -39,6 +45,12 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .deleteGroup: "deleteGroup"
         case .addNodesToGroups: "addNodesToGroups"
         case .removeNodesFromGroups: "removeNodesFromGroups"
+        case .createAPIKey: "createAPIKey"
+        case .listAPIKeys: "listAPIKeys"
+        case .updateAPIKey: "updateAPIKey"
+        case .deleteAPIKey: "deleteAPIKey"
+        case .tapHand: "tapHand"
+        case .tapShake: "tapShake"
         default: "method(\(rawValue))"
         }
     }

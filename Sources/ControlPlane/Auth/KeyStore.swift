@@ -1,0 +1,218 @@
+import Crypto
+import Foundation
+import Logging
+import Persistence
+import WireProtocol
+import _CryptoExtras
+
+/// User API keys (UAK) and the token authentication protocol (TAP).
+///
+/// Keys (public key, groups, lifetime) are in SQLite; the private key is never stored.
+/// TAP secrets and sessions live only in memory and only as SHA-256 hashes: a secret is
+/// valid once and for ``ControlPlaneConfiguration/tapSecretTTL``, a session for
+/// ``ControlPlaneConfiguration/tapSessionTTL`` from its creation. A restart ends every
+/// session and clients redo the handshake, as they do after any 401. No fsync happens on
+/// the handshake path, so a hand plus a shake stays cheap for clients that do one per call.
+actor KeyStore {
+    struct Session {
+        var keyID: String
+        var tokenHash: [UInt8]
+        var expires: ContinuousClock.Instant
+    }
+
+    let database: BerthDatabase
+    let configuration: ControlPlaneConfiguration
+    let logger: Logger
+    /// Outstanding secrets per key: hash → expiry.
+    var secrets: [String: [[UInt8]: ContinuousClock.Instant]] = [:]
+    var sessions: [String: Session] = [:]
+    let clock = ContinuousClock()
+
+    static let maxSecretsPerKey = 64
+    static let maxSessions = 100_000
+
+    init(database: BerthDatabase, configuration: ControlPlaneConfiguration, logger: Logger) {
+        self.database = database
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: key management
+
+    /// Creates a key; without a public key, generates an RSA 2048 pair and returns the
+    /// private key (PKCS#1 DER), which is not kept.
+    func create(_ request: APIKeyCreateRequest) async throws -> APIKeyCreated {
+        let id = request.id.trimmingCharacters(in: .whitespaces)
+        guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
+        guard request.ttlSeconds > 0 else {
+            throw ControlPlaneError.badRequest("ttl must be a positive number of seconds")
+        }
+        try Self.validate(groups: request.groups)
+        var publicKey = request.publicKeyDER
+        var privateKey: [UInt8] = []
+        if publicKey.isEmpty {
+            let pair = try _RSA.Encryption.PrivateKey(keySize: .bits2048)
+            publicKey = Array(pair.publicKey.derRepresentation)
+            privateKey = Array(pair.derRepresentation)
+        } else {
+            do {
+                publicKey = Array(try _RSA.Encryption.PublicKey(derRepresentation: publicKey).derRepresentation)
+            } catch {
+                throw ControlPlaneError.badRequest(
+                    "publicKey must be an RSA public key (PKIX DER, base64), 2048 bits or more"
+                )
+            }
+        }
+        let now = BerthDatabase.nowMicros()
+        do {
+            try await database.insertAPIKey(
+                APIKeyRow(
+                    id: id,
+                    publicKey: publicKey,
+                    groups: request.groups,
+                    createdAt: now,
+                    expiresAt: now + Int64(request.ttlSeconds) * 1_000_000
+                )
+            )
+        } catch let error as PersistenceError where error.code == .conflict {
+            throw ControlPlaneError(.conflict, error.reason)
+        }
+        logger.info("api key created", metadata: ["key": "\(id)", "generated": "\(!privateKey.isEmpty)"])
+        return APIKeyCreated(privateKeyDER: privateKey)
+    }
+
+    func list(id: String) async throws -> [APIKeyRecord] {
+        let rows: [APIKeyRow]
+        if id.isEmpty {
+            rows = try await database.apiKeys()
+        } else {
+            guard let row = try await database.apiKey(id: id) else {
+                throw ControlPlaneError.notFound("No such key \(id)")
+            }
+            rows = [row]
+        }
+        return rows.map {
+            APIKeyRecord(
+                id: $0.id,
+                groups: $0.groupNames,
+                createdMicros: Int($0.createdAt),
+                expiresMicros: Int($0.expiresAt)
+            )
+        }
+    }
+
+    func update(_ request: APIKeyUpdateRequest) async throws {
+        try Self.validate(groups: request.groups)
+        if let ttl = request.ttlSeconds, ttl <= 0 {
+            throw ControlPlaneError.badRequest("ttl must be a positive number of seconds")
+        }
+        do {
+            try await database.updateAPIKey(
+                id: request.id,
+                groups: request.groups,
+                expiresAt: request.ttlSeconds.map { BerthDatabase.nowMicros() + Int64($0) * 1_000_000 }
+            )
+        } catch let error as PersistenceError where error.code == .notFound {
+            throw ControlPlaneError.notFound("No such key \(request.id)")
+        }
+    }
+
+    /// Deletes a key; its sessions end at once.
+    func delete(id: String) async throws {
+        do {
+            try await database.deleteAPIKey(id: id)
+        } catch let error as PersistenceError where error.code == .notFound {
+            throw ControlPlaneError.notFound("No such key \(id)")
+        }
+        secrets.removeValue(forKey: id)
+        sessions = sessions.filter { $0.value.keyID != id }
+        logger.info("api key deleted; its sessions ended", metadata: ["key": "\(id)"])
+    }
+
+    static func validate(groups: [String]) throws {
+        for group in groups where group.isEmpty || group.contains("\n") {
+            throw ControlPlaneError.badRequest("group names must be non-empty single lines")
+        }
+    }
+
+    // MARK: TAP
+
+    /// `/tap/v1/hand`: a fresh secret, encrypted to the key with RSA-OAEP-SHA256.
+    func hand(keyID: String) async throws -> TAPChallenge {
+        let key = try await liveKey(keyID)
+        let publicKey = try _RSA.Encryption.PublicKey(derRepresentation: key.publicKey)
+        let secret = Self.urlSafeBase64(Self.randomBytes(20))
+        let now = clock.now
+        var outstanding = (secrets[keyID] ?? [:]).filter { $0.value > now }
+        if outstanding.count >= Self.maxSecretsPerKey, let oldest = outstanding.min(by: { $0.value < $1.value }) {
+            outstanding.removeValue(forKey: oldest.key)
+        }
+        outstanding[Self.hash(secret)] = now + .milliseconds(Int64(configuration.tapSecretTTL * 1000))
+        secrets[keyID] = outstanding
+        let encrypted = try publicKey.encrypt(Data(secret.utf8), padding: .PKCS1_OAEP_SHA256)
+        return TAPChallenge(encryptedSecretBase64: encrypted.base64EncodedString())
+    }
+
+    /// `/tap/v1/shake`: trades a decrypted secret (once) for a session.
+    func shake(_ request: TAPShakeRequest) async throws -> TAPSession {
+        let now = clock.now
+        let hash = Self.hash(request.secret)
+        guard let expiry = secrets[request.id]?.removeValue(forKey: hash), expiry > now else {
+            logger.notice("TAP shake refused: unknown, reused or expired secret", metadata: ["key": "\(request.id)"])
+            throw ControlPlaneError(.unauthenticated, "Authentication Required")
+        }
+        _ = try await liveKey(request.id)
+        if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
+        let token = Self.urlSafeBase64(Self.randomBytes(32))
+        let sessionID = UUID().uuidString.lowercased()
+        sessions[sessionID] = Session(
+            keyID: request.id,
+            tokenHash: Self.hash(token),
+            expires: now + .milliseconds(Int64(configuration.tapSessionTTL * 1000))
+        )
+        return TAPSession(userName: request.id, token: token, sessionID: sessionID)
+    }
+
+    /// The key id of a valid session, or `nil`. The token is compared in constant time.
+    func authenticate(sessionID: String, token: String) async -> APIKeyRow? {
+        guard let session = sessions[sessionID] else { return nil }
+        guard session.expires > clock.now else {
+            sessions.removeValue(forKey: sessionID)
+            return nil
+        }
+        guard ConstantTime.equal(session.tokenHash, Self.hash(token)) else { return nil }
+        guard let key = try? await liveKey(session.keyID) else { return nil }
+        return key
+    }
+
+    /// Drops expired secrets and sessions (called by the liveness sweep).
+    func purgeExpired() {
+        let now = clock.now
+        sessions = sessions.filter { $0.value.expires > now }
+        secrets = secrets.compactMapValues { values in
+            let live = values.filter { $0.value > now }
+            return live.isEmpty ? nil : live
+        }
+    }
+
+    private func liveKey(_ id: String) async throws -> APIKeyRow {
+        guard let key = try await database.apiKey(id: id), key.expiresAt > BerthDatabase.nowMicros() else {
+            throw ControlPlaneError(.unauthenticated, "Authentication Required")
+        }
+        return key
+    }
+
+    static func hash(_ text: String) -> [UInt8] { Array(SHA256.hash(data: Data(text.utf8))) }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    static func urlSafeBase64(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import WireProtocol
+
+/// Reads a TAP bearer: `Authorization: Bearer <base64 of the JSON of the shake's data>`.
+///
+/// Clients serialise that JSON differently (compact, pretty-printed with a trailing
+/// newline, keys in any order) and encode the base64 with or without padding, so the
+/// header is decoded and parsed, never compared as a string.
+enum BearerCredential {
+    static func principal(from header: String) -> Principal? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        var text = parts[1].trimmingCharacters(in: .whitespaces)
+            .replacingOccurrences(of: "-", with: "+")
+            .replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text),
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            let sessionID = object["sessionId"] as? String, !sessionID.isEmpty,
+            let token = object["token"] as? String, !token.isEmpty
+        else { return nil }
+        return Principal(kind: .apiKey, name: object["userName"] as? String ?? "", sessionID: sessionID, token: token)
+    }
+}
