@@ -20,6 +20,8 @@ extension Fleet {
             let pending: [NodeCommandRow]
             do {
                 pending = try await database.pendingCommands(nodeID: nodeID)
+            } catch is CancellationError {
+                return
             } catch {
                 logger.error("could not read pending commands", metadata: ["node": "\(nodeID)", "error": "\(error)"])
                 return

@@ -84,6 +84,8 @@ extension Fleet {
                     metadata: ["placed": "\(commands.count)", "waiting": "\(decision.waiting.count)"]
                 )
             }
+        } catch is CancellationError {
+            return
         } catch {
             logger.error("scheduling pass failed", metadata: ["error": "\(error)"])
         }

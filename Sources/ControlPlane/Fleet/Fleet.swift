@@ -122,6 +122,8 @@ actor Fleet {
         nodes[nodeID] = node
         do {
             try await database.saveNode(node)
+        } catch is CancellationError {
+            // Shutting down: every node starts Offline on the next start anyway.
         } catch {
             logger.error("could not save node state", metadata: ["node": "\(nodeID)", "error": "\(error)"])
         }
@@ -250,6 +252,8 @@ actor Fleet {
         }
         do {
             try await database.saveNodes(changed)
+        } catch is CancellationError {
+            return
         } catch {
             logger.error("could not save heartbeat figures", metadata: ["error": "\(error)"])
         }
