@@ -110,10 +110,13 @@ public final class ControlPlane: Service, Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { [fleet, keys, configuration] in
                     let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
+                    let purgeEvery = max(1, Int(configuration.heartbeatInterval / tick.seconds))
+                    var ticks = 0
                     while !Task.isCancelled {
                         try await Task.sleep(for: tick)
                         await fleet.sweep()
-                        await keys.purgeExpired()
+                        ticks += 1
+                        if ticks % purgeEvery == 0 { await keys.purgeExpired() }
                     }
                 }
                 try await server.executeThenClose { connections in
@@ -159,5 +162,12 @@ public final class ControlPlane: Service, Sendable {
             )
         )
         return identity
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    fileprivate var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

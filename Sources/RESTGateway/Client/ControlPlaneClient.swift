@@ -18,7 +18,7 @@ public actor ControlPlaneClient {
         public var trustRoot: Certificate
         /// How long a call waits for a connection before failing.
         public var connectWait: Duration = .seconds(5)
-        /// How long a call waits for its answer.
+        /// How long a call waits for its answer (checked once per heartbeat interval).
         public var callTimeout: Duration = .seconds(30)
 
         public init(host: String, port: Int, identity: TLSIdentity, trustRoot: Certificate) {
@@ -34,7 +34,8 @@ public actor ControlPlaneClient {
     let group: any EventLoopGroup
     var channel: (any Channel)?
     var nextStreamID: UInt32 = 1
-    var pending: [UInt32: CheckedContinuation<RPCResponse, any Error>] = [:]
+    /// Calls in flight: their continuation and the deadline the ping loop enforces.
+    var pending: [UInt32: (continuation: CheckedContinuation<RPCResponse, any Error>, deadline: NIODeadline)] = [:]
     var connectionWaiters: [UInt64: CheckedContinuation<any Channel, any Error>] = [:]
     var nextWaiterID: UInt64 = 1
     var lastInbound = NIODeadline.now()
@@ -106,8 +107,8 @@ public actor ControlPlaneClient {
         channel = nil
         let failed = pending
         pending.removeAll()
-        for (_, continuation) in failed {
-            continuation.resume(returning: RPCResponse(status: .unavailable, message: reason))
+        for (_, call) in failed {
+            call.continuation.resume(returning: RPCResponse(status: .unavailable, message: reason))
         }
     }
 
@@ -116,7 +117,7 @@ public actor ControlPlaneClient {
         switch frame.type {
         case .rpcResponse:
             let response = try RPCResponse(payload: frame.payload)
-            pending.removeValue(forKey: frame.streamID)?.resume(returning: response)
+            pending.removeValue(forKey: frame.streamID)?.continuation.resume(returning: response)
         case .pong:
             break
         case .ping:
@@ -139,6 +140,19 @@ public actor ControlPlaneClient {
             }
             nonce += 1
             channel.writeAndFlush(Ping(nonce: nonce).frame(allocator: channel.allocator), promise: nil)
+            expireOverdueCalls()
+        }
+    }
+
+    /// Answers calls past their deadline with `unavailable`. Runs on the ping loop's tick,
+    /// so no call needs a timer of its own; the timeout is honoured to within one interval.
+    private func expireOverdueCalls() {
+        let now = NIODeadline.now()
+        for (streamID, call) in pending where call.deadline <= now {
+            pending.removeValue(forKey: streamID)
+            call.continuation.resume(
+                returning: RPCResponse(status: .unavailable, message: "the control plane did not answer in time")
+            )
         }
     }
 
@@ -163,12 +177,6 @@ public actor ControlPlaneClient {
         )
     }
 
-    private func expireCall(_ streamID: UInt32) {
-        pending.removeValue(forKey: streamID)?.resume(
-            returning: RPCResponse(status: .unavailable, message: "the control plane did not answer in time")
-        )
-    }
-
     /// Sends one RPC and returns the control plane's answer (any status).
     public func call(_ method: RPCMethod, principal: Principal, body: some WireEncodable) async throws -> RPCResponse {
         let channel = try await waitForChannel()
@@ -176,14 +184,9 @@ public actor ControlPlaneClient {
         nextStreamID = nextStreamID == UInt32.max ? 1 : nextStreamID + 1
         let frame = RPCRequest(method: method, principal: principal, body: body.encodedBytes())
             .frame(streamID: streamID, allocator: channel.allocator)
-        let timeout = configuration.callTimeout
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            self.expireCall(streamID)
-        }
-        defer { timer.cancel() }
+        let deadline = NIODeadline.now() + TimeAmount(configuration.callTimeout)
         return try await withCheckedThrowingContinuation { continuation in
-            pending[streamID] = continuation
+            pending[streamID] = (continuation, deadline)
             channel.writeAndFlush(frame, promise: nil)
         }
     }
