@@ -30,6 +30,7 @@ public final class ControlPlane: Service, Sendable {
     public let events = FleetEventHub()
     let fleet: Fleet
     let keys: KeyStore
+    let authorizer: Authorizer
     let serverIdentity: TLSIdentity
     let logger: Logger
     let group: any EventLoopGroup
@@ -58,11 +59,14 @@ public final class ControlPlane: Service, Sendable {
             certificateValidity: configuration.nodeCertificateValidity,
             logger: logger
         )
+        let permissions = try await PermissionStore(database: database)
+        self.authorizer = Authorizer(store: permissions, configuration: configuration)
         self.fleet = Fleet(
             database: database,
             configuration: configuration,
             revocations: revocations,
             events: events,
+            permissions: authorizer.resourceManagement ? permissions : nil,
             logger: logger
         )
         self.keys = KeyStore(database: database, configuration: configuration, logger: logger)
@@ -102,7 +106,13 @@ public final class ControlPlane: Service, Sendable {
         let handler = ConnectionHandler(
             fleet: fleet,
             enrollment: enrollment,
-            dispatcher: RPCDispatcher(fleet: fleet, keys: keys, configuration: configuration, logger: logger),
+            dispatcher: RPCDispatcher(
+                fleet: fleet,
+                keys: keys,
+                authorizer: authorizer,
+                configuration: configuration,
+                logger: logger
+            ),
             revocations: revocations,
             logger: logger
         )

@@ -20,6 +20,11 @@ public struct ControlPlaneConfiguration: Sendable {
     public var tapSecretTTL: Double = 180
     /// Absolute lifetime of a TAP session.
     public var tapSessionTTL: Double = 300
+    /// Check controller permissions on every call (root and unauthenticated dev setups pass).
+    public var authorization: Bool = false
+    /// Also check resource permissions on nodes and templates; needs ``authorization``.
+    /// Starts then name a permission group (`group`) and node groups (`group_id`) are disabled.
+    public var resourceManagement: Bool = false
     /// Version reported by `/api/v1/status`.
     public var version: String = BerthVersion.current
 

@@ -27,6 +27,8 @@ public struct DevCluster: Sendable {
         public var failureRate = 0.0
         public var heartbeatInterval = 5.0
         public var offlineTimeout = 15.0
+        public var authorization = false
+        public var resourceManagement = false
 
         public init() {}
     }
@@ -73,6 +75,8 @@ public struct DevCluster: Sendable {
         try await SeedTemplates.seed(database)
         var configuration = ControlPlaneConfiguration()
         configuration.port = options.controlPlanePort
+        configuration.authorization = options.authorization
+        configuration.resourceManagement = options.resourceManagement
         configuration.heartbeatInterval = options.heartbeatInterval
         configuration.offlineTimeout = options.offlineTimeout
         let controlPlane = try await ControlPlane(

@@ -154,6 +154,28 @@ enum Schema {
                 t.column("expires_at", .integer).notNull()
             }
         }
+        migrator.registerMigration("v5-permission-groups") { db in
+            try db.create(table: "permission_groups") { t in
+                t.primaryKey("name", .text)
+                t.column("description", .text).notNull().defaults(to: "")
+                // Controller permission names, one per line.
+                t.column("permissions", .text).notNull().defaults(to: "")
+                t.column("created_at", .integer).notNull()
+            }
+            try db.create(table: "permission_resources") { t in
+                t.column("group_name", .text).notNull().references("permission_groups", onDelete: .cascade)
+                t.column("type", .text).notNull()
+                t.column("resource_id", .text).notNull()
+                t.column("id_type", .text).notNull().defaults(to: "id")
+                // Resource permission names, one per line.
+                t.column("permissions", .text).notNull().defaults(to: "")
+                t.primaryKey(["group_name", "type", "resource_id"])
+            }
+            // The permission group a start named (resource management); limits placement.
+            try db.alter(table: "instances") { t in
+                t.add(column: "permission_group", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

@@ -47,6 +47,7 @@ public struct Gateway: Sendable {
         NodeRoutes(client: client).register(on: router)
         GroupRoutes(client: client).register(on: router)
         KeyRoutes(client: client).register(on: router)
+        PermissionRoutes(client: client).register(on: router)
         return router
     }
 

@@ -28,6 +28,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Seconds Terminated instances stay listed.")
     var terminatedRetention = 3600.0
 
+    @Flag(help: "Check each caller's controller permissions (permission groups).")
+    var authorization = false
+
+    @Flag(help: "Also check resource permissions on nodes and templates; implies --authorization.")
+    var resourceManagement = false
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
@@ -43,6 +49,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.heartbeatInterval = heartbeatInterval
         configuration.offlineTimeout = offlineTimeout
         configuration.terminatedRetention = terminatedRetention
+        configuration.authorization = authorization || resourceManagement
+        configuration.resourceManagement = resourceManagement
         let controlPlane = try await ControlPlane(
             configuration: configuration,
             database: try directory.openDatabase(),

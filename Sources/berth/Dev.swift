@@ -33,6 +33,12 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "Share of simulated starts that fail, 0.0–1.0.")
     var failureRate = 0.0
 
+    @Flag(help: "Check controller permissions of API keys and certificates (root may do everything).")
+    var authorization = false
+
+    @Flag(help: "Also check resource permissions on nodes and templates; implies --authorization.")
+    var resourceManagement = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "notice"
 
@@ -53,6 +59,8 @@ struct Dev: AsyncParsableCommand {
         options.dataDirectory = dataDir.map { URL(directoryPath: $0) }
         options.bootTime = .milliseconds(bootTimeMs)
         options.failureRate = failureRate
+        options.authorization = authorization || resourceManagement
+        options.resourceManagement = resourceManagement
         let cluster = DevCluster(options: options)
         try await RunService.run(label: "berth.dev") {
             try await cluster.run { endpoints in Self.printBanner(endpoints) }

@@ -83,6 +83,9 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Architecture reported by the simulated driver.")
         var arch = "amd64"
 
+        @Option(help: "Shell command run on `PUT /api/v1/node/update` (e.g. a package upgrade).")
+        var updateCommand: String?
+
         @Option(help: "Log level.")
         var logLevel = "info"
 
@@ -104,6 +107,7 @@ struct NodeCommand: AsyncParsableCommand {
                 trustRoot: enrolled.caCertificate
             )
             configuration.stateFile = directory.appendingPathComponent("applied-command")
+            configuration.updateCommand = updateCommand
             let agent = NodeAgent(
                 configuration: configuration,
                 driver: SimulatedDriver(configuration: driverConfiguration)

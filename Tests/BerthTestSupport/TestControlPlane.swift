@@ -85,7 +85,8 @@ public final class TestControlPlane: Sendable {
         _ enrolled: EnrolledNode,
         name: String,
         driver: SimulatedDriver.Configuration = .fast,
-        port: Int? = nil
+        port: Int? = nil,
+        configure: (inout NodeAgent.Configuration) -> Void = { _ in }
     ) -> TestAgent {
         var configuration = NodeAgent.Configuration(
             host: "127.0.0.1",
@@ -95,6 +96,7 @@ public final class TestControlPlane: Sendable {
             trustRoot: enrolled.caCertificate
         )
         configuration.backoff = Backoff(base: .milliseconds(20), maximum: .milliseconds(300))
+        configure(&configuration)
         let agent = NodeAgent(
             configuration: configuration,
             driver: SimulatedDriver(configuration: driver),

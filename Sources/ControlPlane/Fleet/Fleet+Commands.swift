@@ -67,6 +67,7 @@ extension Fleet {
         case "stop": kind = .stop
         case "terminate": kind = .terminate
         case "restart": kind = .restart
+        case "update_agent": kind = .updateAgent
         default: return nil
         }
         var spec: StartSpec?

@@ -51,6 +51,7 @@ extension Fleet {
             row.version = version?.number ?? 0
             row.priority = priority
             row.groupId = request.groupID
+            row.permissionGroup = request.permissionGroup
             row.name = request.name
             row.externalId = request.externalID
             row.metadata = request.metadataJSON

@@ -27,7 +27,7 @@ extension Fleet {
             if let heartbeat = links[node.id]?.session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &row) }
             record.nodeID = row.id
             record.name = row.name
-            record.state = links[row.id]?.ready == true ? "Active" : "Offline"
+            record.state = Self.state(of: links[row.id])
             record.ipAddress = row.ipAddress
             record.cpuCount = row.cpuCount
             record.ramMB = row.ramMb
@@ -108,5 +108,39 @@ extension Fleet {
         events.publish(.node(id: id, state: "Deleted"))
         logger.notice("node deleted; certificates revoked", metadata: ["node": "\(id)", "serials": "\(serials)"])
         requestScheduling()
+    }
+}
+
+extension Fleet {
+    /// Anka's node state for a node's link: `Active`, `Updating` or `Offline`.
+    static func state(of link: NodeLink?) -> String {
+        guard let link, link.ready else { return "Offline" }
+        return link.updating ? "Updating" : "Active"
+    }
+
+    /// Queues an agent update for every enrolled node (or those in `only`) and returns their ids.
+    ///
+    /// The command goes through each node's outbox, so a node that is offline now updates
+    /// when it reconnects.
+    func updateNodeAgents(only: Set<String>?) async throws -> [String] {
+        let targets = try await database.nodes().map(\.id).filter { only?.contains($0) ?? true }.sorted()
+        let now = BerthDatabase.nowMicros()
+        for nodeID in targets {
+            _ = try await database.queueCommand(
+                NodeCommandRow(nodeId: nodeID, instanceId: "", kind: "update_agent", payload: nil, createdAt: now)
+            )
+        }
+        for nodeID in targets { await flushCommands(nodeID: nodeID) }
+        logger.info("agent update requested", metadata: ["nodes": "\(targets.count)"])
+        return targets
+    }
+
+    /// A node's heartbeat says it started or finished updating its agent.
+    func nodeUpdating(_ session: PeerSession, _ updating: Bool) {
+        let nodeID = session.identity.id
+        guard links[nodeID]?.session === session else { return }
+        links[nodeID]?.updating = updating
+        events.publish(.node(id: nodeID, state: updating ? "Updating" : "Active"))
+        if !updating { requestScheduling() }
     }
 }

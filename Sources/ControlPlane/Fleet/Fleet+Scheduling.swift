@@ -36,13 +36,19 @@ extension Fleet {
                     id: node.id,
                     name: node.name,
                     arch: node.arch,
-                    isActive: links[node.id]?.ready == true,
+                    isActive: links[node.id]?.ready == true && links[node.id]?.updating != true,
                     drainMode: node.drainMode,
                     maxVMCount: node.maxVmCount,
                     running: running[node.id] ?? 0,
                     templates: Set(TemplateSet(bytes: node.templates).templates.map(\.templateID)),
                     groups: memberships[node.id] ?? []
                 )
+            }
+            var allowed: [String: Set<String>] = [:]
+            if let permissions {
+                for name in Set(pending.map(\.permissionGroup)) where !name.isEmpty {
+                    allowed[name] = await permissions.resourceIDs([name], type: "node", permission: "create_instance")
+                }
             }
             let rows = Dictionary(pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let decision = scheduler.schedule(
@@ -54,7 +60,9 @@ extension Fleet {
                         templateID: $0.templateId,
                         arch: $0.arch,
                         targetNodeID: $0.targetNodeId,
-                        groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups)
+                        groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups),
+                        permissionGroup: $0.permissionGroup,
+                        allowedNodes: allowed[$0.permissionGroup]
                     )
                 },
                 nodes: candidates
@@ -78,6 +86,12 @@ extension Fleet {
                 await flushCommands(nodeID: nodeID)
             }
             for command in commands { await publishInstance(id: command.instanceId) }
+            // Watchers learn why an instance waits as soon as the reason changes.
+            for (id, reason) in decision.waiting {
+                guard var row = rows[id], row.waitReason != reason else { continue }
+                row.waitReason = reason
+                events.publish(.instance(InstanceRecord(row)))
+            }
             if !commands.isEmpty {
                 logger.debug(
                     "scheduling pass",

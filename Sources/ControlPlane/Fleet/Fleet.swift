@@ -17,6 +17,8 @@ actor Fleet {
     let logger: Logger
     let events: FleetEventHub
     let scheduler = Scheduler()
+    /// Set when resource management is on: limits placement per permission group.
+    let permissions: PermissionStore?
 
     /// Every enrolled node, as last saved.
     var nodes: [String: NodeRow] = [:]
@@ -35,9 +37,11 @@ actor Fleet {
         configuration: ControlPlaneConfiguration,
         revocations: RevocationSet,
         events: FleetEventHub,
+        permissions: PermissionStore? = nil,
         logger: Logger
     ) {
         self.events = events
+        self.permissions = permissions
         self.database = database
         self.configuration = configuration
         self.revocations = revocations

@@ -8,6 +8,7 @@ import WireProtocol
 struct RPCDispatcher: Sendable {
     let fleet: Fleet
     let keys: KeyStore
+    let authorizer: Authorizer
     let configuration: ControlPlaneConfiguration
     let logger: Logger
 
@@ -21,6 +22,7 @@ struct RPCDispatcher: Sendable {
                 principal.name = key.id
                 principal.groups = key.groupNames
             }
+            try await authorizer.authorize(principal, for: request.method)
             switch request.method {
             case .tapHand:
                 return .ok(try await keys.hand(keyID: try IDQuery(bytes: request.body).id))
@@ -42,6 +44,7 @@ struct RPCDispatcher: Sendable {
                 )
             case .startInstances:
                 let body = try StartInstancesRequest(bytes: request.body)
+                try await authorizer.authorizeStart(principal, body)
                 return .ok(IDList(ids: try await fleet.startInstances(body)))
             case .listInstances:
                 let query = try IDQuery(bytes: request.body)
@@ -58,10 +61,37 @@ struct RPCDispatcher: Sendable {
                 return .ok(Empty())
             case .listNodes:
                 let query = try IDQuery(bytes: request.body)
-                return .ok(NodeList(nodes: try await fleet.listNodes(id: query.id)))
+                if !query.id.isEmpty {
+                    try await authorizer.requireResource(principal, type: "node", id: query.id, permission: "list")
+                }
+                var nodes = try await fleet.listNodes(id: query.id)
+                if let permitted = await authorizer.permittedResources(principal, type: "node", permission: "list") {
+                    nodes = nodes.filter { permitted.contains($0.nodeID) }
+                }
+                return .ok(NodeList(nodes: nodes))
             case .configureNode:
-                try await fleet.configureNode(try NodeConfigRequest(bytes: request.body))
+                let body = try NodeConfigRequest(bytes: request.body)
+                try await authorizer.requireResource(
+                    principal,
+                    type: "node",
+                    id: body.nodeID,
+                    permission: "change_config"
+                )
+                try await fleet.configureNode(body)
                 return .ok(Empty())
+            case .updateNodeAgents:
+                let permitted = await authorizer.permittedResources(
+                    principal,
+                    type: "node",
+                    permission: "force_upgrade"
+                )
+                if let permitted, permitted.isEmpty {
+                    throw ControlPlaneError(
+                        .forbidden,
+                        "Permission denied: missing resource permission force_upgrade on every node"
+                    )
+                }
+                return .ok(IDList(ids: try await fleet.updateNodeAgents(only: permitted)))
             case .createGroup:
                 return .ok(try await fleet.createGroup(try GroupRecord(bytes: request.body)))
             case .listGroups:
@@ -80,7 +110,30 @@ struct RPCDispatcher: Sendable {
                 return .ok(Empty())
             case .deleteNode:
                 let query = try IDQuery(bytes: request.body)
+                try await authorizer.requireResource(principal, type: "node", id: query.id, permission: "remove")
                 try await fleet.deleteNode(id: query.id)
+                return .ok(Empty())
+            case .permissionCatalogue:
+                return .ok(PermissionCatalog.wireCatalogue)
+            case .listPermissionGroups:
+                let query = try IDQuery(bytes: request.body)
+                return .ok(PermissionGroupList(groups: try await authorizer.store.list(name: query.id)))
+            case .createPermissionGroup:
+                try await authorizer.store.create(try PermissionGroupRecord(bytes: request.body))
+                return .ok(Empty())
+            case .updatePermissionGroup:
+                try await authorizer.store.update(try PermissionGroupUpdate(bytes: request.body))
+                return .ok(Empty())
+            case .deletePermissionGroup:
+                try await authorizer.store.delete(name: try IDQuery(bytes: request.body).id)
+                return .ok(Empty())
+            case .listGroupResources:
+                let name = try IDQuery(bytes: request.body).id
+                return .ok(GroupResources(group: name, resources: await authorizer.store.resources(of: name)))
+            case .setGroupResources:
+                try await authorizer.store.setResources(try GroupResources(bytes: request.body))
+                // Waiting instances may now fit on newly granted nodes.
+                if authorizer.resourceManagement { await fleet.requestScheduling() }
                 return .ok(Empty())
             default:
                 return RPCResponse(status: .notImplemented, message: "unknown method \(request.method.rawValue)")

@@ -73,6 +73,7 @@ public struct Scheduler: Sendable {
 
     private func qualifies(_ node: SchedulerNode, for request: SchedulerRequest) -> Bool {
         (request.targetNodeID.isEmpty || node.id == request.targetNodeID)
+            && (request.allowedNodes?.contains(node.id) ?? true)
             && node.isActive && !node.drainMode && archMatches(node, request) && node.freeSlots > 0
     }
 
@@ -91,6 +92,9 @@ public struct Scheduler: Sendable {
             }
             let node = nodes[i]
             let label = node.name.isEmpty ? node.id : "\(node.name) (\(node.id))"
+            if let allowed = request.allowedNodes, !allowed.contains(node.id) {
+                return "permission group \(request.permissionGroup) may not create instances on requested node \(label)"
+            }
             if !node.isActive { return "requested node \(label) is not active" }
             if node.drainMode { return "requested node \(label) is in drain mode" }
             if !archMatches(node, request) {
@@ -101,6 +105,13 @@ public struct Scheduler: Sendable {
         if nodes.isEmpty { return "no node has joined the controller" }
         var nodes = nodes
         var scope = ""
+        if let allowed = request.allowedNodes {
+            nodes = nodes.filter { allowed.contains($0.id) }
+            if nodes.isEmpty {
+                return "permission group \(request.permissionGroup) may create instances on no joined node"
+            }
+            scope = "permitted to group \(request.permissionGroup) "
+        }
         if !request.groupChain.isEmpty {
             let chain = Set(request.groupChain.map(\.id))
             let names = request.groupChain.map(\.name).joined(separator: " → ")

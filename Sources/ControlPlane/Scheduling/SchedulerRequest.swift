@@ -23,6 +23,10 @@ public struct SchedulerRequest: Sendable, Equatable {
     public var targetNodeID: String
     /// Anka `group_id` targeting: the group, then its fallbacks in order; empty for any node.
     public var groupChain: [SchedulerGroup]
+    /// Resource management: the permission group the start named, and the nodes it may use.
+    public var permissionGroup: String
+    /// `nil`: any node.
+    public var allowedNodes: Set<String>?
 
     public init(
         instanceID: String,
@@ -31,7 +35,9 @@ public struct SchedulerRequest: Sendable, Equatable {
         templateID: String = "",
         arch: String = "",
         targetNodeID: String = "",
-        groupChain: [SchedulerGroup] = []
+        groupChain: [SchedulerGroup] = [],
+        permissionGroup: String = "",
+        allowedNodes: Set<String>? = nil
     ) {
         self.instanceID = instanceID
         self.priority = priority
@@ -40,5 +46,7 @@ public struct SchedulerRequest: Sendable, Equatable {
         self.arch = arch
         self.targetNodeID = targetNodeID
         self.groupChain = groupChain
+        self.permissionGroup = permissionGroup
+        self.allowedNodes = allowedNodes
     }
 }

@@ -120,8 +120,14 @@ struct ConnectionHandler: Sendable {
             switch frame.type {
             case .heartbeat:
                 let heartbeat = try Heartbeat(payload: frame.payload)
-                session.heartbeat.withLock { $0 = heartbeat }
+                let wasUpdating = session.heartbeat.withLock { previous in
+                    defer { previous = heartbeat }
+                    return previous?.updating ?? false
+                }
                 session.send(HeartbeatAck(sequence: heartbeat.sequence, serverTimeMicros: Self.nowMicros()))
+                if heartbeat.updating != wasUpdating {
+                    await fleet.nodeUpdating(session, heartbeat.updating)
+                }
             case .commandAck:
                 await fleet.commandAcknowledged(nodeID: nodeID, ack: try CommandAck(payload: frame.payload))
             case .instanceEvent:

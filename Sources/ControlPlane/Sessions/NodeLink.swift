@@ -7,4 +7,6 @@ struct NodeLink {
     var lastSentCommandID: Int64
     var flushing = false
     var flushAgain = false
+    /// The agent reports it is updating itself (`Updating`); no placements meanwhile.
+    var updating = false
 }

@@ -25,6 +25,10 @@ public actor NodeAgent {
         public var stateFile: URL?
         /// Missed server answers, in heartbeat intervals, before the connection counts as dead.
         public var deadAfterIntervals: Double = 3
+        /// Shell command run by `sh -c` when the control plane asks the agent to update
+        /// (Anka `PUT /api/v1/node/update`), e.g. a package upgrade. Without one, the agent
+        /// reports `Updating`, has nothing to install, and reports `Active` again.
+        public var updateCommand: String?
 
         public init(host: String, port: Int, nodeName: String, identity: TLSIdentity, trustRoot: Certificate) {
             self.host = host
@@ -54,6 +58,9 @@ public actor NodeAgent {
     var channel: (any Channel)?
     var lastInbound = NIODeadline.now()
     var operations: [String: Task<Void, Never>] = [:]
+    var heartbeatSequence: UInt64 = 0
+    /// Reported in heartbeats while an agent update runs.
+    var updating = false
     var backoff: Backoff
     public private(set) var connections = 0
 
@@ -155,7 +162,6 @@ public actor NodeAgent {
     }
 
     private func heartbeatLoop(channel: any Channel, interval: Duration) async throws {
-        var sequence: UInt64 = 0
         let deadAfter = interval * configuration.deadAfterIntervals
         while true {
             try await Task.sleep(for: interval)
@@ -164,10 +170,15 @@ public actor NodeAgent {
                 channel.close(promise: nil)
                 return
             }
-            sequence += 1
-            let heartbeat = await makeHeartbeat(sequence: sequence)
-            channel.writeAndFlush(heartbeat.frame(allocator: channel.allocator), promise: nil)
+            await sendHeartbeat()
         }
+    }
+
+    /// Sends a heartbeat now (also outside the interval, when the agent's state changes).
+    private func sendHeartbeat() async {
+        heartbeatSequence += 1
+        let heartbeat = await makeHeartbeat(sequence: heartbeatSequence)
+        send(heartbeat)
     }
 
     private func silence() -> Duration {
@@ -185,7 +196,8 @@ public actor NodeAgent {
             cpuUtil: resources.cpuCount > 0 ? min(1, Double(cpu) / Double(resources.cpuCount)) : 0,
             ramUtil: resources.ramMB > 0 ? min(1, Double(ram) / Double(resources.ramMB)) : 0,
             freeDiskBytes: resources.freeDiskBytes,
-            instances: instances.map { InstanceStatus(instanceID: $0.instanceID, state: $0.state) }
+            instances: instances.map { InstanceStatus(instanceID: $0.instanceID, state: $0.state) },
+            updating: updating
         )
     }
 
@@ -263,6 +275,8 @@ public actor NodeAgent {
                 try await driver.terminate(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .terminated))
                 operations.removeValue(forKey: id)
+            case .updateAgent:
+                await updateAgent()
             }
         } catch is CancellationError {
             return
@@ -273,6 +287,26 @@ public actor NodeAgent {
             )
             emit(InstanceStatus(instanceID: id, state: .error, message: "\(error)"))
         }
+    }
+
+    /// Reports `Updating`, runs the configured update command, and reports back. After a
+    /// successful command the agent reconnects, so its hello announces what is now installed.
+    private func updateAgent() async {
+        updating = true
+        await sendHeartbeat()
+        var reconnect = false
+        if let command = configuration.updateCommand {
+            logger.info("updating the node agent", metadata: ["command": "\(command)"])
+            let status = await AgentUpdateCommand.run(command)
+            if status == 0 {
+                reconnect = true
+            } else {
+                logger.error("agent update command failed", metadata: ["exit": "\(status)"])
+            }
+        }
+        updating = false
+        await sendHeartbeat()
+        if reconnect { channel?.close(promise: nil) }
     }
 
     /// Records an instance event and sends it when connected.

@@ -21,6 +21,8 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var inflightReqid: String = ""
     public var priority: Int = 1000
     public var groupId: String = ""
+    /// Permission group named at start (resource management); limits placement.
+    public var permissionGroup: String = ""
     public var name: String = ""
     public var externalId: String = ""
     /// JSON object text.

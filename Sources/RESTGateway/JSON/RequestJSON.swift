@@ -10,22 +10,36 @@ struct RequestJSON {
 
     /// Reads and parses the body; an empty body is an empty object.
     static func read(_ request: Request) async throws -> RequestJSON {
-        var request = request
-        let buffer = try await request.collectBody(upTo: maxBodySize)
-        let bytes = buffer.readableBytesView
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            return RequestJSON(fields: [:])
-        }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-        } catch {
-            throw GatewayError(.badRequest, "request body is not valid JSON")
-        }
-        guard let fields = object as? [String: Any] else {
+        guard let value = try await readValue(request) else { return RequestJSON(fields: [:]) }
+        guard let fields = value as? [String: Any] else {
             throw GatewayError(.badRequest, "request body must be a JSON object")
         }
         return RequestJSON(fields: fields)
+    }
+
+    /// Reads a body that is a JSON array of objects; an empty body is an empty array.
+    static func readArray(_ request: Request) async throws -> [RequestJSON] {
+        guard let value = try await readValue(request) else { return [] }
+        guard let array = value as? [Any] else { throw GatewayError(.badRequest, "request body must be a JSON array") }
+        return try array.map {
+            guard let fields = $0 as? [String: Any] else {
+                throw GatewayError(.badRequest, "every element of the request body must be a JSON object")
+            }
+            return RequestJSON(fields: fields)
+        }
+    }
+
+    /// The parsed body, or `nil` when it is empty or only whitespace.
+    private static func readValue(_ request: Request) async throws -> Any? {
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxBodySize)
+        let bytes = buffer.readableBytesView
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
+        do {
+            return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+        } catch {
+            throw GatewayError(.badRequest, "request body is not valid JSON")
+        }
     }
 
     func has(_ key: String) -> Bool { fields[key] != nil && !(fields[key] is NSNull) }

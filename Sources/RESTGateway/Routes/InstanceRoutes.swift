@@ -76,6 +76,7 @@ struct InstanceRoutes {
         body.nodeID = try json.string("node_id") ?? ""
         body.priority = try json.int("priority")
         body.groupID = try json.string("group_id") ?? ""
+        body.permissionGroup = try json.string("group") ?? ""
         body.vcpu = try json.int("vcpu")
         body.vramMB = try json.int("vram")
         body.metadataJSON = try metadataJSON(json) ?? ""

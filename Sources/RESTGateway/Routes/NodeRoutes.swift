@@ -27,6 +27,11 @@ struct NodeRoutes {
             let _: Empty = try await client.rpc(.configureNode, principal: context.principal, body: body)
             return AnkaJSON.ok()
         }
+        // Force node agent update: every node runs its update; offline nodes do when they return.
+        router.put("/api/v1/node/update") { _, context -> Response in
+            let _: IDList = try await client.rpc(.updateNodeAgents, principal: context.principal, body: Empty())
+            return AnkaJSON.ok()
+        }
         router.delete("/api/v1/node") { request, context -> Response in
             let json = try await RequestJSON.read(request)
             let id = try json.string("node_id") ?? json.string("id") ?? request.uri.queryParameters.get("id") ?? ""

@@ -11,19 +11,23 @@ public struct Heartbeat: WireMessage, Equatable {
     public var ramUtil: Double
     public var freeDiskBytes: Int
     public var instances: [InstanceStatus]
+    /// The agent is updating itself (Anka node state `Updating`); it takes no new work.
+    public var updating: Bool
 
     public init(
         sequence: UInt64,
         cpuUtil: Double = 0,
         ramUtil: Double = 0,
         freeDiskBytes: Int = 0,
-        instances: [InstanceStatus] = []
+        instances: [InstanceStatus] = [],
+        updating: Bool = false
     ) {
         self.sequence = sequence
         self.cpuUtil = cpuUtil
         self.ramUtil = ramUtil
         self.freeDiskBytes = freeDiskBytes
         self.instances = instances
+        self.updating = updating
     }
 
     public func encode(to w: inout PayloadWriter) {
@@ -32,6 +36,7 @@ public struct Heartbeat: WireMessage, Equatable {
         w.write(3, ramUtil)
         w.write(4, freeDiskBytes)
         w.write(5, instances)
+        w.write(6, updating)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -43,6 +48,7 @@ public struct Heartbeat: WireMessage, Equatable {
             case 3: ramUtil = try r.double(tag)
             case 4: freeDiskBytes = try r.int(tag)
             case 5: instances.append(try r.message(tag))
+            case 6: updating = try r.bool(tag)
             default: try r.skip(tag)
             }
         }

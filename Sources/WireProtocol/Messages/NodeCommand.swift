@@ -11,6 +11,8 @@ public struct NodeCommand: WireMessage, Equatable {
         case stop = 2
         case terminate = 3
         case restart = 4
+        /// Update the node agent (Anka `PUT /api/v1/node/update`); `instanceID` is empty.
+        case updateAgent = 5
 
         public var description: String {
             switch self {
@@ -18,6 +20,7 @@ public struct NodeCommand: WireMessage, Equatable {
             case .stop: "stop"
             case .terminate: "terminate"
             case .restart: "restart"
+            case .updateAgent: "update_agent"
             }
         }
     }
@@ -56,6 +59,9 @@ public struct NodeCommand: WireMessage, Equatable {
         }
         self.commandID = try PayloadReader.require(id, "commandID", in: "NodeCommand")
         self.kind = try PayloadReader.require(kind, "kind", in: "NodeCommand")
-        self.instanceID = try PayloadReader.require(instanceID, "instanceID", in: "NodeCommand")
+        let kindValue = try PayloadReader.require(kind, "kind", in: "NodeCommand")
+        self.instanceID =
+            kindValue == .updateAgent
+            ? (instanceID ?? "") : try PayloadReader.require(instanceID, "instanceID", in: "NodeCommand")
     }
 }

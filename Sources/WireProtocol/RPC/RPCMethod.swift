@@ -15,6 +15,8 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let listNodes = RPCMethod(rawValue: 20)
     public static let deleteNode = RPCMethod(rawValue: 21)
     public static let configureNode = RPCMethod(rawValue: 22)
+    /// Anka `PUT /api/v1/node/update`: every node updates its agent.
+    public static let updateNodeAgents = RPCMethod(rawValue: 23)
     public static let createGroup = RPCMethod(rawValue: 30)
     public static let listGroups = RPCMethod(rawValue: 31)
     public static let updateGroup = RPCMethod(rawValue: 32)
@@ -27,6 +29,13 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let deleteAPIKey = RPCMethod(rawValue: 43)
     public static let tapHand = RPCMethod(rawValue: 44)
     public static let tapShake = RPCMethod(rawValue: 45)
+    public static let listPermissionGroups = RPCMethod(rawValue: 50)
+    public static let createPermissionGroup = RPCMethod(rawValue: 51)
+    public static let updatePermissionGroup = RPCMethod(rawValue: 52)
+    public static let deletePermissionGroup = RPCMethod(rawValue: 53)
+    public static let listGroupResources = RPCMethod(rawValue: 54)
+    public static let setGroupResources = RPCMethod(rawValue: 55)
+    public static let permissionCatalogue = RPCMethod(rawValue: 56)
 
     public var description: String {
         switch self {
@@ -51,6 +60,14 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .deleteAPIKey: "deleteAPIKey"
         case .tapHand: "tapHand"
         case .tapShake: "tapShake"
+        case .updateNodeAgents: "updateNodeAgents"
+        case .listPermissionGroups: "listPermissionGroups"
+        case .createPermissionGroup: "createPermissionGroup"
+        case .updatePermissionGroup: "updatePermissionGroup"
+        case .deletePermissionGroup: "deletePermissionGroup"
+        case .listGroupResources: "listGroupResources"
+        case .setGroupResources: "setGroupResources"
+        case .permissionCatalogue: "permissionCatalogue"
         default: "method(\(rawValue))"
         }
     }

@@ -14,6 +14,8 @@ public struct StartInstancesRequest: WireCodable, Equatable {
     public var vramMB: Int?
     /// Instance metadata as a JSON object text (the gateway validated it).
     public var metadataJSON: String = ""
+    /// Anka `group`: the permission group to start under (resource management).
+    public var permissionGroup: String = ""
 
     public init() {}
 
@@ -30,6 +32,7 @@ public struct StartInstancesRequest: WireCodable, Equatable {
         w.write(10, vcpu)
         w.write(11, vramMB)
         w.write(12, metadataJSON)
+        w.write(13, permissionGroup)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -48,6 +51,7 @@ public struct StartInstancesRequest: WireCodable, Equatable {
             case 10: vcpu = try r.int(tag)
             case 11: vramMB = try r.int(tag)
             case 12: metadataJSON = try r.string(tag)
+            case 13: permissionGroup = try r.string(tag)
             default: try r.skip(tag)
             }
         }

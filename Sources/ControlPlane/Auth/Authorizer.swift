@@ -1,0 +1,98 @@
+import WireProtocol
+
+/// Decides whether a principal may make a call, from permission groups and the
+/// control plane's settings. Root (and an unauthenticated dev setup) may do everything.
+struct Authorizer: Sendable {
+    let store: PermissionStore
+    /// Controller permissions are checked.
+    let enabled: Bool
+    /// Resource permissions on nodes and templates are checked too.
+    let resourceManagement: Bool
+
+    init(store: PermissionStore, configuration: ControlPlaneConfiguration) {
+        self.store = store
+        self.enabled = configuration.authorization
+        self.resourceManagement = configuration.authorization && configuration.resourceManagement
+    }
+
+    /// The names whose permissions a principal has: its groups, and its own name
+    /// (Anka lets operators grant to a user name as well as to a group).
+    static func subjects(of principal: Principal) -> [String] {
+        principal.name.isEmpty ? principal.groups : principal.groups + [principal.name]
+    }
+
+    static func isUnrestricted(_ principal: Principal) -> Bool {
+        principal.kind == .root || principal.kind == .anonymous
+    }
+
+    /// Throws `forbidden`, naming the permission, when the principal may not call `method`.
+    func authorize(_ principal: Principal, for method: RPCMethod) async throws {
+        guard enabled, !Self.isUnrestricted(principal) else { return }
+        switch PermissionCatalog.requirement(for: method) {
+        case .none, .authenticated:
+            return
+        case .root:
+            throw ControlPlaneError(.forbidden, "Permission denied: \(method) needs the root token")
+        case .permission(let name):
+            guard await store.controllerPermissions(of: Self.subjects(of: principal)).contains(name) else {
+                throw ControlPlaneError(.forbidden, "Permission denied: missing permission \(name)")
+            }
+        }
+    }
+
+    /// The resources of `type` the principal may act on with `permission`; `nil` for all.
+    func permittedResources(_ principal: Principal, type: String, permission: String) async -> Set<String>? {
+        guard resourceManagement, !Self.isUnrestricted(principal) else { return nil }
+        return await store.resourceIDs(Self.subjects(of: principal), type: type, permission: permission)
+    }
+
+    /// Throws `forbidden` unless the principal holds `permission` on the resource.
+    func requireResource(_ principal: Principal, type: String, id: String, permission: String) async throws {
+        guard resourceManagement, !Self.isUnrestricted(principal) else { return }
+        guard await store.grants(Self.subjects(of: principal), type: type, id: id, permission: permission) else {
+            throw ControlPlaneError(
+                .forbidden,
+                "Permission denied: missing resource permission \(permission) on \(type) \(id)"
+            )
+        }
+    }
+
+    /// Checks a start against resource management. Placement is limited later, on every
+    /// scheduling pass, to the nodes the group then holds `create_instance` on.
+    ///
+    /// With resource management on, a start names a permission group (`group`) that the
+    /// caller belongs to; that group must hold `pull` on the template and `create_instance`
+    /// on at least one node, and node groups (`group_id`) are disabled.
+    func authorizeStart(_ principal: Principal, _ request: StartInstancesRequest) async throws {
+        guard resourceManagement else { return }
+        let group = request.permissionGroup
+        guard !group.isEmpty else {
+            throw ControlPlaneError.badRequest("group is required while resource management is enabled")
+        }
+        guard request.groupID.isEmpty else {
+            throw ControlPlaneError.badRequest("group_id is disabled while resource management is enabled; use group")
+        }
+        guard Self.isUnrestricted(principal) || Self.subjects(of: principal).contains(group) else {
+            throw ControlPlaneError(.forbidden, "Permission denied: not a member of permission group \(group)")
+        }
+        guard await store.grants([group], type: "template", id: request.templateID, permission: "pull") else {
+            throw ControlPlaneError(
+                .forbidden,
+                "Permission denied: permission group \(group) lacks resource permission pull on template \(request.templateID)"
+            )
+        }
+        let nodes = await store.resourceIDs([group], type: "node", permission: "create_instance")
+        guard !nodes.isEmpty else {
+            throw ControlPlaneError(
+                .forbidden,
+                "Permission denied: permission group \(group) has resource permission create_instance on no node"
+            )
+        }
+        if !request.nodeID.isEmpty, !nodes.contains(request.nodeID) {
+            throw ControlPlaneError(
+                .forbidden,
+                "Permission denied: permission group \(group) lacks resource permission create_instance on node \(request.nodeID)"
+            )
+        }
+    }
+}
