@@ -1,5 +1,7 @@
 import Hummingbird
 import Logging
+import NIOCore
+import WireProtocol
 
 /// Turns every error into Anka's FAIL envelope, and checks credentials.
 ///
@@ -9,7 +11,12 @@ struct EnvelopeMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
 
     let authenticator: RootTokenAuthenticator?
+    /// Client certificates authenticate callers (the gateway serves HTTPS with a client CA).
+    let clientCertificates: Bool
     let logger: Logger
+
+    /// Authentication is on with a root token or with client certificates.
+    var authenticationEnabled: Bool { authenticator != nil || clientCertificates }
 
     static let unauthenticatedPaths: Set<String> = ["/livez", "/readyz", "/tap/v1/hand", "/tap/v1/shake"]
 
@@ -20,20 +27,14 @@ struct EnvelopeMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         do {
-            if let authenticator, !Self.unauthenticatedPaths.contains(request.uri.path) {
-                // Root token (Basic) or a TAP session (Bearer, checked by the control plane).
-                if let principal = authenticator.authenticate(request.headers) {
-                    context.principal = principal
-                } else if let header = request.headers[.authorization],
-                    let principal = BearerCredential.principal(from: header)
-                {
-                    context.principal = principal
-                } else {
-                    throw GatewayError.authenticationRequired
-                }
+            if authenticationEnabled, !Self.unauthenticatedPaths.contains(request.uri.path) {
+                context.principal = try await authenticate(request, channel: context.channel)
             }
             return try await next(request, context)
         } catch let error as GatewayError {
+            if error.status == .unauthorized {
+                logger.debug("authentication failed", metadata: ["path": "\(request.uri.path)"])
+            }
             return AnkaJSON.fail(error)
         } catch let error as HTTPError {
             let message =
@@ -45,5 +46,17 @@ struct EnvelopeMiddleware: RouterMiddleware {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return AnkaJSON.fail(GatewayError(.internalServerError, "internal error"))
         }
+    }
+
+    /// An `Authorization` header decides when present: root token (Basic) or a TAP session
+    /// (Bearer, checked by the control plane). Without one, a verified client certificate does.
+    private func authenticate(_ request: Request, channel: any Channel) async throws -> Principal {
+        if let header = request.headers[.authorization] {
+            if let principal = authenticator?.authenticate(request.headers) { return principal }
+            if let principal = BearerCredential.principal(from: header) { return principal }
+            throw GatewayError.authenticationRequired
+        }
+        if clientCertificates, let principal = await GatewayTLS.peerPrincipal(of: channel) { return principal }
+        throw GatewayError.authenticationRequired
     }
 }

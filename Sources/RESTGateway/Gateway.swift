@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
 import Logging
 import ServiceLifecycle
 
@@ -9,6 +11,8 @@ public struct GatewayConfiguration: Sendable {
     public var port: Int = 8090
     /// When set, every call but `/livez` and `/readyz` needs this root token.
     public var rootToken: String?
+    /// HTTPS (HTTP/1.1 and HTTP/2 by ALPN); plain HTTP when `nil`.
+    public var tls: GatewayTLS?
     /// Reported as `anka_registry` on instances.
     public var registryAddress: String = ""
 
@@ -39,6 +43,7 @@ public struct Gateway: Sendable {
         router.add(
             middleware: EnvelopeMiddleware(
                 authenticator: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
+                clientCertificates: configuration.tls?.clientCertificates ?? false,
                 logger: logger
             )
         )
@@ -53,8 +58,15 @@ public struct Gateway: Sendable {
 
     /// Serves HTTP until cancelled; `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let server: HTTPServerBuilder =
+            if let tls = configuration.tls {
+                try .http2Upgrade(tlsConfiguration: tls.configuration)
+            } else {
+                .http1()
+            }
         let app = Application(
             router: makeRouter(),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger

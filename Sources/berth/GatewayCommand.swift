@@ -26,11 +26,24 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Root token; turns authentication on.")
     var rootToken: String?
 
+    @Option(help: "PEM certificate chain for HTTPS (HTTP/1.1 and HTTP/2 by ALPN).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "PEM CA whose client certificates authenticate callers (CN user; OU, else O, groups).")
+    var clientCa: String?
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
     func validate() throws {
         if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if clientCa != nil && tlsCert == nil {
+            throw ValidationError("--client-ca needs HTTPS (--tls-cert, --tls-key)")
+        }
     }
 
     func run() async throws {
@@ -50,10 +63,14 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = httpPort
         configuration.rootToken = rootToken
+        if let tlsCert, let tlsKey {
+            configuration.tls = try GatewayTLS.load(certificatePath: tlsCert, keyPath: tlsKey, clientCAPath: clientCa)
+        }
+        let scheme = configuration.tls == nil ? "http" : "https"
         let gateway = Gateway(configuration: configuration, client: client)
         try await RunService.run(label: "berth.gateway") {
             try await gateway.run { port in
-                Logger(label: "berth.gateway").info("REST API listening on http://\(host):\(port)")
+                Logger(label: "berth.gateway").info("REST API listening on \(scheme)://\(host):\(port)")
             }
         }
     }

@@ -20,7 +20,8 @@ public final class TestGateway: Sendable {
     public static func start(
         _ cp: TestControlPlane,
         rootToken: String? = nil,
-        name: String = "gw"
+        name: String = "gw",
+        tls: GatewayTLS? = nil
     ) async throws -> TestGateway {
         let identity = try await cp.controlPlane.issueGatewayIdentity(name: name)
         let client = ControlPlaneClient(
@@ -35,6 +36,7 @@ public final class TestGateway: Sendable {
         var configuration = GatewayConfiguration()
         configuration.port = 0
         configuration.rootToken = rootToken
+        configuration.tls = tls
         let gateway = Gateway(configuration: configuration, client: client, logger: TestLogging.logger("gateway"))
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await gateway.run { port in continuation.yield(port) } }
