@@ -167,7 +167,9 @@ let package = Package(
                 "WireProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            // A verbatim copy of the reference document, read by the curl replay test.
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "EndToEndTests",
