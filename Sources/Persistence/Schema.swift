@@ -176,6 +176,13 @@ enum Schema {
                 t.add(column: "permission_group", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v6-start-options") { db in
+            try db.alter(table: "instances") { t in
+                // Encoded StartOptions of the start request (script, VM knobs), sent to the node.
+                t.add(column: "start_options", .blob)
+                t.add(column: "mac_address", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

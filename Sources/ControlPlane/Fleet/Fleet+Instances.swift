@@ -52,6 +52,9 @@ extension Fleet {
             row.priority = priority
             row.groupId = request.groupID
             row.permissionGroup = request.permissionGroup
+            if !request.options.isEmpty { row.startOptions = request.options.encodedBytes() }
+            row.macAddress = request.options.macAddress
+            row.vlan = request.options.vlanTag
             row.name = request.name
             row.externalId = request.externalID
             row.metadata = request.metadataJSON
@@ -177,6 +180,8 @@ extension InstanceRecord {
         metadataJSON = row.metadata
         arch = row.arch
         vlan = row.vlan
+        macAddress = row.macAddress
+        if let bytes = row.startOptions, let options = try? StartOptions(bytes: bytes) { usbDevice = options.usbDevice }
         priority = row.priority
         if let bytes = row.vminfo { vmInfo = try? VMInfo(bytes: bytes) }
         waitReason = row.state == "Scheduling" ? row.waitReason : ""

@@ -70,11 +70,13 @@ extension Fleet {
             let now = BerthDatabase.nowMicros()
             let placements = decision.placements.compactMap { placement -> Placement? in
                 guard let row = rows[placement.instanceID] else { return nil }
+                let nodeName = nodes[placement.nodeID]?.name ?? ""
                 return Placement(
                     instanceID: row.id,
                     nodeID: placement.nodeID,
                     requestID: UUID().uuidString.lowercased(),
-                    commandPayload: Self.startSpec(for: row, now: now).encodedBytes()
+                    commandPayload: Self.startSpec(for: row, nodeID: placement.nodeID, nodeName: nodeName, now: now)
+                        .encodedBytes()
                 )
             }
             let commands = try await database.commitSchedulingPass(
@@ -105,7 +107,7 @@ extension Fleet {
         }
     }
 
-    static func startSpec(for row: InstanceRow, now: Int64) -> StartSpec {
+    static func startSpec(for row: InstanceRow, nodeID: String, nodeName: String, now: Int64) -> StartSpec {
         var spec = StartSpec()
         spec.templateID = row.templateId
         spec.templateName = row.templateName
@@ -114,7 +116,18 @@ extension Fleet {
         spec.cpuCores = row.vcpu
         spec.ramMB = row.vramMb
         spec.arch = row.arch
-        spec.vmName = "mgmtManaged-\(row.templateName)-\(now)000"
+        spec.options = row.startOptions.flatMap { try? StartOptions(bytes: $0) } ?? StartOptions()
+        let name =
+            spec.options.nameTemplate.isEmpty
+            ? "\(row.templateName)-\(now)000"
+            : spec.options.nameTemplate
+                .replacingOccurrences(of: "$template_name", with: row.templateName)
+                .replacingOccurrences(of: "$template_id", with: row.templateId)
+                .replacingOccurrences(of: "$instance_id", with: row.id)
+                .replacingOccurrences(of: "$node_id", with: nodeID)
+                .replacingOccurrences(of: "$node_name", with: nodeName)
+                .replacingOccurrences(of: "$ts", with: "\(now / 1_000_000)")
+        spec.vmName = "mgmtManaged-\(name)"
         return spec
     }
 }

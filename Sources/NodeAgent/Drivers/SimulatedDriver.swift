@@ -86,6 +86,14 @@ public actor SimulatedDriver: InstanceDriver {
         info.ip = "192.168.64.\(1 + ordinal % 250)"
         info.vncPort = 5900 + ordinal
         info.portForwarding = [PortForward(guestPort: 22, hostPort: 10_000 + ordinal, proto: "tcp", name: "ssh")]
+        if !spec.options.portForwarding.isEmpty {
+            // port_forwarding_override replaces the template's rules; a missing host port is allocated.
+            info.portForwarding = spec.options.portForwarding.enumerated().map { index, rule in
+                var rule = rule
+                if rule.hostPort == 0 { rule.hostPort = 10_000 + ordinal * 16 + index }
+                return rule
+            }
+        }
         info.creationDateMicros = now
         info.startDateMicros = now
         vms[instanceID] = VM(

@@ -23,6 +23,9 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var groupId: String = ""
     /// Permission group named at start (resource management); limits placement.
     public var permissionGroup: String = ""
+    /// Encoded `StartOptions`; `nil` when the start said nothing beyond the basics.
+    public var startOptions: [UInt8]?
+    public var macAddress: String = ""
     public var name: String = ""
     public var externalId: String = ""
     /// JSON object text.

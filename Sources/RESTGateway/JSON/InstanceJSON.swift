@@ -18,7 +18,7 @@ enum InstanceJSON {
             "cr_time": AnkaJSON.timestamp(micros: record.createdMicros),
             "progress": record.progress,
             "vlan": record.vlan,
-            "usb_device": "",
+            "usb_device": record.usbDevice,
         ]
         if !record.message.isEmpty { vm["message"] = record.message }
         if !record.tag.isEmpty { vm["tag"] = record.tag }
@@ -28,6 +28,7 @@ enum InstanceJSON {
         if !record.name.isEmpty { vm["name"] = record.name }
         if !record.externalID.isEmpty { vm["external_id"] = record.externalID }
         if !record.arch.isEmpty { vm["arch"] = record.arch }
+        if !record.macAddress.isEmpty { vm["mac_address"] = record.macAddress }
         if !record.waitReason.isEmpty { vm["wait_reason"] = record.waitReason }
         if let metadata = metadata(record.metadataJSON) { vm["metadata"] = metadata }
         if let info = record.vmInfo { vm["vminfo"] = vmInfo(info, nodeID: record.nodeID) }

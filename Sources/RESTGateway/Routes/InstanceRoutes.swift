@@ -80,6 +80,7 @@ struct InstanceRoutes {
         body.vcpu = try json.int("vcpu")
         body.vramMB = try json.int("vram")
         body.metadataJSON = try metadataJSON(json) ?? ""
+        body.options = try StartOptionsJSON.parse(json)
         return body
     }
 

@@ -9,6 +9,7 @@ public struct StartSpec: WireCodable, Equatable {
     /// VM name the node should use (Anka: `mgmtManaged-...`).
     public var vmName: String = ""
     public var arch: String = ""
+    public var options = StartOptions()
 
     public init() {}
 
@@ -21,6 +22,7 @@ public struct StartSpec: WireCodable, Equatable {
         w.write(6, ramMB)
         w.write(7, vmName)
         w.write(8, arch)
+        if !options.isEmpty { w.write(9, options) }
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -34,6 +36,7 @@ public struct StartSpec: WireCodable, Equatable {
             case 6: ramMB = try r.int(tag)
             case 7: vmName = try r.string(tag)
             case 8: arch = try r.string(tag)
+            case 9: options = try r.message(tag)
             default: try r.skip(tag)
             }
         }

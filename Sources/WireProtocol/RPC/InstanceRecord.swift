@@ -24,6 +24,8 @@ public struct InstanceRecord: WireCodable, Equatable {
     public var vmInfo: VMInfo?
     /// Why a `Scheduling` instance is not placed yet; empty once placed.
     public var waitReason: String = ""
+    public var macAddress: String = ""
+    public var usbDevice: String = ""
 
     public init() {}
 
@@ -49,6 +51,8 @@ public struct InstanceRecord: WireCodable, Equatable {
         w.write(19, priority)
         w.write(20, vmInfo)
         w.write(21, waitReason)
+        w.write(22, macAddress)
+        w.write(23, usbDevice)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -75,6 +79,8 @@ public struct InstanceRecord: WireCodable, Equatable {
             case 19: priority = try r.int(tag)
             case 20: vmInfo = try r.message(tag)
             case 21: waitReason = try r.string(tag)
+            case 22: macAddress = try r.string(tag)
+            case 23: usbDevice = try r.string(tag)
             default: try r.skip(tag)
             }
         }

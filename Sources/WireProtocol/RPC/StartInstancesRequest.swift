@@ -16,6 +16,8 @@ public struct StartInstancesRequest: WireCodable, Equatable {
     public var metadataJSON: String = ""
     /// Anka `group`: the permission group to start under (resource management).
     public var permissionGroup: String = ""
+    /// Everything else the start request may say about the VM.
+    public var options = StartOptions()
 
     public init() {}
 
@@ -33,6 +35,7 @@ public struct StartInstancesRequest: WireCodable, Equatable {
         w.write(11, vramMB)
         w.write(12, metadataJSON)
         w.write(13, permissionGroup)
+        if !options.isEmpty { w.write(14, options) }
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -52,6 +55,7 @@ public struct StartInstancesRequest: WireCodable, Equatable {
             case 11: vramMB = try r.int(tag)
             case 12: metadataJSON = try r.string(tag)
             case 13: permissionGroup = try r.string(tag)
+            case 14: options = try r.message(tag)
             default: try r.skip(tag)
             }
         }
