@@ -101,6 +101,13 @@ import _CryptoExtras
         #expect(try await ci.send("GET", "/api/v1/vm").status == 403)
         // Root keeps every permission; a bad token is still a 401.
         #expect(try await gateway.http.send("GET", "/api/v1/vm").status == 200)
+        // A gateway without authentication cannot bypass the control plane's checks.
+        let open = try await TestGateway.start(cp, name: "no-auth")
+        let bypass = try await open.http.send("GET", "/api/v1/vm")
+        #expect(bypass.status == 401)
+        #expect(bypass.json["message"] as? String == "Authentication Required")
+        #expect(try await open.http.send("GET", "/livez").status == 200)
+        await open.stop()
         let wrong = HTTPTestClient(
             base: gateway.base,
             authorization: "Basic " + Data("root:wrong-token".utf8).base64EncodedString()

@@ -21,14 +21,21 @@ struct Authorizer: Sendable {
         principal.name.isEmpty ? principal.groups : principal.groups + [principal.name]
     }
 
+    /// Root may do everything. (Anonymous callers only reach past ``authorize(_:for:)`` when
+    /// authorization is off.)
     static func isUnrestricted(_ principal: Principal) -> Bool {
         principal.kind == .root || principal.kind == .anonymous
     }
 
     /// Throws `forbidden`, naming the permission, when the principal may not call `method`.
     func authorize(_ principal: Principal, for method: RPCMethod) async throws {
-        guard enabled, !Self.isUnrestricted(principal) else { return }
-        switch PermissionCatalog.requirement(for: method) {
+        guard enabled, principal.kind != .root else { return }
+        let requirement = PermissionCatalog.requirement(for: method)
+        // A gateway running without authentication cannot bypass the control plane's checks.
+        if principal.kind == .anonymous && requirement != .none {
+            throw ControlPlaneError(.unauthenticated, "Authentication Required")
+        }
+        switch requirement {
         case .none, .authenticated:
             return
         case .root:
