@@ -137,4 +137,58 @@ extension SchedulerTests {
             scheduler.schedule(queue: [r], nodes: [SchedulerNode(id: "n")]).waiting["i"] == "group empty has no nodes"
         )
     }
+
+    @Test func resourceCapacityCountsVCPUAndRAMNotVMs() {
+        // 8 vCPU / 16 GB; VMs of 4 vCPU / 4 GB: two fit, the third waits though the VM count is low.
+        let node = SchedulerNode(
+            id: "big",
+            maxVMCount: 10,
+            resourceCapacity: true,
+            vcpuCapacity: 8,
+            ramCapacityMB: 16_384
+        )
+        let queue = (1...3).map {
+            SchedulerRequest(instanceID: "i\($0)", createdMicros: Int64($0), vcpu: 4, ramMB: 4096)
+        }
+        let decision = scheduler.schedule(queue: queue, nodes: [node])
+        #expect(decision.placements.map(\.instanceID) == ["i1", "i2"])
+        #expect(decision.waiting["i3"] == "waiting for capacity: 1 at capacity")
+
+        // RAM binds too: 2 vCPU VMs of 12 GB, only one fits in 16 GB.
+        let heavy = (1...2).map {
+            SchedulerRequest(instanceID: "h\($0)", createdMicros: Int64($0), vcpu: 2, ramMB: 12_288)
+        }
+        #expect(scheduler.schedule(queue: heavy, nodes: [node]).placements.count == 1)
+
+        // A small VM still fits beside a big one where a number-mode node of the same count would be full.
+        var partly = node
+        partly.running = 1
+        partly.usedVCPU = 6
+        partly.usedRAMMB = 8192
+        let small = SchedulerRequest(instanceID: "s", createdMicros: 0, vcpu: 2, ramMB: 2048)
+        let large = SchedulerRequest(instanceID: "l", createdMicros: 1, vcpu: 4, ramMB: 2048, targetNodeID: "big")
+        let mixed = scheduler.schedule(queue: [small, large], nodes: [partly])
+        #expect(mixed.placements.map(\.instanceID) == ["s"])
+        #expect(
+            mixed.waiting["l"] == "requested node big is at capacity (8/8 vCPU, 10240/16384 MB; needs 4 vCPU, 2048 MB)"
+        )
+    }
+
+    @Test func numberAndResourceNodesMixAndTheEmptierOneWins() {
+        let count = SchedulerNode(id: "count", maxVMCount: 1)
+        let resource = SchedulerNode(
+            id: "res",
+            maxVMCount: 1,
+            resourceCapacity: true,
+            vcpuCapacity: 16,
+            ramCapacityMB: 65_536
+        )
+        let queue = (1...3).map {
+            SchedulerRequest(instanceID: "i\($0)", createdMicros: Int64($0), vcpu: 2, ramMB: 4096)
+        }
+        let decision = scheduler.schedule(queue: queue, nodes: [count, resource])
+        // The resource node ignores its VM count; the number node takes one.
+        #expect(decision.placements.count == 3)
+        #expect(decision.placements.filter { $0.nodeID == "count" }.count == 1)
+    }
 }

@@ -16,6 +16,8 @@ extension Fleet {
         let memberships = try await database.groupMemberships()
         let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, GroupRecord($0)) })
         var usage: [String: (count: Int, vcpu: Int, vram: Int)] = [:]
+        var started: [String: Int] = [:]
+        for instance in live where instance.state == "Started" { started[instance.nodeId ?? "", default: 0] += 1 }
         for instance in live {
             let key = instance.nodeId ?? ""
             let current = usage[key] ?? (0, 0, 0)
@@ -48,6 +50,13 @@ extension Fleet {
             record.vcpuOverride = row.vcpuOverride
             record.ramOverride = row.ramOverride
             record.host = row.host
+            if record.state == "Active",
+                Self.isFull(row, usage: usage[row.id] ?? (0, 0, 0)),
+                (started[row.id] ?? 0) == 0
+            {
+                // Anka: full, and none of its VMs running (stuck pulling, failed, ...).
+                record.state = "Unhealthy"
+            }
             record.groups = (memberships[row.id] ?? []).compactMap { groups[$0] }.sorted { $0.name < $1.name }
             return record
         }
@@ -112,6 +121,17 @@ extension Fleet {
 }
 
 extension Fleet {
+    /// Whether a node has no room left in its capacity mode.
+    static func isFull(_ node: NodeRow, usage: (count: Int, vcpu: Int, vram: Int)) -> Bool {
+        guard usage.count > 0 else { return false }
+        if node.capacityMode == "resource" {
+            let vcpu = node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount
+            let ram = node.ramOverride > 0 ? node.ramOverride * 1024 : node.ramMb
+            return usage.vcpu >= vcpu || usage.vram >= ram
+        }
+        return usage.count >= node.maxVmCount
+    }
+
     /// Anka's node state for a node's link: `Active`, `Updating` or `Offline`.
     static func state(of link: NodeLink?) -> String {
         guard let link, link.ready else { return "Offline" }

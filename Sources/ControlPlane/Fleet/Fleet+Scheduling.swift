@@ -29,8 +29,13 @@ extension Fleet {
             let placed = try await database.placedLiveInstances()
             let memberships = try await database.groupMemberships()
             let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, $0) })
-            var running: [String: Int] = [:]
-            for instance in placed { running[instance.nodeId ?? "", default: 0] += 1 }
+            var running: [String: (count: Int, vcpu: Int, ram: Int)] = [:]
+            for instance in placed {
+                let current = running[instance.nodeId ?? ""] ?? (0, 0, 0)
+                running[instance.nodeId ?? ""] = (
+                    current.count + 1, current.vcpu + instance.vcpu, current.ram + instance.vramMb
+                )
+            }
             let candidates = nodes.values.map { node in
                 SchedulerNode(
                     id: node.id,
@@ -39,9 +44,15 @@ extension Fleet {
                     isActive: links[node.id]?.ready == true && links[node.id]?.updating != true,
                     drainMode: node.drainMode,
                     maxVMCount: node.maxVmCount,
-                    running: running[node.id] ?? 0,
+                    running: running[node.id]?.count ?? 0,
                     templates: Set(TemplateSet(bytes: node.templates).templates.map(\.templateID)),
-                    groups: memberships[node.id] ?? []
+                    groups: memberships[node.id] ?? [],
+                    resourceCapacity: node.capacityMode == "resource",
+                    vcpuCapacity: node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount,
+                    // ram_override is in GB, like the node's `ram`.
+                    ramCapacityMB: node.ramOverride > 0 ? node.ramOverride * 1024 : node.ramMb,
+                    usedVCPU: running[node.id]?.vcpu ?? 0,
+                    usedRAMMB: running[node.id]?.ram ?? 0
                 )
             }
             var allowed: [String: Set<String>] = [:]
@@ -59,6 +70,8 @@ extension Fleet {
                         createdMicros: $0.crTime,
                         templateID: $0.templateId,
                         arch: $0.arch,
+                        vcpu: $0.vcpu,
+                        ramMB: $0.vramMb,
                         targetNodeID: $0.targetNodeId,
                         groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups),
                         permissionGroup: $0.permissionGroup,

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Order: priority (lower first), then age (FIFO), then id. A node qualifies when it is
 /// active, not draining, matches the template's architecture and the request's
-/// `node_id`, and has a free slot. Among qualifying nodes, one that already holds the
+/// `node_id`, and has room: a free slot (capacity mode `number`), or enough free vCPUs
+/// and RAM for the VM (capacity mode `resource`). Among qualifying nodes, one that already holds the
 /// template wins, then the one with the most free slots. Every instance left waiting
 /// gets a reason a person can act on.
 public struct Scheduler: Sendable {
@@ -45,7 +46,7 @@ public struct Scheduler: Sendable {
                 }
             }
             if let best {
-                nodes[best].running += 1
+                nodes[best].occupy(vcpu: request.vcpu, ramMB: request.ramMB)
                 decision.placements.append((request.instanceID, nodes[best].id))
             } else {
                 decision.waiting[request.instanceID] = reason(for: request, nodes: nodes, index: index)
@@ -74,14 +75,15 @@ public struct Scheduler: Sendable {
     private func qualifies(_ node: SchedulerNode, for request: SchedulerRequest) -> Bool {
         (request.targetNodeID.isEmpty || node.id == request.targetNodeID)
             && (request.allowedNodes?.contains(node.id) ?? true)
-            && node.isActive && !node.drainMode && archMatches(node, request) && node.freeSlots > 0
+            && node.isActive && !node.drainMode && archMatches(node, request)
+            && node.hasRoom(vcpu: request.vcpu, ramMB: request.ramMB)
     }
 
     private func isBetter(_ a: SchedulerNode, than b: SchedulerNode, for request: SchedulerRequest) -> Bool {
         let aHolds = a.templates.contains(request.templateID)
         let bHolds = b.templates.contains(request.templateID)
         if aHolds != bHolds { return aHolds }
-        if a.freeSlots != b.freeSlots { return a.freeSlots > b.freeSlots }
+        if a.headroom != b.headroom { return a.headroom > b.headroom }
         return a.id < b.id
     }
 
@@ -100,7 +102,7 @@ public struct Scheduler: Sendable {
             if !archMatches(node, request) {
                 return "requested node \(label) is \(node.arch); the template needs \(request.arch)"
             }
-            return "requested node \(label) is at capacity (\(node.running)/\(node.maxVMCount) VMs)"
+            return "requested node \(label) is at capacity (\(node.usage)\(size(request, on: node)))"
         }
         if nodes.isEmpty { return "no node has joined the controller" }
         var nodes = nodes
@@ -127,7 +129,9 @@ public struct Scheduler: Sendable {
         let draining = active.filter(\.drainMode).count
         let candidates = active.filter { !$0.drainMode }
         let wrongArch = candidates.filter { !archMatches($0, request) }.count
-        let full = candidates.filter { archMatches($0, request) && $0.freeSlots == 0 }.count
+        let full = candidates.filter {
+            archMatches($0, request) && !$0.hasRoom(vcpu: request.vcpu, ramMB: request.ramMB)
+        }.count
         if !request.arch.isEmpty && wrongArch == candidates.count && draining == 0 {
             return "no active \(request.arch) node \(scope)".trimmingCharacters(in: .whitespaces)
         }
@@ -138,5 +142,10 @@ public struct Scheduler: Sendable {
         if offline > 0 { parts.append("\(offline) offline") }
         return "waiting for capacity \(scope)".trimmingCharacters(in: .whitespaces) + ": "
             + parts.joined(separator: ", ")
+    }
+
+    /// `; needs 4 vCPU, 8192 MB` for a resource-capacity node.
+    private func size(_ request: SchedulerRequest, on node: SchedulerNode) -> String {
+        node.resourceCapacity ? "; needs \(request.vcpu) vCPU, \(request.ramMB) MB" : ""
     }
 }

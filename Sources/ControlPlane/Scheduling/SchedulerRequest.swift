@@ -19,6 +19,9 @@ public struct SchedulerRequest: Sendable, Equatable {
     public var templateID: String
     /// Required architecture (`amd64`/`arm64`); empty for any.
     public var arch: String
+    /// Size of the VM (template size or the start's `vcpu`/`vram`), for resource capacity.
+    public var vcpu: Int
+    public var ramMB: Int
     /// Anka `node_id` targeting; empty for any node.
     public var targetNodeID: String
     /// Anka `group_id` targeting: the group, then its fallbacks in order; empty for any node.
@@ -34,6 +37,8 @@ public struct SchedulerRequest: Sendable, Equatable {
         createdMicros: Int64,
         templateID: String = "",
         arch: String = "",
+        vcpu: Int = 0,
+        ramMB: Int = 0,
         targetNodeID: String = "",
         groupChain: [SchedulerGroup] = [],
         permissionGroup: String = "",
@@ -44,6 +49,8 @@ public struct SchedulerRequest: Sendable, Equatable {
         self.createdMicros = createdMicros
         self.templateID = templateID
         self.arch = arch
+        self.vcpu = vcpu
+        self.ramMB = ramMB
         self.targetNodeID = targetNodeID
         self.groupChain = groupChain
         self.permissionGroup = permissionGroup
