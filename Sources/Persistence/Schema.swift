@@ -183,6 +183,12 @@ enum Schema {
                 t.add(column: "mac_address", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v7-script-results") { db in
+            try db.alter(table: "instances") { t in
+                // Encoded ScriptResult of a monitored startup script.
+                t.add(column: "script_result", .blob)
+            }
+        }
         return migrator
     }
 }

@@ -68,8 +68,14 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Node name reported to the control plane.")
         var name: String?
 
-        @Option(help: "Driver: simulated.")
+        @Option(help: "Driver: simulated, or process (a real host process per instance; startup scripts run with sh).")
         var driver = "simulated"
+
+        @Option(help: "process driver: working directory for instances and templates (default: <data-dir>/work).")
+        var workDir: String?
+
+        @Option(help: "process driver: the command each instance runs (sh -c).")
+        var vmCommand: String?
 
         @Option(help: "Simulated boot time in milliseconds.")
         var bootTimeMs = 300
@@ -91,7 +97,9 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() async throws {
             LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
-            guard driver == "simulated" else { throw ValidationError("unknown driver \(driver); available: simulated") }
+            guard driver == "simulated" || driver == "process" else {
+                throw ValidationError("unknown driver \(driver); available: simulated, process")
+            }
             let directory = URL(directoryPath: dataDir)
             let enrolled = try EnrolledNode.read(from: directory)
             var driverConfiguration = SimulatedDriver.Configuration()
@@ -108,10 +116,18 @@ struct NodeCommand: AsyncParsableCommand {
             )
             configuration.stateFile = directory.appendingPathComponent("applied-command")
             configuration.updateCommand = updateCommand
-            let agent = NodeAgent(
-                configuration: configuration,
-                driver: SimulatedDriver(configuration: driverConfiguration)
-            )
+            let instanceDriver: any InstanceDriver
+            if driver == "process" {
+                var processConfiguration = ProcessDriver.Configuration(
+                    root: workDir.map { URL(directoryPath: $0) } ?? directory.appendingPathComponent("work")
+                )
+                processConfiguration.maxVMCount = maxVms
+                if let vmCommand { processConfiguration.vmCommand = vmCommand }
+                instanceDriver = ProcessDriver(configuration: processConfiguration)
+            } else {
+                instanceDriver = SimulatedDriver(configuration: driverConfiguration)
+            }
+            let agent = NodeAgent(configuration: configuration, driver: instanceDriver)
             try await RunService.run(label: "berth.node", cancelOnShutdown: true) { await agent.run() }
         }
     }

@@ -88,6 +88,23 @@ public final class TestControlPlane: Sendable {
         port: Int? = nil,
         configure: (inout NodeAgent.Configuration) -> Void = { _ in }
     ) -> TestAgent {
+        startAgent(
+            enrolled,
+            name: name,
+            using: SimulatedDriver(configuration: driver),
+            port: port,
+            configure: configure
+        )
+    }
+
+    /// Starts an agent with any driver (for example a ``ProcessDriver``).
+    public func startAgent(
+        _ enrolled: EnrolledNode,
+        name: String,
+        using driver: any InstanceDriver,
+        port: Int? = nil,
+        configure: (inout NodeAgent.Configuration) -> Void = { _ in }
+    ) -> TestAgent {
         var configuration = NodeAgent.Configuration(
             host: "127.0.0.1",
             port: port ?? self.port,
@@ -99,7 +116,7 @@ public final class TestControlPlane: Sendable {
         configure(&configuration)
         let agent = NodeAgent(
             configuration: configuration,
-            driver: SimulatedDriver(configuration: driver),
+            driver: driver,
             logger: TestLogging.logger("node.\(name)")
         )
         return TestAgent(agent: agent, nodeID: enrolled.nodeID)

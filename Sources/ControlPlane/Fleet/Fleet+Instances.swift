@@ -184,6 +184,7 @@ extension InstanceRecord {
         if let bytes = row.startOptions, let options = try? StartOptions(bytes: bytes) { usbDevice = options.usbDevice }
         priority = row.priority
         if let bytes = row.vminfo { vmInfo = try? VMInfo(bytes: bytes) }
+        if let bytes = row.scriptResult { scriptResult = try? ScriptResult(bytes: bytes) }
         waitReason = row.state == "Scheduling" ? row.waitReason : ""
     }
 }
@@ -202,5 +203,6 @@ extension TransitionReport {
             eventEpoch: epoch,
             eventSeq: sequence
         )
+        scriptResult = status.scriptResult?.encodedBytes()
     }
 }

@@ -1,8 +1,10 @@
+import Foundation
 import WireProtocol
 
 /// What runs instances on a node. The agent calls one operation per instance at a time.
 ///
-/// Implementations: ``SimulatedDriver`` (no VMs, for development and tests). Operations
+/// Implementations: ``SimulatedDriver`` (no VMs, for development and tests) and
+/// ``ProcessDriver`` (a supervised host process per instance, Linux). Operations
 /// are cancellable: a terminate cancels a start still in progress.
 public protocol InstanceDriver: Sendable {
     /// Hardware and capacity the node offers.
@@ -21,6 +23,18 @@ public protocol InstanceDriver: Sendable {
     func restart(instanceID: String) async throws -> VMInfo
     /// Removes an instance. Succeeds if it does not exist.
     func terminate(instanceID: String) async throws
+    /// Runs an instance's startup script inside it and returns the outcome.
+    func runScript(instanceID: String, script: [UInt8], timeout: Duration) async -> ScriptResult
+}
+
+extension InstanceDriver {
+    /// Runs the script with `sh` on the host, in a per-instance scratch directory.
+    public func runScript(instanceID: String, script: [UInt8], timeout: Duration) async -> ScriptResult {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("berth-scripts", isDirectory: true)
+            .appendingPathComponent(instanceID, isDirectory: true)
+        return await ScriptRunner.run(script, in: directory, timeout: timeout, environment: ["INSTANCE_ID": instanceID])
+    }
 }
 
 /// A driver's failure, reported as the instance's `Error` message.

@@ -263,7 +263,7 @@ public actor NodeAgent {
                 try Task.checkCancellation()
                 let info = try await driver.start(instanceID: id, spec: spec)
                 if Task.isCancelled { return }
-                emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
+                try await startupScript(instanceID: id, options: spec.options, info: info)
             case .stop:
                 emit(InstanceStatus(instanceID: id, state: .stopping))
                 let info = try await driver.stop(instanceID: id)
@@ -287,6 +287,56 @@ public actor NodeAgent {
             )
             emit(InstanceStatus(instanceID: id, state: .error, message: "\(error)"))
         }
+    }
+
+    /// Runs the start's startup script, if any, and reports the instance.
+    ///
+    /// Unmonitored: the instance is `Started` at once and the script runs beside it. Monitored:
+    /// the instance is `Started` only after the script succeeded; otherwise it is `Error`
+    /// with the result attached, and the VM is stopped (handler 0), kept (1) or deleted (2).
+    private func startupScript(instanceID id: String, options: StartOptions, info: VMInfo) async throws {
+        guard !options.startupScript.isEmpty else {
+            emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
+            return
+        }
+        let timeout = Duration.seconds(options.scriptTimeout ?? 90)
+        guard options.scriptMonitoring else {
+            emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
+            let driver = self.driver
+            let logger = self.logger
+            Task {
+                let result = await driver.runScript(instanceID: id, script: options.startupScript, timeout: timeout)
+                if !result.succeeded {
+                    logger.info(
+                        "unmonitored startup script failed",
+                        metadata: ["instance": "\(id)", "exit": "\(result.returnCode)"]
+                    )
+                }
+            }
+            return
+        }
+        let result = await driver.runScript(instanceID: id, script: options.startupScript, timeout: timeout)
+        try Task.checkCancellation()
+        if result.succeeded {
+            emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info, scriptResult: result))
+            return
+        }
+        let reason =
+            result.didTimeout
+            ? "startup script timed out after \(options.scriptTimeout ?? 90)s"
+            : result.errors.first.map { "startup script could not run: \($0)" }
+                ?? "startup script failed with exit code \(result.returnCode)"
+        var vmInfo: VMInfo? = info
+        switch options.scriptFailHandler {
+        case 1:
+            break
+        case 2:
+            try await driver.terminate(instanceID: id)
+            vmInfo = nil
+        default:
+            vmInfo = try await driver.stop(instanceID: id) ?? info
+        }
+        emit(InstanceStatus(instanceID: id, state: .error, message: reason, vmInfo: vmInfo, scriptResult: result))
     }
 
     /// Reports `Updating`, runs the configured update command, and reports back. After a

@@ -26,6 +26,8 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
     /// Encoded `StartOptions`; `nil` when the start said nothing beyond the basics.
     public var startOptions: [UInt8]?
     public var macAddress: String = ""
+    /// Encoded `ScriptResult` of a monitored startup script.
+    public var scriptResult: [UInt8]?
     public var name: String = ""
     public var externalId: String = ""
     /// JSON object text.

@@ -23,6 +23,8 @@ public struct TransitionReport: Sendable {
     public var progress: Double
     /// Wire-encoded `vminfo`; `nil` keeps the stored one.
     public var vminfo: [UInt8]?
+    /// Wire-encoded startup script result; `nil` keeps the stored one.
+    public var scriptResult: [UInt8]? = nil
     public var ts: Int64
     /// The reporting node; the instance must be placed on it.
     public var nodeID: String
@@ -208,6 +210,7 @@ extension BerthDatabase {
             instance.message = report.message
             instance.progress = report.progress
             if let vminfo = report.vminfo { instance.vminfo = vminfo }
+            if let scriptResult = report.scriptResult { instance.scriptResult = scriptResult }
             instance.ts = report.ts
             if report.state != "Scheduling" && report.state != "Pulling" { instance.inflightReqid = "" }
             try instance.update(db)

@@ -32,6 +32,16 @@ enum InstanceJSON {
         if !record.waitReason.isEmpty { vm["wait_reason"] = record.waitReason }
         if let metadata = metadata(record.metadataJSON) { vm["metadata"] = metadata }
         if let info = record.vmInfo { vm["vminfo"] = vmInfo(info, nodeID: record.nodeID) }
+        if let result = record.scriptResult {
+            var script: [String: Any] = [
+                "return_code": result.returnCode,
+                "did_timeout": result.didTimeout,
+                "stdout": result.stdout,
+                "stderr": result.stderr,
+            ]
+            if !result.errors.isEmpty { script["errors"] = result.errors }
+            vm["startup_script"] = script
+        }
         return vm
     }
 

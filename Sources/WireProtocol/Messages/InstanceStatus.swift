@@ -8,19 +8,23 @@ public struct InstanceStatus: WireCodable, Equatable {
     public var message: String
     /// Present once the VM exists on the node.
     public var vmInfo: VMInfo?
+    /// The monitored startup script's outcome, once it has run.
+    public var scriptResult: ScriptResult?
 
     public init(
         instanceID: String,
         state: InstanceState,
         progress: Double = 0,
         message: String = "",
-        vmInfo: VMInfo? = nil
+        vmInfo: VMInfo? = nil,
+        scriptResult: ScriptResult? = nil
     ) {
         self.instanceID = instanceID
         self.state = state
         self.progress = progress
         self.message = message
         self.vmInfo = vmInfo
+        self.scriptResult = scriptResult
     }
 
     public func encode(to w: inout PayloadWriter) {
@@ -29,6 +33,7 @@ public struct InstanceStatus: WireCodable, Equatable {
         w.write(3, progress)
         w.write(4, message)
         w.write(5, vmInfo)
+        w.write(6, scriptResult)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -42,6 +47,7 @@ public struct InstanceStatus: WireCodable, Equatable {
             case 3: progress = try r.double(tag)
             case 4: message = try r.string(tag)
             case 5: vmInfo = try r.message(tag)
+            case 6: scriptResult = try r.message(tag)
             default: try r.skip(tag)
             }
         }

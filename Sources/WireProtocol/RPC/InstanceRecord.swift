@@ -26,6 +26,8 @@ public struct InstanceRecord: WireCodable, Equatable {
     public var waitReason: String = ""
     public var macAddress: String = ""
     public var usbDevice: String = ""
+    /// Present once a monitored startup script has run.
+    public var scriptResult: ScriptResult?
 
     public init() {}
 
@@ -53,6 +55,7 @@ public struct InstanceRecord: WireCodable, Equatable {
         w.write(21, waitReason)
         w.write(22, macAddress)
         w.write(23, usbDevice)
+        w.write(24, scriptResult)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -81,6 +84,7 @@ public struct InstanceRecord: WireCodable, Equatable {
             case 21: waitReason = try r.string(tag)
             case 22: macAddress = try r.string(tag)
             case 23: usbDevice = try r.string(tag)
+            case 24: scriptResult = try r.message(tag)
             default: try r.skip(tag)
             }
         }

@@ -1,0 +1,109 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process started with a clean signal state, in its own process group.
+///
+/// Foundation's `Process` hands its child the spawning thread's signal mask, and in an
+/// async program that mask can block `SIGTERM`; a VM process or startup script would
+/// then ignore a graceful stop. This spawns with `posix_spawn`, an empty mask, default
+/// dispositions and a new process group, and reaps the child on a thread of its own.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let exit = ExitBox()
+
+    /// Starts `arguments[0]` (a path) with stdin, stdout and stderr redirected to files.
+    init(
+        arguments: [String],
+        directory: URL,
+        environment: [String: String],
+        stdin: URL?,
+        stdout: URL,
+        stderr: URL,
+        appendOutput: Bool = false
+    ) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // Nothing else of this process leaks into the child: not a listening socket, not a
+        // database file. (Descriptors already closed by spawn time are skipped by glibc.)
+        for fd in Self.openDescriptors() where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+        let outFlags = O_WRONLY | O_CREAT | (appendOutput ? O_APPEND : O_TRUNC)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout.path, outFlags, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr.path, outFlags, 0o644)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)
+        )
+
+        // Glibc's addchdir_np is not visible to Swift, so a shell changes directory first.
+        let launcher = ["/bin/sh", "-c", #"cd -- "$1" || exit 127; shift 1; exec "$@""#, "sh", directory.path]
+        let argv = (launcher + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var spawned: pid_t = 0
+        let status = posix_spawn(&spawned, launcher[0], &actions, &attributes, argv, envp)
+        guard status == 0 else {
+            throw DriverError("could not start \(arguments[0]): \(String(cString: strerror(status)))")
+        }
+        let pid = spawned
+        self.pid = pid
+        let exit = self.exit
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // Exit code, or 128 + signal as shells report it.
+            let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            exit.finish(code)
+        }
+    }
+
+    /// This process's open file descriptors, from `/proc/self/fd`.
+    static func openDescriptors() -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return names.compactMap { Int32($0) }
+    }
+
+    /// Signals the whole process group.
+    func signal(_ signal: Int32) {
+        kill(-pid, signal)
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`; returns once the process has exited.
+    func stop(grace: Duration) async {
+        signal(SIGTERM)
+        let exited = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.exit.wait() != nil }
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !exited {
+            signal(SIGKILL)
+            _ = await exit.wait()
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import WireProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs each instance as a real, supervised host process: the `process` driver.
+///
+/// An instance gets its own working directory under `root/instances/<id>`, and its "VM"
+/// is a process started there in its own process group (by default one that just stays up;
+/// `vmCommand` can be any long-running command). Stop ends the process, restart starts it
+/// again, and terminate ends it and removes the directory. Startup scripts run with `sh`
+/// in the same directory. Templates are directories under `root/templates`; until the
+/// registry moves real content (issue 4), a pull creates the version's directory.
+public actor ProcessDriver: InstanceDriver {
+    public struct Configuration: Sendable {
+        /// Working area: `instances/` and `templates/` live here.
+        public var root: URL
+        /// What an instance runs, with `sh -c`, in its working directory.
+        public var vmCommand = "exec sleep 2147483647"
+        public var maxVMCount = 2
+        public var hostIP = "127.0.0.1"
+
+        public init(root: URL) { self.root = root }
+    }
+
+    struct Instance {
+        var status: InstanceStatus
+        var process: ChildProcess?
+        var spec: StartSpec
+    }
+
+    public let configuration: Configuration
+    var instancesByID: [String: Instance] = [:]
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    var instancesRoot: URL { configuration.root.appendingPathComponent("instances", isDirectory: true) }
+    var templatesRoot: URL { configuration.root.appendingPathComponent("templates", isDirectory: true) }
+
+    /// An instance's working directory.
+    public nonisolated func directory(of instanceID: String) -> URL {
+        configuration.root.appendingPathComponent("instances", isDirectory: true)
+            .appendingPathComponent(instanceID, isDirectory: true)
+    }
+
+    public func resources() -> NodeResources {
+        var info = utsname()
+        uname(&info)
+        let machine = withUnsafeBytes(of: &info.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let disk = (try? FileManager.default.attributesOfFileSystem(forPath: configuration.root.path)) ?? [:]
+        return NodeResources(
+            cpuCount: ProcessInfo.processInfo.activeProcessorCount,
+            ramMB: Int(ProcessInfo.processInfo.physicalMemory / 1_048_576),
+            arch: machine == "aarch64" || machine == "arm64" ? "arm64" : "amd64",
+            hostIP: configuration.hostIP,
+            maxVMCount: configuration.maxVMCount,
+            diskSizeBytes: (disk[.systemSize] as? NSNumber)?.intValue ?? 0,
+            freeDiskBytes: (disk[.systemFreeSize] as? NSNumber)?.intValue ?? 0
+        )
+    }
+
+    public func templates() -> [TemplateRef] {
+        let files = FileManager.default
+        var refs: [TemplateRef] = []
+        for id in (try? files.contentsOfDirectory(atPath: templatesRoot.path)) ?? [] {
+            for tag in (try? files.contentsOfDirectory(atPath: templatesRoot.appendingPathComponent(id).path)) ?? [] {
+                refs.append(TemplateRef(templateID: id, tag: tag))
+            }
+        }
+        return refs.sorted { ($0.templateID, $0.tag) < ($1.templateID, $1.tag) }
+    }
+
+    public func instances() -> [InstanceStatus] { instancesByID.values.map(\.status) }
+
+    public func pull(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws {
+        let directory = templatesRoot.appendingPathComponent(spec.templateID).appendingPathComponent(spec.tag)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        await progress(1)
+    }
+
+    public func start(instanceID: String, spec: StartSpec) async throws -> VMInfo {
+        let directory = directory(of: instanceID)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var info = VMInfo()
+        info.uuid = instanceID
+        info.name = spec.vmName
+        info.cpuCores = spec.cpuCores
+        info.ramMB = spec.ramMB
+        info.hostIP = configuration.hostIP
+        info.ip = configuration.hostIP
+        info.portForwarding = spec.options.portForwarding
+        info.creationDateMicros = Self.nowMicros()
+        instancesByID[instanceID] = Instance(
+            status: InstanceStatus(instanceID: instanceID, state: .started),
+            process: nil,
+            spec: spec
+        )
+        return try launch(instanceID, info: info)
+    }
+
+    public func stop(instanceID: String) async throws -> VMInfo? {
+        guard var instance = instancesByID[instanceID] else {
+            throw DriverError("no instance \(instanceID) on this node")
+        }
+        await end(instance)
+        instance.process = nil
+        instance.status.state = .stopped
+        instance.status.vmInfo?.status = "stopped"
+        instance.status.vmInfo?.stopDateMicros = Self.nowMicros()
+        instancesByID[instanceID] = instance
+        return instance.status.vmInfo
+    }
+
+    public func restart(instanceID: String) async throws -> VMInfo {
+        guard let instance = instancesByID[instanceID], let info = instance.status.vmInfo else {
+            throw DriverError("no instance \(instanceID) on this node")
+        }
+        await end(instance)
+        return try launch(instanceID, info: info)
+    }
+
+    public func terminate(instanceID: String) async throws {
+        if let instance = instancesByID.removeValue(forKey: instanceID) { await end(instance) }
+        try? FileManager.default.removeItem(at: directory(of: instanceID))
+    }
+
+    public func runScript(instanceID: String, script: [UInt8], timeout: Duration) async -> ScriptResult {
+        await ScriptRunner.run(
+            script,
+            in: directory(of: instanceID),
+            timeout: timeout,
+            environment: ["INSTANCE_ID": instanceID, "VM_NAME": instancesByID[instanceID]?.spec.vmName ?? ""]
+        )
+    }
+
+    /// The host process id of a running instance (tests and operators).
+    public func pid(of instanceID: String) -> Int32? {
+        instancesByID[instanceID]?.process?.pid
+    }
+
+    // MARK: processes
+
+    private func launch(_ instanceID: String, info: VMInfo) throws -> VMInfo {
+        let directory = directory(of: instanceID)
+        let log = directory.appendingPathComponent("vm.log")
+        let process = try ChildProcess(
+            arguments: ["/bin/sh", "-c", configuration.vmCommand],
+            directory: directory,
+            environment: ProcessInfo.processInfo.environment.merging(["INSTANCE_ID": instanceID]) { _, new in new },
+            stdin: nil,
+            stdout: log,
+            stderr: log,
+            appendOutput: true
+        )
+        var info = info
+        info.status = "running"
+        info.startDateMicros = Self.nowMicros()
+        info.stopDateMicros = 0
+        instancesByID[instanceID]?.process = process
+        instancesByID[instanceID]?.status.state = .started
+        instancesByID[instanceID]?.status.vmInfo = info
+        return info
+    }
+
+    /// Ends an instance's process group: SIGTERM, then SIGKILL after 5 s.
+    private func end(_ instance: Instance) async {
+        await instance.process?.stop(grace: .seconds(5))
+    }
+
+    static func nowMicros() -> Int { Int(Date().timeIntervalSince1970 * 1_000_000) }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import WireProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a startup script the way Anka does (`anka run <vm> sh` with the script on stdin):
+/// `sh` reads the script from standard input in the instance's working directory, under a
+/// timeout, with stdout and stderr captured.
+///
+/// The script runs in its own process group, so a timeout ends everything it started.
+public enum ScriptRunner {
+    /// Captured output is cut to this many bytes per stream.
+    public static let outputLimit = 64 * 1024
+
+    public static func run(
+        _ script: [UInt8],
+        in directory: URL,
+        timeout: Duration,
+        environment: [String: String] = [:]
+    ) async -> ScriptResult {
+        let files = FileManager.default
+        let scriptURL = directory.appendingPathComponent("startup-script.sh")
+        let outURL = directory.appendingPathComponent("startup-script.stdout")
+        let errURL = directory.appendingPathComponent("startup-script.stderr")
+        do {
+            try files.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data(script).write(to: scriptURL)
+        } catch {
+            return ScriptResult(returnCode: -1, errors: ["could not prepare the script: \(error)"])
+        }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(
+                arguments: ["/bin/sh"],
+                directory: directory,
+                environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+                stdin: scriptURL,
+                stdout: outURL,
+                stderr: errURL
+            )
+        } catch {
+            return ScriptResult(returnCode: -1, errors: ["could not start sh: \(error)"])
+        }
+        let exit = child.exit
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await exit.wait() != nil }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        var result = ScriptResult()
+        if finished, let status = await exit.wait() {
+            result.returnCode = Int(status)
+        } else {
+            // The whole process group: the shell and anything it started.
+            child.signal(SIGKILL)
+            _ = await exit.wait()
+            result.returnCode = -1
+            result.didTimeout = true
+        }
+        result.stdout = read(outURL)
+        result.stderr = read(errURL)
+        return result
+    }
+
+    static func read(_ url: URL) -> String {
+        guard let data = try? Data(contentsOf: url) else { return "" }
+        return String(decoding: data.prefix(outputLimit), as: UTF8.self)
+    }
+}
+
+/// The exit status of a process, awaited by any number of tasks.
+final class ExitBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var status: Int32?
+    private var waiters: [CheckedContinuation<Int32?, Never>] = []
+
+    func finish(_ value: Int32) {
+        lock.lock()
+        status = value
+        let pending = waiters
+        waiters = []
+        lock.unlock()
+        for waiter in pending { waiter.resume(returning: value) }
+    }
+
+    /// The status once the process exits. Cancelling the waiting task returns `nil`.
+    func wait() async -> Int32? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                lock.lock()
+                if let status {
+                    lock.unlock()
+                    continuation.resume(returning: status)
+                } else if Task.isCancelled {
+                    lock.unlock()
+                    continuation.resume(returning: nil)
+                } else {
+                    waiters.append(continuation)
+                    lock.unlock()
+                }
+            }
+        } onCancel: {
+            lock.lock()
+            let pending = waiters
+            waiters = []
+            lock.unlock()
+            for waiter in pending { waiter.resume(returning: nil) }
+        }
+    }
+}
