@@ -91,7 +91,8 @@ enum PermissionCatalog {
         case .tapHand, .tapShake: .none
         case .status: .authenticated
         case .startInstances, .restartInstance: .permission("start_vm")
-        case .listInstances: .permission("list_vms")
+        case .listInstances, .waitInstance: .permission("list_vms")
+        case .listEvents: .permission("view_logs")
         case .terminateInstance: .permission("terminate_vm")
         case .updateInstance: .permission("update_vm")
         case .listNodes: .permission("list_nodes")

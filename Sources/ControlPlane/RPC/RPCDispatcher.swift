@@ -53,6 +53,9 @@ struct RPCDispatcher: Sendable {
                 let query = try IDQuery(bytes: request.body)
                 try await fleet.terminateInstance(id: query.id)
                 return .ok(Empty())
+            case .waitInstance:
+                let waiter = InstanceWaiter(database: fleet.database, events: fleet.events)
+                return .ok(try await waiter.wait(try WaitInstanceRequest(bytes: request.body)))
             case .updateInstance:
                 try await fleet.updateInstance(try UpdateInstanceRequest(bytes: request.body))
                 return .ok(Empty())

@@ -6,9 +6,10 @@ extension ControlPlaneClient {
         _ method: RPCMethod,
         principal: Principal,
         body: some WireEncodable,
-        as: Response.Type = Response.self
+        as: Response.Type = Response.self,
+        extraTime: Duration = .zero
     ) async throws -> Response {
-        let response = try await call(method, principal: principal, body: body)
+        let response = try await call(method, principal: principal, body: body, extraTime: extraTime)
         guard response.status == .ok else { throw GatewayError(response) }
         do {
             return try Response(bytes: response.body)

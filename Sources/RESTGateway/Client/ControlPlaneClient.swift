@@ -178,13 +178,19 @@ public actor ControlPlaneClient {
     }
 
     /// Sends one RPC and returns the control plane's answer (any status).
-    public func call(_ method: RPCMethod, principal: Principal, body: some WireEncodable) async throws -> RPCResponse {
+    /// `extraTime` lengthens the deadline for calls that wait on purpose (wait-for-state).
+    public func call(
+        _ method: RPCMethod,
+        principal: Principal,
+        body: some WireEncodable,
+        extraTime: Duration = .zero
+    ) async throws -> RPCResponse {
         let channel = try await waitForChannel()
         let streamID = nextStreamID
         nextStreamID = nextStreamID == UInt32.max ? 1 : nextStreamID + 1
         let frame = RPCRequest(method: method, principal: principal, body: body.encodedBytes())
             .frame(streamID: streamID, allocator: channel.allocator)
-        let deadline = NIODeadline.now() + TimeAmount(configuration.callTimeout)
+        let deadline = NIODeadline.now() + TimeAmount(configuration.callTimeout + extraTime)
         return try await withCheckedThrowingContinuation { continuation in
             pending[streamID] = (continuation, deadline)
             channel.writeAndFlush(frame, promise: nil)

@@ -12,6 +12,10 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let terminateInstance = RPCMethod(rawValue: 12)
     public static let updateInstance = RPCMethod(rawValue: 13)
     public static let restartInstance = RPCMethod(rawValue: 14)
+    /// Berth's wait-for-state: answers when an instance reaches a state, ends, or time runs out.
+    public static let waitInstance = RPCMethod(rawValue: 15)
+    /// The controller's event log.
+    public static let listEvents = RPCMethod(rawValue: 16)
     public static let listNodes = RPCMethod(rawValue: 20)
     public static let deleteNode = RPCMethod(rawValue: 21)
     public static let configureNode = RPCMethod(rawValue: 22)
@@ -45,6 +49,8 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .terminateInstance: "terminateInstance"
         case .updateInstance: "updateInstance"
         case .restartInstance: "restartInstance"
+        case .waitInstance: "waitInstance"
+        case .listEvents: "listEvents"
         case .listNodes: "listNodes"
         case .deleteNode: "deleteNode"
         case .configureNode: "configureNode"

@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import WireProtocol
+
+/// Berth's own endpoints, under `/berth/v1/` so they can never collide with Anka's
+/// `/api/v1/`. Same envelope, same credentials, same permissions.
+struct BerthRoutes {
+    let client: ControlPlaneClient
+    let registryAddress: String
+
+    func register(on router: Router<GatewayContext>) {
+        // Wait for an instance to reach a state: ?id=&state=Started[,Stopped...]&timeout=<seconds>
+        router.get("/berth/v1/vm/wait") { request, context -> Response in
+            let query = request.uri.queryParameters
+            guard let id = query.get("id"), !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
+            var states: [InstanceState] = []
+            for name in (query.get("state") ?? "Started").split(separator: ",") {
+                let trimmed = name.trimmingCharacters(in: .whitespaces)
+                guard let state = InstanceState(ankaName: trimmed) else {
+                    throw GatewayError(.badRequest, "unknown state \(trimmed)")
+                }
+                states.append(state)
+            }
+            let timeout = Double(query.get("timeout") ?? "60") ?? -1
+            guard timeout >= 0, timeout <= 600 else {
+                throw GatewayError(.badRequest, "timeout must be between 0 and 600 seconds")
+            }
+            let result: WaitInstanceResult = try await client.rpc(
+                .waitInstance,
+                principal: context.principal,
+                body: WaitInstanceRequest(instanceID: id, states: states, timeoutMillis: Int(timeout * 1000)),
+                extraTime: .milliseconds(Int64(timeout * 1000))
+            )
+            let wanted = states.map(\.description).joined(separator: " or ")
+            switch result.outcome {
+            case .reached:
+                return AnkaJSON.ok(InstanceJSON.vm(result.instance, registry: registryAddress))
+            case .timedOut:
+                throw GatewayError(
+                    .requestTimeout,
+                    "timed out after \(query.get("timeout") ?? "60")s waiting for \(wanted); instance is \(result.instance.state)"
+                )
+            case .ended:
+                let detail = result.instance.message.isEmpty ? "" : ": \(result.instance.message)"
+                throw GatewayError(
+                    .conflict,
+                    "instance is \(result.instance.state)\(detail); it will not reach \(wanted)"
+                )
+            }
+        }
+    }
+}
