@@ -31,6 +31,7 @@ public final class ControlPlane: Service, Sendable {
     let fleet: Fleet
     let keys: KeyStore
     let authorizer: Authorizer
+    let eventLog: EventLog
     let serverIdentity: TLSIdentity
     let logger: Logger
     let group: any EventLoopGroup
@@ -59,6 +60,7 @@ public final class ControlPlane: Service, Sendable {
             certificateValidity: configuration.nodeCertificateValidity,
             logger: logger
         )
+        self.eventLog = EventLog(database: database, logger: logger)
         let permissions = try await PermissionStore(database: database)
         self.authorizer = Authorizer(store: permissions, configuration: configuration)
         self.fleet = Fleet(
@@ -110,6 +112,7 @@ public final class ControlPlane: Service, Sendable {
                 fleet: fleet,
                 keys: keys,
                 authorizer: authorizer,
+                eventLog: eventLog,
                 configuration: configuration,
                 logger: logger
             ),
@@ -118,6 +121,20 @@ public final class ControlPlane: Service, Sendable {
         )
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
+                let fleetEvents = events.subscribe()
+                group.addTask { [eventLog] in await eventLog.follow(fleetEvents) }
+                if let url = configuration.eventWebhook {
+                    let pusher = WebhookPusher(url: url, database: database, log: eventLog, logger: logger)
+                    group.addTask { await pusher.run() }
+                }
+                group.addTask { [database, configuration] in
+                    // Event retention, checked hourly.
+                    while !Task.isCancelled {
+                        let cutoff = BerthDatabase.nowMicros() - Int64(configuration.eventRetention * 1_000_000)
+                        _ = try? await database.purgeEvents(before: cutoff)
+                        try await Task.sleep(for: .seconds(3600))
+                    }
+                }
                 group.addTask { [fleet, keys, configuration] in
                     let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
                     let purgeEvery = max(1, Int(configuration.heartbeatInterval / tick.seconds))
@@ -141,6 +158,7 @@ public final class ControlPlane: Service, Sendable {
             server.channel.close(promise: nil)
         }
         await fleet.flushHeartbeats()
+        await eventLog.flush()
     }
 
     /// Deletes a node: revokes its certificate, drops its connection, ends its instances.

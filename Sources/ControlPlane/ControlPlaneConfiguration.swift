@@ -25,6 +25,10 @@ public struct ControlPlaneConfiguration: Sendable {
     /// Also check resource permissions on nodes and templates; needs ``authorization``.
     /// Starts then name a permission group (`group`) and node groups (`group_id`) are disabled.
     public var resourceManagement: Bool = false
+    /// Where the event log is pushed as JSON (POST), in order, with retries; `nil` for nowhere.
+    public var eventWebhook: URL?
+    /// How long events stay in the log, in seconds.
+    public var eventRetention: Double = 14 * 86_400
     /// Version reported by `/api/v1/status`.
     public var version: String = BerthVersion.current
 

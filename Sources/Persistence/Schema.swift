@@ -189,6 +189,18 @@ enum Schema {
                 t.add(column: "script_result", .blob)
             }
         }
+        migrator.registerMigration("v8-event-log") { db in
+            try db.alter(table: "event_log") { t in
+                // Who caused it: a key id, a certificate CN, root, or the controller itself.
+                t.add(column: "actor", .text).notNull().defaults(to: "")
+            }
+            try db.create(index: "event_log_kind", on: "event_log", columns: ["kind"])
+            try db.create(index: "event_log_subject", on: "event_log", columns: ["subject"])
+            try db.create(table: "settings") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+        }
         return migrator
     }
 }

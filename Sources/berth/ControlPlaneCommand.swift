@@ -34,6 +34,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Flag(help: "Also check resource permissions on nodes and templates; implies --authorization.")
     var resourceManagement = false
 
+    @Option(help: "URL that receives the event log as JSON POSTs (in order, retried until accepted).")
+    var eventWebhook: String?
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
@@ -51,6 +54,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.terminatedRetention = terminatedRetention
         configuration.authorization = authorization || resourceManagement
         configuration.resourceManagement = resourceManagement
+        if let eventWebhook {
+            guard let url = URL(string: eventWebhook), url.scheme == "http" || url.scheme == "https" else {
+                throw CommandFailure("--event-webhook must be an http(s) URL")
+            }
+            configuration.eventWebhook = url
+        }
         let controlPlane = try await ControlPlane(
             configuration: configuration,
             database: try directory.openDatabase(),

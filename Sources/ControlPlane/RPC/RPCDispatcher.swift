@@ -9,12 +9,52 @@ struct RPCDispatcher: Sendable {
     let fleet: Fleet
     let keys: KeyStore
     let authorizer: Authorizer
+    let eventLog: EventLog
     let configuration: ControlPlaneConfiguration
     let logger: Logger
 
     func handle(_ request: RPCRequest) async -> RPCResponse {
+        var principal = request.principal
+        let response = await perform(request, principal: &principal)
+        if response.status == .ok, Self.audited.contains(request.method) {
+            await audit(request, principal: principal, response: response)
+        }
+        return response
+    }
+
+    /// Calls that change something; each becomes an `api.<method>` event.
+    static let audited: Set<RPCMethod> = [
+        .startInstances, .terminateInstance, .updateInstance, .restartInstance, .deleteNode, .configureNode,
+        .updateNodeAgents, .createGroup, .updateGroup, .deleteGroup, .addNodesToGroups, .removeNodesFromGroups,
+        .createAPIKey, .updateAPIKey, .deleteAPIKey, .createPermissionGroup, .updatePermissionGroup,
+        .deletePermissionGroup, .setGroupResources,
+    ]
+
+    /// `principal` is the one the control plane checked (a key's id, not what the bearer claims).
+    private func audit(_ request: RPCRequest, principal: Principal, response: RPCResponse) async {
+        let actor =
+            switch principal.kind {
+            case .root: "root"
+            case .anonymous: "anonymous"
+            case .apiKey, .certificate: principal.name.isEmpty ? "\(principal.kind)" : principal.name
+            }
+        // Field 1 of every audited body is the object's id or name (a start's ids are in the answer).
+        var subject = (try? IDQuery(bytes: request.body).id) ?? ""
+        if request.method == .startInstances, let ids = try? IDList(bytes: response.body) {
+            subject = ids.ids.joined(separator: ",")
+        } else if request.method == .createGroup, let group = try? GroupRecord(bytes: response.body) {
+            subject = group.id
+        }
+        await eventLog.record(
+            kind: "api.\(request.method)",
+            subject: subject,
+            message: "\(request.method) by \(actor)",
+            actor: actor
+        )
+    }
+
+    private func perform(_ request: RPCRequest, principal: inout Principal) async -> RPCResponse {
         do {
-            var principal = request.principal
             if principal.kind == .apiKey {
                 guard let key = await keys.authenticate(sessionID: principal.sessionID, token: principal.token) else {
                     return RPCResponse(status: .unauthenticated, message: "Authentication Required")
@@ -53,6 +93,8 @@ struct RPCDispatcher: Sendable {
                 let query = try IDQuery(bytes: request.body)
                 try await fleet.terminateInstance(id: query.id)
                 return .ok(Empty())
+            case .listEvents:
+                return .ok(EventList(events: try await eventLog.query(try EventQuery(bytes: request.body))))
             case .waitInstance:
                 let waiter = InstanceWaiter(database: fleet.database, events: fleet.events)
                 return .ok(try await waiter.wait(try WaitInstanceRequest(bytes: request.body)))

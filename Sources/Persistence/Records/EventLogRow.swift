@@ -9,12 +9,14 @@ public struct EventLogRow: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var kind: String
     public var subject: String
     public var message: String
+    public var actor: String
 
-    public init(ts: Int64, kind: String, subject: String, message: String) {
+    public init(ts: Int64, kind: String, subject: String, message: String, actor: String = "") {
         self.ts = ts
         self.kind = kind
         self.subject = subject
         self.message = message
+        self.actor = actor
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

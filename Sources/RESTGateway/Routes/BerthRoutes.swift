@@ -9,6 +9,37 @@ struct BerthRoutes {
     let registryAddress: String
 
     func register(on router: Router<GatewayContext>) {
+        // The event log: ?kind=<prefix>&subject=&limit=&before=<id> (newest first) or &after=<id> (oldest first).
+        router.get("/berth/v1/events") { request, context -> Response in
+            let query = request.uri.queryParameters
+            func number(_ key: String) throws -> Int {
+                guard let text = query.get(key) else { return 0 }
+                guard let value = Int(text), value >= 0 else {
+                    throw GatewayError(.badRequest, "\(key) must be a number")
+                }
+                return value
+            }
+            let list: EventList = try await client.rpc(
+                .listEvents,
+                principal: context.principal,
+                body: EventQuery(
+                    afterID: try number("after"),
+                    beforeID: try number("before"),
+                    kindPrefix: query.get("kind") ?? "",
+                    subject: query.get("subject") ?? "",
+                    limit: try number("limit")
+                )
+            )
+            return AnkaJSON.ok(
+                list.events.map {
+                    [
+                        "id": $0.id, "ts": AnkaJSON.timestamp(micros: $0.tsMicros), "kind": $0.kind,
+                        "subject": $0.subject, "message": $0.message, "actor": $0.actor,
+                    ] as [String: Any]
+                }
+            )
+        }
+
         // Wait for an instance to reach a state: ?id=&state=Started[,Stopped...]&timeout=<seconds>
         router.get("/berth/v1/vm/wait") { request, context -> Response in
             let query = request.uri.queryParameters

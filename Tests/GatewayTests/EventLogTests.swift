@@ -1,0 +1,129 @@
+import BerthTestSupport
+import ControlPlane
+import Foundation
+import Hummingbird
+import NodeAgent
+import Synchronization
+import Testing
+
+/// The event log: recorded, queryable over `/berth/v1/events`, pushed to a webhook that
+/// may be down, without blocking and without losing anything.
+@Suite struct EventLogTests {
+    /// A webhook receiver on loopback that answers 503 until told otherwise.
+    final class Receiver: Sendable {
+        let failing = Mutex(true)
+        /// Ids of the events received, in arrival order.
+        let received = Mutex<[Int]>([])
+        let refusals = Mutex(0)
+        let (arrivals, arrival) = AsyncStream.makeStream(of: Int.self)
+        let task: Mutex<Task<Void, any Error>?> = Mutex(nil)
+
+        func start() async throws -> Int {
+            let router = Router()
+            router.post("/hook") { request, context -> HTTPResponse.Status in
+                var request = request
+                let body = try await request.collectBody(upTo: 1 << 22)
+                if self.failing.withLock({ $0 }) {
+                    self.refusals.withLock { $0 += 1 }
+                    return .serviceUnavailable
+                }
+                let json = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+                let ids = (json?["events"] as? [[String: Any]] ?? []).map { $0["id"] as? Int ?? 0 }
+                let count = self.received.withLock {
+                    $0 += ids
+                    return $0.count
+                }
+                self.arrival.yield(count)
+                return .ok
+            }
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+                logger: TestLogging.logger("webhook")
+            )
+            task.withLock { $0 = Task { try await app.runService() } }
+            var iterator = ports.makeAsyncIterator()
+            return await iterator.next() ?? 0
+        }
+
+        func stop() async {
+            let running = task.withLock { $0 }
+            running?.cancel()
+            _ = await running?.result
+        }
+    }
+
+    @Test func eventsAreQueryableAndReachAWebhookThatWasDown() async throws {
+        let receiver = Receiver()
+        let port = try await receiver.start()
+        let cp = try await TestControlPlane.start {
+            $0.eventWebhook = URL(string: "http://127.0.0.1:\(port)/hook")
+        }
+        try await TestTemplates.seed(cp.database)
+        let node = cp.startAgent(try await cp.enroll(name: "mini"), name: "mini")
+        try await node.waitConnected()
+        let gateway = try await TestGateway.start(cp, rootToken: "events-root-token")
+        let http = gateway.http
+
+        // Actions while the webhook refuses everything: none of them waits for it.
+        let events = cp.controlPlane.events.subscribe()
+        let started = try await http.send(
+            "POST",
+            "/api/v1/vm",
+            body: #"{"vmid": "\#(TestTemplates.linux)", "count": 2}"#
+        )
+        let ids = try #require(started.json["body"] as? [String])
+        try await events.instances(Set(ids), reach: .started)
+        #expect(try await http.send("POST", "/api/v1/group", body: #"{"name": "audited"}"#).status == 200)
+        for id in ids {
+            #expect(try await http.send("DELETE", "/api/v1/vm", body: #"{"id": "\#(id)"}"#).status == 200)
+        }
+        try await events.instances(Set(ids), reach: .terminated)
+
+        // Queryable, newest first, filterable by kind and subject, with the actor.
+        let all = try #require(
+            try await http.send("GET", "/berth/v1/events?limit=500").json["body"] as? [[String: Any]]
+        )
+        let kinds = all.map { $0["kind"] as? String ?? "" }
+        #expect(kinds.contains("api.startInstances"))
+        #expect(kinds.contains("api.createGroup"))
+        #expect(kinds.contains("instance.started"))
+        #expect(kinds.contains("instance.terminated"))
+        #expect(kinds.contains("node.active"))
+        let eventIDs = all.map { $0["id"] as? Int ?? 0 }
+        #expect(eventIDs == eventIDs.sorted(by: >))
+        let start = try #require(all.first { $0["kind"] as? String == "api.startInstances" })
+        #expect(start["actor"] as? String == "root")
+        #expect(start["subject"] as? String == ids.joined(separator: ","))
+        let first = ids[0]
+        let history = try #require(
+            try await http.send("GET", "/berth/v1/events?subject=\(first)&kind=instance.").json["body"]
+                as? [[String: Any]]
+        )
+        #expect(history.map { $0["kind"] as? String ?? "" }.reversed().starts(with: ["instance.scheduling"]))
+        #expect(history.allSatisfy { $0["subject"] as? String == first })
+        let newest = eventIDs.first ?? 0
+        let tail = try #require(
+            try await http.send("GET", "/berth/v1/events?after=\(newest - 3)").json["body"] as? [[String: Any]]
+        )
+        #expect(tail.map { $0["id"] as? Int ?? 0 } == [newest - 2, newest - 1, newest])
+
+        // The webhook was refused at least once and got nothing; now it comes back.
+        #expect(receiver.refusals.withLock { $0 } > 0)
+        #expect(receiver.received.withLock { $0.isEmpty })
+        receiver.failing.withLock { $0 = false }
+        let expected = all.count
+        for await count in receiver.arrivals where count >= expected { break }
+        let delivered = receiver.received.withLock { $0 }
+        // Everything, in order, nothing twice.
+        #expect(Array(delivered.prefix(expected)) == eventIDs.reversed())
+        #expect(Set(delivered).count == delivered.count)
+
+        await node.stop()
+        await gateway.stop()
+        await cp.stop()
+        await receiver.stop()
+    }
+}
