@@ -105,6 +105,15 @@ public struct DevCluster: Sendable {
                 driverConfiguration.pullTime = options.pullTime
                 driverConfiguration.failureRate = options.failureRate
                 driverConfiguration.arch = index % 2 == 1 ? "arm64" : "amd64"
+                // Something to try /api/v1/vlan and usb_device with: every node offers two VLANs,
+                // the first node has two iPhones attached.
+                driverConfiguration.vlans = ["12", "55"]
+                if index == 1 {
+                    driverConfiguration.usbDevices = [
+                        USBDevice(name: "iphone", id: "iphone-\(index)-1"),
+                        USBDevice(name: "iphone", id: "iphone-\(index)-2"),
+                    ]
+                }
                 var agentConfiguration = NodeAgent.Configuration(
                     host: "127.0.0.1",
                     port: controlPlanePort,

@@ -201,6 +201,17 @@ enum Schema {
                 t.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v9-usb-vlan") { db in
+            try db.alter(table: "nodes") { t in
+                // Reported by the node: VLAN ids one per line; USB devices as "name<TAB>id" lines.
+                t.add(column: "vlans", .text).notNull().defaults(to: "")
+                t.add(column: "usb_devices", .text).notNull().defaults(to: "")
+            }
+            try db.alter(table: "instances") { t in
+                // The USB device claimed at placement (its id on the node).
+                t.add(column: "usb_device_id", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NodeAgent
 import TLSTransport
+import WireProtocol
 
 /// `berth node`: the agent on a build host.
 struct NodeCommand: AsyncParsableCommand {
@@ -89,6 +90,12 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Architecture reported by the simulated driver.")
         var arch = "amd64"
 
+        @Option(help: "A VLAN id the node offers (repeatable).")
+        var vlan: [String] = []
+
+        @Option(help: "A USB device attached to the node, as group=id, e.g. iphone7=00008030-001 (repeatable).")
+        var usb: [String] = []
+
         @Option(help: "Shell command run on `PUT /api/v1/node/update` (e.g. a package upgrade).")
         var updateCommand: String?
 
@@ -107,6 +114,15 @@ struct NodeCommand: AsyncParsableCommand {
             driverConfiguration.failureRate = failureRate
             driverConfiguration.maxVMCount = maxVms
             driverConfiguration.arch = arch
+            let devices = try usb.map { entry -> USBDevice in
+                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ValidationError("--usb takes group=id, got \(entry)")
+                }
+                return USBDevice(name: parts[0], id: parts[1])
+            }
+            driverConfiguration.vlans = vlan
+            driverConfiguration.usbDevices = devices
             var configuration = NodeAgent.Configuration(
                 host: server.host,
                 port: server.port,
@@ -122,6 +138,8 @@ struct NodeCommand: AsyncParsableCommand {
                     root: workDir.map { URL(directoryPath: $0) } ?? directory.appendingPathComponent("work")
                 )
                 processConfiguration.maxVMCount = maxVms
+                processConfiguration.vlans = vlan
+                processConfiguration.usbDevices = devices
                 if let vmCommand { processConfiguration.vmCommand = vmCommand }
                 instanceDriver = ProcessDriver(configuration: processConfiguration)
             } else {

@@ -191,4 +191,20 @@ extension SchedulerTests {
         #expect(decision.placements.count == 3)
         #expect(decision.placements.filter { $0.nodeID == "count" }.count == 1)
     }
+
+    @Test func aUSBDeviceIsClaimedOncePerDeviceAndExplainedWhenMissing() {
+        let phones = SchedulerNode(id: "phones", maxVMCount: 4, usbFree: ["iphone": 1])
+        let plain = SchedulerNode(id: "plain", maxVMCount: 4)
+        let queue = (1...2).map {
+            SchedulerRequest(instanceID: "i\($0)", createdMicros: Int64($0), usbDevice: "iphone")
+        }
+        let decision = scheduler.schedule(queue: queue, nodes: [plain, phones])
+        #expect(decision.placements.map(\.nodeID) == ["phones"])
+        #expect(decision.waiting["i2"] == "every USB device iphone is busy")
+        let tablet = SchedulerRequest(instanceID: "t", createdMicros: 0, usbDevice: "tablet")
+        #expect(
+            scheduler.schedule(queue: [tablet], nodes: [plain, phones]).waiting["t"]
+                == "no active node has a USB device tablet"
+        )
+    }
 }

@@ -24,8 +24,6 @@ import WireProtocol
         var events = cp.controlPlane.events.subscribe()
 
         // 1. Start through the REST API (curl -d style: no JSON content type).
-        let clock = ContinuousClock()
-        let startedAt = clock.now
         let first = try await gateway.http.send(
             "POST",
             "/api/v1/vm",
@@ -35,7 +33,7 @@ import WireProtocol
         let firstIDs = try #require(first.json["body"] as? [String])
         #expect(firstIDs.count == 3)
         try await events.instances(Set(firstIDs), reach: .started)
-        #expect(clock.now - startedAt < .seconds(1), "start → Started took \(clock.now - startedAt)")
+        // Start latency is measured in Benchmarks/, not asserted here: timings flake on a loaded machine.
         for id in firstIDs {
             let shown = try await gateway.http.send("GET", "/api/v1/vm?id=\(id)")
             #expect((shown.json["body"] as? [String: Any])?["instance_state"] as? String == "Started")

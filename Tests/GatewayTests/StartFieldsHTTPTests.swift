@@ -1,6 +1,7 @@
 import BerthTestSupport
 import ControlPlane
 import Foundation
+import NodeAgent
 import Testing
 import WireProtocol
 
@@ -10,7 +11,9 @@ import WireProtocol
     @Test func everyDocumentedStartFieldIsAcceptedAndReachesTheNode() async throws {
         let cp = try await TestControlPlane.start()
         try await TestTemplates.seed(cp.database)
-        let node = cp.startAgent(try await cp.enroll(name: "mini"), name: "mini")
+        var driver = SimulatedDriver.Configuration.fast
+        driver.usbDevices = [USBDevice(name: "iphone-1", id: "serial-1")]
+        let node = cp.startAgent(try await cp.enroll(name: "mini"), name: "mini", driver: driver)
         try await node.waitConnected()
         let gateway = try await TestGateway.start(cp)
         let events = cp.controlPlane.events.subscribe()
@@ -51,6 +54,7 @@ import WireProtocol
         #expect(options.startupScript == Array("echo hello\n".utf8))
         #expect(options.scriptTimeout == 30 && options.scriptFailHandler == 2 && options.scriptMonitoring)
         #expect(options.diskSize == "256G" && options.diskSkipContainerResize)
+        #expect(row.usbDeviceId == "serial-1")
         await node.stop()
         await gateway.stop()
         await cp.stop()

@@ -15,7 +15,9 @@ actor EventLog {
     private var buffer: [EventLogRow] = []
     private var flushScheduled = false
     private var lastState: [String: InstanceState] = [:]
-    private var listeners: [UUID: AsyncStream<Void>.Continuation] = [:]
+    /// Counts written batches; deliverers wait for it to move past what they have seen.
+    private(set) var generation: UInt64 = 0
+    private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
 
     static let flushDelay: Duration = .milliseconds(20)
 
@@ -44,22 +46,35 @@ actor EventLog {
         guard !batch.isEmpty else { return }
         do {
             try await database.appendEvents(batch)
-            for listener in listeners.values { listener.yield() }
+            generation &+= 1
+            let woken = waiters
+            waiters = [:]
+            for waiter in woken.values { waiter.resume() }
         } catch {
             logger.error("could not write events", metadata: ["count": "\(batch.count)", "error": "\(error)"])
         }
     }
 
-    /// Yields after each batch is written (for the webhook pusher).
-    func written() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    /// Returns once a batch newer than `seen` is written (at once if one already is), or
+    /// when the waiting task is cancelled. Returns the generation now.
+    func waitForWrite(after seen: UInt64) async -> UInt64 {
+        if generation != seen || Task.isCancelled { return generation }
         let id = UUID()
-        listeners[id] = continuation
-        continuation.onTermination = { _ in Task { await self.removeListener(id) } }
-        return stream
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    waiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+        return generation
     }
 
-    private func removeListener(_ id: UUID) { listeners.removeValue(forKey: id) }
+    private func cancelWaiter(_ id: UUID) { waiters.removeValue(forKey: id)?.resume() }
 
     /// Records instance and node state changes from the fleet until cancelled.
     func follow(_ events: AsyncStream<FleetEvent>) async {

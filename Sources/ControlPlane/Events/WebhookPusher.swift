@@ -26,7 +26,7 @@ struct WebhookPusher: Sendable {
     static let cursorKey = "webhook_cursor"
 
     func run() async {
-        let written = await log.written()
+        var seen = await log.generation
         var cursor: Int64
         do {
             if let stored = try await database.setting(Self.cursorKey), let value = Int64(stored) {
@@ -41,7 +41,6 @@ struct WebhookPusher: Sendable {
             return
         }
         var backoff: Duration = .milliseconds(500)
-        var wakeups = written.makeAsyncIterator()
         while !Task.isCancelled {
             let batch: [EventLogRow]
             do {
@@ -51,12 +50,8 @@ struct WebhookPusher: Sendable {
                 continue
             }
             if batch.isEmpty {
-                // Woken by the next write; a periodic look covers anything missed.
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { try? await Task.sleep(for: .seconds(5)) }
-                    _ = await wakeups.next()
-                    group.cancelAll()
-                }
+                // Nothing new: sleep until the log writes again (no polling).
+                seen = await log.waitForWrite(after: seen)
                 continue
             }
             if await deliver(batch) {

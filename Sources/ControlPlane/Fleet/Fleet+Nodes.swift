@@ -17,6 +17,10 @@ extension Fleet {
         let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, GroupRecord($0)) })
         var usage: [String: (count: Int, vcpu: Int, vram: Int)] = [:]
         var started: [String: Int] = [:]
+        var claimedUSB: [String: Set<String>] = [:]
+        for instance in live where !instance.usbDeviceId.isEmpty {
+            claimedUSB[instance.nodeId ?? "", default: []].insert(instance.usbDeviceId)
+        }
         for instance in live where instance.state == "Started" { started[instance.nodeId ?? "", default: 0] += 1 }
         for instance in live {
             let key = instance.nodeId ?? ""
@@ -50,6 +54,10 @@ extension Fleet {
             record.vcpuOverride = row.vcpuOverride
             record.ramOverride = row.ramOverride
             record.host = row.host
+            record.vlans = row.vlanList
+            record.usbDevices = row.usbDeviceList.map {
+                USBDevice(name: $0.name, id: $0.id, busy: claimedUSB[row.id]?.contains($0.id) ?? false)
+            }
             if record.state == "Active",
                 Self.isFull(row, usage: usage[row.id] ?? (0, 0, 0)),
                 (started[row.id] ?? 0) == 0

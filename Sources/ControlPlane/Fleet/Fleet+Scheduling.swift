@@ -29,6 +29,15 @@ extension Fleet {
             let placed = try await database.placedLiveInstances()
             let memberships = try await database.groupMemberships()
             let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, $0) })
+            // USB devices: each node's devices minus those claimed by its live instances.
+            var claimed: [String: Set<String>] = [:]
+            for instance in placed where !instance.usbDeviceId.isEmpty {
+                claimed[instance.nodeId ?? "", default: []].insert(instance.usbDeviceId)
+            }
+            var freeUSB: [String: [(name: String, id: String)]] = [:]
+            for node in nodes.values {
+                freeUSB[node.id] = node.usbDeviceList.filter { !(claimed[node.id]?.contains($0.id) ?? false) }
+            }
             var running: [String: (count: Int, vcpu: Int, ram: Int)] = [:]
             for instance in placed {
                 let current = running[instance.nodeId ?? ""] ?? (0, 0, 0)
@@ -52,7 +61,8 @@ extension Fleet {
                     // ram_override is in GB, like the node's `ram`.
                     ramCapacityMB: node.ramOverride > 0 ? node.ramOverride * 1024 : node.ramMb,
                     usedVCPU: running[node.id]?.vcpu ?? 0,
-                    usedRAMMB: running[node.id]?.ram ?? 0
+                    usedRAMMB: running[node.id]?.ram ?? 0,
+                    usbFree: (freeUSB[node.id] ?? []).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
                 )
             }
             var allowed: [String: Set<String>] = [:]
@@ -72,6 +82,7 @@ extension Fleet {
                         arch: $0.arch,
                         vcpu: $0.vcpu,
                         ramMB: $0.vramMb,
+                        usbDevice: Self.usbDeviceName(of: $0),
                         targetNodeID: $0.targetNodeId,
                         groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups),
                         permissionGroup: $0.permissionGroup,
@@ -84,13 +95,19 @@ extension Fleet {
             let placements = decision.placements.compactMap { placement -> Placement? in
                 guard let row = rows[placement.instanceID] else { return nil }
                 let nodeName = nodes[placement.nodeID]?.name ?? ""
-                return Placement(
+                var spec = Self.startSpec(for: row, nodeID: placement.nodeID, nodeName: nodeName, now: now)
+                let wanted = Self.usbDeviceName(of: row)
+                if !wanted.isEmpty, let index = freeUSB[placement.nodeID]?.firstIndex(where: { $0.name == wanted }) {
+                    spec.options.usbDeviceID = freeUSB[placement.nodeID]?.remove(at: index).id ?? ""
+                }
+                var result = Placement(
                     instanceID: row.id,
                     nodeID: placement.nodeID,
                     requestID: UUID().uuidString.lowercased(),
-                    commandPayload: Self.startSpec(for: row, nodeID: placement.nodeID, nodeName: nodeName, now: now)
-                        .encodedBytes()
+                    commandPayload: spec.encodedBytes()
                 )
+                result.usbDeviceID = spec.options.usbDeviceID
+                return result
             }
             let commands = try await database.commitSchedulingPass(
                 placements: placements,
@@ -118,6 +135,12 @@ extension Fleet {
         } catch {
             logger.error("scheduling pass failed", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The `usb_device` a start asked for.
+    static func usbDeviceName(of row: InstanceRow) -> String {
+        guard let bytes = row.startOptions else { return "" }
+        return (try? StartOptions(bytes: bytes))?.usbDevice ?? ""
     }
 
     static func startSpec(for row: InstanceRow, nodeID: String, nodeName: String, now: Int64) -> StartSpec {

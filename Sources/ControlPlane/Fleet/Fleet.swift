@@ -80,6 +80,11 @@ actor Fleet {
             node.ipAddress = resources.hostIP
             node.diskSize = resources.diskSizeBytes
             node.freeDisk = resources.freeDiskBytes
+            node.vlans = resources.vlans.filter { !$0.contains("\n") }.joined(separator: "\n")
+            node.usbDevices = resources.usbDevices
+                .filter { !"\($0.name)\($0.id)".contains(where: { $0 == "\n" || $0 == "\t" }) }
+                .map { "\($0.name)\t\($0.id)" }
+                .joined(separator: "\n")
             if resources.maxVMCount > 0 && !node.capacityConfigured { node.maxVmCount = resources.maxVMCount }
         }
         node.agentVersion = hello.agentVersion

@@ -46,7 +46,7 @@ public struct Scheduler: Sendable {
                 }
             }
             if let best {
-                nodes[best].occupy(vcpu: request.vcpu, ramMB: request.ramMB)
+                nodes[best].occupy(vcpu: request.vcpu, ramMB: request.ramMB, usbDevice: request.usbDevice)
                 decision.placements.append((request.instanceID, nodes[best].id))
             } else {
                 decision.waiting[request.instanceID] = reason(for: request, nodes: nodes, index: index)
@@ -77,6 +77,7 @@ public struct Scheduler: Sendable {
             && (request.allowedNodes?.contains(node.id) ?? true)
             && node.isActive && !node.drainMode && archMatches(node, request)
             && node.hasRoom(vcpu: request.vcpu, ramMB: request.ramMB)
+            && (request.usbDevice.isEmpty || (node.usbFree[request.usbDevice] ?? 0) > 0)
     }
 
     private func isBetter(_ a: SchedulerNode, than b: SchedulerNode, for request: SchedulerRequest) -> Bool {
@@ -99,6 +100,9 @@ public struct Scheduler: Sendable {
             }
             if !node.isActive { return "requested node \(label) is not active" }
             if node.drainMode { return "requested node \(label) is in drain mode" }
+            if !request.usbDevice.isEmpty, (node.usbFree[request.usbDevice] ?? 0) <= 0 {
+                return "requested node \(label) has no free USB device \(request.usbDevice)"
+            }
             if !archMatches(node, request) {
                 return "requested node \(label) is \(node.arch); the template needs \(request.arch)"
             }
@@ -122,6 +126,13 @@ public struct Scheduler: Sendable {
                 return request.groupChain.count == 1 ? "group \(names) has no nodes" : "groups \(names) have no nodes"
             }
             scope = request.groupChain.count == 1 ? "in group \(names) " : "in groups \(names) "
+        }
+        if !request.usbDevice.isEmpty {
+            let holders = nodes.filter { $0.isActive && $0.usbFree[request.usbDevice] != nil }
+            if holders.isEmpty { return "no active node \(scope)has a USB device \(request.usbDevice)" }
+            if holders.allSatisfy({ ($0.usbFree[request.usbDevice] ?? 0) <= 0 }) {
+                return "every USB device \(request.usbDevice) \(scope)is busy".replacingOccurrences(of: "  ", with: " ")
+            }
         }
         let active = nodes.filter(\.isActive)
         if active.isEmpty { return "no active node \(scope)(\(nodes.count) offline)" }

@@ -23,6 +23,8 @@ public struct SchedulerNode: Sendable, Equatable {
     /// vCPUs and RAM of the VMs that occupy the node now.
     public var usedVCPU: Int
     public var usedRAMMB: Int
+    /// Free USB devices per device group name.
+    public var usbFree: [String: Int]
 
     public init(
         id: String,
@@ -38,7 +40,8 @@ public struct SchedulerNode: Sendable, Equatable {
         vcpuCapacity: Int = 0,
         ramCapacityMB: Int = 0,
         usedVCPU: Int = 0,
-        usedRAMMB: Int = 0
+        usedRAMMB: Int = 0,
+        usbFree: [String: Int] = [:]
     ) {
         self.id = id
         self.name = name
@@ -54,6 +57,7 @@ public struct SchedulerNode: Sendable, Equatable {
         self.ramCapacityMB = ramCapacityMB
         self.usedVCPU = usedVCPU
         self.usedRAMMB = usedRAMMB
+        self.usbFree = usbFree
     }
 
     var freeSlots: Int { max(0, maxVMCount - running) }
@@ -81,7 +85,8 @@ public struct SchedulerNode: Sendable, Equatable {
             ? "\(usedVCPU)/\(vcpuCapacity) vCPU, \(usedRAMMB)/\(ramCapacityMB) MB" : "\(running)/\(maxVMCount) VMs"
     }
 
-    mutating func occupy(vcpu: Int, ramMB: Int) {
+    mutating func occupy(vcpu: Int, ramMB: Int, usbDevice: String = "") {
+        if !usbDevice.isEmpty { usbFree[usbDevice, default: 0] -= 1 }
         running += 1
         usedVCPU += vcpu
         usedRAMMB += ramMB

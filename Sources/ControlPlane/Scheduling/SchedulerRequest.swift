@@ -22,6 +22,8 @@ public struct SchedulerRequest: Sendable, Equatable {
     /// Size of the VM (template size or the start's `vcpu`/`vram`), for resource capacity.
     public var vcpu: Int
     public var ramMB: Int
+    /// A USB device group the instance needs one free device of; empty for none.
+    public var usbDevice: String
     /// Anka `node_id` targeting; empty for any node.
     public var targetNodeID: String
     /// Anka `group_id` targeting: the group, then its fallbacks in order; empty for any node.
@@ -39,6 +41,7 @@ public struct SchedulerRequest: Sendable, Equatable {
         arch: String = "",
         vcpu: Int = 0,
         ramMB: Int = 0,
+        usbDevice: String = "",
         targetNodeID: String = "",
         groupChain: [SchedulerGroup] = [],
         permissionGroup: String = "",
@@ -51,6 +54,7 @@ public struct SchedulerRequest: Sendable, Equatable {
         self.arch = arch
         self.vcpu = vcpu
         self.ramMB = ramMB
+        self.usbDevice = usbDevice
         self.targetNodeID = targetNodeID
         self.groupChain = groupChain
         self.permissionGroup = permissionGroup

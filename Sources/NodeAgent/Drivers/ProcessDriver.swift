@@ -21,6 +21,8 @@ public actor ProcessDriver: InstanceDriver {
         public var vmCommand = "exec sleep 2147483647"
         public var maxVMCount = 2
         public var hostIP = "127.0.0.1"
+        public var vlans: [String] = []
+        public var usbDevices: [USBDevice] = []
 
         public init(root: URL) { self.root = root }
     }
@@ -59,7 +61,9 @@ public actor ProcessDriver: InstanceDriver {
             hostIP: configuration.hostIP,
             maxVMCount: configuration.maxVMCount,
             diskSizeBytes: (disk[.systemSize] as? NSNumber)?.intValue ?? 0,
-            freeDiskBytes: (disk[.systemFreeSize] as? NSNumber)?.intValue ?? 0
+            freeDiskBytes: (disk[.systemFreeSize] as? NSNumber)?.intValue ?? 0,
+            vlans: configuration.vlans,
+            usbDevices: configuration.usbDevices
         )
     }
 

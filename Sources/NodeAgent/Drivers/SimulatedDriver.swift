@@ -16,6 +16,8 @@ public actor SimulatedDriver: InstanceDriver {
         public var hostIP: String = "127.0.0.1"
         public var maxVMCount: Int = 2
         public var diskSizeBytes: Int = 500 * 1024 * 1024 * 1024
+        public var vlans: [String] = []
+        public var usbDevices: [USBDevice] = []
         /// Template versions the node starts with.
         public var preloaded: [TemplateRef] = []
 
@@ -48,7 +50,9 @@ public actor SimulatedDriver: InstanceDriver {
             hostIP: configuration.hostIP,
             maxVMCount: configuration.maxVMCount,
             diskSizeBytes: configuration.diskSizeBytes,
-            freeDiskBytes: configuration.diskSizeBytes / 2
+            freeDiskBytes: configuration.diskSizeBytes / 2,
+            vlans: configuration.vlans,
+            usbDevices: configuration.usbDevices
         )
     }
 

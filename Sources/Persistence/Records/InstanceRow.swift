@@ -28,6 +28,8 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var macAddress: String = ""
     /// Encoded `ScriptResult` of a monitored startup script.
     public var scriptResult: [UInt8]?
+    /// The USB device claimed at placement.
+    public var usbDeviceId: String = ""
     public var name: String = ""
     public var externalId: String = ""
     /// JSON object text.

@@ -35,13 +35,29 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
     public var capacityConfigured: Bool = false
     /// Host name set by an operator (Anka `host`); empty uses the reported address.
     public var host: String = ""
+    /// VLAN ids, one per line.
+    public var vlans: String = ""
+    /// USB devices, one `name<TAB>id` per line.
+    public var usbDevices: String = ""
 
     /// Every column but the key, the creation time and the event key.
     static let descriptionColumns: [String] = [
         "name", "state", "ip_address", "cpu_count", "ram_mb", "arch", "max_vm_count", "capacity_mode",
         "vcpu_override", "ram_override", "drain_mode", "agent_version", "templates", "disk_size", "free_disk",
-        "cpu_util", "ram_util", "last_seen", "capacity_configured", "host",
+        "cpu_util", "ram_util", "last_seen", "capacity_configured", "host", "vlans", "usb_devices",
     ]
+
+    public var vlanList: [String] { vlans.isEmpty ? [] : vlans.components(separatedBy: "\n") }
+
+    /// `(name, id)` of each USB device.
+    public var usbDeviceList: [(name: String, id: String)] {
+        usbDevices.isEmpty
+            ? []
+            : usbDevices.components(separatedBy: "\n").map {
+                let parts = $0.split(separator: "\t", maxSplits: 1).map(String.init)
+                return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+            }
+    }
 
     public init(id: String, name: String, createdAt: Int64) {
         self.id = id

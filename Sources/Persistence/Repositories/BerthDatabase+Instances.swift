@@ -6,6 +6,8 @@ public struct Placement: Sendable {
     public var nodeID: String
     public var requestID: String
     public var commandPayload: [UInt8]?
+    /// The USB device claimed for the instance, if it asked for one.
+    public var usbDeviceID: String = ""
 
     public init(instanceID: String, nodeID: String, requestID: String, commandPayload: [UInt8]?) {
         self.instanceID = instanceID
@@ -155,10 +157,12 @@ extension BerthDatabase {
             for placement in placements {
                 try db.execute(
                     sql: """
-                        UPDATE instances SET node_id = ?, inflight_reqid = ?, wait_reason = '', ts = ?
+                        UPDATE instances SET node_id = ?, inflight_reqid = ?, wait_reason = '', ts = ?, usb_device_id = ?
                         WHERE id = ? AND state = 'Scheduling' AND node_id IS NULL
                         """,
-                    arguments: [placement.nodeID, placement.requestID, now, placement.instanceID]
+                    arguments: [
+                        placement.nodeID, placement.requestID, now, placement.usbDeviceID, placement.instanceID,
+                    ]
                 )
                 guard db.changesCount > 0 else { continue }
                 var command = NodeCommandRow(

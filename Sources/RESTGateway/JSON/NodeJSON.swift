@@ -25,6 +25,7 @@ enum NodeJSON {
             "anka_disk_usage": max(0, record.diskSizeBytes - record.freeDiskBytes),
             "host_arch": record.arch,
             "templates": record.templates.map { ["uuid": $0.templateID, "name": $0.name, "tag": $0.tag] },
+            "usb_devices": record.usbDevices.map { ["name": $0.name, "id": $0.id, "busy": $0.busy] as [String: Any] },
             "anka_version": ["product": "Berth", "version": record.agentVersion],
             "agent_version": record.agentVersion,
             "last_updated": AnkaJSON.timestamp(micros: record.lastSeenMicros),

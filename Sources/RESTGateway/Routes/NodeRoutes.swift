@@ -27,6 +27,27 @@ struct NodeRoutes {
             let _: Empty = try await client.rpc(.configureNode, principal: context.principal, body: body)
             return AnkaJSON.ok()
         }
+        // USB devices of the cloud by device group: {"iphone7": {"available": 3, "busy": 1}}.
+        // Devices of offline nodes count as neither.
+        router.get("/api/v1/usb") { _, context -> Response in
+            let list: NodeList = try await client.rpc(.listNodes, principal: context.principal, body: IDQuery())
+            var groups: [String: [String: Int]] = [:]
+            for node in list.nodes where node.state != "Offline" {
+                for device in node.usbDevices {
+                    groups[device.name, default: ["available": 0, "busy": 0]][
+                        device.busy ? "busy" : "available",
+                        default: 0
+                    ] += 1
+                }
+            }
+            return AnkaJSON.ok(groups)
+        }
+        // VLAN ids the nodes offer, as strings, each once.
+        router.get("/api/v1/vlan") { _, context -> Response in
+            let list: NodeList = try await client.rpc(.listNodes, principal: context.principal, body: IDQuery())
+            let vlans = Set(list.nodes.flatMap(\.vlans))
+            return AnkaJSON.ok(vlans.sorted { (Int($0) ?? Int.max, $0) < (Int($1) ?? Int.max, $1) })
+        }
         // Force node agent update: every node runs its update; offline nodes do when they return.
         router.put("/api/v1/node/update") { _, context -> Response in
             let _: IDList = try await client.rpc(.updateNodeAgents, principal: context.principal, body: Empty())

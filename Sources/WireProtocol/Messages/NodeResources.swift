@@ -10,6 +10,10 @@ public struct NodeResources: WireCodable, Equatable {
     public var maxVMCount: Int
     public var diskSizeBytes: Int
     public var freeDiskBytes: Int
+    /// VLAN ids the node can put VMs on.
+    public var vlans: [String]
+    /// USB devices attached to the node.
+    public var usbDevices: [USBDevice]
 
     public init(
         cpuCount: Int = 0,
@@ -18,7 +22,9 @@ public struct NodeResources: WireCodable, Equatable {
         hostIP: String = "",
         maxVMCount: Int = 0,
         diskSizeBytes: Int = 0,
-        freeDiskBytes: Int = 0
+        freeDiskBytes: Int = 0,
+        vlans: [String] = [],
+        usbDevices: [USBDevice] = []
     ) {
         self.cpuCount = cpuCount
         self.ramMB = ramMB
@@ -27,6 +33,8 @@ public struct NodeResources: WireCodable, Equatable {
         self.maxVMCount = maxVMCount
         self.diskSizeBytes = diskSizeBytes
         self.freeDiskBytes = freeDiskBytes
+        self.vlans = vlans
+        self.usbDevices = usbDevices
     }
 
     public func encode(to w: inout PayloadWriter) {
@@ -37,6 +45,8 @@ public struct NodeResources: WireCodable, Equatable {
         w.write(5, maxVMCount)
         w.write(6, diskSizeBytes)
         w.write(7, freeDiskBytes)
+        w.write(8, vlans)
+        w.write(9, usbDevices)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -50,6 +60,8 @@ public struct NodeResources: WireCodable, Equatable {
             case 5: maxVMCount = try r.int(tag)
             case 6: diskSizeBytes = try r.int(tag)
             case 7: freeDiskBytes = try r.int(tag)
+            case 8: vlans.append(try r.string(tag))
+            case 9: usbDevices.append(try r.message(tag))
             default: try r.skip(tag)
             }
         }

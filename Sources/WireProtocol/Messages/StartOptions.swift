@@ -29,6 +29,8 @@ public struct StartOptions: WireCodable, Equatable {
     public var diskSize: String = ""
     public var diskSkipContainerResize: Bool = false
     public var vncPassword: String = ""
+    /// The device of group `usbDevice` the control plane claimed for this instance.
+    public var usbDeviceID: String = ""
 
     public init() {}
 
@@ -55,6 +57,7 @@ public struct StartOptions: WireCodable, Equatable {
         w.write(18, diskSize)
         w.write(19, diskSkipContainerResize)
         w.write(20, vncPassword)
+        w.write(21, usbDeviceID)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -80,6 +83,7 @@ public struct StartOptions: WireCodable, Equatable {
             case 18: diskSize = try r.string(tag)
             case 19: diskSkipContainerResize = try r.bool(tag)
             case 20: vncPassword = try r.string(tag)
+            case 21: usbDeviceID = try r.string(tag)
             default: try r.skip(tag)
             }
         }

@@ -25,6 +25,9 @@ public struct NodeRecord: WireCodable, Equatable {
     public var ramOverride: Int = 0
     public var host: String = ""
     public var groups: [GroupRecord] = []
+    public var vlans: [String] = []
+    /// With `busy` set for devices claimed by live instances.
+    public var usbDevices: [USBDevice] = []
 
     public init() {}
 
@@ -53,6 +56,8 @@ public struct NodeRecord: WireCodable, Equatable {
         w.write(22, ramOverride)
         w.write(23, host)
         w.write(24, groups)
+        w.write(25, vlans)
+        w.write(26, usbDevices)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -82,6 +87,8 @@ public struct NodeRecord: WireCodable, Equatable {
             case 22: ramOverride = try r.int(tag)
             case 23: host = try r.string(tag)
             case 24: groups.append(try r.message(tag))
+            case 25: vlans.append(try r.string(tag))
+            case 26: usbDevices.append(try r.message(tag))
             default: try r.skip(tag)
             }
         }
