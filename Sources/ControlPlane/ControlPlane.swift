@@ -73,6 +73,10 @@ public final class ControlPlane: Service, Sendable {
         )
         self.keys = KeyStore(database: database, configuration: configuration, logger: logger)
         try await fleet.load()
+        if let range = configuration.macRange {
+            // Anka fills its pool at start; PUT /api/v1/macaddr does it again on demand.
+            try await database.populateMACs(first: range.lowerBound, last: range.upperBound)
+        }
     }
 
     /// Binds the listener and returns the port (useful with port 0).

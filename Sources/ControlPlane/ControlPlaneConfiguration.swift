@@ -29,6 +29,9 @@ public struct ControlPlaneConfiguration: Sendable {
     public var eventWebhook: URL?
     /// How long events stay in the log, in seconds.
     public var eventRetention: Double = 14 * 86_400
+    /// The managed MAC address pool's range (Anka's ANKA_MANAGE_MAC_ADDRESSES); `nil` turns
+    /// management off, and a start's `mac_address` is then passed through as given.
+    public var macRange: ClosedRange<UInt64>?
     /// Version reported by `/api/v1/status`.
     public var version: String = BerthVersion.current
 

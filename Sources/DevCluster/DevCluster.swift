@@ -28,6 +28,8 @@ public struct DevCluster: Sendable {
         public var heartbeatInterval = 5.0
         public var offlineTimeout = 15.0
         public var authorization = false
+        /// The managed MAC pool (4096 addresses by default, as a demonstration).
+        public var macRange: ClosedRange<UInt64>? = 0x001C_4200_0000...0x001C_4200_0FFF
         public var resourceManagement = false
 
         public init() {}
@@ -76,6 +78,7 @@ public struct DevCluster: Sendable {
         var configuration = ControlPlaneConfiguration()
         configuration.port = options.controlPlanePort
         configuration.authorization = options.authorization
+        configuration.macRange = options.macRange
         configuration.resourceManagement = options.resourceManagement
         configuration.heartbeatInterval = options.heartbeatInterval
         configuration.offlineTimeout = options.offlineTimeout

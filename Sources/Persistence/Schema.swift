@@ -212,6 +212,13 @@ enum Schema {
                 t.add(column: "usb_device_id", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v10-mac-pool") { db in
+            try db.create(table: "mac_addresses") { t in
+                t.primaryKey("value", .integer)  // the 48-bit address as a number, for order and paging
+                t.column("mac", .text).notNull().unique()
+                t.column("instance_id", .text).indexed()
+            }
+        }
         return migrator
     }
 }

@@ -34,6 +34,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Flag(help: "Also check resource permissions on nodes and templates; implies --authorization.")
     var resourceManagement = false
 
+    @Option(help: "Managed MAC address pool, FIRST-LAST, e.g. 00:1C:42:00:00:00-00:1C:42:00:FF:FF.")
+    var macRange: String?
+
     @Option(help: "URL that receives the event log as JSON POSTs (in order, retried until accepted).")
     var eventWebhook: String?
 
@@ -54,6 +57,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.terminatedRetention = terminatedRetention
         configuration.authorization = authorization || resourceManagement
         configuration.resourceManagement = resourceManagement
+        if let macRange { configuration.macRange = try MACRange.parse(macRange) }
         if let eventWebhook {
             guard let url = URL(string: eventWebhook), url.scheme == "http" || url.scheme == "https" else {
                 throw CommandFailure("--event-webhook must be an http(s) URL")

@@ -113,6 +113,7 @@ enum PermissionCatalog {
         case .createPermissionGroup, .updatePermissionGroup, .setGroupResources:
             .permission("update_permission_groups")
         case .deletePermissionGroup: .permission("delete_permission_groups")
+        case .listMACs, .populateMACs, .purgeMACs: .permission("mac_address")
         default: .root
         }
     }

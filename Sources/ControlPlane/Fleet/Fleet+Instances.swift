@@ -65,10 +65,15 @@ extension Fleet {
             row.waitReason = "waiting for the scheduler"
             return row
         }
-        try await database.insertInstances(rows)
-        for row in rows { events.publish(.instance(InstanceRecord(row))) }
+        let stored: [InstanceRow]
+        do {
+            stored = try await database.insertInstances(rows, drawMACs: configuration.macRange != nil)
+        } catch let error as PersistenceError {
+            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+        }
+        for row in stored { events.publish(.instance(InstanceRecord(row))) }
         requestScheduling()
-        return rows.map(\.id)
+        return stored.map(\.id)
     }
 
     /// One instance (`id` set) or all of them, oldest first.

@@ -153,6 +153,7 @@ extension Fleet {
         spec.ramMB = row.vramMb
         spec.arch = row.arch
         spec.options = row.startOptions.flatMap { try? StartOptions(bytes: $0) } ?? StartOptions()
+        spec.options.macAddress = row.macAddress  // drawn from the managed pool, or as given
         let name =
             spec.options.nameTemplate.isEmpty
             ? "\(row.templateName)-\(now)000"

@@ -1,4 +1,5 @@
 import Logging
+import Persistence
 import WireProtocol
 
 /// Turns one gateway RPC into a call on the fleet and wraps the answer.
@@ -27,8 +28,48 @@ struct RPCDispatcher: Sendable {
         .startInstances, .terminateInstance, .updateInstance, .restartInstance, .deleteNode, .configureNode,
         .updateNodeAgents, .createGroup, .updateGroup, .deleteGroup, .addNodesToGroups, .removeNodesFromGroups,
         .createAPIKey, .updateAPIKey, .deleteAPIKey, .createPermissionGroup, .updatePermissionGroup,
-        .deletePermissionGroup, .setGroupResources,
+        .deletePermissionGroup, .setGroupResources, .populateMACs, .purgeMACs,
     ]
+
+    /// Anka's MAC address management: count, list, populate from the configured range, purge.
+    private func macPool(_ request: RPCRequest) async throws -> MACList {
+        guard let range = configuration.macRange else {
+            throw ControlPlaneError.badRequest(
+                "MAC address management is off; start the control plane with --mac-range"
+            )
+        }
+        let database = fleet.database
+        switch request.method {
+        case .populateMACs:
+            return MACList(total: try await database.populateMACs(first: range.lowerBound, last: range.upperBound))
+        case .purgeMACs:
+            return MACList(total: try await database.purgeFreeMACs())
+        default:
+            let query = try MACQuery(bytes: request.body)
+            if query.limit > 0 {
+                var after: UInt64?
+                if !query.last.isEmpty {
+                    guard let value = BerthDatabase.macValue(query.last) else {
+                        throw ControlPlaneError.badRequest("last must be a MAC address such as 00:1C:42:00:00:FF")
+                    }
+                    after = value
+                }
+                let entries = try await database.macs(
+                    limit: min(query.limit, 10_000),
+                    after: after,
+                    inUseOnly: query.inUse
+                )
+                return MACList(
+                    total: entries.count,
+                    addresses: entries.map { MACRecord(mac: $0.mac, instanceID: $0.instanceID) }
+                )
+            }
+            guard query.count || query.inUse else {
+                throw ControlPlaneError.badRequest("macaddr needs count or in_use, or limit (with last to page)")
+            }
+            return MACList(total: try await database.countMACs(inUse: query.inUse))
+        }
+    }
 
     /// `principal` is the one the control plane checked (a key's id, not what the bearer claims).
     private func audit(_ request: RPCRequest, principal: Principal, response: RPCResponse) async {
@@ -158,6 +199,8 @@ struct RPCDispatcher: Sendable {
                 try await authorizer.requireResource(principal, type: "node", id: query.id, permission: "remove")
                 try await fleet.deleteNode(id: query.id)
                 return .ok(Empty())
+            case .listMACs, .populateMACs, .purgeMACs:
+                return .ok(try await macPool(request))
             case .permissionCatalogue:
                 return .ok(PermissionCatalog.wireCatalogue)
             case .listPermissionGroups:

@@ -84,13 +84,29 @@ public enum TerminationOutcome: Sendable, Equatable {
 
 extension BerthDatabase {
     /// Inserts new instances (state `Scheduling`) and their first transition, atomically.
-    public func insertInstances(_ instances: [InstanceRow]) async throws {
+    ///
+    /// With `drawMACs`, each instance without a `macAddress` draws the lowest free address of
+    /// the pool, and one with an explicit address claims it, in the same transaction;
+    /// ``PersistenceError/Code/conflict`` when the pool cannot serve them all.
+    @discardableResult
+    public func insertInstances(_ instances: [InstanceRow], drawMACs: Bool = false) async throws -> [InstanceRow] {
         try await writer.write { db in
+            var instances = instances
+            if drawMACs {
+                for index in instances.indices {
+                    instances[index].macAddress = try Self.claimMAC(
+                        db,
+                        instanceID: instances[index].id,
+                        wanted: instances[index].macAddress
+                    )
+                }
+            }
             for instance in instances {
                 try instance.insert(db)
                 var transition = InstanceTransitionRow(instanceId: instance.id, state: instance.state, ts: instance.ts)
                 try transition.insert(db)
             }
+            return instances
         }
     }
 
@@ -210,6 +226,7 @@ extension BerthDatabase {
                 newState = "Terminating"
             }
             let stateChanged = instance.state != newState
+            if newState == "Terminated" { try Self.releaseMAC(db, instanceID: instance.id) }
             instance.state = newState
             instance.message = report.message
             instance.progress = report.progress
@@ -236,6 +253,7 @@ extension BerthDatabase {
     public func forceState(instanceID: String, state: String, message: String, now: Int64) async throws {
         try await writer.write { db in
             guard var instance = try InstanceRow.fetchOne(db, key: instanceID), instance.state != state else { return }
+            if state == "Terminated" { try Self.releaseMAC(db, instanceID: instanceID) }
             instance.state = state
             instance.message = message
             instance.ts = now
@@ -255,6 +273,7 @@ extension BerthDatabase {
                 return .alreadyTerminating
             }
             guard let nodeID = instance.nodeId else {
+                try Self.releaseMAC(db, instanceID: instanceID)
                 instance.state = "Terminated"
                 instance.waitReason = ""
                 instance.ts = now

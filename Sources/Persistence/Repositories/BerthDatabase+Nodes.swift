@@ -95,6 +95,7 @@ extension BerthDatabase {
                 .filter(Column("node_id") == id && Column("state") != "Terminated")
                 .fetchAll(db)
             for var instance in live {
+                try Self.releaseMAC(db, instanceID: instance.id)
                 instance.state = "Terminated"
                 instance.message = "node \(id) was deleted"
                 instance.ts = now

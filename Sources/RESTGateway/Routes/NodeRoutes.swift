@@ -42,6 +42,32 @@ struct NodeRoutes {
             }
             return AnkaJSON.ok(groups)
         }
+        // The managed MAC address pool (Anka's macaddr): count, list, populate, purge.
+        router.get("/api/v1/macaddr") { request, context -> Response in
+            let query = request.uri.queryParameters
+            func flag(_ key: String) -> Bool { query.get(key).map { $0 != "0" && $0 != "false" } ?? false }
+            var limit = 0
+            if let text = query.get("limit") {
+                guard let value = Int(text), value > 0 else {
+                    throw GatewayError(.badRequest, "limit must be a positive number")
+                }
+                limit = value
+            }
+            let list: MACList = try await client.rpc(
+                .listMACs,
+                principal: context.principal,
+                body: MACQuery(count: flag("count"), inUse: flag("in_use"), limit: limit, last: query.get("last") ?? "")
+            )
+            return limit > 0 ? AnkaJSON.ok(list.addresses.map(\.mac)) : AnkaJSON.ok(list.total)
+        }
+        router.put("/api/v1/macaddr") { _, context -> Response in
+            let list: MACList = try await client.rpc(.populateMACs, principal: context.principal, body: Empty())
+            return AnkaJSON.ok(message: "\(list.total) addresses added")
+        }
+        router.delete("/api/v1/macaddr") { _, context -> Response in
+            let list: MACList = try await client.rpc(.purgeMACs, principal: context.principal, body: Empty())
+            return AnkaJSON.ok(message: list.total == 0 ? "" : "\(list.total) addresses in use were kept")
+        }
         // VLAN ids the nodes offer, as strings, each once.
         router.get("/api/v1/vlan") { _, context -> Response in
             let list: NodeList = try await client.rpc(.listNodes, principal: context.principal, body: IDQuery())

@@ -40,6 +40,9 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let listGroupResources = RPCMethod(rawValue: 54)
     public static let setGroupResources = RPCMethod(rawValue: 55)
     public static let permissionCatalogue = RPCMethod(rawValue: 56)
+    public static let listMACs = RPCMethod(rawValue: 60)
+    public static let populateMACs = RPCMethod(rawValue: 61)
+    public static let purgeMACs = RPCMethod(rawValue: 62)
 
     public var description: String {
         switch self {
@@ -74,6 +77,9 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .listGroupResources: "listGroupResources"
         case .setGroupResources: "setGroupResources"
         case .permissionCatalogue: "permissionCatalogue"
+        case .listMACs: "listMACs"
+        case .populateMACs: "populateMACs"
+        case .purgeMACs: "purgeMACs"
         default: "method(\(rawValue))"
         }
     }
