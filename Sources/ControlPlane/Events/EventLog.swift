@@ -14,7 +14,8 @@ actor EventLog {
     let logger: Logger
     private var buffer: [EventLogRow] = []
     private var flushScheduled = false
-    private var lastState: [String: InstanceState] = [:]
+    /// Per instance: the last state recorded and the row time it came with.
+    private var lastState: [String: (state: InstanceState, ts: Int)] = [:]
     /// Counts written batches; deliverers wait for it to move past what they have seen.
     private(set) var generation: UInt64 = 0
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
@@ -81,8 +82,14 @@ actor EventLog {
         for await event in events {
             switch event {
             case .instance(let instance):
-                guard lastState[instance.instanceID] != instance.state else { continue }
-                lastState[instance.instanceID] = instance.state
+                // Publishers race (a placement re-read vs. the node's next report), so a
+                // record older than the last one seen is stale, not a change.
+                if let last = lastState[instance.instanceID],
+                    last.state == instance.state || instance.tsMicros < last.ts
+                {
+                    continue
+                }
+                lastState[instance.instanceID] = (instance.state, instance.tsMicros)
                 if instance.state == .terminated { lastState.removeValue(forKey: instance.instanceID) }
                 var message = instance.nodeID.isEmpty ? "" : "on node \(instance.nodeID)"
                 if !instance.message.isEmpty {
