@@ -141,4 +141,49 @@ import Glibc
         #expect(!Self.isAlive(before))
         await fleet.stop()
     }
+
+    @Test func instanceLogsComeFromTheNodeByByteOffset() async throws {
+        let fleet = try await Self.fleet()
+        let failing = Self.base64("echo compiling; echo 'ld: symbol not found' >&2; exit 2\n")
+        let id = try await fleet.start(
+            #""startup_script": "\#(failing)", "script_monitoring": true, "script_fail_handler": 1"#
+        )
+        _ = try await fleet.events.instance(where: { $0.instanceID == id && $0.state == .error })
+        let http = fleet.gateway.http
+        let whole = try #require(
+            try await http.send("GET", "/berth/v1/vm/logs?id=\(id)").json["body"] as? [String: Any]
+        )
+        let output = try #require(whole["output"] as? String)
+        #expect(output.contains("start: template ubuntu-22.04"))
+        #expect(output.contains("startup script: exit 2"))
+        #expect(output.contains("compiling"))
+        #expect(output.contains("ld: symbol not found"))
+        let size = try #require(whole["size"] as? Int)
+        #expect(whole["offset"] as? Int == 0)
+        #expect(whole["length"] as? Int == size)
+
+        // A window, and the tail with a negative offset.
+        let window = try #require(
+            try await http.send("GET", "/berth/v1/vm/logs?id=\(id)&offset=5&limit=10").json["body"] as? [String: Any]
+        )
+        #expect(window["offset"] as? Int == 5)
+        #expect((window["output"] as? String) == String(output.utf8.dropFirst(5).prefix(10))!)
+        let tail = try #require(
+            try await http.send("GET", "/berth/v1/vm/logs?id=\(id)&offset=-20").json["body"] as? [String: Any]
+        )
+        #expect(tail["offset"] as? Int == size - 20)
+        #expect((tail["output"] as? String).map { output.hasSuffix($0) } == true)
+
+        // The error log as a download.
+        let download = try await http.send("GET", "/berth/v1/vm/logs?id=\(id)&format=text")
+        #expect(download.status == 200)
+        #expect(download.contentType.hasPrefix("text/plain"))
+        #expect(download.text == output)
+
+        // Bad input and unknown instances get the envelope.
+        #expect(try await http.send("GET", "/berth/v1/vm/logs").status == 400)
+        #expect(try await http.send("GET", "/berth/v1/vm/logs?id=\(id)&limit=0").status == 400)
+        #expect(try await http.send("GET", "/berth/v1/vm/logs?id=nope").status == 404)
+        await fleet.stop()
+    }
 }

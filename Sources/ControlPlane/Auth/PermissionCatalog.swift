@@ -92,7 +92,7 @@ enum PermissionCatalog {
         case .status: .authenticated
         case .startInstances, .restartInstance: .permission("start_vm")
         case .listInstances, .waitInstance: .permission("list_vms")
-        case .listEvents: .permission("view_logs")
+        case .listEvents, .instanceLog: .permission("view_logs")
         case .terminateInstance: .permission("terminate_vm")
         case .updateInstance: .permission("update_vm")
         case .listNodes: .permission("list_nodes")

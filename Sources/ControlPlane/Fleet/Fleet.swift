@@ -27,6 +27,10 @@ actor Fleet {
     /// Connected gateways by connection id.
     var gateways: [UInt64: PeerSession] = [:]
 
+    /// Log requests sent to nodes, by request id.
+    var logWaiters: [UInt64: CheckedContinuation<LogChunk, any Error>] = [:]
+    var nextLogRequest: UInt64 = 1
+
     var schedulingRunning = false
     var schedulingRequested = false
     var lastStatsFlush = NIODeadline.now()

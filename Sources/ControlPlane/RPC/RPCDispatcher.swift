@@ -134,6 +134,8 @@ struct RPCDispatcher: Sendable {
                 let query = try IDQuery(bytes: request.body)
                 try await fleet.terminateInstance(id: query.id)
                 return .ok(Empty())
+            case .instanceLog:
+                return .ok(try await fleet.instanceLog(try LogRequest(bytes: request.body)))
             case .listEvents:
                 return .ok(EventList(events: try await eventLog.query(try EventQuery(bytes: request.body))))
             case .waitInstance:

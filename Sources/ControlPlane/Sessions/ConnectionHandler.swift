@@ -128,6 +128,8 @@ struct ConnectionHandler: Sendable {
                 if heartbeat.updating != wasUpdating {
                     await fleet.nodeUpdating(session, heartbeat.updating)
                 }
+            case .logChunk:
+                await fleet.logArrived(try LogChunk(payload: frame.payload))
             case .commandAck:
                 await fleet.commandAcknowledged(nodeID: nodeID, ack: try CommandAck(payload: frame.payload))
             case .instanceEvent:
@@ -183,7 +185,7 @@ struct ConnectionHandler: Sendable {
                     session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
                 case .pong:
                     break
-                case .heartbeat, .instanceEvent, .commandAck:
+                case .heartbeat, .instanceEvent, .commandAck, .logChunk:
                     throw WireError(.forbidden, "a gateway certificate cannot speak for a node")
                 default:
                     throw WireError(.unexpectedMessage, "a gateway may not send \(frame.type)")

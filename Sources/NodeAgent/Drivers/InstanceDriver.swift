@@ -25,9 +25,18 @@ public protocol InstanceDriver: Sendable {
     func terminate(instanceID: String) async throws
     /// Runs an instance's startup script inside it and returns the outcome.
     func runScript(instanceID: String, script: [UInt8], timeout: Duration) async -> ScriptResult
+    /// The file that holds an instance's log (the agent appends its own lines too).
+    nonisolated func logURL(instanceID: String) -> URL
 }
 
 extension InstanceDriver {
+    /// A per-instance file in a scratch directory.
+    public nonisolated func logURL(instanceID: String) -> URL {
+        FileManager.default.temporaryDirectory
+            .appendingPathComponent("berth-instance-logs", isDirectory: true)
+            .appendingPathComponent("\(instanceID).log")
+    }
+
     /// Runs the script with `sh` on the host, in a per-instance scratch directory.
     public func runScript(instanceID: String, script: [UInt8], timeout: Duration) async -> ScriptResult {
         let directory = FileManager.default.temporaryDirectory

@@ -141,6 +141,11 @@ public actor ProcessDriver: InstanceDriver {
         )
     }
 
+    /// The instance's log: the VM process's output, the agent's lines, script output.
+    public nonisolated func logURL(instanceID: String) -> URL {
+        directory(of: instanceID).appendingPathComponent("vm.log")
+    }
+
     /// The host process id of a running instance (tests and operators).
     public func pid(of instanceID: String) -> Int32? {
         instancesByID[instanceID]?.process?.pid
@@ -150,7 +155,7 @@ public actor ProcessDriver: InstanceDriver {
 
     private func launch(_ instanceID: String, info: VMInfo) throws -> VMInfo {
         let directory = directory(of: instanceID)
-        let log = directory.appendingPathComponent("vm.log")
+        let log = logURL(instanceID: instanceID)
         let process = try ChildProcess(
             arguments: ["/bin/sh", "-c", configuration.vmCommand],
             directory: directory,

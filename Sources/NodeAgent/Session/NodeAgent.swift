@@ -209,6 +209,10 @@ public actor NodeAgent {
         case .eventAck:
             let ack = try EventAck(payload: frame.payload)
             if ack.epoch == epoch { unacked.removeValue(forKey: ack.sequence) }
+        case .logRequest:
+            let request = try LogRequest(payload: frame.payload)
+            let url = driver.logURL(instanceID: request.instanceID)
+            send(InstanceLogFile.read(url, requestID: request.requestID, offset: request.offset, limit: request.limit))
         case .heartbeatAck, .pong:
             break
         case .ping:
@@ -247,15 +251,22 @@ public actor NodeAgent {
         }
     }
 
+    /// Adds a line to an instance's log.
+    func log(_ instanceID: String, _ text: String) {
+        InstanceLogFile.append(driver.logURL(instanceID: instanceID), text)
+    }
+
     private func execute(_ command: NodeCommand) async {
         let id = command.instanceID
         do {
             switch command.kind {
             case .start:
                 guard let spec = command.start else { throw DriverError("start command without a spec") }
+                log(id, "start: template \(spec.templateName) (\(spec.templateID)) tag \(spec.tag) as \(spec.vmName)")
                 let ref = TemplateRef(templateID: spec.templateID, tag: spec.tag, name: spec.templateName)
                 if !(await driver.templates().contains(ref)) {
                     emit(InstanceStatus(instanceID: id, state: .pulling, progress: 0))
+                    log(id, "pulling \(spec.templateName):\(spec.tag)")
                     try await driver.pull(spec) { progress in
                         await self.emit(InstanceStatus(instanceID: id, state: .pulling, progress: progress))
                     }
@@ -263,12 +274,15 @@ public actor NodeAgent {
                 try Task.checkCancellation()
                 let info = try await driver.start(instanceID: id, spec: spec)
                 if Task.isCancelled { return }
+                log(id, "started \(info.name) (ip \(info.ip.isEmpty ? "-" : info.ip))")
                 try await startupScript(instanceID: id, options: spec.options, info: info)
             case .stop:
+                log(id, "stopping")
                 emit(InstanceStatus(instanceID: id, state: .stopping))
                 let info = try await driver.stop(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .stopped, vmInfo: info))
             case .restart:
+                log(id, "restarting")
                 let info = try await driver.restart(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
             case .terminate:
@@ -285,6 +299,7 @@ public actor NodeAgent {
                 "instance operation failed",
                 metadata: ["instance": "\(id)", "op": "\(command.kind)", "error": "\(error)"]
             )
+            log(id, "error: \(error)")
             emit(InstanceStatus(instanceID: id, state: .error, message: "\(error)"))
         }
     }
@@ -306,6 +321,7 @@ public actor NodeAgent {
             let logger = self.logger
             Task {
                 let result = await driver.runScript(instanceID: id, script: options.startupScript, timeout: timeout)
+                await self.log(id, Self.describe(result))
                 if !result.succeeded {
                     logger.info(
                         "unmonitored startup script failed",
@@ -315,7 +331,9 @@ public actor NodeAgent {
             }
             return
         }
+        log(id, "startup script: running (monitored, timeout \(options.scriptTimeout ?? 90)s)")
         let result = await driver.runScript(instanceID: id, script: options.startupScript, timeout: timeout)
+        log(id, Self.describe(result))
         try Task.checkCancellation()
         if result.succeeded {
             emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info, scriptResult: result))
@@ -337,6 +355,15 @@ public actor NodeAgent {
             vmInfo = try await driver.stop(instanceID: id) ?? info
         }
         emit(InstanceStatus(instanceID: id, state: .error, message: reason, vmInfo: vmInfo, scriptResult: result))
+    }
+
+    /// A startup script's outcome as log text.
+    static func describe(_ result: ScriptResult) -> String {
+        var text = "startup script: exit \(result.returnCode)\(result.didTimeout ? " (timed out)" : "")"
+        if !result.stdout.isEmpty { text += "\n--- stdout\n" + result.stdout.trimmingCharacters(in: .newlines) }
+        if !result.stderr.isEmpty { text += "\n--- stderr\n" + result.stderr.trimmingCharacters(in: .newlines) }
+        for error in result.errors { text += "\n--- error: \(error)" }
+        return text
     }
 
     /// Reports `Updating`, runs the configured update command, and reports back. After a

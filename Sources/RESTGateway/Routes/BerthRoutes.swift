@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import WireProtocol
 
 /// Berth's own endpoints, under `/berth/v1/` so they can never collide with Anka's
@@ -9,6 +11,40 @@ struct BerthRoutes {
     let registryAddress: String
 
     func register(on router: Router<GatewayContext>) {
+        // An instance's log from its node: ?id=&offset=<bytes, negative from the end>&limit=<bytes>.
+        // JSON by default; &format=text downloads the bytes as text/plain.
+        router.get("/berth/v1/vm/logs") { request, context -> Response in
+            let query = request.uri.queryParameters
+            guard let id = query.get("id"), !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
+            guard let offset = Int(query.get("offset") ?? "0") else {
+                throw GatewayError(.badRequest, "offset must be a number of bytes")
+            }
+            guard let limit = Int(query.get("limit") ?? "65536"), limit > 0 else {
+                throw GatewayError(.badRequest, "limit must be a positive number of bytes")
+            }
+            let chunk: LogChunk = try await client.rpc(
+                .instanceLog,
+                principal: context.principal,
+                body: LogRequest(requestID: 0, instanceID: id, offset: offset, limit: limit)
+            )
+            if query.get("format") == "text" {
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; charset=utf-8"
+                headers[HTTPField.Name("X-Log-Offset")!] = String(chunk.offset)
+                headers[HTTPField.Name("X-Log-Size")!] = String(chunk.totalSize)
+                headers[.contentDisposition] = "attachment; filename=\"\(id).log\""
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: chunk.data)))
+            }
+            return AnkaJSON.ok(
+                [
+                    "offset": chunk.offset,
+                    "length": chunk.data.count,
+                    "size": chunk.totalSize,
+                    "output": String(decoding: chunk.data, as: UTF8.self),
+                ] as [String: Any]
+            )
+        }
+
         // The event log: ?kind=<prefix>&subject=&limit=&before=<id> (newest first) or &after=<id> (oldest first).
         router.get("/berth/v1/events") { request, context -> Response in
             let query = request.uri.queryParameters

@@ -18,6 +18,9 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let commandAck = MessageType(rawValue: 0x0104)
     public static let instanceEvent = MessageType(rawValue: 0x0105)
     public static let eventAck = MessageType(rawValue: 0x0106)
+    /// The control plane asks a node for a slice of an instance's log.
+    public static let logRequest = MessageType(rawValue: 0x0107)
+    public static let logChunk = MessageType(rawValue: 0x0108)
 
     public static let enrollRequest = MessageType(rawValue: 0x0201)
     public static let enrollResponse = MessageType(rawValue: 0x0202)
@@ -38,6 +41,8 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .commandAck: "commandAck"
         case .instanceEvent: "instanceEvent"
         case .eventAck: "eventAck"
+        case .logRequest: "logRequest"
+        case .logChunk: "logChunk"
         case .enrollRequest: "enrollRequest"
         case .enrollResponse: "enrollResponse"
         case .rpcRequest: "rpcRequest"

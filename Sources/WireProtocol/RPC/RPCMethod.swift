@@ -16,6 +16,8 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let waitInstance = RPCMethod(rawValue: 15)
     /// The controller's event log.
     public static let listEvents = RPCMethod(rawValue: 16)
+    /// A slice of an instance's log, fetched from its node.
+    public static let instanceLog = RPCMethod(rawValue: 17)
     public static let listNodes = RPCMethod(rawValue: 20)
     public static let deleteNode = RPCMethod(rawValue: 21)
     public static let configureNode = RPCMethod(rawValue: 22)
@@ -54,6 +56,7 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .restartInstance: "restartInstance"
         case .waitInstance: "waitInstance"
         case .listEvents: "listEvents"
+        case .instanceLog: "instanceLog"
         case .listNodes: "listNodes"
         case .deleteNode: "deleteNode"
         case .configureNode: "configureNode"
