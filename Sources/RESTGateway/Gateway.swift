@@ -53,6 +53,7 @@ public struct Gateway: Sendable {
         GroupRoutes(client: client).register(on: router)
         KeyRoutes(client: client).register(on: router)
         PermissionRoutes(client: client).register(on: router)
+        RegistryRoutes(client: client).register(on: router)
         BerthRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         return router
     }

@@ -114,6 +114,8 @@ enum PermissionCatalog {
             .permission("update_permission_groups")
         case .deletePermissionGroup: .permission("delete_permission_groups")
         case .listMACs, .populateMACs, .purgeMACs: .permission("mac_address")
+        case .listTemplates: .permission("registry_list")
+        case .deleteTemplate, .revertTemplate: .permission("registry_delete")
         default: .root
         }
     }

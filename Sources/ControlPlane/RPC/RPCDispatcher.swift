@@ -28,7 +28,7 @@ struct RPCDispatcher: Sendable {
         .startInstances, .terminateInstance, .updateInstance, .restartInstance, .deleteNode, .configureNode,
         .updateNodeAgents, .createGroup, .updateGroup, .deleteGroup, .addNodesToGroups, .removeNodesFromGroups,
         .createAPIKey, .updateAPIKey, .deleteAPIKey, .createPermissionGroup, .updatePermissionGroup,
-        .deletePermissionGroup, .setGroupResources, .populateMACs, .purgeMACs,
+        .deletePermissionGroup, .setGroupResources, .populateMACs, .purgeMACs, .deleteTemplate, .revertTemplate,
     ]
 
     /// Anka's MAC address management: count, list, populate from the configured range, purge.
@@ -201,6 +201,31 @@ struct RPCDispatcher: Sendable {
                 try await authorizer.requireResource(principal, type: "node", id: query.id, permission: "remove")
                 try await fleet.deleteNode(id: query.id)
                 return .ok(Empty())
+            case .listTemplates:
+                let query = try IDQuery(bytes: request.body)
+                if !query.id.isEmpty {
+                    try await authorizer.requireResource(principal, type: "template", id: query.id, permission: "list")
+                }
+                var templates = try await Registry(database: fleet.database).list(id: query.id)
+                if let permitted = await authorizer.permittedResources(principal, type: "template", permission: "list")
+                {
+                    templates = templates.filter { permitted.contains($0.id) }
+                }
+                return .ok(TemplateList(templates: templates))
+            case .deleteTemplate:
+                let id = try IDQuery(bytes: request.body).id
+                try await authorizer.requireResource(principal, type: "template", id: id, permission: "delete_revert")
+                try await Registry(database: fleet.database).delete(id: id)
+                return .ok(Empty())
+            case .revertTemplate:
+                let body = try RevertTemplateRequest(bytes: request.body)
+                try await authorizer.requireResource(
+                    principal,
+                    type: "template",
+                    id: body.id,
+                    permission: "delete_revert"
+                )
+                return .ok(IDList(ids: try await Registry(database: fleet.database).revert(body)))
             case .listMACs, .populateMACs, .purgeMACs:
                 return .ok(try await macPool(request))
             case .permissionCatalogue:

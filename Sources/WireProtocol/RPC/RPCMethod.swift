@@ -42,6 +42,9 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let listGroupResources = RPCMethod(rawValue: 54)
     public static let setGroupResources = RPCMethod(rawValue: 55)
     public static let permissionCatalogue = RPCMethod(rawValue: 56)
+    public static let listTemplates = RPCMethod(rawValue: 70)
+    public static let deleteTemplate = RPCMethod(rawValue: 71)
+    public static let revertTemplate = RPCMethod(rawValue: 72)
     public static let listMACs = RPCMethod(rawValue: 60)
     public static let populateMACs = RPCMethod(rawValue: 61)
     public static let purgeMACs = RPCMethod(rawValue: 62)
@@ -80,6 +83,9 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .listGroupResources: "listGroupResources"
         case .setGroupResources: "setGroupResources"
         case .permissionCatalogue: "permissionCatalogue"
+        case .listTemplates: "listTemplates"
+        case .deleteTemplate: "deleteTemplate"
+        case .revertTemplate: "revertTemplate"
         case .listMACs: "listMACs"
         case .populateMACs: "populateMACs"
         case .purgeMACs: "purgeMACs"
