@@ -71,6 +71,14 @@ extension Fleet {
                     allowed[name] = await permissions.resourceIDs([name], type: "node", permission: "create_instance")
                 }
             }
+            // Decoded once per pass: the USB device group each waiting instance asked for.
+            let usbWanted = Dictionary(
+                pending.compactMap { row -> (String, String)? in
+                    let name = Self.usbDeviceName(of: row)
+                    return name.isEmpty ? nil : (row.id, name)
+                },
+                uniquingKeysWith: { a, _ in a }
+            )
             let rows = Dictionary(pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let decision = scheduler.schedule(
                 queue: pending.map {
@@ -82,7 +90,7 @@ extension Fleet {
                         arch: $0.arch,
                         vcpu: $0.vcpu,
                         ramMB: $0.vramMb,
-                        usbDevice: Self.usbDeviceName(of: $0),
+                        usbDevice: usbWanted[$0.id] ?? "",
                         targetNodeID: $0.targetNodeId,
                         groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups),
                         permissionGroup: $0.permissionGroup,
@@ -96,7 +104,7 @@ extension Fleet {
                 guard let row = rows[placement.instanceID] else { return nil }
                 let nodeName = nodes[placement.nodeID]?.name ?? ""
                 var spec = Self.startSpec(for: row, nodeID: placement.nodeID, nodeName: nodeName, now: now)
-                let wanted = Self.usbDeviceName(of: row)
+                let wanted = usbWanted[row.id] ?? ""
                 if !wanted.isEmpty, let index = freeUSB[placement.nodeID]?.firstIndex(where: { $0.name == wanted }) {
                     spec.options.usbDeviceID = freeUSB[placement.nodeID]?.remove(at: index).id ?? ""
                 }
