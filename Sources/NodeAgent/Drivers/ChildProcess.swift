@@ -88,19 +88,25 @@ final class ChildProcess: Sendable {
         kill(-pid, signal)
     }
 
-    /// SIGTERM, then SIGKILL after `grace`; returns once the process has exited.
-    func stop(grace: Duration) async {
-        signal(SIGTERM)
-        let exited = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await self.exit.wait() != nil }
+    /// The exit status if the process ends within `timeout`, else `nil` (it keeps running).
+    func waitForExit(within timeout: Duration) async -> Int32? {
+        let exit = self.exit
+        return await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await exit.wait() }
             group.addTask {
-                try? await Task.sleep(for: grace)
-                return false
+                try? await Task.sleep(for: timeout)
+                return nil
             }
-            let first = await group.next() ?? false
+            let first = await group.next() ?? nil
             group.cancelAll()
             return first
         }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`; returns once the process has exited.
+    func stop(grace: Duration) async {
+        signal(SIGTERM)
+        let exited = await waitForExit(within: grace) != nil
         if !exited {
             signal(SIGKILL)
             _ = await exit.wait()

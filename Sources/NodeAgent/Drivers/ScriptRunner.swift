@@ -43,24 +43,14 @@ public enum ScriptRunner {
         } catch {
             return ScriptResult(returnCode: -1, errors: ["could not start sh: \(error)"])
         }
-        let exit = child.exit
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await exit.wait() != nil }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let status = await child.waitForExit(within: timeout)
         var result = ScriptResult()
-        if finished, let status = await exit.wait() {
+        if let status {
             result.returnCode = Int(status)
         } else {
             // The whole process group: the shell and anything it started.
             child.signal(SIGKILL)
-            _ = await exit.wait()
+            _ = await child.exit.wait()
             result.returnCode = -1
             result.didTimeout = true
         }
