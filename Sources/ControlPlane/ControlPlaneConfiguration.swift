@@ -32,6 +32,8 @@ public struct ControlPlaneConfiguration: Sendable {
     /// The managed MAC address pool's range (Anka's ANKA_MANAGE_MAC_ADDRESSES); `nil` turns
     /// management off, and a start's `mac_address` is then passed through as given.
     public var macRange: ClosedRange<UInt64>?
+    /// Where template chunks are stored; `chunks/` beside the database file when `nil`.
+    public var contentDirectory: URL?
     /// Version reported by `/api/v1/status`.
     public var version: String = BerthVersion.current
 

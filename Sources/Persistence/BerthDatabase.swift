@@ -9,9 +9,12 @@ import GRDB
 /// could lose. Repositories are extensions of this type, one file per concept.
 public final class BerthDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// The database file.
+    public let path: String
 
     /// Opens (or creates) the database at `path`.
     public init(path: String) throws {
+        self.path = path
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true

@@ -219,6 +219,61 @@ enum Schema {
                 t.column("instance_id", .text).indexed()
             }
         }
+        migrator.registerMigration("v11-template-content") { db in
+            // Content-addressed chunks stored under the data directory's `chunks/`.
+            try db.create(table: "chunks") { t in
+                t.primaryKey("hash", .blob)
+                t.column("size", .integer).notNull()
+                t.column("stored_at", .integer).notNull()
+            }
+            try db.create(table: "template_files") { t in
+                t.column("template_id", .text).notNull()
+                t.column("number", .integer).notNull()
+                t.column("ordinal", .integer).notNull()
+                t.column("path", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("chunk_size", .integer).notNull()
+                t.column("chunks", .blob).notNull()  // 32-byte SHA-256 hashes, concatenated
+                t.primaryKey(["template_id", "number", "path"])
+                t.foreignKey(["template_id", "number"], references: "template_versions", onDelete: .cascade)
+            }
+            try db.alter(table: "template_versions") { t in
+                t.add(column: "description", .text).notNull().defaults(to: "")
+                t.add(column: "last_pull", .integer).notNull().defaults(to: 0)
+                t.add(column: "last_push", .integer).notNull().defaults(to: 0)
+            }
+            try db.alter(table: "nodes") { t in
+                t.add(column: "cache_bytes", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "distributions") { t in
+                t.primaryKey("id", .text)
+                t.column("template_id", .text).notNull()
+                t.column("tag", .text).notNull()
+                t.column("requested_at", .integer).notNull()
+                t.column("cancelled", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "distribution_nodes") { t in
+                t.column("distribution_id", .text).notNull().references("distributions", onDelete: .cascade)
+                t.column("node_id", .text).notNull()
+                t.column("progress", .double).notNull().defaults(to: 0)
+                t.column("done", .boolean).notNull().defaults(to: false)
+                t.column("error", .text).notNull().defaults(to: "")
+                t.column("bytes_fetched", .integer).notNull().defaults(to: 0)
+                t.primaryKey(["distribution_id", "node_id"])
+            }
+            try db.create(table: "image_requests") { t in
+                t.primaryKey("id", .text)
+                t.column("instance_id", .text).notNull().indexed()
+                t.column("node_id", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("request", .blob).notNull()  // the wire-encoded SaveImageRequest
+                t.column("template_id", .text).notNull().defaults(to: "")
+                t.column("error", .text).notNull().defaults(to: "")
+                t.column("script_result", .blob)
+                t.column("bytes_uploaded", .integer).notNull().defaults(to: 0)
+                t.column("created_at", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

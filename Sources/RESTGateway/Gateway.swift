@@ -54,6 +54,8 @@ public struct Gateway: Sendable {
         KeyRoutes(client: client).register(on: router)
         PermissionRoutes(client: client).register(on: router)
         RegistryRoutes(client: client).register(on: router)
+        TemplatePushRoutes(client: client).register(on: router)
+        ImageRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         BerthRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         return router
     }

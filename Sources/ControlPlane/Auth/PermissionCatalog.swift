@@ -18,6 +18,7 @@ enum PermissionCatalog {
         ("Registry", "registry_delete", "Delete or revert templates in the registry"),
         ("Registry", "registry_distribute", "Distribute templates to nodes"),
         ("Registry", "registry_distribute_status", "Get template distribution status"),
+        ("Registry", "registry_push", "Push templates to the registry (Berth)"),
         ("Nodes", "list_nodes", "List nodes"),
         ("Nodes", "delete_node", "Delete nodes"),
         ("Nodes", "change_node_config", "Change node configuration and update node agents"),
@@ -115,7 +116,13 @@ enum PermissionCatalog {
         case .deletePermissionGroup: .permission("delete_permission_groups")
         case .listMACs, .populateMACs, .purgeMACs: .permission("mac_address")
         case .listTemplates: .permission("registry_list")
-        case .deleteTemplate, .revertTemplate: .permission("registry_delete")
+        case .deleteTemplate, .revertTemplate, .removeTemplateFromNodes: .permission("registry_delete")
+        case .putChunk, .missingChunks, .commitTemplateVersion: .permission("registry_push")
+        case .distributeTemplate, .cancelDistribution: .permission("registry_distribute")
+        case .listDistributions: .permission("registry_distribute_status")
+        case .registryDisk: .permission("get_registry_disk_info")
+        case .saveImage: .permission("save_image")
+        case .listImageRequests: .permission("list_images")
         default: .root
         }
     }

@@ -68,13 +68,26 @@ extension Fleet {
         case "terminate": kind = .terminate
         case "restart": kind = .restart
         case "update_agent": kind = .updateAgent
+        case "pull_template": kind = .pullTemplate
+        case "cancel_pull": kind = .cancelPull
+        case "remove_template": kind = .removeTemplate
+        case "save_image": kind = .saveImage
         default: return nil
         }
-        var spec: StartSpec?
-        if kind == .start {
+        var command = NodeCommand(commandID: UInt64(id), kind: kind, instanceID: row.instanceId)
+        switch kind {
+        case .start:
             guard let payload = row.payload, let decoded = try? StartSpec(bytes: payload) else { return nil }
-            spec = decoded
+            command.start = decoded
+        case .pullTemplate, .cancelPull, .removeTemplate:
+            guard let payload = row.payload, let decoded = try? TemplateCommand(bytes: payload) else { return nil }
+            command.template = decoded
+        case .saveImage:
+            guard let payload = row.payload, let decoded = try? SaveImageSpec(bytes: payload) else { return nil }
+            command.saveImage = decoded
+        default:
+            break
         }
-        return NodeCommand(commandID: UInt64(id), kind: kind, instanceID: row.instanceId, start: spec)
+        return command
     }
 }

@@ -47,6 +47,7 @@ extension Fleet {
             record.drainMode = row.drainMode
             record.capacityMode = row.capacityMode
             record.templates = TemplateSet(bytes: row.templates).templates
+            record.cacheBytes = row.cacheBytes
             record.agentVersion = row.agentVersion
             record.lastSeenMicros = Int(row.lastSeen)
             record.diskSizeBytes = row.diskSize

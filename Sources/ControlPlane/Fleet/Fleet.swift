@@ -19,6 +19,7 @@ actor Fleet {
     let scheduler = Scheduler()
     /// Set when resource management is on: limits placement per permission group.
     let permissions: PermissionStore?
+    let registry: Registry
 
     /// Every enrolled node, as last saved.
     var nodes: [String: NodeRow] = [:]
@@ -44,6 +45,10 @@ actor Fleet {
         permissions: PermissionStore? = nil,
         logger: Logger
     ) {
+        let contentRoot =
+            configuration.contentDirectory
+            ?? URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("chunks")
+        self.registry = Registry(database: database, content: ContentStore(root: contentRoot, database: database))
         self.events = events
         self.permissions = permissions
         self.database = database
@@ -93,10 +98,12 @@ actor Fleet {
         }
         node.agentVersion = hello.agentVersion
         node.templates = TemplateSet(hello.templates).encodedBytes()
+        node.cacheBytes = hello.cacheBytes
         node.state = "Active"
         node.lastSeen = now
         try await database.saveNode(node)
         nodes[nodeID] = node
+        try await database.completeDistributions(nodeID: nodeID, held: hello.templates.map { ($0.templateID, $0.tag) })
         if hello.lastAppliedCommandID > 0 {
             try await database.acknowledgeCommands(upTo: Int64(hello.lastAppliedCommandID), nodeID: nodeID, now: now)
         }

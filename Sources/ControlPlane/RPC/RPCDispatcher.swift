@@ -29,6 +29,7 @@ struct RPCDispatcher: Sendable {
         .updateNodeAgents, .createGroup, .updateGroup, .deleteGroup, .addNodesToGroups, .removeNodesFromGroups,
         .createAPIKey, .updateAPIKey, .deleteAPIKey, .createPermissionGroup, .updatePermissionGroup,
         .deletePermissionGroup, .setGroupResources, .populateMACs, .purgeMACs, .deleteTemplate, .revertTemplate,
+        .commitTemplateVersion, .distributeTemplate, .cancelDistribution, .removeTemplateFromNodes, .saveImage,
     ]
 
     /// Anka's MAC address management: count, list, populate from the configured range, purge.
@@ -206,7 +207,7 @@ struct RPCDispatcher: Sendable {
                 if !query.id.isEmpty {
                     try await authorizer.requireResource(principal, type: "template", id: query.id, permission: "list")
                 }
-                var templates = try await Registry(database: fleet.database).list(id: query.id)
+                var templates = try await fleet.registry.list(id: query.id)
                 if let permitted = await authorizer.permittedResources(principal, type: "template", permission: "list")
                 {
                     templates = templates.filter { permitted.contains($0.id) }
@@ -215,7 +216,7 @@ struct RPCDispatcher: Sendable {
             case .deleteTemplate:
                 let id = try IDQuery(bytes: request.body).id
                 try await authorizer.requireResource(principal, type: "template", id: id, permission: "delete_revert")
-                try await Registry(database: fleet.database).delete(id: id)
+                try await fleet.registry.delete(id: id)
                 return .ok(Empty())
             case .revertTemplate:
                 let body = try RevertTemplateRequest(bytes: request.body)
@@ -225,9 +226,66 @@ struct RPCDispatcher: Sendable {
                     id: body.id,
                     permission: "delete_revert"
                 )
-                return .ok(IDList(ids: try await Registry(database: fleet.database).revert(body)))
+                return .ok(IDList(ids: try await fleet.registry.revert(body)))
             case .listMACs, .populateMACs, .purgeMACs:
                 return .ok(try await macPool(request))
+            case .putChunk:
+                let chunk = try ChunkData(bytes: request.body)
+                return .ok(ChunkList(requestID: 0, hashes: [try await fleet.registry.content.put(chunk.data)]))
+            case .missingChunks:
+                let list = try ChunkList(bytes: request.body)
+                return .ok(ChunkList(requestID: 0, hashes: try await fleet.registry.content.missing(list.hashes)))
+            case .commitTemplateVersion:
+                let body = try CommitVersionRequest(bytes: request.body)
+                if !body.templateID.isEmpty {
+                    try await authorizer.requireResource(
+                        principal,
+                        type: "template",
+                        id: body.templateID,
+                        permission: "push_tag"
+                    )
+                }
+                return .ok(try await fleet.registry.commit(body))
+            case .distributeTemplate:
+                let body = try DistributeRequest(bytes: request.body)
+                let permitted = await authorizer.permittedResources(principal, type: "node", permission: "distribute")
+                return .ok(IDQuery(id: try await fleet.distribute(body, permitted: permitted)))
+            case .listDistributions:
+                return .ok(
+                    DistributionList(
+                        distributions: try await fleet.listDistributions(id: try IDQuery(bytes: request.body).id)
+                    )
+                )
+            case .cancelDistribution:
+                try await fleet.cancelDistribution(id: try IDQuery(bytes: request.body).id)
+                return .ok(Empty())
+            case .removeTemplateFromNodes:
+                let body = try RemoveFromNodesRequest(bytes: request.body)
+                let permitted = await authorizer.permittedResources(
+                    principal,
+                    type: "node",
+                    permission: "delete_template"
+                )
+                return .ok(IDList(ids: try await fleet.removeTemplateFromNodes(body, permitted: permitted)))
+            case .registryDisk:
+                return .ok(try await fleet.registry.disk())
+            case .saveImage:
+                let body = try SaveImageRequest(bytes: request.body)
+                if !body.targetTemplateID.isEmpty {
+                    try await authorizer.requireResource(
+                        principal,
+                        type: "template",
+                        id: body.targetTemplateID,
+                        permission: "save_image"
+                    )
+                }
+                return .ok(IDQuery(id: try await fleet.saveImage(body)))
+            case .listImageRequests:
+                return .ok(
+                    ImageRequestList(
+                        requests: try await fleet.listImageRequests(id: try IDQuery(bytes: request.body).id)
+                    )
+                )
             case .permissionCatalogue:
                 return .ok(PermissionCatalog.wireCatalogue)
             case .listPermissionGroups:

@@ -1,13 +1,14 @@
+import Foundation
 import Persistence
 import WireProtocol
 
-/// The control plane's template registry: what templates and versions exist.
-///
-/// (Template content, distribution and save-image build on this; see issue 4.)
+/// The control plane's template registry: templates, their versions, and each version's
+/// files as content-addressed chunks in a ``ContentStore``.
 struct Registry: Sendable {
     let database: BerthDatabase
+    let content: ContentStore
 
-    /// One template (`id` set) or all of them, by name.
+    /// One template (`id` set, with each version's file paths) or all of them, by name.
     func list(id: String) async throws -> [TemplateRecord] {
         let rows: [TemplateRow]
         if !id.isEmpty {
@@ -19,21 +20,27 @@ struct Registry: Sendable {
             rows = try await database.templates()
         }
         let versions = try await database.allTemplateVersions()
+        let files = id.isEmpty ? [:] : try await database.templateFiles(templateID: id)
         return rows.map { row in
             var record = TemplateRecord()
             record.id = row.id
             record.name = row.name
             record.arch = row.arch
             record.versions = (versions[row.id] ?? []).map {
-                TemplateVersionRecord(
+                var version = TemplateVersionRecord(
                     number: $0.number,
                     tag: $0.tag,
+                    description: $0.description,
                     sizeBytes: Int($0.size),
-                    lastPush: Int($0.createdAt / 1_000_000)
+                    lastPull: Int($0.lastPull),
+                    lastPush: Int($0.lastPush != 0 ? $0.lastPush : $0.createdAt / 1_000_000)
                 )
+                version.files = (files[$0.number] ?? []).map(\.path)
+                return version
             }
             record.sizeBytes = record.versions.reduce(0) { $0 + $1.sizeBytes }
             record.lastPush = record.versions.map(\.lastPush).max() ?? Int(row.createdAt / 1_000_000)
+            record.lastPull = record.versions.map(\.lastPull).max() ?? 0
             return record
         }
     }
@@ -45,13 +52,15 @@ struct Registry: Sendable {
         } catch let error as PersistenceError {
             throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
         }
+        try await content.collectGarbage()
     }
 
     /// Returns the tags it deleted.
     func revert(_ request: RevertTemplateRequest) async throws -> [String] {
         guard !request.id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
+        let tags: [String]
         do {
-            return try await database.revertTemplate(
+            tags = try await database.revertTemplate(
                 id: request.id,
                 tag: request.tag.isEmpty ? nil : request.tag,
                 number: request.number
@@ -59,5 +68,118 @@ struct Registry: Sendable {
         } catch let error as PersistenceError {
             throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
         }
+        try await content.collectGarbage()
+        return tags
+    }
+
+    /// The manifest of a version (`tag`, or the newest), noting the pull (`last_pull`).
+    func manifest(templateID: String, tag: String) async throws -> TemplateManifest {
+        guard let template = try await database.template(id: templateID) else {
+            throw ControlPlaneError.notFound("No such template \(templateID)")
+        }
+        guard let version = try await database.templateVersion(templateID: templateID, tag: tag) else {
+            throw ControlPlaneError.notFound("template \(template.name) has no tag \(tag)")
+        }
+        let files = try await database.templateFiles(templateID: templateID, number: version.number)
+        try await database.markPulled(
+            templateID: templateID,
+            number: version.number,
+            seconds: BerthDatabase.nowMicros() / 1_000_000
+        )
+        return TemplateManifest(
+            templateID: templateID,
+            tag: version.tag,
+            number: version.number,
+            files: try files.map { row in
+                ManifestFile(
+                    path: row.path,
+                    size: Int(row.size),
+                    chunkSize: row.chunkSize,
+                    chunks: try ChunkHash.split([UInt8](row.chunks))
+                )
+            },
+            templateName: template.name
+        )
+    }
+
+    /// Adds a version whose chunks are stored; `revertTag` as in ``NewTemplateVersion``.
+    func commit(_ request: CommitVersionRequest, revertTag: String? = nil) async throws -> TemplateRecord {
+        guard !request.tag.isEmpty else { throw ControlPlaneError.badRequest("tag is required") }
+        guard !request.templateID.isEmpty || !request.templateName.isEmpty else {
+            throw ControlPlaneError.badRequest("a template id or a new template name is required")
+        }
+        var seen = Set<String>()
+        for file in request.manifest.files {
+            guard ManifestFile.isSafe(file.path) else {
+                throw ControlPlaneError.badRequest("file path \(file.path) must be relative, without . or ..")
+            }
+            guard seen.insert(file.path).inserted else {
+                throw ControlPlaneError.badRequest("file \(file.path) appears twice")
+            }
+            guard file.size == 0 || (1...ContentStore.maxChunkSize).contains(file.chunkSize) else {
+                throw ControlPlaneError.badRequest("file \(file.path) has chunk size \(file.chunkSize)")
+            }
+        }
+        let new = NewTemplateVersion(
+            templateId: request.templateID,
+            templateName: request.templateName,
+            tag: request.tag,
+            description: request.description,
+            arch: request.arch,
+            cpuCores: request.cpuCores,
+            ramMb: request.ramMB,
+            files: request.manifest.files.map {
+                TemplateFileRow(
+                    templateId: "",
+                    number: 0,
+                    ordinal: 0,
+                    path: $0.path,
+                    size: Int64($0.size),
+                    chunkSize: max($0.chunkSize, 1),
+                    chunks: Data($0.chunks.flatMap(\.bytes))
+                )
+            },
+            revertTag: revertTag
+        )
+        let committed: (template: TemplateRow, version: TemplateVersionRow, reverted: [String])
+        do {
+            committed = try await database.commitTemplateVersion(
+                new,
+                templateIdForNew: UUID().uuidString.lowercased(),
+                now: BerthDatabase.nowMicros()
+            )
+        } catch let error as PersistenceError {
+            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+        }
+        if !committed.reverted.isEmpty { try await content.collectGarbage() }
+        var record = TemplateRecord()
+        record.id = committed.template.id
+        record.name = committed.template.name
+        record.arch = committed.template.arch
+        record.versions = [
+            TemplateVersionRecord(
+                number: committed.version.number,
+                tag: committed.version.tag,
+                description: committed.version.description,
+                sizeBytes: Int(committed.version.size),
+                lastPush: Int(committed.version.lastPush)
+            )
+        ]
+        record.sizeBytes = Int(committed.version.size)
+        record.lastPush = Int(committed.version.lastPush)
+        return record
+    }
+
+    /// The registry's storage: file system, stored chunk bytes, logical bytes.
+    func disk() async throws -> RegistryDisk {
+        let totals = try await database.registryTotals()
+        let fileSystem = content.fileSystem()
+        var disk = RegistryDisk()
+        disk.totalBytes = fileSystem.total
+        disk.freeBytes = fileSystem.free
+        disk.storedBytes = Int(totals.storedBytes)
+        disk.logicalBytes = Int(totals.logicalBytes)
+        disk.chunkCount = totals.chunks
+        return disk
     }
 }

@@ -130,6 +130,14 @@ struct ConnectionHandler: Sendable {
                 }
             case .logChunk:
                 await fleet.logArrived(try LogChunk(payload: frame.payload))
+            case .manifestRequest, .chunkRequest, .chunkList, .chunkData:
+                try await serveContent(frame, to: session)
+            case .cacheReport:
+                await fleet.cacheReported(nodeID: nodeID, try CacheReport(payload: frame.payload))
+            case .pullProgress:
+                await fleet.pullProgressed(nodeID: nodeID, try PullProgress(payload: frame.payload))
+            case .imageReport:
+                await fleet.imageReported(nodeID: nodeID, try ImageReport(payload: frame.payload))
             case .commandAck:
                 await fleet.commandAcknowledged(nodeID: nodeID, ack: try CommandAck(payload: frame.payload))
             case .instanceEvent:
@@ -153,6 +161,55 @@ struct ConnectionHandler: Sendable {
                 throw WireError(.unexpectedMessage, "a node may not send \(frame.type)")
             }
         }
+    }
+
+    /// Template content for a node: manifests and chunks it pulls, and chunks it pushes
+    /// (save image). Each request is answered in turn; the node bounds how many it has
+    /// outstanding, which bounds what is queued for it here.
+    private func serveContent(_ frame: Frame, to session: PeerSession) async throws {
+        let registry = fleet.registry
+        switch frame.type {
+        case .manifestRequest:
+            let request = try ManifestRequest(payload: frame.payload)
+            do {
+                let manifest = try await registry.manifest(templateID: request.templateID, tag: request.tag)
+                session.send(ManifestResponse(requestID: request.requestID, manifest: manifest))
+            } catch {
+                session.send(ManifestResponse(requestID: request.requestID, error: Self.describe(error)))
+            }
+        case .chunkRequest:
+            let request = try ChunkRequest(payload: frame.payload)
+            do {
+                let data = try await registry.content.read(request.hash)
+                session.send(ChunkData(requestID: request.requestID, data: data))
+            } catch {
+                session.send(ChunkData(requestID: request.requestID, error: Self.describe(error)))
+            }
+        case .chunkList:
+            let query = try ChunkList(payload: frame.payload)
+            do {
+                session.send(
+                    ChunkList(requestID: query.requestID, hashes: try await registry.content.missing(query.hashes))
+                )
+            } catch {
+                session.send(ChunkList(requestID: query.requestID, error: Self.describe(error)))
+            }
+        case .chunkData:
+            let upload = try ChunkData(payload: frame.payload)
+            do {
+                session.send(
+                    ChunkList(requestID: upload.requestID, hashes: [try await registry.content.put(upload.data)])
+                )
+            } catch {
+                session.send(ChunkList(requestID: upload.requestID, error: Self.describe(error)))
+            }
+        default:
+            break
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        (error as? ControlPlaneError)?.message ?? "\(error)"
     }
 
     private func serveGateway(
@@ -185,7 +242,8 @@ struct ConnectionHandler: Sendable {
                     session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
                 case .pong:
                     break
-                case .heartbeat, .instanceEvent, .commandAck, .logChunk:
+                case .heartbeat, .instanceEvent, .commandAck, .logChunk, .manifestRequest, .chunkRequest, .chunkList,
+                    .chunkData, .cacheReport, .pullProgress, .imageReport:
                     throw WireError(.forbidden, "a gateway certificate cannot speak for a node")
                 default:
                     throw WireError(.unexpectedMessage, "a gateway may not send \(frame.type)")

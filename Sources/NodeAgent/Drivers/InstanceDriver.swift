@@ -9,12 +9,16 @@ import WireProtocol
 public protocol InstanceDriver: Sendable {
     /// Hardware and capacity the node offers.
     func resources() async -> NodeResources
-    /// Template versions held locally.
-    func templates() async -> [TemplateRef]
     /// Instances that exist on the node now.
     func instances() async -> [InstanceStatus]
-    /// Fetches a template version not held locally, reporting progress 0.0–1.0.
-    func pull(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws
+    /// Makes a template version the agent has just fetched into its cache ready to start
+    /// (the simulated driver takes its configured pull time), reporting progress 0.0–1.0.
+    func prepare(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws
+    /// Gives a new instance its own copy of the template's files, before ``start(instanceID:spec:)``.
+    func provision(instanceID: String, template: TemplateManifest, from cache: TemplateCache) async throws
+    /// The directory whose files are the instance's content (save image); `nil` when the
+    /// driver keeps none, and the instance's content is its template's.
+    func contentDirectory(instanceID: String) async -> URL?
     /// Starts an instance; returns its `vminfo` once it runs.
     func start(instanceID: String, spec: StartSpec) async throws -> VMInfo
     /// Stops a running instance, keeping it.
@@ -30,6 +34,12 @@ public protocol InstanceDriver: Sendable {
 }
 
 extension InstanceDriver {
+    public func prepare(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws {}
+
+    public func provision(instanceID: String, template: TemplateManifest, from cache: TemplateCache) async throws {}
+
+    public func contentDirectory(instanceID: String) async -> URL? { nil }
+
     /// A per-instance file in a scratch directory.
     public nonisolated func logURL(instanceID: String) -> URL {
         FileManager.default.temporaryDirectory

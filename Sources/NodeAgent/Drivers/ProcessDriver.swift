@@ -11,11 +11,11 @@ import Glibc
 /// is a process started there in its own process group (by default one that just stays up;
 /// `vmCommand` can be any long-running command). Stop ends the process, restart starts it
 /// again, and terminate ends it and removes the directory. Startup scripts run with `sh`
-/// in the same directory. Templates are directories under `root/templates`; until the
-/// registry moves real content (issue 4), a pull creates the version's directory.
+/// in the same directory. The template's files are copied from the agent's cache into
+/// `disk/` in that directory (`DISK_DIR` for the VM command); save image uploads `disk/`.
 public actor ProcessDriver: InstanceDriver {
     public struct Configuration: Sendable {
-        /// Working area: `instances/` and `templates/` live here.
+        /// Working area: `instances/` lives here.
         public var root: URL
         /// What an instance runs, with `sh -c`, in its working directory.
         public var vmCommand = "exec sleep 2147483647"
@@ -41,7 +41,6 @@ public actor ProcessDriver: InstanceDriver {
     }
 
     var instancesRoot: URL { configuration.root.appendingPathComponent("instances", isDirectory: true) }
-    var templatesRoot: URL { configuration.root.appendingPathComponent("templates", isDirectory: true) }
 
     /// An instance's working directory.
     public nonisolated func directory(of instanceID: String) -> URL {
@@ -67,23 +66,17 @@ public actor ProcessDriver: InstanceDriver {
         )
     }
 
-    public func templates() -> [TemplateRef] {
-        let files = FileManager.default
-        var refs: [TemplateRef] = []
-        for id in (try? files.contentsOfDirectory(atPath: templatesRoot.path)) ?? [] {
-            for tag in (try? files.contentsOfDirectory(atPath: templatesRoot.appendingPathComponent(id).path)) ?? [] {
-                refs.append(TemplateRef(templateID: id, tag: tag))
-            }
-        }
-        return refs.sorted { ($0.templateID, $0.tag) < ($1.templateID, $1.tag) }
-    }
-
     public func instances() -> [InstanceStatus] { instancesByID.values.map(\.status) }
 
-    public func pull(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws {
-        let directory = templatesRoot.appendingPathComponent(spec.templateID).appendingPathComponent(spec.tag)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        await progress(1)
+    /// Copies the template's files into the instance's `disk/` directory.
+    public func provision(instanceID: String, template: TemplateManifest, from cache: TemplateCache) async throws {
+        let disk = directory(of: instanceID).appendingPathComponent("disk", isDirectory: true)
+        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+        try await cache.materialize(template, into: disk)
+    }
+
+    public func contentDirectory(instanceID: String) -> URL? {
+        directory(of: instanceID).appendingPathComponent("disk", isDirectory: true)
     }
 
     public func start(instanceID: String, spec: StartSpec) async throws -> VMInfo {
@@ -137,7 +130,10 @@ public actor ProcessDriver: InstanceDriver {
             script,
             in: directory(of: instanceID),
             timeout: timeout,
-            environment: ["INSTANCE_ID": instanceID, "VM_NAME": instancesByID[instanceID]?.spec.vmName ?? ""]
+            environment: [
+                "INSTANCE_ID": instanceID, "VM_NAME": instancesByID[instanceID]?.spec.vmName ?? "",
+                "DISK_DIR": directory(of: instanceID).appendingPathComponent("disk").path,
+            ]
         )
     }
 
@@ -159,7 +155,9 @@ public actor ProcessDriver: InstanceDriver {
         let process = try ChildProcess(
             arguments: ["/bin/sh", "-c", configuration.vmCommand],
             directory: directory,
-            environment: ProcessInfo.processInfo.environment.merging(["INSTANCE_ID": instanceID]) { _, new in new },
+            environment: ProcessInfo.processInfo.environment.merging([
+                "INSTANCE_ID": instanceID, "DISK_DIR": directory.appendingPathComponent("disk").path,
+            ]) { _, new in new },
             stdin: nil,
             stdout: log,
             stderr: log,

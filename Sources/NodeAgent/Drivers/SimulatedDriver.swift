@@ -1,8 +1,8 @@
 import Foundation
 import WireProtocol
 
-/// A driver that runs no VMs but behaves like one that does: boot and pull take the
-/// configured time, a configurable share of starts fail, and `vminfo` looks real
+/// A driver that runs no VMs but behaves like one that does: boot and preparing a freshly
+/// pulled template take the configured time, a configurable share of starts fail, and `vminfo` looks real
 /// (uuid, name, cpu/ram, host and guest IP, VNC port, an ssh port-forwarding rule).
 public actor SimulatedDriver: InstanceDriver {
     public struct Configuration: Sendable {
@@ -18,8 +18,6 @@ public actor SimulatedDriver: InstanceDriver {
         public var diskSizeBytes: Int = 500 * 1024 * 1024 * 1024
         public var vlans: [String] = []
         public var usbDevices: [USBDevice] = []
-        /// Template versions the node starts with.
-        public var preloaded: [TemplateRef] = []
 
         public init() {}
     }
@@ -31,14 +29,12 @@ public actor SimulatedDriver: InstanceDriver {
 
     let configuration: Configuration
     var vms: [String: VM] = [:]
-    var cache: Set<TemplateRef>
     var nextOrdinal = 1
     var random: SplitMix64
 
     /// - Parameter seed: makes the failure pattern repeatable (tests); random when `nil`.
     public init(configuration: Configuration = Configuration(), seed: UInt64? = nil) {
         self.configuration = configuration
-        self.cache = Set(configuration.preloaded)
         self.random = SplitMix64(seed: seed ?? UInt64.random(in: 0...UInt64.max))
     }
 
@@ -56,19 +52,16 @@ public actor SimulatedDriver: InstanceDriver {
         )
     }
 
-    public func templates() -> [TemplateRef] { cache.sorted { ($0.templateID, $0.tag) < ($1.templateID, $1.tag) } }
-
     public func instances() -> [InstanceStatus] { vms.values.map(\.status) }
 
-    public func pull(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws {
-        let ref = TemplateRef(templateID: spec.templateID, tag: spec.tag, name: spec.templateName)
-        guard !cache.contains(ref) else { return }
+    /// Simulates unpacking a large image: `pullTime` in four steps.
+    public func prepare(_ spec: StartSpec, progress: @Sendable (Double) async -> Void) async throws {
+        guard configuration.pullTime > .zero else { return }
         let steps = 4
         for step in 1...steps {
             try await Task.sleep(for: configuration.pullTime / steps)
             await progress(Double(step) / Double(steps))
         }
-        cache.insert(ref)
     }
 
     public func start(instanceID: String, spec: StartSpec) async throws -> VMInfo {

@@ -29,6 +29,12 @@ public actor NodeAgent {
         /// (Anka `PUT /api/v1/node/update`), e.g. a package upgrade. Without one, the agent
         /// reports `Updating`, has nothing to install, and reports `Active` again.
         public var updateCommand: String?
+        /// The template cache; a fresh temporary directory when `nil`.
+        public var cacheDirectory: URL?
+        /// Chunk requests (or uploads) a transfer keeps outstanding: the flow-control window.
+        public var transferWindow = 8
+        /// Chunk size for files that save image adds (existing files keep their template's).
+        public var chunkSize = 1 << 20
 
         public init(host: String, port: Int, nodeName: String, identity: TLSIdentity, trustRoot: Certificate) {
             self.host = host
@@ -64,6 +70,19 @@ public actor NodeAgent {
     var backoff: Backoff
     public private(set) var connections = 0
 
+    /// Template content this node holds.
+    public let cache: TemplateCache
+    var contentWaiters: [UInt64: CheckedContinuation<ContentReply, any Error>] = [:]
+    var nextContentRequest: UInt64 = 1
+    /// The manifest each instance started from (save image re-uses its chunk sizes).
+    var instanceTemplates: [String: TemplateManifest] = [:]
+    /// Save-image outcomes, sent again after a reconnect (the control plane ignores repeats).
+    var imageReports: [String: ImageReport] = [:]
+    /// Chunk bytes received from the control plane since the agent started.
+    public internal(set) var bytesFetched = 0
+    /// Chunk bytes sent to the control plane (save image) since the agent started.
+    public internal(set) var bytesUploaded = 0
+
     public nonisolated let notifications: AsyncStream<Notification>
     let notify: AsyncStream<Notification>.Continuation
 
@@ -79,6 +98,13 @@ public actor NodeAgent {
         self.group = group
         self.epoch = UInt64.random(in: 1...UInt64.max)
         self.backoff = configuration.backoff
+        self.cache = TemplateCache(
+            root: configuration.cacheDirectory
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "berth-cache-\(UUID().uuidString)",
+                    isDirectory: true
+                )
+        )
         (self.notifications, self.notify) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         if let file = configuration.stateFile, let text = try? String(contentsOf: file, encoding: .utf8),
             let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -103,6 +129,7 @@ public actor NodeAgent {
                 notify.yield(.disconnected(reason: "\(error)"))
             }
             channel = nil
+            failContentWaiters()
             let delay = backoff.next()
             logger.debug("reconnecting", metadata: ["after": "\(delay)"])
             do { try await Task.sleep(for: delay) } catch { break }
@@ -148,6 +175,9 @@ public actor NodeAgent {
         for key in unacked.keys.sorted() {
             channel.writeAndFlush(unacked[key]!.frame(allocator: channel.allocator), promise: nil)
         }
+        for report in imageReports.values {
+            channel.writeAndFlush(report.frame(allocator: channel.allocator), promise: nil)
+        }
     }
 
     private func makeHello() async -> Hello {
@@ -155,7 +185,8 @@ public actor NodeAgent {
         hello.agentVersion = configuration.agentVersion
         hello.nodeName = configuration.nodeName
         hello.resources = await driver.resources()
-        hello.templates = await driver.templates()
+        hello.templates = await cache.held()
+        hello.cacheBytes = await cache.bytes()
         hello.instances = await driver.instances()
         hello.lastAppliedCommandID = lastAppliedCommandID
         return hello
@@ -213,6 +244,12 @@ public actor NodeAgent {
             let request = try LogRequest(payload: frame.payload)
             let url = driver.logURL(instanceID: request.instanceID)
             send(InstanceLogFile.read(url, requestID: request.requestID, offset: request.offset, limit: request.limit))
+        case .manifestResponse:
+            resumeContent(.manifest(try ManifestResponse(payload: frame.payload)))
+        case .chunkData:
+            resumeContent(.chunk(try ChunkData(payload: frame.payload)))
+        case .chunkList:
+            resumeContent(.list(try ChunkList(payload: frame.payload)))
         case .heartbeatAck, .pong:
             break
         case .ping:
@@ -225,7 +262,7 @@ public actor NodeAgent {
         }
     }
 
-    private func send<M: WireMessage>(_ message: M) {
+    func send<M: WireMessage>(_ message: M) {
         guard let channel else { return }
         channel.writeAndFlush(message.frame(allocator: channel.allocator), promise: nil)
     }
@@ -242,9 +279,13 @@ public actor NodeAgent {
             try? Data("\(lastAppliedCommandID)\n".utf8).write(to: file, options: .atomic)
         }
         send(CommandAck(commandID: command.commandID))
-        let id = command.instanceID
+        // Pulls run side by side, each under its own key so a cancel can find it.
+        let id =
+            command.kind == .pullTemplate || command.kind == .cancelPull
+            ? "pull:\(command.template?.distributionID ?? "")" : command.instanceID
         let previous = operations[id]
-        if command.kind == .terminate { previous?.cancel() }
+        if command.kind == .terminate || command.kind == .cancelPull { previous?.cancel() }
+        if command.kind == .cancelPull { return }
         operations[id] = Task {
             await previous?.value
             await self.execute(command)
@@ -263,15 +304,10 @@ public actor NodeAgent {
             case .start:
                 guard let spec = command.start else { throw DriverError("start command without a spec") }
                 log(id, "start: template \(spec.templateName) (\(spec.templateID)) tag \(spec.tag) as \(spec.vmName)")
-                let ref = TemplateRef(templateID: spec.templateID, tag: spec.tag, name: spec.templateName)
-                if !(await driver.templates().contains(ref)) {
-                    emit(InstanceStatus(instanceID: id, state: .pulling, progress: 0))
-                    log(id, "pulling \(spec.templateName):\(spec.tag)")
-                    try await driver.pull(spec) { progress in
-                        await self.emit(InstanceStatus(instanceID: id, state: .pulling, progress: progress))
-                    }
-                }
+                let template = try await ensureTemplate(for: spec, instanceID: id)
+                instanceTemplates[id] = template
                 try Task.checkCancellation()
+                try await driver.provision(instanceID: id, template: template, from: cache)
                 let info = try await driver.start(instanceID: id, spec: spec)
                 if Task.isCancelled { return }
                 log(id, "started \(info.name) (ip \(info.ip.isEmpty ? "-" : info.ip))")
@@ -289,6 +325,21 @@ public actor NodeAgent {
                 try await driver.terminate(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .terminated))
                 operations.removeValue(forKey: id)
+                instanceTemplates.removeValue(forKey: id)
+            case .pullTemplate:
+                if let template = command.template { await distributionPull(template) }
+                operations.removeValue(forKey: "pull:\(command.template?.distributionID ?? "")")
+                return
+            case .cancelPull:
+                return
+            case .removeTemplate:
+                if let template = command.template, await cache.remove(templateID: template.templateID) {
+                    logger.info("removed a template from the cache", metadata: ["template": "\(template.templateID)"])
+                }
+                send(await cache.report())
+            case .saveImage:
+                guard let spec = command.saveImage else { throw DriverError("save image command without a spec") }
+                await saveImage(instanceID: id, spec: spec)
             case .updateAgent:
                 await updateAgent()
             }

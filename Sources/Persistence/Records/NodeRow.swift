@@ -39,12 +39,14 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
     public var vlans: String = ""
     /// USB devices, one `name<TAB>id` per line.
     public var usbDevices: String = ""
+    /// Bytes of the node's template cache, as it last reported.
+    public var cacheBytes: Int = 0
 
     /// Every column but the key, the creation time and the event key.
     static let descriptionColumns: [String] = [
         "name", "state", "ip_address", "cpu_count", "ram_mb", "arch", "max_vm_count", "capacity_mode",
         "vcpu_override", "ram_override", "drain_mode", "agent_version", "templates", "disk_size", "free_disk",
-        "cpu_util", "ram_util", "last_seen", "capacity_configured", "host", "vlans", "usb_devices",
+        "cpu_util", "ram_util", "last_seen", "capacity_configured", "host", "vlans", "usb_devices", "cache_bytes",
     ]
 
     public var vlanList: [String] { vlans.isEmpty ? [] : vlans.components(separatedBy: "\n") }

@@ -11,12 +11,27 @@ public struct TemplateVersionRow: Codable, Sendable, Equatable, FetchableRecord,
     public var tag: String
     public var size: Int64
     public var createdAt: Int64
+    public var description: String = ""
+    /// Seconds since the epoch a node last fetched this version's manifest; 0 when never.
+    public var lastPull: Int64 = 0
+    /// Seconds since the epoch the version was pushed; 0 for seeded versions.
+    public var lastPush: Int64 = 0
 
-    public init(templateId: String, number: Int, tag: String, size: Int64, createdAt: Int64) {
+    public init(
+        templateId: String,
+        number: Int,
+        tag: String,
+        size: Int64,
+        createdAt: Int64,
+        description: String = "",
+        lastPush: Int64 = 0
+    ) {
         self.templateId = templateId
         self.number = number
         self.tag = tag
         self.size = size
         self.createdAt = createdAt
+        self.description = description
+        self.lastPush = lastPush
     }
 }

@@ -33,16 +33,24 @@ enum InstanceJSON {
         if let metadata = metadata(record.metadataJSON) { vm["metadata"] = metadata }
         if let info = record.vmInfo { vm["vminfo"] = vmInfo(info, nodeID: record.nodeID) }
         if let result = record.scriptResult {
-            var script: [String: Any] = [
-                "return_code": result.returnCode,
-                "did_timeout": result.didTimeout,
-                "stdout": result.stdout,
-                "stderr": result.stderr,
-            ]
-            if !result.errors.isEmpty { script["errors"] = result.errors }
+            var script = scriptResult(result)
+            if result.errors.isEmpty { script.removeValue(forKey: "errors") }
             vm["startup_script"] = script
         }
         return vm
+    }
+
+    /// A script's outcome: `return_code`, `did_timeout`, `stdout`, `stderr`, `errors` (null
+    /// when there were none, as in Anka's save-image `script_result`).
+    static func scriptResult(_ result: ScriptResult) -> [String: Any] {
+        var script: [String: Any] = [
+            "return_code": result.returnCode,
+            "did_timeout": result.didTimeout,
+            "stdout": result.stdout,
+            "stderr": result.stderr,
+        ]
+        script["errors"] = result.errors.isEmpty ? NSNull() : result.errors
+        return script
     }
 
     /// One entry of `GET /api/v1/vm`.

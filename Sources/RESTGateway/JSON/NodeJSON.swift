@@ -22,9 +22,11 @@ enum NodeJSON {
             "drain_mode": record.drainMode,
             "disk_size": record.diskSizeBytes,
             "free_disk_space": record.freeDiskBytes,
-            "anka_disk_usage": max(0, record.diskSizeBytes - record.freeDiskBytes),
+            "anka_disk_usage": record.cacheBytes,
             "host_arch": record.arch,
-            "templates": record.templates.map { ["uuid": $0.templateID, "name": $0.name, "tag": $0.tag] },
+            "templates": record.templates.map {
+                ["uuid": $0.templateID, "name": $0.name, "tag": $0.tag, "size": $0.size] as [String: Any]
+            },
             "usb_devices": record.usbDevices.map { ["name": $0.name, "id": $0.id, "busy": $0.busy] as [String: Any] },
             "anka_version": ["product": "Berth", "version": record.agentVersion],
             "agent_version": record.agentVersion,

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import WireProtocol
 
-/// `/api/v1/registry/vm` (list, show, delete) and `/api/v1/registry/revert`.
+/// `/api/v1/registry/vm` (list, show, delete), `/api/v1/registry/revert`,
+/// `/api/v1/registry/vm/remove`, `/api/v1/registry/vm/distribute` and `/api/v1/registry/disk`.
 struct RegistryRoutes {
     let client: ControlPlaneClient
 
@@ -47,6 +48,104 @@ struct RegistryRoutes {
             )
             return AnkaJSON.response(.ok, ["status": "OK", "message": "", "body": NSNull()])
         }
+        router.delete("/api/v1/registry/vm/remove") { request, context -> Response in
+            let json = try await RequestJSON.read(request)
+            let id = try request.uri.queryParameters.get("id") ?? json.string("id") ?? ""
+            guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
+            let nodes: IDList = try await client.rpc(
+                .removeTemplateFromNodes,
+                principal: context.principal,
+                body: RemoveFromNodesRequest(templateID: id, nodeIDs: try json.stringArray("node_ids") ?? [])
+            )
+            return AnkaJSON.ok(["requests_sent": nodes.ids.count, "node_ids": nodes.ids])
+        }
+        router.post("/api/v1/registry/vm/distribute") { request, context -> Response in
+            let json = try await RequestJSON.read(request)
+            var body = DistributeRequest()
+            body.templateID = try json.string("template_id") ?? json.string("id") ?? ""
+            guard !body.templateID.isEmpty else { throw GatewayError(.badRequest, "template_id is required") }
+            body.tag = try json.string("tag") ?? ""
+            body.number = try json.int("version") ?? json.int("number")
+            body.nodeIDs = try json.stringArray("node_ids") ?? []
+            body.groupID = try json.string("group_id") ?? ""
+            body.permissionGroup = try json.string("group") ?? ""
+            let id: IDQuery = try await client.rpc(.distributeTemplate, principal: context.principal, body: body)
+            return AnkaJSON.ok(["request_id": id.id])
+        }
+        router.get("/api/v1/registry/vm/distribute") { request, context -> Response in
+            let id = request.uri.queryParameters.get("id") ?? ""
+            let list: DistributionList = try await client.rpc(
+                .listDistributions,
+                principal: context.principal,
+                body: IDQuery(id: id)
+            )
+            if !id.isEmpty, let one = list.distributions.first { return AnkaJSON.ok(Self.distribution(one)) }
+            return AnkaJSON.ok(list.distributions.map(Self.distribution))
+        }
+        router.delete("/api/v1/registry/vm/distribute") { request, context -> Response in
+            let json = try await RequestJSON.read(request)
+            let id = try request.uri.queryParameters.get("id") ?? json.string("id") ?? ""
+            guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
+            let _: Empty = try await client.rpc(
+                .cancelDistribution,
+                principal: context.principal,
+                body: IDQuery(id: id)
+            )
+            return AnkaJSON.ok()
+        }
+        router.get("/api/v1/registry/disk") { _, context -> Response in
+            let disk: RegistryDisk = try await client.rpc(.registryDisk, principal: context.principal, body: Empty())
+            return AnkaJSON.ok([
+                "total": disk.totalBytes,
+                "free": disk.freeBytes,
+                "used": disk.storedBytes,
+                "logical_size": disk.logicalBytes,
+                "chunks": disk.chunkCount,
+            ])
+        }
+    }
+
+    static func distribution(_ record: DistributionRecord) -> [String: Any] {
+        [
+            "request": [
+                "request_id": record.id,
+                "template_id": record.templateID,
+                "tag": record.tag,
+                "time_requested": AnkaJSON.timestamp(micros: record.requestedAtMicros),
+                "cancelled": record.cancelled,
+            ] as [String: Any],
+            "distribute_status": Dictionary(
+                uniqueKeysWithValues: record.nodes.map { node -> (String, Any) in
+                    var status: [String: Any] = [
+                        "progress": node.progress, "status": node.done, "bytes_fetched": node.bytesFetched,
+                    ]
+                    if !node.error.isEmpty { status["error"] = node.error }
+                    return (node.nodeID, status)
+                }
+            ),
+        ]
+    }
+
+    /// Sorts a version's files into Anka's fields by name: `nvram`, the config (`.yaml`,
+    /// `.yml`, `.json`, `.plist`), state files (`state` in the name, `.vmstate`), images.
+    static func classify(_ files: [String]) -> (images: [String], states: [String], config: String, nvram: String) {
+        var images: [String] = []
+        var states: [String] = []
+        var config = ""
+        var nvram = ""
+        for path in files {
+            let name = (path as NSString).lastPathComponent.lowercased()
+            if name == "nvram" || name.hasSuffix(".nvram") {
+                if nvram.isEmpty { nvram = path } else { images.append(path) }
+            } else if [".yaml", ".yml", ".json", ".plist"].contains(where: name.hasSuffix), config.isEmpty {
+                config = path
+            } else if name.contains("state") {
+                states.append(path)
+            } else {
+                images.append(path)
+            }
+        }
+        return (images, states, config, nvram)
     }
 
     static func template(_ template: TemplateRecord, withVersions: Bool, light: Bool) -> [String: Any] {
@@ -59,15 +158,17 @@ struct RegistryRoutes {
         }
         if withVersions {
             object["versions"] = template.versions.map { version -> [String: Any] in
+                let files = classify(version.files)
                 var entry: [String: Any] = [
                     "number": version.number,
                     "tag": version.tag,
                     "description": version.description,
-                    "images": [String](),
-                    "state_files": [String](),
-                    "config_file": "\(template.id).yaml",
-                    "nvram": "nvram",
+                    "images": files.images,
+                    "state_files": files.states,
+                    "config_file": files.config,
+                    "nvram": files.nvram,
                 ]
+                if let state = files.states.first { entry["state_file"] = state }
                 if !light {
                     entry["size"] = version.sizeBytes
                     entry["arch"] = template.arch

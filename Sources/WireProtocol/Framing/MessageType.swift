@@ -21,6 +21,15 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// The control plane asks a node for a slice of an instance's log.
     public static let logRequest = MessageType(rawValue: 0x0107)
     public static let logChunk = MessageType(rawValue: 0x0108)
+    /// Template content (see `docs/PROTOCOL.md`, "Template content").
+    public static let manifestRequest = MessageType(rawValue: 0x0109)
+    public static let manifestResponse = MessageType(rawValue: 0x010A)
+    public static let chunkRequest = MessageType(rawValue: 0x010B)
+    public static let chunkData = MessageType(rawValue: 0x010C)
+    public static let chunkList = MessageType(rawValue: 0x010D)
+    public static let cacheReport = MessageType(rawValue: 0x010E)
+    public static let pullProgress = MessageType(rawValue: 0x010F)
+    public static let imageReport = MessageType(rawValue: 0x0110)
 
     public static let enrollRequest = MessageType(rawValue: 0x0201)
     public static let enrollResponse = MessageType(rawValue: 0x0202)
@@ -43,6 +52,14 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .eventAck: "eventAck"
         case .logRequest: "logRequest"
         case .logChunk: "logChunk"
+        case .manifestRequest: "manifestRequest"
+        case .manifestResponse: "manifestResponse"
+        case .chunkRequest: "chunkRequest"
+        case .chunkData: "chunkData"
+        case .chunkList: "chunkList"
+        case .cacheReport: "cacheReport"
+        case .pullProgress: "pullProgress"
+        case .imageReport: "imageReport"
         case .enrollRequest: "enrollRequest"
         case .enrollResponse: "enrollResponse"
         case .rpcRequest: "rpcRequest"

@@ -12,6 +12,8 @@ public struct Hello: WireMessage, Equatable {
     public var nodeName: String = ""
     public var resources: NodeResources?
     public var templates: [TemplateRef] = []
+    /// Bytes of the node's template cache.
+    public var cacheBytes: Int = 0
     public var instances: [InstanceStatus] = []
     /// Highest command id the node has applied; the server treats everything up to it as acknowledged.
     public var lastAppliedCommandID: UInt64 = 0
@@ -28,6 +30,7 @@ public struct Hello: WireMessage, Equatable {
         w.write(7, templates)
         w.write(8, instances)
         w.write(9, lastAppliedCommandID)
+        w.write(10, cacheBytes)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -44,6 +47,7 @@ public struct Hello: WireMessage, Equatable {
             case 7: templates.append(try r.message(tag))
             case 8: instances.append(try r.message(tag))
             case 9: lastAppliedCommandID = try r.uint64(tag)
+            case 10: cacheBytes = try r.int(tag)
             default: try r.skip(tag)
             }
         }

@@ -13,6 +13,14 @@ public struct NodeCommand: WireMessage, Equatable {
         case restart = 4
         /// Update the node agent (Anka `PUT /api/v1/node/update`); `instanceID` is empty.
         case updateAgent = 5
+        /// Fetch a template version into the cache (a distribution); `template` is set.
+        case pullTemplate = 6
+        /// Stop the pull of distribution `template.distributionID`.
+        case cancelPull = 7
+        /// Drop every cached version of `template.templateID`.
+        case removeTemplate = 8
+        /// Save the instance's content as a new version (Anka save image); `saveImage` is set.
+        case saveImage = 9
 
         public var description: String {
             switch self {
@@ -21,6 +29,10 @@ public struct NodeCommand: WireMessage, Equatable {
             case .terminate: "terminate"
             case .restart: "restart"
             case .updateAgent: "update_agent"
+            case .pullTemplate: "pull_template"
+            case .cancelPull: "cancel_pull"
+            case .removeTemplate: "remove_template"
+            case .saveImage: "save_image"
             }
         }
     }
@@ -29,12 +41,31 @@ public struct NodeCommand: WireMessage, Equatable {
     public var kind: Kind
     public var instanceID: String
     public var start: StartSpec?
+    public var template: TemplateCommand?
+    public var saveImage: SaveImageSpec?
 
-    public init(commandID: UInt64, kind: Kind, instanceID: String, start: StartSpec? = nil) {
+    public init(
+        commandID: UInt64,
+        kind: Kind,
+        instanceID: String,
+        start: StartSpec? = nil,
+        template: TemplateCommand? = nil,
+        saveImage: SaveImageSpec? = nil
+    ) {
         self.commandID = commandID
         self.kind = kind
         self.instanceID = instanceID
         self.start = start
+        self.template = template
+        self.saveImage = saveImage
+    }
+
+    /// Kinds that act on the node, not on one instance (their `instanceID` is empty).
+    public var isNodeWide: Bool {
+        switch kind {
+        case .updateAgent, .pullTemplate, .cancelPull, .removeTemplate: true
+        default: false
+        }
     }
 
     public func encode(to w: inout PayloadWriter) {
@@ -42,6 +73,8 @@ public struct NodeCommand: WireMessage, Equatable {
         w.write(2, kind)
         w.write(3, instanceID)
         w.write(4, start)
+        w.write(5, template)
+        w.write(6, saveImage)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -54,14 +87,14 @@ public struct NodeCommand: WireMessage, Equatable {
             case 2: kind = try r.enumeration(tag)
             case 3: instanceID = try r.string(tag)
             case 4: start = try r.message(tag)
+            case 5: template = try r.message(tag)
+            case 6: saveImage = try r.message(tag)
             default: try r.skip(tag)
             }
         }
         self.commandID = try PayloadReader.require(id, "commandID", in: "NodeCommand")
         self.kind = try PayloadReader.require(kind, "kind", in: "NodeCommand")
-        let kindValue = try PayloadReader.require(kind, "kind", in: "NodeCommand")
-        self.instanceID =
-            kindValue == .updateAgent
-            ? (instanceID ?? "") : try PayloadReader.require(instanceID, "instanceID", in: "NodeCommand")
+        self.instanceID = instanceID ?? ""
+        if !isNodeWide { _ = try PayloadReader.require(instanceID, "instanceID", in: "NodeCommand") }
     }
 }

@@ -17,6 +17,8 @@ public struct NodeRecord: WireCodable, Equatable {
     public var drainMode: Bool = false
     public var capacityMode: String = ""
     public var templates: [TemplateRef] = []
+    /// Bytes of the node's template cache (Anka `anka_disk_usage`).
+    public var cacheBytes: Int = 0
     public var agentVersion: String = ""
     public var lastSeenMicros: Int = 0
     public var diskSizeBytes: Int = 0
@@ -58,6 +60,7 @@ public struct NodeRecord: WireCodable, Equatable {
         w.write(24, groups)
         w.write(25, vlans)
         w.write(26, usbDevices)
+        w.write(27, cacheBytes)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -89,6 +92,7 @@ public struct NodeRecord: WireCodable, Equatable {
             case 24: groups.append(try r.message(tag))
             case 25: vlans.append(try r.string(tag))
             case 26: usbDevices.append(try r.message(tag))
+            case 27: cacheBytes = try r.int(tag)
             default: try r.skip(tag)
             }
         }

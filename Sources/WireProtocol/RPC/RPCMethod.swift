@@ -45,6 +45,19 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let listTemplates = RPCMethod(rawValue: 70)
     public static let deleteTemplate = RPCMethod(rawValue: 71)
     public static let revertTemplate = RPCMethod(rawValue: 72)
+    /// Stores one chunk of template content (≤ 4 MiB); answers its hash.
+    public static let putChunk = RPCMethod(rawValue: 73)
+    /// Which of the listed chunks the registry lacks.
+    public static let missingChunks = RPCMethod(rawValue: 74)
+    /// Adds a template version whose chunks are stored.
+    public static let commitTemplateVersion = RPCMethod(rawValue: 75)
+    public static let distributeTemplate = RPCMethod(rawValue: 76)
+    public static let listDistributions = RPCMethod(rawValue: 77)
+    public static let cancelDistribution = RPCMethod(rawValue: 78)
+    public static let removeTemplateFromNodes = RPCMethod(rawValue: 79)
+    public static let registryDisk = RPCMethod(rawValue: 80)
+    public static let saveImage = RPCMethod(rawValue: 81)
+    public static let listImageRequests = RPCMethod(rawValue: 82)
     public static let listMACs = RPCMethod(rawValue: 60)
     public static let populateMACs = RPCMethod(rawValue: 61)
     public static let purgeMACs = RPCMethod(rawValue: 62)
@@ -86,6 +99,16 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .listTemplates: "listTemplates"
         case .deleteTemplate: "deleteTemplate"
         case .revertTemplate: "revertTemplate"
+        case .putChunk: "putChunk"
+        case .missingChunks: "missingChunks"
+        case .commitTemplateVersion: "commitTemplateVersion"
+        case .distributeTemplate: "distributeTemplate"
+        case .listDistributions: "listDistributions"
+        case .cancelDistribution: "cancelDistribution"
+        case .removeTemplateFromNodes: "removeTemplateFromNodes"
+        case .registryDisk: "registryDisk"
+        case .saveImage: "saveImage"
+        case .listImageRequests: "listImageRequests"
         case .listMACs: "listMACs"
         case .populateMACs: "populateMACs"
         case .purgeMACs: "purgeMACs"

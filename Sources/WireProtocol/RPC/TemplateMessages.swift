@@ -7,6 +7,8 @@ public struct TemplateVersionRecord: WireCodable, Equatable {
     /// Seconds since the Unix epoch; 0 when never.
     public var lastPull: Int = 0
     public var lastPush: Int = 0
+    /// Paths of the version's files (set when one template is shown).
+    public var files: [String] = []
 
     public init(
         number: Int = 0,
@@ -31,11 +33,13 @@ public struct TemplateVersionRecord: WireCodable, Equatable {
         w.write(4, sizeBytes)
         w.write(5, lastPull)
         w.write(6, lastPush)
+        w.write(7, files)
     }
 
     public init(from r: inout PayloadReader) throws {
         while let tag = try r.next() {
             switch tag.number {
+            case 7: files.append(try r.string(tag))
             case 1: number = try r.int(tag)
             case 2: self.tag = try r.string(tag)
             case 3: description = try r.string(tag)

@@ -1,0 +1,90 @@
+import Crypto
+import Foundation
+import NIOPosix
+import Persistence
+import WireProtocol
+
+/// The registry's chunk files: `<root>/<first two hex digits>/<sha-256 hex>`, one file per
+/// distinct chunk, written once (to a temporary name, then renamed) and never changed.
+///
+/// File work runs on NIO's blocking thread pool, so it never holds a cooperative thread;
+/// which chunks exist is recorded in SQLite (`chunks`) after the file is in place.
+struct ContentStore: Sendable {
+    let root: URL
+    let database: BerthDatabase
+
+    /// The largest chunk accepted (the frame limit leaves room for the envelope).
+    static let maxChunkSize = 4 * 1024 * 1024 - 4096
+
+    func url(for hash: ChunkHash) -> URL {
+        let hex = hash.hex
+        return root.appendingPathComponent(String(hex.prefix(2)), isDirectory: true).appendingPathComponent(hex)
+    }
+
+    static func hash(_ data: [UInt8]) -> ChunkHash {
+        ChunkHash(bytes: Array(SHA256.hash(data: data)))!
+    }
+
+    /// Stores a chunk (idempotent) and returns its hash.
+    func put(_ data: [UInt8]) async throws -> ChunkHash {
+        guard data.count <= Self.maxChunkSize else {
+            throw ControlPlaneError.badRequest("a chunk may hold at most \(Self.maxChunkSize) bytes, not \(data.count)")
+        }
+        let hash = Self.hash(data)
+        let target = url(for: hash)
+        try await NIOThreadPool.singleton.runIfActive {
+            let files = FileManager.default
+            guard !files.fileExists(atPath: target.path) else { return }
+            try files.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let temporary = target.deletingLastPathComponent()
+                .appendingPathComponent(".\(hash.hex).\(UInt32.random(in: 0...UInt32.max)).tmp")
+            try Data(data).write(to: temporary)
+            if rename(temporary.path, target.path) != 0 {
+                try? files.removeItem(at: temporary)
+                throw ControlPlaneError(.internalError, "could not store chunk \(hash.hex) (errno \(errno))")
+            }
+        }
+        try await database.recordChunks([(hash.bytes, data.count)], now: BerthDatabase.nowMicros())
+        return hash
+    }
+
+    /// A stored chunk's bytes.
+    func read(_ hash: ChunkHash) async throws -> [UInt8] {
+        let source = url(for: hash)
+        return try await NIOThreadPool.singleton.runIfActive {
+            guard let data = FileManager.default.contents(atPath: source.path) else {
+                throw ControlPlaneError.notFound("chunk \(hash.hex) is not stored")
+            }
+            return [UInt8](data)
+        }
+    }
+
+    /// Which of `hashes` are not stored.
+    func missing(_ hashes: [ChunkHash]) async throws -> [ChunkHash] {
+        let stored = try await database.storedChunks(among: hashes.map(\.bytes))
+        return hashes.filter { !stored.contains($0.bytes) }
+    }
+
+    /// Deletes chunks no version uses that are older than `grace` seconds (a push still
+    /// uploading has not committed its version yet). Returns how many went.
+    @discardableResult
+    func collectGarbage(grace: Double = 3600) async throws -> Int {
+        let cutoff = BerthDatabase.nowMicros() - Int64(grace * 1_000_000)
+        let doomed = try await database.collectUnreferencedChunks(storedBefore: cutoff)
+        let urls = doomed.compactMap { ChunkHash(bytes: $0) }.map(url(for:))
+        try await NIOThreadPool.singleton.runIfActive {
+            for url in urls { try? FileManager.default.removeItem(at: url) }
+        }
+        return doomed.count
+    }
+
+    /// Size and free space of the file system that holds the chunks.
+    func fileSystem() -> (total: Int, free: Int) {
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let attributes = (try? FileManager.default.attributesOfFileSystem(forPath: root.path)) ?? [:]
+        return (
+            (attributes[.systemSize] as? NSNumber)?.intValue ?? 0,
+            (attributes[.systemFreeSize] as? NSNumber)?.intValue ?? 0
+        )
+    }
+}

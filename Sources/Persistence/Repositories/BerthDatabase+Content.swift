@@ -1,0 +1,226 @@
+import Foundation
+import GRDB
+
+/// A template version to add, with its files (their chunks must be stored already).
+public struct NewTemplateVersion: Sendable {
+    /// An existing template; when empty, `templateName` is looked up or created.
+    public var templateId: String
+    public var templateName: String
+    public var tag: String
+    public var description: String
+    /// For a template created here.
+    public var arch: String
+    public var cpuCores: Int
+    public var ramMb: Int
+    /// `templateId`, `number` and `ordinal` are filled in on commit.
+    public var files: [TemplateFileRow]
+    /// Delete this tag (and newer versions) first; the newest version when empty. `nil`: no revert.
+    public var revertTag: String?
+
+    public init(
+        templateId: String,
+        templateName: String,
+        tag: String,
+        description: String = "",
+        arch: String = "",
+        cpuCores: Int = 0,
+        ramMb: Int = 0,
+        files: [TemplateFileRow],
+        revertTag: String? = nil
+    ) {
+        self.templateId = templateId
+        self.templateName = templateName
+        self.tag = tag
+        self.description = description
+        self.arch = arch
+        self.cpuCores = cpuCores
+        self.ramMb = ramMb
+        self.files = files
+        self.revertTag = revertTag
+    }
+}
+
+extension BerthDatabase {
+    /// Which of `hashes` are stored.
+    public func storedChunks(among hashes: [[UInt8]]) async throws -> Set<[UInt8]> {
+        try await writer.read { db in
+            var found = Set<[UInt8]>()
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
+            for hash in hashes where try Int.fetchOne(statement, arguments: [Data(hash)]) != nil {
+                found.insert(hash)
+            }
+            return found
+        }
+    }
+
+    /// Records chunks whose files are written (idempotent).
+    public func recordChunks(_ chunks: [(hash: [UInt8], size: Int)], now: Int64) async throws {
+        guard !chunks.isEmpty else { return }
+        try await writer.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)"
+            )
+            for chunk in chunks { try statement.execute(arguments: [Data(chunk.hash), chunk.size, now]) }
+        }
+    }
+
+    /// Adds a version in one transaction and returns the template and the version.
+    ///
+    /// Throws ``PersistenceError/Code/notFound`` for an unknown `templateId`, and
+    /// ``PersistenceError/Code/conflict`` when the tag exists or a chunk is not stored.
+    public func commitTemplateVersion(
+        _ new: NewTemplateVersion,
+        templateIdForNew: String,
+        now: Int64
+    ) async throws -> (template: TemplateRow, version: TemplateVersionRow, reverted: [String]) {
+        try await writer.write { db in
+            var template: TemplateRow
+            if !new.templateId.isEmpty {
+                guard let found = try TemplateRow.fetchOne(db, key: new.templateId) else {
+                    throw PersistenceError(.notFound, "No such template \(new.templateId)")
+                }
+                template = found
+            } else if let found = try TemplateRow.filter(Column("name") == new.templateName).fetchOne(db) {
+                template = found
+            } else {
+                template = TemplateRow(
+                    id: templateIdForNew,
+                    name: new.templateName,
+                    arch: new.arch.isEmpty ? "amd64" : new.arch,
+                    cpuCores: new.cpuCores > 0 ? new.cpuCores : 2,
+                    ramMb: new.ramMb > 0 ? new.ramMb : 4096,
+                    createdAt: now
+                )
+                try template.insert(db)
+            }
+            var versions = try TemplateVersionRow.filter(Column("template_id") == template.id)
+                .order(Column("number").desc).fetchAll(db)
+            var reverted: [String] = []
+            if let revertTag = new.revertTag {
+                let doomed: [TemplateVersionRow]
+                if revertTag.isEmpty {
+                    doomed = Array(versions.prefix(1))
+                } else if let target = versions.first(where: { $0.tag == revertTag }) {
+                    doomed = versions.filter { $0.number >= target.number }
+                } else {
+                    doomed = []  // Anka: a revert tag that does not exist reverts nothing
+                }
+                for version in doomed {
+                    try db.execute(
+                        sql: "DELETE FROM template_versions WHERE template_id = ? AND number = ?",
+                        arguments: [template.id, version.number]
+                    )
+                }
+                reverted = doomed.map(\.tag)
+                versions.removeAll { version in doomed.contains { $0.number == version.number } }
+            }
+            guard !versions.contains(where: { $0.tag == new.tag }) else {
+                throw PersistenceError(.conflict, "template \(template.name) already has a tag \(new.tag)")
+            }
+            let present = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
+            for file in new.files {
+                for start in stride(from: 0, to: file.chunks.count, by: 32) {
+                    let hash = Array(file.chunks[file.chunks.startIndex + start..<file.chunks.startIndex + start + 32])
+                    guard try Int.fetchOne(present, arguments: [Data(hash)]) != nil else {
+                        throw PersistenceError(.conflict, "chunk \(Self.hex(hash)) of \(file.path) is not stored")
+                    }
+                }
+            }
+            let number = (versions.first?.number ?? 0) + 1
+            let version = TemplateVersionRow(
+                templateId: template.id,
+                number: number,
+                tag: new.tag,
+                size: new.files.reduce(0) { $0 + $1.size },
+                createdAt: now,
+                description: new.description,
+                lastPush: now / 1_000_000
+            )
+            try version.insert(db)
+            for (ordinal, file) in new.files.enumerated() {
+                var row = file
+                row.templateId = template.id
+                row.number = number
+                row.ordinal = ordinal
+                try row.insert(db)
+            }
+            return (template, version, reverted)
+        }
+    }
+
+    /// A version by tag, or the newest when `tag` is empty.
+    public func templateVersion(templateID: String, tag: String) async throws -> TemplateVersionRow? {
+        try await writer.read { db in
+            var request = TemplateVersionRow.filter(Column("template_id") == templateID)
+            if !tag.isEmpty { request = request.filter(Column("tag") == tag) }
+            return try request.order(Column("number").desc).fetchOne(db)
+        }
+    }
+
+    /// The files of one version, in order.
+    public func templateFiles(templateID: String, number: Int) async throws -> [TemplateFileRow] {
+        try await writer.read { db in
+            try TemplateFileRow
+                .filter(Column("template_id") == templateID && Column("number") == number)
+                .order(Column("ordinal"))
+                .fetchAll(db)
+        }
+    }
+
+    /// The files of every version of a template, by version number.
+    public func templateFiles(templateID: String) async throws -> [Int: [TemplateFileRow]] {
+        try await writer.read { db in
+            Dictionary(
+                grouping: try TemplateFileRow.filter(Column("template_id") == templateID)
+                    .order(Column("number"), Column("ordinal")).fetchAll(db),
+                by: \.number
+            )
+        }
+    }
+
+    /// Notes that a node fetched a version (`last_pull`, seconds).
+    public func markPulled(templateID: String, number: Int, seconds: Int64) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE template_versions SET last_pull = ? WHERE template_id = ? AND number = ?",
+                arguments: [seconds, templateID, number]
+            )
+        }
+    }
+
+    /// Chunks no version refers to, stored before `storedBefore` (younger ones may belong to
+    /// a push that has not committed yet). Their rows are deleted; the caller removes the files.
+    public func collectUnreferencedChunks(storedBefore: Int64) async throws -> [[UInt8]] {
+        try await writer.write { db in
+            var referenced = Set<[UInt8]>()
+            for data in try Data.fetchAll(db, sql: "SELECT chunks FROM template_files") {
+                let blob = [UInt8](data)
+                for start in stride(from: 0, to: blob.count, by: 32) {
+                    referenced.insert(Array(blob[start..<start + 32]))
+                }
+            }
+            let candidates = try Data.fetchAll(
+                db,
+                sql: "SELECT hash FROM chunks WHERE stored_at < ?",
+                arguments: [storedBefore]
+            ).map { [UInt8]($0) }
+            let doomed = candidates.filter { !referenced.contains($0) }
+            let delete = try db.cachedStatement(sql: "DELETE FROM chunks WHERE hash = ?")
+            for hash in doomed { try delete.execute(arguments: [Data(hash)]) }
+            return doomed
+        }
+    }
+
+    /// Stored chunks and their bytes; and the sum of all versions' sizes.
+    public func registryTotals() async throws -> (chunks: Int, storedBytes: Int64, logicalBytes: Int64) {
+        try await writer.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chunks")
+            let logical = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM template_versions") ?? 0
+            return (row?[0] ?? 0, row?[1] ?? 0, logical)
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,103 @@
+import GRDB
+
+extension BerthDatabase {
+    public func insertDistribution(_ distribution: DistributionRow, nodes: [DistributionNodeRow]) async throws {
+        try await writer.write { db in
+            try distribution.insert(db)
+            for node in nodes { try node.insert(db) }
+        }
+    }
+
+    /// One distribution (`id` set) or all, newest first, each with its nodes.
+    public func distributions(id: String) async throws -> [(DistributionRow, [DistributionNodeRow])] {
+        try await writer.read { db in
+            var request = DistributionRow.order(Column("requested_at").desc)
+            if !id.isEmpty { request = request.filter(Column("id") == id) }
+            let rows = try request.fetchAll(db)
+            let nodes = Dictionary(
+                grouping: try DistributionNodeRow.filter(rows.map(\.id).contains(Column("distribution_id")))
+                    .order(Column("node_id")).fetchAll(db),
+                by: \.distributionId
+            )
+            return rows.map { ($0, nodes[$0.id] ?? []) }
+        }
+    }
+
+    /// Saves one node's progress (ignored once the distribution is cancelled or the node done).
+    public func updateDistributionNode(_ node: DistributionNodeRow) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE distribution_nodes SET progress = ?, done = ?, error = ?, bytes_fetched = ?
+                    WHERE distribution_id = ? AND node_id = ? AND done = 0 AND error = ''
+                    """,
+                arguments: [node.progress, node.done, node.error, node.bytesFetched, node.distributionId, node.nodeId]
+            )
+        }
+    }
+
+    /// Marks a node's pending distributions of versions it now holds as done (a final
+    /// progress report lost with a connection is made good by the node's next cache report).
+    public func completeDistributions(nodeID: String, held: [(templateID: String, tag: String)]) async throws {
+        guard !held.isEmpty else { return }
+        try await writer.write { db in
+            for version in held {
+                try db.execute(
+                    sql: """
+                        UPDATE distribution_nodes SET done = 1, progress = 1
+                        WHERE node_id = ? AND done = 0 AND error = '' AND distribution_id IN
+                          (SELECT id FROM distributions WHERE template_id = ? AND tag = ? AND cancelled = 0)
+                        """,
+                    arguments: [nodeID, version.templateID, version.tag]
+                )
+            }
+        }
+    }
+
+    /// Marks a distribution cancelled; returns the nodes still pulling (now marked `cancelled`).
+    public func cancelDistribution(id: String) async throws -> [String] {
+        try await writer.write { db in
+            guard var row = try DistributionRow.fetchOne(db, key: id) else {
+                throw PersistenceError(.notFound, "No such distribution request \(id)")
+            }
+            row.cancelled = true
+            try row.update(db)
+            let pending = try String.fetchAll(
+                db,
+                sql: "SELECT node_id FROM distribution_nodes WHERE distribution_id = ? AND done = 0 AND error = ''",
+                arguments: [id]
+            )
+            try db.execute(
+                sql:
+                    "UPDATE distribution_nodes SET error = 'cancelled' WHERE distribution_id = ? AND done = 0 AND error = ''",
+                arguments: [id]
+            )
+            return pending
+        }
+    }
+
+    public func insertImageRequest(_ request: ImageRequestRow) async throws {
+        try await writer.write { db in try request.insert(db) }
+    }
+
+    public func updateImageRequest(_ request: ImageRequestRow) async throws {
+        try await writer.write { db in try request.update(db) }
+    }
+
+    /// One save-image request (`id` set) or all, newest first.
+    public func imageRequests(id: String) async throws -> [ImageRequestRow] {
+        try await writer.read { db in
+            var request = ImageRequestRow.order(Column("created_at").desc)
+            if !id.isEmpty { request = request.filter(Column("id") == id) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// The pending save-image request of an instance, if any.
+    public func pendingImageRequest(instanceID: String) async throws -> ImageRequestRow? {
+        try await writer.read { db in
+            try ImageRequestRow.filter(Column("instance_id") == instanceID && Column("status") == "pending")
+                .fetchOne(db)
+        }
+    }
+}
