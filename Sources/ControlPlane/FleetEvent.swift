@@ -8,6 +8,10 @@ public enum FleetEvent: Sendable, Equatable {
     case instance(InstanceRecord)
     /// A node connected (`Active`), disconnected (`Offline`) or was deleted (`Deleted`).
     case node(id: String, state: String)
+    /// A node's part of a distribution progressed, finished (`done`) or failed (`error`).
+    case distribution(id: String, nodeID: String, done: Bool, error: String)
+    /// A node reported what its template cache holds.
+    case nodeCache(id: String)
 }
 
 /// Fans fleet events out to any number of subscribers.

@@ -65,4 +65,17 @@ extension AsyncStream where Element == FleetEvent {
             throw TestTimeout(what: "stream ended")
         }
     }
+
+    /// The first event matching `predicate`.
+    @discardableResult
+    public func first(
+        _ what: String,
+        timeout: Double = 10,
+        where predicate: @escaping @Sendable (FleetEvent) -> Bool
+    ) async throws -> FleetEvent {
+        try await withTimeout(timeout, what) {
+            for await event in self where predicate(event) { return event }
+            throw TestTimeout(what: "\(what): stream ended")
+        }
+    }
 }

@@ -102,6 +102,16 @@ actor EventLog {
                 )
             case .node(let id, let state):
                 record(kind: "node.\(state.lowercased())", subject: id)
+            case .distribution(let id, let nodeID, let done, let error):
+                if done {
+                    record(
+                        kind: error.isEmpty ? "distribution.done" : "distribution.failed",
+                        subject: id,
+                        message: error.isEmpty ? "on node \(nodeID)" : "on node \(nodeID): \(error)"
+                    )
+                }
+            case .nodeCache:
+                break
             }
         }
     }

@@ -119,6 +119,9 @@ extension Fleet {
         row.bytesFetched = Int64(progress.bytesFetched)
         do {
             try await database.updateDistributionNode(row)
+            events.publish(
+                .distribution(id: row.distributionId, nodeID: nodeID, done: progress.done, error: row.error)
+            )
         } catch {
             logger.error("could not save distribution progress", metadata: ["error": "\(error)"])
         }
@@ -161,6 +164,7 @@ extension Fleet {
                 nodeID: nodeID,
                 held: report.templates.map { ($0.templateID, $0.tag) }
             )
+            events.publish(.nodeCache(id: nodeID))
         } catch {
             logger.error("could not save a node's cache report", metadata: ["node": "\(nodeID)", "error": "\(error)"])
         }
