@@ -31,6 +31,8 @@ public struct DevCluster: Sendable {
         /// The managed MAC pool (4096 addresses by default, as a demonstration).
         public var macRange: ClosedRange<UInt64>? = 0x001C_4200_0000...0x001C_4200_0FFF
         public var resourceManagement = false
+        /// Run each instance as a real host process (the `process` driver) instead of simulating it.
+        public var processDriver = false
 
         public init() {}
     }
@@ -74,7 +76,6 @@ public struct DevCluster: Sendable {
         )
         if !directory.isInitialized { try directory.initialize() }
         let database = try directory.openDatabase()
-        try await SeedTemplates.seed(database)
         var configuration = ControlPlaneConfiguration()
         configuration.port = options.controlPlanePort
         configuration.authorization = options.authorization
@@ -89,6 +90,7 @@ public struct DevCluster: Sendable {
             serverIdentity: try directory.loadServerIdentity(),
             logger: Logger(label: "berth.controlplane")
         )
+        try await SeedTemplates.seed(controlPlane)
         let controlPlanePort = try await controlPlane.bind()
         let rootToken = options.authDisabled ? nil : (options.rootToken ?? Self.generateRootToken())
 
@@ -125,9 +127,20 @@ public struct DevCluster: Sendable {
                     trustRoot: enrolled.caCertificate
                 )
                 agentConfiguration.backoff = Backoff(base: .milliseconds(100), maximum: .seconds(5))
+                let nodeDirectory = directory.url.appendingPathComponent("nodes/node-\(index)", isDirectory: true)
+                agentConfiguration.cacheDirectory = nodeDirectory.appendingPathComponent("cache", isDirectory: true)
+                let driver: any InstanceDriver
+                if options.processDriver {
+                    var process = ProcessDriver.Configuration(root: nodeDirectory)
+                    process.vlans = driverConfiguration.vlans
+                    process.usbDevices = driverConfiguration.usbDevices
+                    driver = ProcessDriver(configuration: process)
+                } else {
+                    driver = SimulatedDriver(configuration: driverConfiguration)
+                }
                 let agent = NodeAgent(
                     configuration: agentConfiguration,
-                    driver: SimulatedDriver(configuration: driverConfiguration),
+                    driver: driver,
                     logger: Logger(label: "berth.node.\(index)")
                 )
                 agents.append(agent)

@@ -39,6 +39,12 @@ struct Dev: AsyncParsableCommand {
     @Flag(help: "Also check resource permissions on nodes and templates; implies --authorization.")
     var resourceManagement = false
 
+    @Flag(
+        help:
+            "Run instances as real host processes (the process driver: startup scripts and save image act on real files) instead of simulating them."
+    )
+    var processNodes = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "notice"
 
@@ -61,13 +67,15 @@ struct Dev: AsyncParsableCommand {
         options.failureRate = failureRate
         options.authorization = authorization || resourceManagement
         options.resourceManagement = resourceManagement
+        options.processDriver = processNodes
         let cluster = DevCluster(options: options)
         try await RunService.run(label: "berth.dev") {
-            try await cluster.run { endpoints in Self.printBanner(endpoints) }
+            try await cluster.run { [processNodes] endpoints in Self.printBanner(endpoints, processNodes: processNodes)
+            }
         }
     }
 
-    static func printBanner(_ endpoints: DevCluster.Endpoints) {
+    static func printBanner(_ endpoints: DevCluster.Endpoints, processNodes: Bool = false) {
         let url = "http://127.0.0.1:\(endpoints.httpPort)"
         let auth = endpoints.rootToken.map { "-u root:\($0) " } ?? ""
         var lines = [
@@ -77,7 +85,7 @@ struct Dev: AsyncParsableCommand {
             "  Root token      \(endpoints.rootToken ?? "(authentication off)")",
             "  Control plane   127.0.0.1:\(endpoints.controlPlanePort)  CA \(endpoints.caPin)",
             "  Data directory  \(endpoints.dataDirectory.path)",
-            "  Nodes           \(endpoints.nodeIDs.count) simulated: \(endpoints.nodeIDs.joined(separator: ", "))",
+            "  Nodes           \(endpoints.nodeIDs.count) \(processNodes ? "running host processes" : "simulated"): \(endpoints.nodeIDs.joined(separator: ", "))",
             "",
             "Templates (vmid  name  arch  tags):",
         ]

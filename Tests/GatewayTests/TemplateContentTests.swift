@@ -154,6 +154,7 @@ import WireProtocol
         #expect(Array(perNode.keys) == [a.nodeID])
         #expect(perNode[a.nodeID]?["status"] as? Bool == true)
         #expect(perNode[a.nodeID]?["progress"] as? Double == 1)
+        #expect(perNode[a.nodeID]?["bytes_fetched"] as? Int == pushed["size"] as? Int)
         #expect((status["request"] as? [String: Any])?["template_id"] as? String == templateID)
         #expect(await a.agent.cache.held().map(\.tag) == ["v1"])
         #expect(await b.agent.cache.held().isEmpty)

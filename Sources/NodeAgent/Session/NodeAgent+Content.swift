@@ -68,15 +68,19 @@ extension NodeAgent {
         tag: String,
         progress: @escaping @Sendable (Double, Int) async -> Void
     ) async throws -> TemplateManifest {
-        guard
-            case .manifest(let response) = try await contentCall({
-                ManifestRequest(requestID: $0, templateID: templateID, tag: tag)
-            }),
-            let manifest = response.manifest
-        else {
-            throw DriverError("cannot pull \(templateID):\(tag)")
-        }
+        try await pullCounting(templateID: templateID, tag: tag, progress: progress).manifest
+    }
+
+    /// ``pull(templateID:tag:progress:)``, also returning the bytes this pull fetched.
+    func pullCounting(
+        templateID: String,
+        tag: String,
+        progress: @escaping @Sendable (Double, Int) async -> Void
+    ) async throws -> (manifest: TemplateManifest, fetched: Int) {
+        let reply = try await contentCall { ManifestRequest(requestID: $0, templateID: templateID, tag: tag) }
+        guard case .manifest(let response) = reply else { throw DriverError("unexpected answer to a manifest request") }
         guard response.error.isEmpty else { throw DriverError(response.error) }
+        guard let manifest = response.manifest else { throw DriverError("the control plane sent no manifest") }
         let missing = await cache.missing(in: manifest)
         let total = missing.reduce(0) { $0 + $1.size }
         var received = 0
@@ -107,7 +111,7 @@ extension NodeAgent {
                 "size": "\(manifest.totalSize)",
             ]
         )
-        return manifest
+        return (manifest, received)
     }
 
     private func fetchChunk(_ hash: ChunkHash) async throws -> Int {
@@ -124,11 +128,10 @@ extension NodeAgent {
     func distributionPull(_ command: TemplateCommand) async {
         let id = command.distributionID
         do {
-            let manifest = try await pull(templateID: command.templateID, tag: command.tag) { share, bytes in
+            let pulled = try await pullCounting(templateID: command.templateID, tag: command.tag) { share, bytes in
                 await self.send(PullProgress(distributionID: id, progress: share, bytesFetched: bytes))
             }
-            let fetched = manifest.totalSize
-            send(PullProgress(distributionID: id, progress: 1, done: true, bytesFetched: min(fetched, bytesFetched)))
+            send(PullProgress(distributionID: id, progress: 1, done: true, bytesFetched: pulled.fetched))
         } catch is CancellationError {
             send(PullProgress(distributionID: id, progress: 0, done: true, error: "cancelled"))
         } catch {
@@ -154,8 +157,7 @@ extension NodeAgent {
             log(id, "save image script: " + Self.describe(result))
             scriptResult = result
             if !result.succeeded && spec.cancelOnScriptFailure {
-                let info = await driver.instances().first { $0.instanceID == id }?.vmInfo
-                emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
+                // The outcome first, then the state, so a client that sees Started finds the result.
                 report(
                     ImageReport(
                         requestID: spec.requestID,
@@ -164,6 +166,8 @@ extension NodeAgent {
                         scriptResult: result
                     )
                 )
+                let info = await driver.instances().first { $0.instanceID == id }?.vmInfo
+                emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
                 return
             }
         }
