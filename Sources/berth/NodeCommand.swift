@@ -131,6 +131,7 @@ struct NodeCommand: AsyncParsableCommand {
                 trustRoot: enrolled.caCertificate
             )
             configuration.stateFile = directory.appendingPathComponent("applied-command")
+            configuration.cacheDirectory = directory.appendingPathComponent("cache", isDirectory: true)
             configuration.updateCommand = updateCommand
             let instanceDriver: any InstanceDriver
             if driver == "process" {
