@@ -99,6 +99,19 @@ import Testing
         #expect(scheduler.schedule(queue: [request("i")], nodes: nodes).placements.map(\.nodeID) == ["cached"])
     }
 
+    @Test func prefersANodeThatHoldsTheExactTag() {
+        var older = SchedulerNode(id: "older", maxVMCount: 4, templates: ["t"])
+        older.versions = [SchedulerNode.versionKey(templateID: "t", tag: "v1")]
+        var exact = SchedulerNode(id: "exact", maxVMCount: 2, templates: ["t"])
+        exact.versions = [SchedulerNode.versionKey(templateID: "t", tag: "v2")]
+        var wantsV2 = request("i")
+        wantsV2.tag = "v2"
+        #expect(scheduler.schedule(queue: [wantsV2], nodes: [older, exact]).placements.map(\.nodeID) == ["exact"])
+        var wantsV1 = request("j")
+        wantsV1.tag = "v1"
+        #expect(scheduler.schedule(queue: [wantsV1], nodes: [older, exact]).placements.map(\.nodeID) == ["older"])
+    }
+
     @Test func aTargetedRequestDoesNotBlockOthers() {
         let nodes = [SchedulerNode(id: "a", maxVMCount: 1, running: 1), SchedulerNode(id: "b", maxVMCount: 1)]
         let decision = scheduler.schedule(

@@ -46,7 +46,8 @@ extension Fleet {
                 )
             }
             let candidates = nodes.values.map { node in
-                SchedulerNode(
+                let held = TemplateSet(bytes: node.templates).templates
+                var candidate = SchedulerNode(
                     id: node.id,
                     name: node.name,
                     arch: node.arch,
@@ -54,7 +55,7 @@ extension Fleet {
                     drainMode: node.drainMode,
                     maxVMCount: node.maxVmCount,
                     running: running[node.id]?.count ?? 0,
-                    templates: Set(TemplateSet(bytes: node.templates).templates.map(\.templateID)),
+                    templates: Set(held.map(\.templateID)),
                     groups: memberships[node.id] ?? [],
                     resourceCapacity: node.capacityMode == "resource",
                     vcpuCapacity: node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount,
@@ -64,6 +65,8 @@ extension Fleet {
                     usedRAMMB: running[node.id]?.ram ?? 0,
                     usbFree: (freeUSB[node.id] ?? []).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
                 )
+                candidate.versions = Set(held.map { SchedulerNode.versionKey(templateID: $0.templateID, tag: $0.tag) })
+                return candidate
             }
             var allowed: [String: Set<String>] = [:]
             if let permissions {
@@ -82,7 +85,7 @@ extension Fleet {
             let rows = Dictionary(pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let decision = scheduler.schedule(
                 queue: pending.map {
-                    SchedulerRequest(
+                    var request = SchedulerRequest(
                         instanceID: $0.id,
                         priority: $0.priority,
                         createdMicros: $0.crTime,
@@ -96,6 +99,8 @@ extension Fleet {
                         permissionGroup: $0.permissionGroup,
                         allowedNodes: allowed[$0.permissionGroup]
                     )
+                    request.tag = $0.tag
+                    return request
                 },
                 nodes: candidates
             )

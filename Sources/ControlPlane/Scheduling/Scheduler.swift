@@ -81,6 +81,11 @@ public struct Scheduler: Sendable {
     }
 
     private func isBetter(_ a: SchedulerNode, than b: SchedulerNode, for request: SchedulerRequest) -> Bool {
+        if !request.tag.isEmpty {
+            let version = SchedulerNode.versionKey(templateID: request.templateID, tag: request.tag)
+            let aHolds = a.versions.contains(version)
+            if aHolds != b.versions.contains(version) { return aHolds }
+        }
         let aHolds = a.templates.contains(request.templateID)
         let bHolds = b.templates.contains(request.templateID)
         if aHolds != bHolds { return aHolds }

@@ -12,6 +12,11 @@ public struct SchedulerNode: Sendable, Equatable {
     public var running: Int
     /// Template ids the node holds in its cache.
     public var templates: Set<String>
+    /// The versions it holds, as ``versionKey(templateID:tag:)``.
+    public var versions: Set<String> = []
+
+    /// How ``versions`` names a template version.
+    public static func versionKey(templateID: String, tag: String) -> String { templateID + "\t" + tag }
     /// Ids of the node groups it belongs to.
     public var groups: Set<String>
     /// Anka `capacity_mode: resource`: capacity is vCPUs and RAM, not a VM count.

@@ -17,6 +17,8 @@ public struct SchedulerRequest: Sendable, Equatable {
     /// Creation time (microseconds); FIFO within a priority.
     public var createdMicros: Int64
     public var templateID: String
+    /// The tag asked for; empty for the newest. A node holding exactly this version wins.
+    public var tag: String = ""
     /// Required architecture (`amd64`/`arm64`); empty for any.
     public var arch: String
     /// Size of the VM (template size or the start's `vcpu`/`vram`), for resource capacity.
