@@ -36,6 +36,7 @@ actor Fleet {
     var schedulingRequested = false
     var lastStatsFlush = NIODeadline.now()
     var lastPurge = NIODeadline.now()
+    var lastChunkCollection = NIODeadline.now()
 
     init(
         database: BerthDatabase,
@@ -255,6 +256,20 @@ actor Fleet {
                 if purged > 0 { logger.info("purged terminated instances", metadata: ["count": "\(purged)"]) }
             } catch {
                 logger.error("purge failed", metadata: ["error": "\(error)"])
+            }
+        }
+        if now - lastChunkCollection >= .seconds(3600) {
+            // Chunks of pushes that never committed (an interrupted upload or save image).
+            lastChunkCollection = now
+            let content = registry.content
+            let logger = self.logger
+            Task {
+                do {
+                    let collected = try await content.collectGarbage()
+                    if collected > 0 { logger.info("collected unreferenced chunks", metadata: ["count": "\(collected)"]) }
+                } catch {
+                    logger.error("chunk collection failed", metadata: ["error": "\(error)"])
+                }
             }
         }
     }
