@@ -26,10 +26,17 @@ extension Fleet {
                 throw ControlPlaneError.notFound("No such template \(request.targetTemplateID)")
             }
             let versions = try await database.templateVersions(templateID: request.targetTemplateID)
-            let reverting =
-                request.revertBeforePush
-                && (request.revertTag.isEmpty ? versions.first?.tag : request.revertTag) == request.tag
-            if versions.contains(where: { $0.tag == request.tag }) && !reverting {
+            // The versions revert_before_push will delete (as the commit does) free their tags.
+            var reverted: [TemplateVersionRow] = []
+            if request.revertBeforePush {
+                if request.revertTag.isEmpty {
+                    reverted = Array(versions.prefix(1))
+                } else if let target = versions.first(where: { $0.tag == request.revertTag }) {
+                    reverted = versions.filter { $0.number >= target.number }
+                }
+            }
+            let remaining = versions.filter { version in !reverted.contains { $0.number == version.number } }
+            if remaining.contains(where: { $0.tag == request.tag }) {
                 throw ControlPlaneError(
                     .conflict,
                     "template \(request.targetTemplateID) already has a tag \(request.tag)"

@@ -266,7 +266,9 @@ actor Fleet {
             Task {
                 do {
                     let collected = try await content.collectGarbage()
-                    if collected > 0 { logger.info("collected unreferenced chunks", metadata: ["count": "\(collected)"]) }
+                    if collected > 0 {
+                        logger.info("collected unreferenced chunks", metadata: ["count": "\(collected)"])
+                    }
                 } catch {
                     logger.error("chunk collection failed", metadata: ["error": "\(error)"])
                 }
