@@ -27,16 +27,7 @@ struct Registry: Sendable {
             record.name = row.name
             record.arch = row.arch
             record.versions = (versions[row.id] ?? []).map {
-                var version = TemplateVersionRecord(
-                    number: $0.number,
-                    tag: $0.tag,
-                    description: $0.description,
-                    sizeBytes: Int($0.size),
-                    lastPull: Int($0.lastPull),
-                    lastPush: Int($0.lastPush != 0 ? $0.lastPush : $0.createdAt / 1_000_000)
-                )
-                version.files = (files[$0.number] ?? []).map(\.path)
-                return version
+                TemplateVersionRecord($0, files: (files[$0.number] ?? []).map(\.path))
             }
             record.sizeBytes = record.versions.reduce(0) { $0 + $1.sizeBytes }
             record.lastPush = record.versions.map(\.lastPush).max() ?? Int(row.createdAt / 1_000_000)
@@ -156,15 +147,7 @@ struct Registry: Sendable {
         record.id = committed.template.id
         record.name = committed.template.name
         record.arch = committed.template.arch
-        record.versions = [
-            TemplateVersionRecord(
-                number: committed.version.number,
-                tag: committed.version.tag,
-                description: committed.version.description,
-                sizeBytes: Int(committed.version.size),
-                lastPush: Int(committed.version.lastPush)
-            )
-        ]
+        record.versions = [TemplateVersionRecord(committed.version, files: new.files.map(\.path))]
         record.sizeBytes = Int(committed.version.size)
         record.lastPush = Int(committed.version.lastPush)
         return record
@@ -181,5 +164,20 @@ struct Registry: Sendable {
         disk.logicalBytes = Int(totals.logicalBytes)
         disk.chunkCount = totals.chunks
         return disk
+    }
+}
+
+extension TemplateVersionRecord {
+    init(_ row: TemplateVersionRow, files: [String]) {
+        self.init(
+            number: row.number,
+            tag: row.tag,
+            description: row.description,
+            sizeBytes: Int(row.size),
+            lastPull: Int(row.lastPull),
+            // Seeded versions were never pushed: their creation time stands in.
+            lastPush: Int(row.lastPush != 0 ? row.lastPush : row.createdAt / 1_000_000)
+        )
+        self.files = files
     }
 }

@@ -76,8 +76,6 @@ public actor TemplateCache {
         manifest.distinctChunks.filter { chunkSizes[$0.hash] == nil }
     }
 
-    public func contains(_ hash: ChunkHash) -> Bool { chunkSizes[hash] != nil }
-
     /// Keeps a chunk after checking it against its hash.
     public func store(_ data: [UInt8], as hash: ChunkHash) throws {
         guard Array(SHA256.hash(data: data)) == hash.bytes else {

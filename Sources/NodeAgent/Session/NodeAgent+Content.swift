@@ -51,7 +51,7 @@ extension NodeAgent {
         log(id, "pulling \(spec.templateName):\(spec.tag)")
         let manifest = try await pull(templateID: spec.templateID, tag: spec.tag) { progress, _ in
             await self.emit(InstanceStatus(instanceID: id, state: .pulling, progress: progress * 0.9))
-        }
+        }.manifest
         try await driver.prepare(spec) { progress in
             await self.emit(InstanceStatus(instanceID: id, state: .pulling, progress: 0.9 + progress * 0.1))
         }
@@ -59,20 +59,12 @@ extension NodeAgent {
         return manifest
     }
 
-    /// Fetches a version's manifest and the chunks the cache lacks, then records it.
+    /// Fetches a version's manifest and the chunks the cache lacks, records it, and returns
+    /// it with the bytes fetched.
     ///
     /// `progress` gets the share of missing bytes received and the bytes so far, at most
     /// once per 2 %.
     func pull(
-        templateID: String,
-        tag: String,
-        progress: @escaping @Sendable (Double, Int) async -> Void
-    ) async throws -> TemplateManifest {
-        try await pullCounting(templateID: templateID, tag: tag, progress: progress).manifest
-    }
-
-    /// ``pull(templateID:tag:progress:)``, also returning the bytes this pull fetched.
-    func pullCounting(
         templateID: String,
         tag: String,
         progress: @escaping @Sendable (Double, Int) async -> Void
@@ -81,26 +73,8 @@ extension NodeAgent {
         guard case .manifest(let response) = reply else { throw DriverError("unexpected answer to a manifest request") }
         guard response.error.isEmpty else { throw DriverError(response.error) }
         guard let manifest = response.manifest else { throw DriverError("the control plane sent no manifest") }
-        let missing = await cache.missing(in: manifest)
-        let total = missing.reduce(0) { $0 + $1.size }
-        var received = 0
-        var reported = -1
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            var pending = missing.makeIterator()
-            for _ in 0..<max(1, configuration.transferWindow) {
-                guard let next = pending.next() else { break }
-                group.addTask { try await self.fetchChunk(next.hash) }
-            }
-            while let bytes = try await group.next() {
-                received += bytes
-                let share = total > 0 ? Double(received) / Double(total) : 1
-                if Int(share * 50) > reported {
-                    reported = Int(share * 50)
-                    await progress(share, received)
-                }
-                try Task.checkCancellation()
-                if let next = pending.next() { group.addTask { try await self.fetchChunk(next.hash) } }
-            }
+        let received = try await transfer(await cache.missing(in: manifest), progress: progress) { hash in
+            try await self.fetchChunk(hash)
         }
         try await cache.add(manifest)
         send(await cache.report())
@@ -114,7 +88,38 @@ extension NodeAgent {
         return (manifest, received)
     }
 
+    /// Moves `chunks` with at most ``NodeAgent/Configuration/transferWindow`` in flight (the
+    /// flow control of pulls and pushes) and returns the bytes moved. `progress` gets the
+    /// share of bytes done and the bytes so far, at most once per 2 %.
+    private func transfer(
+        _ chunks: [(hash: ChunkHash, size: Int)],
+        progress: @Sendable (Double, Int) async -> Void,
+        each: @escaping @Sendable (ChunkHash) async throws -> Int
+    ) async throws -> Int {
+        let total = chunks.reduce(0) { $0 + $1.size }
+        var moved = 0
+        var reported = -1
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var pending = chunks.makeIterator()
+            for _ in 0..<max(1, configuration.transferWindow) {
+                guard let next = pending.next() else { break }
+                group.addTask { try await each(next.hash) }
+            }
+            while let bytes = try await group.next() {
+                moved += bytes
+                let share = total > 0 ? Double(moved) / Double(total) : 1
+                if Int(share * 50) > reported {
+                    reported = Int(share * 50)
+                    await progress(share, moved)
+                }
+                if let next = pending.next() { group.addTask { try await each(next.hash) } }
+            }
+        }
+        return moved
+    }
+
     private func fetchChunk(_ hash: ChunkHash) async throws -> Int {
+        try Task.checkCancellation()  // a cancelled distribution stops asking
         guard case .chunk(let chunk) = try await contentCall({ ChunkRequest(requestID: $0, hash: hash) }) else {
             throw DriverError("unexpected answer to a chunk request")
         }
@@ -128,7 +133,7 @@ extension NodeAgent {
     func distributionPull(_ command: TemplateCommand) async {
         let id = command.distributionID
         do {
-            let pulled = try await pullCounting(templateID: command.templateID, tag: command.tag) { share, bytes in
+            let pulled = try await pull(templateID: command.templateID, tag: command.tag) { share, bytes in
                 await self.send(PullProgress(distributionID: id, progress: share, bytesFetched: bytes))
             }
             send(PullProgress(distributionID: id, progress: 1, done: true, bytesFetched: pulled.fetched))
@@ -232,24 +237,10 @@ extension NodeAgent {
             let absent = Set(answer.hashes)
             missing += batch.filter { absent.contains($0.hash) }
         }
-        let total = missing.reduce(0) { $0 + $1.size }
-        var sent = 0
-        var reported = -1
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            var pending = missing.makeIterator()
-            for _ in 0..<max(1, configuration.transferWindow) {
-                guard let next = pending.next() else { break }
-                group.addTask { try await self.uploadChunk(next.hash, read: read) }
-            }
-            while let bytes = try await group.next() {
-                sent += bytes
-                let share = total > 0 ? Double(sent) / Double(total) : 1
-                if Int(share * 50) > reported {
-                    reported = Int(share * 50)
-                    emit(InstanceStatus(instanceID: id, state: .pushing, progress: share))
-                }
-                if let next = pending.next() { group.addTask { try await self.uploadChunk(next.hash, read: read) } }
-            }
+        let sent = try await transfer(missing) { share, _ in
+            await self.emit(InstanceStatus(instanceID: id, state: .pushing, progress: share))
+        } each: { hash in
+            try await self.uploadChunk(hash, read: read)
         }
         return (manifest, sent)
     }

@@ -40,15 +40,29 @@ extension BerthDatabase {
     /// progress report lost with a connection is made good by the node's next cache report).
     public func completeDistributions(nodeID: String, held: [(templateID: String, tag: String)]) async throws {
         guard !held.isEmpty else { return }
+        let versions = Set(held.map { "\($0.templateID)\t\($0.tag)" })
+        // Every hello and cache report comes here; most find nothing pending, so read first.
+        let pending = try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT dn.distribution_id, d.template_id, d.tag FROM distribution_nodes dn
+                    JOIN distributions d ON d.id = dn.distribution_id
+                    WHERE dn.node_id = ? AND dn.done = 0 AND dn.error = '' AND d.cancelled = 0
+                    """,
+                arguments: [nodeID]
+            ).filter { versions.contains("\($0["template_id"] as String)\t\($0["tag"] as String)") }
+                .map { $0["distribution_id"] as String }
+        }
+        guard !pending.isEmpty else { return }
         try await writer.write { db in
-            for version in held {
+            for id in pending {
                 try db.execute(
                     sql: """
                         UPDATE distribution_nodes SET done = 1, progress = 1
-                        WHERE node_id = ? AND done = 0 AND error = '' AND distribution_id IN
-                          (SELECT id FROM distributions WHERE template_id = ? AND tag = ? AND cancelled = 0)
+                        WHERE distribution_id = ? AND node_id = ? AND done = 0 AND error = ''
                         """,
-                    arguments: [nodeID, version.templateID, version.tag]
+                    arguments: [id, nodeID]
                 )
             }
         }

@@ -32,24 +32,21 @@ enum InstanceJSON {
         if !record.waitReason.isEmpty { vm["wait_reason"] = record.waitReason }
         if let metadata = metadata(record.metadataJSON) { vm["metadata"] = metadata }
         if let info = record.vmInfo { vm["vminfo"] = vmInfo(info, nodeID: record.nodeID) }
-        if let result = record.scriptResult {
-            var script = scriptResult(result)
-            if result.errors.isEmpty { script.removeValue(forKey: "errors") }
-            vm["startup_script"] = script
-        }
+        if let result = record.scriptResult { vm["startup_script"] = scriptResult(result, emptyErrors: nil) }
         return vm
     }
 
-    /// A script's outcome: `return_code`, `did_timeout`, `stdout`, `stderr`, `errors` (null
-    /// when there were none, as in Anka's save-image `script_result`).
-    static func scriptResult(_ result: ScriptResult) -> [String: Any] {
+    /// A script's outcome: `return_code`, `did_timeout`, `stdout`, `stderr`, `errors`. With
+    /// no errors, `errors` is `emptyErrors`: null in Anka's save-image `script_result`,
+    /// left out (`nil`) in an instance's `startup_script`.
+    static func scriptResult(_ result: ScriptResult, emptyErrors: Any? = NSNull()) -> [String: Any] {
         var script: [String: Any] = [
             "return_code": result.returnCode,
             "did_timeout": result.didTimeout,
             "stdout": result.stdout,
             "stderr": result.stderr,
         ]
-        script["errors"] = result.errors.isEmpty ? NSNull() : result.errors
+        script["errors"] = result.errors.isEmpty ? emptyErrors : result.errors
         return script
     }
 

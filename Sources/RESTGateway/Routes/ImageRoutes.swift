@@ -74,7 +74,7 @@ struct ImageRoutes {
                 "CancelOnScriptFailure": request.cancelOnScriptFailure,
             ] as [String: Any],
             "error": record.error.isEmpty ? NSNull() : ["Message": record.error, "Code": 0] as [String: Any],
-            "script_result": record.scriptResult.map(InstanceJSON.scriptResult) ?? NSNull(),
+            "script_result": record.scriptResult.map { InstanceJSON.scriptResult($0) } ?? NSNull(),
             "template_id": record.templateID,
             "uploaded_bytes": record.bytesUploaded,
         ]
