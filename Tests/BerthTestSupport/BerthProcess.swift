@@ -1,10 +1,11 @@
 import Foundation
+import NodeAgent
 import Synchronization
 
 /// A `berth` subprocess from the build directory, with its stderr captured line by line.
 public final class BerthProcess: Sendable {
     public let arguments: [String]
-    private let process: Process
+    private let child: ChildProcess
     private let output = LogCapture()
     private let lines: AsyncStream<String>
 
@@ -21,53 +22,58 @@ public final class BerthProcess: Sendable {
     }
 
     /// Runs `berth <arguments>` to completion and returns its exit status and output.
-    public static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-        )
+    public static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let output = try await Shell.run(executable.path, arguments)
+        return (output.exitCode, output.stdout, output.stderr)
     }
 
-    /// Starts `berth <arguments>` in the background.
+    /// Starts `berth <arguments>` in the background, its stderr read line by line.
+    ///
+    /// Spawned with ``ChildProcess`` and read on a thread of its own: Foundation's
+    /// `Process` and `readabilityHandler` go through libdispatch, which crashed the test
+    /// process now and then.
     public init(_ arguments: [String]) throws {
         self.arguments = arguments
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["BERTH_LOG_LEVEL"] = "info"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw TestTimeout(what: "a pipe for berth's stderr (errno \(errno))") }
+        let (readEnd, writeEnd) = (ends[0], ends[1])
+        let null = URL(fileURLWithPath: "/dev/null")
+        do {
+            child = try ChildProcess(
+                arguments: [Self.executable.path] + arguments,
+                directory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                environment: environment,
+                stdin: nil,
+                stdout: null,
+                stderr: null,
+                descriptors: [2: writeEnd]
+            )
+        } catch {
+            close(readEnd)
+            close(writeEnd)
+            throw error
+        }
+        close(writeEnd)
         let (lines, continuation) = AsyncStream.makeStream(of: String.self)
         self.lines = lines
-        self.process = process
-        let splitter = LineSplitter()
         let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.finish()
-                return
+        Thread.detachNewThread {
+            let splitter = LineSplitter()
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = read(readEnd, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                for line in splitter.feed(Data(buffer[0..<count])) {
+                    output.append(line)
+                    continuation.yield(line)
+                }
             }
-            for line in splitter.feed(data) {
-                output.append(line)
-                continuation.yield(line)
-            }
+            close(readEnd)
+            continuation.finish()
         }
-        try process.run()
     }
 
     /// Everything the process logged so far.
@@ -84,20 +90,20 @@ public final class BerthProcess: Sendable {
     }
 
     /// SIGKILL: no shutdown code runs.
-    public func kill() {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    public func kill() async {
+        guard child.exit.finished == nil else { return }
+        Foundation.kill(child.pid, SIGKILL)
+        _ = await child.exit.wait()
     }
 
     /// SIGTERM, then wait.
-    public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+    public func stop() async {
+        guard child.exit.finished == nil else { return }
+        Foundation.kill(child.pid, SIGTERM)
+        _ = await child.exit.wait()
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit { if child.exit.finished == nil { Foundation.kill(child.pid, SIGTERM) } }
 }
 
 /// Splits a byte stream into lines across reads.

@@ -1,4 +1,5 @@
 import Foundation
+import NodeAgent
 
 /// Runs the real `curl` (and shell commands around it) for tests that must behave as
 /// documented curl examples do.
@@ -49,23 +50,20 @@ public enum Shell {
     )
         async throws -> Output
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
         // Files, not pipes: a full pipe would block the child before it exits.
         let directory = TestPaths.temporaryDirectory("shell")
         let outURL = directory.appendingPathComponent("stdout")
         let errURL = directory.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
-        let exit: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
+        // posix_spawn and a waiting thread, not Foundation's Process (see ChildProcess).
+        let child = try ChildProcess(
+            arguments: [executable] + arguments,
+            directory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+            environment: environment ?? ProcessInfo.processInfo.environment,
+            stdin: nil,
+            stdout: outURL,
+            stderr: errURL
+        )
+        let exit = await child.exit.wait() ?? -1
         let stdout = try Data(contentsOf: outURL)
         let stderr = try Data(contentsOf: errURL)
         try? FileManager.default.removeItem(at: directory)

@@ -15,9 +15,9 @@ import Testing
     @Test func killDashNineOfTheControlPlaneLosesNothingAcknowledged() async throws {
         let root = TestPaths.temporaryDirectory("processes")
         let cpDir = root.appendingPathComponent("cp").path
-        #expect(try BerthProcess.run(["ca", "init", "--data-dir", cpDir]).status == 0)
+        #expect(try await BerthProcess.run(["ca", "init", "--data-dir", cpDir]).status == 0)
         #expect(
-            try BerthProcess.run([
+            try await BerthProcess.run([
                 "ca", "issue-gateway", "--data-dir", cpDir, "--name", "gw", "--out",
                 root.appendingPathComponent("gw").path,
             ]).status == 0
@@ -30,7 +30,9 @@ import Testing
         // Templates come with the registry issue; seed one directly into the real database file.
         try await TestTemplates.seed(try BerthDatabaseOpener.open(cpDir))
 
-        let token = try BerthProcess.run(["token", "create", "--data-dir", cpDir, "--server", "127.0.0.1:\(cpPort)"])
+        let token = try await BerthProcess.run([
+            "token", "create", "--data-dir", cpDir, "--server", "127.0.0.1:\(cpPort)",
+        ])
         let fields = Dictionary(
             uniqueKeysWithValues: token.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
                 let parts = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -40,12 +42,12 @@ import Testing
         let joinToken = try #require(fields["token:"])
         let caHash = try #require(fields["ca-hash:"])
         let nodeDir = root.appendingPathComponent("node").path
-        let joined = try BerthProcess.run([
+        let joined = try await BerthProcess.run([
             "node", "join", "--server", "127.0.0.1:\(cpPort)", "--token", joinToken, "--ca-hash", caHash, "--data-dir",
             nodeDir, "--name", "mini-1",
         ])
         #expect(joined.status == 0, "\(joined.stderr)")
-        let reuse = try BerthProcess.run([
+        let reuse = try await BerthProcess.run([
             "node", "join", "--server", "127.0.0.1:\(cpPort)", "--token", joinToken, "--ca-hash", caHash, "--data-dir",
             nodeDir + "-2",
         ])
@@ -84,7 +86,7 @@ import Testing
         for id in ids { try await waitFor(id, "Started") }
 
         // SIGKILL: nothing of the control plane's shutdown runs.
-        controlPlane.kill()
+        await controlPlane.kill()
         let unavailable = try await http.send("GET", "/api/v1/vm")
         #expect(unavailable.status == 503)
         #expect(unavailable.json["status"] as? String == "FAIL")
@@ -103,8 +105,8 @@ import Testing
             #expect(try await http.send("DELETE", "/api/v1/vm", body: #"{"id": "\#(id)"}"#).status == 200)
             try await waitFor(id, "Terminated")
         }
-        gateway.stop()
-        node.stop()
-        controlPlane.stop()
+        await gateway.stop()
+        await node.stop()
+        await controlPlane.stop()
     }
 }

@@ -9,33 +9,45 @@ import Glibc
 /// Foundation's `Process` hands its child the spawning thread's signal mask, and in an
 /// async program that mask can block `SIGTERM`; a VM process or startup script would
 /// then ignore a graceful stop. This spawns with `posix_spawn`, an empty mask, default
-/// dispositions and a new process group, and reaps the child on a thread of its own.
-final class ChildProcess: Sendable {
-    let pid: pid_t
-    let exit = ExitBox()
+/// dispositions and a new process group, and reaps the child on a thread of its own
+/// (Foundation's `Process` also watches children through libdispatch, which crashed the
+/// test process now and then; nothing in Berth uses it).
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let exit = ExitBox()
 
     /// Starts `arguments[0]` (a path) with stdin, stdout and stderr redirected to files.
-    init(
+    ///
+    /// `descriptors` hands the child some of this process's descriptors instead, keyed by
+    /// the child's number: `[2: pipe]` sends its stderr into a pipe, `[1: 1, 2: 2]` shares
+    /// ours.
+    public init(
         arguments: [String],
         directory: URL,
         environment: [String: String],
         stdin: URL?,
         stdout: URL,
         stderr: URL,
-        appendOutput: Bool = false
+        appendOutput: Bool = false,
+        descriptors: [Int32: Int32] = [:]
     ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        for (child, parent) in descriptors where child <= 2 {
+            posix_spawn_file_actions_adddup2(&actions, parent, child)
+        }
         // Nothing else of this process leaks into the child: not a listening socket, not a
         // database file. (Descriptors already closed by spawn time are skipped by glibc.)
         for fd in Self.openDescriptors() where fd > 2 {
             posix_spawn_file_actions_addclose(&actions, fd)
         }
         let outFlags = O_WRONLY | O_CREAT | (appendOutput ? O_APPEND : O_TRUNC)
-        posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout.path, outFlags, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr.path, outFlags, 0o644)
+        if descriptors[0] == nil {
+            posix_spawn_file_actions_addopen(&actions, 0, stdin?.path ?? "/dev/null", O_RDONLY, 0)
+        }
+        if descriptors[1] == nil { posix_spawn_file_actions_addopen(&actions, 1, stdout.path, outFlags, 0o644) }
+        if descriptors[2] == nil { posix_spawn_file_actions_addopen(&actions, 2, stderr.path, outFlags, 0o644) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -84,12 +96,12 @@ final class ChildProcess: Sendable {
     }
 
     /// Signals the whole process group.
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         kill(-pid, signal)
     }
 
     /// The exit status if the process ends within `timeout`, else `nil` (it keeps running).
-    func waitForExit(within timeout: Duration) async -> Int32? {
+    public func waitForExit(within timeout: Duration) async -> Int32? {
         let exit = self.exit
         return await withTaskGroup(of: Int32?.self) { group in
             group.addTask { await exit.wait() }
@@ -104,7 +116,7 @@ final class ChildProcess: Sendable {
     }
 
     /// SIGTERM, then SIGKILL after `grace`; returns once the process has exited.
-    func stop(grace: Duration) async {
+    public func stop(grace: Duration) async {
         signal(SIGTERM)
         let exited = await waitForExit(within: grace) != nil
         if !exited {

@@ -66,10 +66,17 @@ public enum ScriptRunner {
 }
 
 /// The exit status of a process, awaited by any number of tasks.
-final class ExitBox: @unchecked Sendable {
+public final class ExitBox: @unchecked Sendable {
     private let lock = NSLock()
     private var status: Int32?
     private var waiters: [CheckedContinuation<Int32?, Never>] = []
+
+    /// The status, once the process has exited.
+    public var finished: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return status
+    }
 
     func finish(_ value: Int32) {
         lock.lock()
@@ -81,7 +88,7 @@ final class ExitBox: @unchecked Sendable {
     }
 
     /// The status once the process exits. Cancelling the waiting task returns `nil`.
-    func wait() async -> Int32? {
+    public func wait() async -> Int32? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 lock.lock()

@@ -4,17 +4,21 @@ import Foundation
 enum AgentUpdateCommand {
     /// The exit status, or -1 when the command could not be started.
     static func run(_ command: String) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", command]
-            process.standardInput = FileHandle.nullDevice
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(returning: -1)
-            }
+        let null = URL(fileURLWithPath: "/dev/null")
+        do {
+            // Its output goes where the agent's goes.
+            let child = try ChildProcess(
+                arguments: ["/bin/sh", "-c", command],
+                directory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+                environment: ProcessInfo.processInfo.environment,
+                stdin: nil,
+                stdout: null,
+                stderr: null,
+                descriptors: [1: 1, 2: 2]
+            )
+            return await child.exit.wait() ?? -1
+        } catch {
+            return -1
         }
     }
 }
