@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -131,6 +132,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/BerthTestSupport"
+        ),
+        .testTarget(
+            name: "PortalTests",
+            dependencies: [
+                "BerthTestSupport", "DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "WireProtocol",
+            ]
         ),
         .testTarget(
             name: "WireProtocolTests",

@@ -8,6 +8,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var port: Int = 7420
     /// How often nodes send heartbeats and gateways ping.
     public var heartbeatInterval: Double = 5
+    /// How often the fleet is sampled for the dashboard's charts (an hour of samples is kept).
+    public var historyInterval: Double = 10
     /// A node with no heartbeat for this long is `Offline` and its connection is closed.
     public var offlineTimeout: Double = 15
     /// How long `Terminated` instances stay visible before they are purged.

@@ -20,6 +20,7 @@ public enum FleetEvent: Sendable, Equatable {
 /// falls more than `bufferSize` events behind loses the oldest ones.
 public final class FleetEventHub: Sendable {
     private let subscribers = Mutex<[UUID: AsyncStream<FleetEvent>.Continuation]>([:])
+    private let counter = Atomic<Int>(0)
     private let bufferSize: Int
 
     public init(bufferSize: Int = 4096) {
@@ -40,7 +41,27 @@ public final class FleetEventHub: Sendable {
         return stream
     }
 
+    /// How many events have been published; it only grows.
+    public var sequence: Int { counter.load(ordering: .acquiring) }
+
+    /// Returns the ``sequence`` once it passes `after` (at once if it already has), or when
+    /// `timeout` runs out. A caller that passes the value it got last misses nothing.
+    public func waitForChange(after: Int, timeout: Duration) async -> Int {
+        let stream = subscribe()
+        if sequence > after { return sequence }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in stream { return }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        return sequence
+    }
+
     func publish(_ event: FleetEvent) {
+        counter.add(1, ordering: .releasing)
         let current = subscribers.withLock { Array($0.values) }
         for continuation in current { continuation.yield(event) }
     }

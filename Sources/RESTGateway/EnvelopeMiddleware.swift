@@ -27,6 +27,8 @@ struct EnvelopeMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         do {
+            // The dashboard checks its own sessions, and answers in HTML.
+            if Portal.owns(request.uri.path) { return try await next(request, context) }
             if authenticationEnabled, !Self.unauthenticatedPaths.contains(request.uri.path) {
                 context.principal = try await authenticate(request, channel: context.channel)
             }

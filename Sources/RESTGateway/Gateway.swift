@@ -15,6 +15,13 @@ public struct GatewayConfiguration: Sendable {
     public var tls: GatewayTLS?
     /// Reported as `anka_registry` on instances.
     public var registryAddress: String = ""
+    /// Signs the dashboard's session cookies. Derived from the root token when `nil`
+    /// (gateways sharing a root token share sessions); random per process without one.
+    public var portalSecret: [UInt8]?
+    /// How long a dashboard login lasts, in seconds.
+    public var portalSessionLifetime: Int = 12 * 3600
+    /// Mark the dashboard's cookies `Secure`. `nil`: only when serving HTTPS.
+    public var secureCookies: Bool?
 
     public init() {}
 }
@@ -40,6 +47,7 @@ public struct Gateway: Sendable {
     /// Builds the router with every route and the envelope middleware.
     public func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
+        let portal = makePortal()
         router.add(
             middleware: EnvelopeMiddleware(
                 authenticator: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
@@ -57,7 +65,25 @@ public struct Gateway: Sendable {
         TemplatePushRoutes(client: client).register(on: router)
         ImageRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         BerthRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
+        PortalRoutes(portal: portal, registryAddress: configuration.registryAddress).register(on: router)
         return router
+    }
+
+    func makePortal() -> Portal {
+        var secret = configuration.portalSecret ?? configuration.rootToken.map { Array($0.utf8) } ?? []
+        if secret.isEmpty {
+            var generator = SystemRandomNumberGenerator()
+            secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        }
+        return Portal(
+            client: client,
+            signer: PortalCookieSigner(secret: secret),
+            rootToken: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
+            clientCertificates: configuration.tls?.clientCertificates ?? false,
+            secureCookies: configuration.secureCookies ?? (configuration.tls != nil),
+            sessionLifetime: configuration.portalSessionLifetime,
+            logger: logger
+        )
     }
 
     /// Serves HTTP until cancelled; `onListening` receives the bound port.

@@ -173,6 +173,24 @@ actor KeyStore {
         return TAPSession(userName: request.id, token: token, sessionID: sessionID)
     }
 
+    /// A session for the web dashboard's cookie, for a key that already holds a session:
+    /// the same key, its own lifetime (at most a day, and never past the key's expiry).
+    func portalSession(keyID: String, ttlSeconds: Int) async throws -> PortalSessionGrant {
+        let key = try await liveKey(keyID)
+        let nowMicros = BerthDatabase.nowMicros()
+        let wanted = Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
+        let lifetime = min(wanted, key.expiresAt - nowMicros)
+        let now = clock.now
+        if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
+        let token = Self.urlSafeBase64(Self.randomBytes(32))
+        let sessionID = UUID().uuidString.lowercased()
+        sessions[sessionID] = Session(keyID: keyID, tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
+        return PortalSessionGrant(
+            session: TAPSession(userName: keyID, token: token, sessionID: sessionID),
+            expiresMicros: Int(nowMicros + lifetime)
+        )
+    }
+
     /// The key id of a valid session, or `nil`. The token is compared in constant time.
     func authenticate(sessionID: String, token: String) async -> APIKeyRow? {
         guard let session = sessions[sessionID] else { return nil }

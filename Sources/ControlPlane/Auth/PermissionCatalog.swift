@@ -90,7 +90,9 @@ enum PermissionCatalog {
     static func requirement(for method: RPCMethod) -> Requirement {
         switch method {
         case .tapHand, .tapShake: .none
-        case .status: .authenticated
+        case .status, .portalSession, .watchFleet: .authenticated
+        case .fleetHistory: .permission("list_nodes")
+        case .instanceHistory: .permission("list_vms")
         case .startInstances, .restartInstance: .permission("start_vm")
         case .listInstances, .waitInstance: .permission("list_vms")
         case .listEvents, .instanceLog: .permission("view_logs")

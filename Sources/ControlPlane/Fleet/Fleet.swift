@@ -37,6 +37,9 @@ actor Fleet {
     var lastStatsFlush = NIODeadline.now()
     var lastPurge = NIODeadline.now()
     var lastChunkCollection = NIODeadline.now()
+    /// The dashboard's samples; the first is taken on the first sweep.
+    var history: FleetSampleRing
+    var lastSample = NIODeadline.uptimeNanoseconds(0)
 
     init(
         database: BerthDatabase,
@@ -51,6 +54,7 @@ actor Fleet {
             ?? URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("chunks")
         self.registry = Registry(database: database, content: ContentStore(root: contentRoot, database: database))
         self.events = events
+        self.history = FleetSampleRing(capacity: Int(3600 / max(1, configuration.historyInterval)))
         self.permissions = permissions
         self.database = database
         self.configuration = configuration
@@ -258,6 +262,7 @@ actor Fleet {
                 logger.error("purge failed", metadata: ["error": "\(error)"])
             }
         }
+        await recordSampleIfDue(now: now)
         if now - lastChunkCollection >= .seconds(3600) {
             // Chunks of pushes that never committed (an interrupted upload or save image).
             lastChunkCollection = now

@@ -139,6 +139,32 @@ struct RPCDispatcher: Sendable {
                 return .ok(try await fleet.instanceLog(try LogRequest(bytes: request.body)))
             case .listEvents:
                 return .ok(EventList(events: try await eventLog.query(try EventQuery(bytes: request.body))))
+            case .watchFleet:
+                let watch = try FleetWatch(bytes: request.body)
+                let timeout = Duration.milliseconds(Int64(min(max(watch.timeoutMillis, 0), 60_000)))
+                let sequence = await fleet.events.waitForChange(after: watch.sequence, timeout: timeout)
+                return .ok(FleetWatch(sequence: sequence))
+            case .fleetHistory:
+                return .ok(FleetHistory(samples: try await fleet.fleetHistory()))
+            case .instanceHistory:
+                let id = try IDQuery(bytes: request.body).id
+                guard try await fleet.database.instance(id: id) != nil else {
+                    throw ControlPlaneError.notFound("No such instance \(id)")
+                }
+                let rows = try await fleet.database.transitions(instanceID: id)
+                return .ok(
+                    InstanceHistory(
+                        transitions: rows.map {
+                            InstanceTransition(state: $0.state, message: $0.message, tsMicros: Int($0.ts))
+                        }
+                    )
+                )
+            case .portalSession:
+                guard principal.kind == .apiKey else {
+                    throw ControlPlaneError.badRequest("portal sessions are for API key sessions")
+                }
+                let body = try PortalSessionRequest(bytes: request.body)
+                return .ok(try await keys.portalSession(keyID: principal.name, ttlSeconds: body.ttlSeconds))
             case .waitInstance:
                 let waiter = InstanceWaiter(database: fleet.database, events: fleet.events)
                 return .ok(try await waiter.wait(try WaitInstanceRequest(bytes: request.body)))

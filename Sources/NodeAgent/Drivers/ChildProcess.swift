@@ -37,10 +37,22 @@ public final class ChildProcess: Sendable {
         for (child, parent) in descriptors where child <= 2 {
             posix_spawn_file_actions_adddup2(&actions, parent, child)
         }
+        // Descriptors above 2 (a browser's debugging pipe on 3 and 4) are parked on numbers
+        // nothing uses, so closing the rest and placing them cannot clobber one another.
+        let open = Self.openDescriptors()
+        let firstFree = (open.max() ?? 2) + 1
+        let parked = descriptors.filter { $0.key > 2 }.sorted { $0.key < $1.key }.enumerated().map {
+            (temporary: firstFree + Int32($0.offset), child: $0.element.key, parent: $0.element.value)
+        }
+        for entry in parked { posix_spawn_file_actions_adddup2(&actions, entry.parent, entry.temporary) }
         // Nothing else of this process leaks into the child: not a listening socket, not a
         // database file. (Descriptors already closed by spawn time are skipped by glibc.)
-        for fd in Self.openDescriptors() where fd > 2 {
+        for fd in open where fd > 2 {
             posix_spawn_file_actions_addclose(&actions, fd)
+        }
+        for entry in parked {
+            posix_spawn_file_actions_adddup2(&actions, entry.temporary, entry.child)
+            posix_spawn_file_actions_addclose(&actions, entry.temporary)
         }
         let outFlags = O_WRONLY | O_CREAT | (appendOutput ? O_APPEND : O_TRUNC)
         if descriptors[0] == nil {

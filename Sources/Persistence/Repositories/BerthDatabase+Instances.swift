@@ -364,3 +364,32 @@ extension BerthDatabase {
         }
     }
 }
+
+/// Counts of live instances for the dashboard's samples.
+public struct InstanceCensus: Sendable, Equatable {
+    /// Instances that are not Terminated, by state.
+    public var byState: [String: Int] = [:]
+    /// Creation times (microseconds) of the unplaced `Scheduling` instances: the queue.
+    public var queuedSince: [Int64] = []
+
+    public init() {}
+}
+
+extension BerthDatabase {
+    /// One read: live instances by state, and when each queued instance was created.
+    public func instanceCensus() async throws -> InstanceCensus {
+        try await writer.read { db in
+            var census = InstanceCensus()
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT state, COUNT(*) AS n FROM instances WHERE state != 'Terminated' GROUP BY state"
+            )
+            for row in rows { census.byState[row["state"]] = row["n"] }
+            census.queuedSince = try Int64.fetchAll(
+                db,
+                sql: "SELECT cr_time FROM instances WHERE state = 'Scheduling' AND node_id IS NULL"
+            )
+            return census
+        }
+    }
+}

@@ -58,6 +58,14 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let registryDisk = RPCMethod(rawValue: 80)
     public static let saveImage = RPCMethod(rawValue: 81)
     public static let listImageRequests = RPCMethod(rawValue: 82)
+    /// A longer-lived TAP session for the caller's key, for the web dashboard's cookie.
+    public static let portalSession = RPCMethod(rawValue: 83)
+    /// The fleet's samples of the last hour, for the dashboard's charts.
+    public static let fleetHistory = RPCMethod(rawValue: 84)
+    /// Long poll: returns when anything in the fleet changed (the dashboard's live updates).
+    public static let watchFleet = RPCMethod(rawValue: 85)
+    /// An instance's state history.
+    public static let instanceHistory = RPCMethod(rawValue: 86)
     public static let listMACs = RPCMethod(rawValue: 60)
     public static let populateMACs = RPCMethod(rawValue: 61)
     public static let purgeMACs = RPCMethod(rawValue: 62)
@@ -109,6 +117,10 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .registryDisk: "registryDisk"
         case .saveImage: "saveImage"
         case .listImageRequests: "listImageRequests"
+        case .portalSession: "portalSession"
+        case .fleetHistory: "fleetHistory"
+        case .watchFleet: "watchFleet"
+        case .instanceHistory: "instanceHistory"
         case .listMACs: "listMACs"
         case .populateMACs: "populateMACs"
         case .purgeMACs: "purgeMACs"

@@ -1,0 +1,90 @@
+import Crypto
+import Foundation
+import WireProtocol
+
+/// The dashboard's session, carried in a signed cookie so the gateway stays stateless.
+///
+/// The cookie is `base64url(JSON) "." base64url(HMAC-SHA256)`. Any gateway with the same
+/// signing key (derived from the root token, or ``GatewayConfiguration/portalSecret``)
+/// accepts it. A UAK session carries a TAP session that the control plane checks on every
+/// call, so deleting the key ends it at once; a root session ends when the root token
+/// changes. Every session, even before login, carries the CSRF token its forms echo.
+struct PortalSession: Codable, Sendable, Equatable {
+    enum Kind: String, Codable, Sendable {
+        /// Not logged in (or authentication is off): the session only holds the CSRF token.
+        case visitor
+        case root
+        case apiKey
+    }
+
+    var kind: Kind
+    /// Shown in the header: `root` or the key id.
+    var user: String = ""
+    /// The TAP session of an `apiKey` session.
+    var sessionID: String = ""
+    var token: String = ""
+    /// Seconds since 1970.
+    var expires: Int
+    var csrf: String
+
+    static let cookieName = "berth_session"
+
+    /// The principal RPCs are made as; `nil` for a visitor.
+    var principal: Principal? {
+        switch kind {
+        case .visitor: nil
+        case .root: .root
+        case .apiKey: Principal(kind: .apiKey, name: user, sessionID: sessionID, token: token)
+        }
+    }
+
+    static func visitor(lifetime: Int = 86_400) -> PortalSession {
+        PortalSession(kind: .visitor, expires: Int(Date().timeIntervalSince1970) + lifetime, csrf: randomToken())
+    }
+
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return PortalCookieSigner.base64URL(Data(bytes))
+    }
+}
+
+/// Signs and checks ``PortalSession`` cookies.
+struct PortalCookieSigner: Sendable {
+    let key: SymmetricKey
+
+    init(secret: [UInt8]) {
+        key = SymmetricKey(data: SHA256.hash(data: Array("berth-portal-v1:".utf8) + secret))
+    }
+
+    func encode(_ session: PortalSession) -> String {
+        let payload = (try? JSONEncoder().encode(session)) ?? Data()
+        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
+        return Self.base64URL(payload) + "." + Self.base64URL(Data(mac))
+    }
+
+    /// The session in `cookie`, or `nil` when it is malformed, forged or expired.
+    func decode(_ cookie: String) -> PortalSession? {
+        let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let payload = Self.data(base64URL: parts[0]),
+            let mac = Self.data(base64URL: parts[1]),
+            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key),
+            let session = try? JSONDecoder().decode(PortalSession.self, from: payload),
+            session.expires > Int(Date().timeIntervalSince1970)
+        else { return nil }
+        return session
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func data(base64URL text: Substring) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        return Data(base64Encoded: base64)
+    }
+}

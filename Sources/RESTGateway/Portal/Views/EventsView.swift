@@ -1,0 +1,75 @@
+import Hummingbird
+import WireProtocol
+
+/// `/events`: the controller's event log, newest first, filtered by kind and subject.
+struct EventsView {
+    let portal: Portal
+    static let pageSize = 100
+
+    func register(on router: Router<GatewayContext>) {
+        portal.page(
+            router,
+            "/events",
+            title: "Event log",
+            section: "events",
+            live: { request in
+                // Only the first page follows new events.
+                guard request.query["before"] == nil else { return nil }
+                let query = request.query
+                let parts = ["kind", "subject"].compactMap { key in
+                    query[key].map { "&\(key)=\(PortalLayout.percentEncoded($0))" }
+                }
+                return "/live?view=events" + parts.joined()
+            }
+        ) { request in
+            let query = request.query
+            return """
+                <form method="get" action="/events" class="filters" role="search" aria-label="Filter events">
+                <label for="e-kind">Kind starts with<input id="e-kind" name="kind" value="\(query["kind"] ?? "")" placeholder="instance."></label>
+                <label for="e-subject">Subject<input id="e-subject" name="subject" value="\(query["subject"] ?? "")" placeholder="an instance or node id"></label>
+                <button type="submit">Filter</button> <a href="/events">Clear</a>
+                </form>
+                """ + LiveFragment.render(try await fragments(request, query: query))
+        }
+    }
+
+    func fragments(_ request: PortalRequest, query: FormData) async throws -> [LiveFragment] {
+        let before = Int(query["before"] ?? "") ?? 0
+        let list: EventList = try await portal.client.rpc(
+            .listEvents,
+            principal: request.principal,
+            body: EventQuery(
+                afterID: 0,
+                beforeID: before,
+                kindPrefix: query["kind"] ?? "",
+                subject: query["subject"] ?? "",
+                limit: Self.pageSize
+            )
+        )
+        let rows = list.events.map { event -> HTML in
+            PortalLayout.cells([
+                PortalLayout.time(micros: event.tsMicros), "\(event.kind)", "\(event.subject)", "\(event.message)",
+                "\(event.actor)",
+            ])
+        }
+        var older = HTML.empty
+        if list.events.count == Self.pageSize, let last = list.events.last {
+            var parts = ["before=\(last.id)"]
+            for key in ["kind", "subject"] {
+                if let value = query[key] { parts.append("\(key)=\(PortalLayout.percentEncoded(value))") }
+            }
+            older = "<p><a href=\"/events?\(parts.joined(separator: "&"))\">Older events</a></p>"
+        }
+        return [
+            LiveFragment(
+                id: "events",
+                html: PortalLayout.table(
+                    caption: "Events, newest first",
+                    headers: ["When", "Kind", "Subject", "Message", "By"],
+                    rows: rows,
+                    empty: "No events match."
+                ) + older
+            )
+        ]
+    }
+}

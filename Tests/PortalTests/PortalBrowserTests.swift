@@ -1,0 +1,163 @@
+import BerthTestSupport
+import DevCluster
+import Foundation
+import NodeAgent
+import RESTGateway
+import Testing
+
+/// The dashboard in a real headless Chromium, over HTTPS, against a real control plane
+/// with two simulated nodes. Skipped when no Chromium is installed (`.ci/run` installs it).
+@Suite(.serialized, .enabled(if: Chromium.locate() != nil, "needs chromium"))
+struct PortalBrowserTests {
+    static let rootToken = "portal-root-token-0123"
+    static let ubuntu = "c12ccfa5-8757-411e-9505-128190e9854e"
+
+    /// A fleet, an HTTPS gateway with a root token, and a browser tab.
+    struct Fixture {
+        let cp: TestControlPlane
+        let agents: [TestAgent]
+        let gateway: TestGateway
+        let browser: Chromium
+        let page: BrowserPage
+        var base: String { "https://127.0.0.1:\(gateway.port)" }
+
+        static func start() async throws -> Fixture {
+            let cp = try await TestControlPlane.start()
+            try await SeedTemplates.seed(cp.controlPlane)
+            var agents: [TestAgent] = []
+            for name in ["mini-1", "mini-2"] {
+                let enrolled = try await cp.enroll(name: name)
+                let agent = cp.startAgent(enrolled, name: name)
+                try await agent.waitConnected()
+                agents.append(agent)
+            }
+            let pki = try TestWebPKI()
+            let server = try pki.server(name: "gateway")
+            let tls = try GatewayTLS.load(certificatePath: server.certificate, keyPath: server.key, clientCAPath: nil)
+            let gateway = try await TestGateway.start(cp, rootToken: rootToken, tls: tls)
+            let browser = try Chromium(executable: try #require(Chromium.locate()))
+            let page = try await browser.newPage()
+            return Fixture(cp: cp, agents: agents, gateway: gateway, browser: browser, page: page)
+        }
+
+        func logIn() async throws {
+            try await page.navigate(base + "/")
+            try await page.fill("#token", PortalBrowserTests.rootToken)
+            try await page.clickAndWaitForLoad("form[aria-labelledby=root-login] button[type=submit]")
+        }
+
+        /// A GET of the REST API from the page, with the root token; `pick` is a path in the answer.
+        func api(_ path: String, pick: String) async throws -> Any? {
+            let auth = "Basic " + Data("root:\(PortalBrowserTests.rootToken)".utf8).base64EncodedString()
+            return try await page.evaluate(
+                "fetch('\(path)', {headers: {Authorization: '\(auth)'}}).then(r => r.json()).then(j => j.\(pick))"
+            )
+        }
+
+        func stop() async {
+            await browser.close()
+            await gateway.stop()
+            for agent in agents { await agent.stop() }
+            await cp.stop()
+        }
+    }
+
+    @Test func wrongTokenIsRefusedAndTheRightOneLogsIn() async throws {
+        let fixture = try await Fixture.start()
+        let page = fixture.page
+        try await page.navigate(fixture.base + "/nodes")
+        #expect(try await page.url.contains("/login?next=%2Fnodes"))
+        try await page.fill("#token", "not-the-token-at-all")
+        try await page.clickAndWaitForLoad("form[aria-labelledby=root-login] button[type=submit]")
+        #expect(try await page.text("[role=alert]").contains("not the root token"))
+        #expect(try await page.url.hasSuffix("/login"))
+        // Still no way in.
+        try await page.navigate(fixture.base + "/")
+        #expect(try await page.url.contains("/login"))
+
+        try await page.fill("#token", Self.rootToken)
+        try await page.clickAndWaitForLoad("form[aria-labelledby=root-login] button[type=submit]")
+        #expect(try await page.url == fixture.base + "/")
+        #expect(try await page.text("main").contains("Active nodes"))
+        let cookie = try #require(try await page.cookies().first { $0["name"] as? String == "berth_session" })
+        #expect(cookie["httpOnly"] as? Bool == true)
+        #expect(cookie["secure"] as? Bool == true)
+        #expect(cookie["sameSite"] as? String == "Strict")
+        // The live feed connects and the dashboard counts both nodes.
+        try await page.waitFor("document.getElementById('live-status').innerText === 'Live'")
+        try await page.waitFor("document.querySelector('#live-dash-counts').innerText.includes('of 2')")
+        // Log out ends it.
+        try await page.clickAndWaitForLoad("form[action='/logout'] button")
+        try await page.navigate(fixture.base + "/")
+        #expect(try await page.url.contains("/login"))
+        await fixture.stop()
+    }
+
+    @Test func createAnInstanceWatchItStartThenTerminateIt() async throws {
+        let fixture = try await Fixture.start()
+        let page = fixture.page
+        try await fixture.logIn()
+        try await page.navigate(fixture.base + "/instances/new")
+        try await page.fill("#template", Self.ubuntu)
+        try await page.fill("#tag", "ci")
+        try await page.fill("#external_id", "browser-<b>test</b>")
+        try await page.clickAndWaitForLoad("form[action='/instances'] button[type=submit]")
+        #expect(try await page.url.contains("/instances/"))
+        // From here on the page is not reloaded: a marker on window survives only if so.
+        try await page.evaluate("window.__sameDocument = true")
+        try await page.waitFor("document.getElementById('instance-state').innerText.includes('Started')")
+        #expect(try await page.evaluate("window.__sameDocument === true") as? Bool == true)
+        // The external id is shown as text, not markup.
+        #expect(try await page.text("main").contains("browser-<b>test</b>"))
+        #expect(try await page.evaluate("document.querySelectorAll('main b').length") as? Int == 0)
+        #expect(try await page.text("#live-instance-history").contains("Started"))
+
+        try await page.clickAndWaitForLoad("form[action$='/terminate'] button")
+        #expect(try await page.text(".question").contains("Terminate instance"))
+        try await page.clickAndWaitForLoad(".confirm button[type=submit]")
+        #expect(try await page.text("[role=status]").contains("is terminating"))
+        try await page.waitFor("document.getElementById('instance-state').innerText.includes('Terminated')")
+        await fixture.stop()
+    }
+
+    @Test func toggleDrainModeOnANode() async throws {
+        let fixture = try await Fixture.start()
+        let page = fixture.page
+        try await fixture.logIn()
+        try await page.navigate(fixture.base + "/nodes")
+        let node = fixture.agents[0].nodeID
+        try await page.clickAndWaitForLoad("a[href='/nodes/\(node)']")
+        try await page.clickAndWaitForLoad("form[action$='/drain'] button")
+        #expect(try await page.text(".question").contains("drain mode"))
+        try await page.clickAndWaitForLoad(".confirm button[type=submit]")
+        #expect(try await page.text("[role=status]").contains("is in drain mode"))
+        #expect(try await page.text("#live-node").contains("Drain mode"))
+        // The API agrees (asked from the page, over the same HTTPS, with the root token).
+        #expect(try await fixture.api("/api/v1/node?id=\(node)", pick: "body[0].drain_mode") as? Bool == true)
+        // And back.
+        try await page.clickAndWaitForLoad("form[action$='/drain'] button")
+        try await page.clickAndWaitForLoad(".confirm button[type=submit]")
+        #expect(try await page.text("[role=status]").contains("out of drain mode"))
+        await fixture.stop()
+    }
+
+    @Test func distributeATemplateWithLiveProgress() async throws {
+        let fixture = try await Fixture.start()
+        let page = fixture.page
+        try await fixture.logIn()
+        try await page.navigate(fixture.base + "/templates")
+        try await page.clickAndWaitForLoad("a[href='/templates/\(Self.ubuntu)']")
+        try await page.fill("#d-tag", "base")
+        try await page.evaluate("window.__sameDocument = true")
+        try await page.clickAndWaitForLoad("#distribute-button")
+        #expect(try await page.text(".question").contains("to all nodes"))
+        try await page.clickAndWaitForLoad(".confirm button[type=submit]")
+        #expect(try await page.text("[role=status]").contains("Distribution"))
+        try await page.evaluate("window.__sameDocument = true")
+        try await page.waitFor(
+            "document.querySelectorAll('#live-distributions tbody tr').length === 2 && [...document.querySelectorAll('#live-distributions tbody tr')].every(r => r.innerText.includes('done'))"
+        )
+        #expect(try await page.evaluate("window.__sameDocument === true") as? Bool == true)
+        await fixture.stop()
+    }
+}
