@@ -221,6 +221,7 @@ public final class Chromium: Sendable {
 
 public struct BrowserError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

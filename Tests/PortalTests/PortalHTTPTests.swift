@@ -1,0 +1,167 @@
+import BerthTestSupport
+import DevCluster
+import Foundation
+import Testing
+
+/// The dashboard's security over plain HTTP with curl: CSRF, escaping, UAK login,
+/// redirects that stay on the site, and sessions that cannot be forged.
+@Suite struct PortalHTTPTests {
+    static let rootToken = "portal-http-root-token"
+
+    /// curl with a cookie jar: the raw status line, headers and body of each answer.
+    struct Browser {
+        let base: String
+        let jar = TestPaths.temporaryDirectory("jar").appendingPathComponent("cookies").path
+
+        struct Page {
+            var status: Int
+            var headers: String
+            var body: String
+            func header(_ name: String) -> String? {
+                headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+                    .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
+            }
+        }
+
+        func request(_ path: String, form: [(String, String)]? = nil, extra: [String] = []) async throws -> Page {
+            var arguments = ["-s", "-i", "-c", jar, "-b", jar]
+            if let form {
+                for (key, value) in form { arguments += ["--data-urlencode", "\(key)=\(value)"] }
+            }
+            let output = try await Shell.run("/usr/bin/curl", arguments + extra + [base + path])
+            let text = output.stdout
+            let split = text.range(of: "\r\n\r\n")
+            let head = split.map { String(text[..<$0.lowerBound]) } ?? text
+            let body = split.map { String(text[$0.upperBound...]) } ?? ""
+            let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+            return Page(status: status, headers: head, body: body)
+        }
+
+        /// The CSRF token of the session, read from a page's form.
+        func csrf(_ path: String = "/login") async throws -> String {
+            let page = try await request(path)
+            let marker = "name=\"_csrf\" value=\""
+            guard let start = page.body.range(of: marker) else { throw BrowserError(message: "no form on \(path)") }
+            return String(page.body[start.upperBound...].prefix { $0 != "\"" })
+        }
+
+        func logIn(token: String) async throws -> Page {
+            try await request("/login", form: [("_csrf", try await csrf()), ("method", "token"), ("token", token), ("next", "/")])
+        }
+    }
+
+    @Test func formsNeedTheSessionsCSRFTokenAndValuesAreEscaped() async throws {
+        let cp = try await TestControlPlane.start()
+        let enrolled = try await cp.enroll(name: "mini")
+        let agent = cp.startAgent(enrolled, name: "mini")
+        try await agent.waitConnected()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.rootToken)
+        let browser = Browser(base: gateway.base)
+        #expect(try await browser.logIn(token: Self.rootToken).status == 303)
+
+        // No token, or another session's token: refused, and nothing changes.
+        let path = "/nodes/\(enrolled.nodeID)/drain"
+        let bare = try await browser.request(path, form: [("drain", "1"), ("confirmed", "1")])
+        #expect(bare.status == 403)
+        let other = try await Browser(base: gateway.base).csrf()
+        let forged = try await browser.request(path, form: [("_csrf", other), ("drain", "1"), ("confirmed", "1")])
+        #expect(forged.status == 403)
+        #expect(try await cp.database.node(id: enrolled.nodeID)?.drainMode == false)
+        // Without `confirmed`, the action asks first; with it, it happens.
+        let token = try await browser.csrf("/nodes/\(enrolled.nodeID)")
+        let asked = try await browser.request(path, form: [("_csrf", token), ("drain", "1")])
+        #expect(asked.status == 200 && asked.body.contains("Confirm"))
+        #expect(try await cp.database.node(id: enrolled.nodeID)?.drainMode == false)
+        let done = try await browser.request(path, form: [("_csrf", token), ("drain", "1"), ("confirmed", "1")])
+        #expect(done.status == 303)
+        #expect(try await cp.database.node(id: enrolled.nodeID)?.drainMode == true)
+
+        // A hostile group name is shown as text.
+        let hostile = "<img src=x onerror=alert(1)>"
+        #expect(
+            try await gateway.http.send("POST", "/api/v1/group", body: #"{"name": "\#(hostile)"}"#).status == 200
+        )
+        let groups = try await browser.request("/groups")
+        #expect(groups.body.contains("&lt;img src=x onerror=alert(1)&gt;"))
+        #expect(!groups.body.contains(hostile))
+        #expect(groups.header("Content-Security-Policy")?.contains("script-src 'self'") == true)
+        await gateway.stop()
+        await agent.stop()
+        await cp.stop()
+    }
+
+    @Test func logInWithAUserAPIKey() async throws {
+        let cp = try await TestControlPlane.start { $0.authorization = true }
+        let gateway = try await TestGateway.start(cp, rootToken: Self.rootToken)
+        let http = gateway.http
+        #expect(
+            try await http.send(
+                "POST",
+                "/admin/api/v1/permission/group",
+                body: #"{"name": "viewers", "permissions": ["list_vms"]}"#
+            ).status == 200
+        )
+        let created = try await http.send("POST", "/api/v1/apikey", body: #"{"id": "ops", "ttl": 3600, "groups": ["viewers"]}"#)
+        let privateKey = try #require(created.json["body"] as? String)
+
+        let browser = Browser(base: gateway.base)
+        let wrong = try await browser.request(
+            "/login",
+            form: [("_csrf", try await browser.csrf()), ("method", "key"), ("key_id", "nobody"), ("private_key", privateKey)]
+        )
+        #expect(wrong.status == 401)
+        let login = try await browser.request(
+            "/login",
+            form: [
+                ("_csrf", try await browser.csrf()), ("method", "key"), ("key_id", "ops"), ("private_key", privateKey),
+                ("next", "/instances"),
+            ]
+        )
+        #expect(login.status == 303)
+        #expect(login.header("Location") == "/instances")
+        let cookie = try #require(login.header("Set-Cookie"))
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+        let instances = try await browser.request("/instances")
+        #expect(instances.status == 200)
+        #expect(instances.body.contains("Signed in as <strong>ops</strong>"))
+        // The key may list instances but not nodes: the nodes page says so, it does not crash.
+        let nodes = try await browser.request("/nodes")
+        #expect(nodes.status == 403)
+        #expect(nodes.body.contains("missing permission list_nodes"))
+        // Deleting the key ends the dashboard session at once.
+        #expect(try await http.send("DELETE", "/api/v1/apikey", body: #"{"id": "ops"}"#).status == 200)
+        let after = try await browser.request("/instances")
+        #expect(after.status == 303)
+        #expect(after.header("Location")?.hasPrefix("/login") == true)
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    @Test func redirectsStayOnTheSiteAndForgedSessionsAreIgnored() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.rootToken)
+        let browser = Browser(base: gateway.base)
+        let away = try await browser.request(
+            "/login",
+            form: [("_csrf", try await browser.csrf()), ("method", "token"), ("token", Self.rootToken), ("next", "//evil.example/")]
+        )
+        #expect(away.status == 303)
+        #expect(away.header("Location") == "/")
+
+        // A session cookie signed with another key is not a session.
+        let payload = Data(#"{"kind":"root","user":"root","sessionID":"","token":"","expires":4102444800,"csrf":"x"}"#.utf8)
+            .base64EncodedString().replacingOccurrences(of: "=", with: "")
+        let stranger = Browser(base: gateway.base)
+        let forged = try await stranger.request("/", extra: ["-H", "Cookie: berth_session=\(payload).AAAA"])
+        #expect(forged.status == 303)
+        #expect(forged.header("Location")?.hasPrefix("/login") == true)
+        // The live feed tells an unauthenticated page to log in again.
+        let live = try await stranger.request("/live?view=dashboard", extra: ["-H", "Cookie: berth_session=\(payload).AAAA"])
+        #expect(live.body.contains("event: expired"))
+        // API paths keep the JSON envelope; the dashboard's pages do not need the API's header.
+        let api = try await stranger.request("/api/v1/node")
+        #expect(api.status == 401 && api.body.contains(#""status":"FAIL""#))
+        await gateway.stop()
+        await cp.stop()
+    }
+}
