@@ -310,6 +310,18 @@ public struct BrowserPage: Sendable {
         try await browser.send("Network.getCookies", session: session)["cookies"] as? [[String: Any]] ?? []
     }
 
+    /// Presses a key as a keyboard would (`Tab`, `Enter`).
+    public func press(_ key: String) async throws {
+        let codes = ["Tab": 9, "Enter": 13, "Escape": 27]
+        for type in ["keyDown", "keyUp"] {
+            var params: [String: Any] = [
+                "type": type, "key": key, "code": key, "windowsVirtualKeyCode": codes[key] ?? 0,
+            ]
+            if key == "Enter" && type == "keyDown" { params["text"] = "\r" }
+            try await browser.send("Input.dispatchKeyEvent", params, session: session)
+        }
+    }
+
     /// `prefers-color-scheme: dark` (or light) for the following renders.
     public func setColorScheme(dark: Bool) async throws {
         try await browser.send(

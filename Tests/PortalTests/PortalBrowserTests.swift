@@ -161,3 +161,93 @@ struct PortalBrowserTests {
         await fixture.stop()
     }
 }
+
+extension PortalBrowserTests {
+    /// Problems on the current page: text under 4.5:1 contrast against its background,
+    /// form fields without a label, not exactly one `h1`, no `main`.
+    static let accessibilityAudit = """
+        (() => {
+          const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+            const p = m[1].split(',').map(x => parseFloat(x)); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+          const lum = (c) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+            return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+          const background = (el) => { while (el) { const c = parse(getComputedStyle(el).backgroundColor);
+            if (c && c.a > 0.5) return c; el = el.parentElement; } return { r: 255, g: 255, b: 255, a: 1 }; };
+          const problems = [];
+          for (const el of document.querySelectorAll('body *')) {
+            if (el.closest('.visually-hidden, svg, .skip') || el.getClientRects().length === 0) continue;
+            if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+            const fg = lum(parse(getComputedStyle(el).color)), bg = lum(background(el));
+            const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+            if (ratio < 4.5) problems.push('contrast ' + ratio.toFixed(2) + ' ' + el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 40) + '"');
+          }
+          for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+            if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label')) problems.push('no label: ' + el.outerHTML.slice(0, 80));
+          }
+          if (document.querySelectorAll('h1').length !== 1) problems.push('h1 count ' + document.querySelectorAll('h1').length);
+          if (!document.querySelector('main')) problems.push('no main');
+          return problems;
+        })()
+        """
+
+    /// Every view, in light and in dark mode: readable, labelled, reachable by keyboard.
+    /// With `BERTH_SCREENSHOTS=<dir>` set, it also saves a PNG of each (`scripts/screenshots`).
+    @Test func everyViewIsAccessibleInLightAndDark() async throws {
+        let fixture = try await Fixture.start()
+        let page = fixture.page
+        let shots = ProcessInfo.processInfo.environment["BERTH_SCREENSHOTS"].map { URL(fileURLWithPath: $0) }
+        if let shots { try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true) }
+
+        try await page.navigate(fixture.base + "/login")
+        var views: [(name: String, path: String)] = [("login", "/login")]
+        try await fixture.logIn()
+        // Some history to show: a started instance, a failed-to-place one, a distribution.
+        try await page.navigate(fixture.base + "/instances/new")
+        try await page.fill("#template", Self.ubuntu)
+        try await page.fill("#external_id", "job-4711")
+        try await page.clickAndWaitForLoad("form[action='/instances'] button[type=submit]")
+        let instancePath = String(try await page.url.dropFirst(fixture.base.count))
+        try await page.waitFor("document.getElementById('instance-state').innerText.includes('Started')")
+        try await page.navigate(fixture.base + "/templates/\(Self.ubuntu)")
+        try await page.clickAndWaitForLoad("#distribute-button")
+        try await page.clickAndWaitForLoad(".confirm button[type=submit]")
+        try await page.waitFor(
+            "[...document.querySelectorAll('#live-distributions tbody tr')].every(r => r.innerText.includes('done'))"
+        )
+
+        views += [
+            ("dashboard", "/"), ("nodes", "/nodes"), ("node", "/nodes/\(fixture.agents[0].nodeID)"),
+            ("templates", "/templates"), ("template", "/templates/\(Self.ubuntu)"), ("instances", "/instances"),
+            ("instance", instancePath), ("create-instance", "/instances/new"), ("groups", "/groups"),
+            ("api-keys", "/keys"), ("permission-groups", "/permission-groups"), ("events", "/events"),
+        ]
+        for dark in [false, true] {
+            try await page.setColorScheme(dark: dark)
+            for view in views {
+                try await page.navigate(fixture.base + view.path)
+                let problems = try await page.evaluate(Self.accessibilityAudit) as? [String] ?? ["audit failed"]
+                #expect(problems.isEmpty, "\(view.name) (\(dark ? "dark" : "light")): \(problems)")
+                if let shots {
+                    try await page.screenshot(
+                        to: shots.appendingPathComponent("\(view.name)\(dark ? "-dark" : "").png")
+                    )
+                }
+            }
+        }
+        // The audit itself catches what it should: grey on white, an unlabelled field.
+        try await page.setColorScheme(dark: false)
+        try await page.evaluate(
+            "(() => { const p = document.createElement('p'); p.textContent = 'faint'; p.style.color = '#999'; p.style.background = '#fff'; document.querySelector('main').append(p, document.createElement('input')); return true; })()"
+        )
+        let planted = try await page.evaluate(Self.accessibilityAudit) as? [String] ?? []
+        #expect(planted.contains { $0.hasPrefix("contrast") && $0.contains("faint") })
+        #expect(planted.contains { $0.hasPrefix("no label") })
+        // The keyboard reaches the skip link first, and it moves focus to the content.
+        try await page.navigate(fixture.base + "/nodes")
+        try await page.press("Tab")
+        #expect(try await page.evaluate("document.activeElement.className") as? String == "skip")
+        try await page.press("Enter")
+        try await page.waitFor("document.activeElement && document.activeElement.id === 'main'")
+        await fixture.stop()
+    }
+}

@@ -46,7 +46,10 @@ import Testing
         }
 
         func logIn(token: String) async throws -> Page {
-            try await request("/login", form: [("_csrf", try await csrf()), ("method", "token"), ("token", token), ("next", "/")])
+            try await request(
+                "/login",
+                form: [("_csrf", try await csrf()), ("method", "token"), ("token", token), ("next", "/")]
+            )
         }
     }
 
@@ -101,13 +104,20 @@ import Testing
                 body: #"{"name": "viewers", "permissions": ["list_vms"]}"#
             ).status == 200
         )
-        let created = try await http.send("POST", "/api/v1/apikey", body: #"{"id": "ops", "ttl": 3600, "groups": ["viewers"]}"#)
+        let created = try await http.send(
+            "POST",
+            "/api/v1/apikey",
+            body: #"{"id": "ops", "ttl": 3600, "groups": ["viewers"]}"#
+        )
         let privateKey = try #require(created.json["body"] as? String)
 
         let browser = Browser(base: gateway.base)
         let wrong = try await browser.request(
             "/login",
-            form: [("_csrf", try await browser.csrf()), ("method", "key"), ("key_id", "nobody"), ("private_key", privateKey)]
+            form: [
+                ("_csrf", try await browser.csrf()), ("method", "key"), ("key_id", "nobody"),
+                ("private_key", privateKey),
+            ]
         )
         #expect(wrong.status == 401)
         let login = try await browser.request(
@@ -143,20 +153,28 @@ import Testing
         let browser = Browser(base: gateway.base)
         let away = try await browser.request(
             "/login",
-            form: [("_csrf", try await browser.csrf()), ("method", "token"), ("token", Self.rootToken), ("next", "//evil.example/")]
+            form: [
+                ("_csrf", try await browser.csrf()), ("method", "token"), ("token", Self.rootToken),
+                ("next", "//evil.example/"),
+            ]
         )
         #expect(away.status == 303)
         #expect(away.header("Location") == "/")
 
         // A session cookie signed with another key is not a session.
-        let payload = Data(#"{"kind":"root","user":"root","sessionID":"","token":"","expires":4102444800,"csrf":"x"}"#.utf8)
-            .base64EncodedString().replacingOccurrences(of: "=", with: "")
+        let payload = Data(
+            #"{"kind":"root","user":"root","sessionID":"","token":"","expires":4102444800,"csrf":"x"}"#.utf8
+        )
+        .base64EncodedString().replacingOccurrences(of: "=", with: "")
         let stranger = Browser(base: gateway.base)
         let forged = try await stranger.request("/", extra: ["-H", "Cookie: berth_session=\(payload).AAAA"])
         #expect(forged.status == 303)
         #expect(forged.header("Location")?.hasPrefix("/login") == true)
         // The live feed tells an unauthenticated page to log in again.
-        let live = try await stranger.request("/live?view=dashboard", extra: ["-H", "Cookie: berth_session=\(payload).AAAA"])
+        let live = try await stranger.request(
+            "/live?view=dashboard",
+            extra: ["-H", "Cookie: berth_session=\(payload).AAAA"]
+        )
         #expect(live.body.contains("event: expired"))
         // API paths keep the JSON envelope; the dashboard's pages do not need the API's header.
         let api = try await stranger.request("/api/v1/node")

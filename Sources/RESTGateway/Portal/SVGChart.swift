@@ -20,12 +20,14 @@ enum SVGChart {
     static let window = 3600.0
 
     /// `times` are microseconds, one per value; the chart spans the hour up to the last one.
+    /// The y axis runs to `maxValue`, or to a round number at least `minimumTop`.
     static func lines(
         id: String,
         title: String,
         times: [Int],
         series: [Series],
         maxValue: Double? = nil,
+        minimumTop: Double = 2,
         format: (Double) -> String
     ) -> HTML {
         let plotWidth = width - left - right
@@ -33,7 +35,7 @@ enum SVGChart {
         let end = Double(times.last ?? 0) / 1_000_000
         let start = end - window
         let highest = series.flatMap(\.values).max() ?? 0
-        let top = maxValue ?? niceCeiling(max(highest, 1))
+        let top = maxValue ?? niceCeiling(max(highest, minimumTop))
         func x(_ micros: Int) -> Double { left + (Double(micros) / 1_000_000 - start) / window * plotWidth }
         func y(_ value: Double) -> Double { self.top + plotHeight - min(value, top) / top * plotHeight }
 

@@ -90,7 +90,7 @@ struct DashboardView {
             <div class="charts">
             \(SVGChart.lines(id: "chart-states", title: "Instances by state", times: times, series: states, format: count))
             \(SVGChart.lines(id: "chart-queue", title: "Queue length", times: times, series: [SVGChart.Series(label: "Queued", values: samples.map { Double($0.queueLength) })], format: count))
-            \(SVGChart.lines(id: "chart-wait", title: "Queue wait time", times: times, series: [SVGChart.Series(label: "Average", values: samples.map { Double($0.queueWaitAverageMillis) }), SVGChart.Series(label: "Longest", values: samples.map { Double($0.queueWaitMaxMillis) })], maxValue: nil, format: seconds))
+            \(SVGChart.lines(id: "chart-wait", title: "Queue wait time", times: times, series: [SVGChart.Series(label: "Average", values: samples.map { Double($0.queueWaitAverageMillis) }), SVGChart.Series(label: "Longest", values: samples.map { Double($0.queueWaitMaxMillis) })], minimumTop: 10_000, format: seconds))
             \(SVGChart.lines(id: "chart-util", title: "Utilisation", times: times, series: [SVGChart.Series(label: "Capacity", values: samples.map { $0.capacityTotal == 0 ? 0 : Double($0.capacityUsed) / Double($0.capacityTotal) }), SVGChart.Series(label: "CPU", values: samples.map(\.cpuUtil)), SVGChart.Series(label: "RAM", values: samples.map(\.ramUtil))], maxValue: 1, format: { PortalLayout.percent($0) }))
             </div>
             """

@@ -139,8 +139,8 @@ struct TemplatesView {
                 "\(template.arch)",
                 "\(tags.joined(separator: ", "))",
                 "\(PortalLayout.bytes(template.sizeBytes))",
-                PortalLayout.time(micros: template.lastPush),
-                PortalLayout.time(micros: template.lastPull),
+                PortalLayout.time(micros: template.lastPush * 1_000_000),
+                PortalLayout.time(micros: template.lastPull * 1_000_000),
             ])
         }
         return [
@@ -167,7 +167,8 @@ struct TemplatesView {
             PortalLayout.cells([
                 "\(version.tag)", "\(version.number)", "\(version.description)",
                 "\(PortalLayout.bytes(version.sizeBytes))",
-                PortalLayout.time(micros: version.lastPush), PortalLayout.time(micros: version.lastPull),
+                PortalLayout.time(micros: version.lastPush * 1_000_000),
+                PortalLayout.time(micros: version.lastPull * 1_000_000),
             ])
         }
         let distributions: DistributionList? = try await PortalData.permitted {
