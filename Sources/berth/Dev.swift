@@ -82,6 +82,7 @@ struct Dev: AsyncParsableCommand {
             "",
             "Berth dev cluster is up.",
             "  REST API        \(url)",
+            "  Dashboard       \(url)/  (log in with the root token)",
             "  Root token      \(endpoints.rootToken ?? "(authentication off)")",
             "  Control plane   127.0.0.1:\(endpoints.controlPlanePort)  CA \(endpoints.caPin)",
             "  Data directory  \(endpoints.dataDirectory.path)",
