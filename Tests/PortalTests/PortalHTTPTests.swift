@@ -55,6 +55,7 @@ import Testing
 
     @Test func formsNeedTheSessionsCSRFTokenAndValuesAreEscaped() async throws {
         let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
         let enrolled = try await cp.enroll(name: "mini")
         let agent = cp.startAgent(enrolled, name: "mini")
         try await agent.waitConnected()
@@ -78,6 +79,14 @@ import Testing
         let done = try await browser.request(path, form: [("_csrf", token), ("drain", "1"), ("confirmed", "1")])
         #expect(done.status == 303)
         #expect(try await cp.database.node(id: enrolled.nodeID)?.drainMode == true)
+
+        // An instance's log downloads as a text file with its state history.
+        let started = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)"}"#)
+        let instance = try #require((started.json["body"] as? [String])?.first)
+        let download = try await browser.request("/instances/\(instance)/log")
+        #expect(download.status == 200)
+        #expect(download.header("Content-Disposition")?.contains("attachment; filename=\"\(instance)") == true)
+        #expect(download.body.contains("State history:") && download.body.contains("Scheduling"))
 
         // A hostile group name is shown as text.
         let hostile = "<img src=x onerror=alert(1)>"

@@ -17,6 +17,8 @@ struct PortalRequest: Sendable {
     let flash: Flash?
 
     var query: FormData { FormData(encoded: request.uri.query ?? "") }
+    /// A path parameter (`:id`), or "" when absent.
+    func parameter(_ name: String = "id") -> String { context.parameters.get(name) ?? "" }
     var path: String { request.uri.path }
     /// The page's path and query, for forms that come back here. A live fragment is
     /// rendered for the page named in the feed's `page` parameter.
@@ -225,6 +227,11 @@ struct Portal: Sendable {
                 return redirect(to: back, flash: Flash(message: error.message, isError: true))
             }
         }
+    }
+
+    /// The live feed of a detail page: `view`, with the page's `:id`.
+    static func detailFeed(_ view: String) -> @Sendable (PortalRequest) -> String? {
+        { request in "/live?view=\(view)&id=\(PortalLayout.percentEncoded(request.parameter()))" }
     }
 
     // MARK: responses

@@ -38,16 +38,7 @@ enum PortalLayout {
         }
         let liveAttribute: HTML = live.map { " data-live=\"\($0)\"" } ?? .empty
         return """
-            <!doctype html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="color-scheme" content="light dark">
-            <title>\(title) · Berth</title>
-            <link rel="stylesheet" href="/assets/portal.css">
-            <script src="/assets/portal.js" defer></script>
-            </head>
+            \(head(title: title, script: true))
             <body\(liveAttribute)>
             <a class="skip" href="#main">Skip to content</a>
             <header class="top">
@@ -66,18 +57,26 @@ enum PortalLayout {
             """
     }
 
+    /// The doctype and `<head>`: the stylesheet, and the live-update script on full pages.
+    static func head(title: String, script: Bool) -> HTML {
+        let scriptTag: HTML = script ? "<script src=\"/assets/portal.js\" defer></script>\n" : .empty
+        return """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="color-scheme" content="light dark">
+            <title>\(title) · Berth</title>
+            <link rel="stylesheet" href="/assets/portal.css">
+            \(scriptTag)</head>
+            """
+    }
+
     /// A page without navigation (login, a refused form).
     static func bare(title: String, body: HTML) -> HTML {
         """
-        <!doctype html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="color-scheme" content="light dark">
-        <title>\(title) · Berth</title>
-        <link rel="stylesheet" href="/assets/portal.css">
-        </head>
+        \(head(title: title, script: false))
         <body class="bare">
         <main id="main">
         <h1>\(title)</h1>

@@ -34,7 +34,7 @@ struct GroupsView {
             ) + form(request, groups: groups.groups, editing: nil)
         }
         portal.page(router, "/groups/:id", title: "Edit group", section: "groups") { request in
-            let id = request.context.parameters.get("id") ?? ""
+            let id = request.parameter()
             let groups: GroupList = try await portal.client.rpc(
                 .listGroups,
                 principal: request.principal,
@@ -56,7 +56,7 @@ struct GroupsView {
             return PortalOutcome(redirect: "/groups", message: "Group \(created.name) created.")
         }
         portal.action(router, "/groups/:id") { request, form in
-            let id = request.context.parameters.get("id") ?? ""
+            let id = request.parameter()
             var body = GroupUpdateRequest(id: id)
             guard let name = form["name"] else { throw GatewayError(.badRequest, "Enter a name.") }
             body.name = name
@@ -69,10 +69,10 @@ struct GroupsView {
             router,
             "/groups/:id/delete",
             confirm: { request, _ in
-                "Delete group \(request.context.parameters.get("id") ?? "")? Its nodes leave it; instances waiting for it stay queued."
+                "Delete group \(request.parameter())? Its nodes leave it; instances waiting for it stay queued."
             },
             perform: { request, _ in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let _: Empty = try await portal.client.rpc(
                     .deleteGroup,
                     principal: request.principal,

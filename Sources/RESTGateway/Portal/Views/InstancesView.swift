@@ -57,50 +57,37 @@ struct InstancesView {
             }
             return PortalOutcome(redirect: "/instances", message: "\(ids.ids.count) instances requested.")
         }
-        portal.action(
-            router,
-            "/instances/:id/terminate",
-            confirm: { request, _ in "Terminate instance \(request.context.parameters.get("id") ?? "")?" },
-            perform: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
-                let _: Empty = try await portal.client.rpc(
-                    .terminateInstance,
-                    principal: request.principal,
-                    body: IDQuery(id: id)
-                )
-                return PortalOutcome(
-                    redirect: Portal.safeRedirect(form["_back"]) ?? "/instances",
-                    message: "Instance \(id) is terminating."
-                )
-            }
-        )
-        portal.action(
-            router,
-            "/instances/:id/restart",
-            confirm: { request, _ in "Restart instance \(request.context.parameters.get("id") ?? "")?" },
-            perform: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
-                let _: Empty = try await portal.client.rpc(
-                    .restartInstance,
-                    principal: request.principal,
-                    body: IDQuery(id: id)
-                )
-                return PortalOutcome(
-                    redirect: Portal.safeRedirect(form["_back"]) ?? "/instances",
-                    message: "Instance \(id) is restarting."
-                )
-            }
-        )
+        let lifecycle: [(path: String, verb: String, method: RPCMethod, done: String)] = [
+            ("terminate", "Terminate", .terminateInstance, "is terminating"),
+            ("restart", "Restart", .restartInstance, "is restarting"),
+        ]
+        for action in lifecycle {
+            portal.action(
+                router,
+                RouterPath("/instances/:id/\(action.path)"),
+                confirm: { request, _ in "\(action.verb) instance \(request.parameter())?" },
+                perform: { request, form in
+                    let id = request.parameter()
+                    let _: Empty = try await portal.client.rpc(
+                        action.method,
+                        principal: request.principal,
+                        body: IDQuery(id: id)
+                    )
+                    return PortalOutcome(
+                        redirect: Portal.safeRedirect(form["_back"]) ?? "/instances",
+                        message: "Instance \(id) \(action.done)."
+                    )
+                }
+            )
+        }
         portal.page(
             router,
             "/instances/:id",
             title: "Instance",
             section: "instances",
-            live: { request in
-                "/live?view=instance&id=\(PortalLayout.percentEncoded(request.context.parameters.get("id") ?? ""))"
-            }
+            live: Portal.detailFeed("instance")
         ) { request in
-            let id = request.context.parameters.get("id") ?? ""
+            let id = request.parameter()
             return try await LiveFragment.render(try await detailFragments(request, id: id))
         }
         router.get("/instances/:id/log") { request, context -> Response in

@@ -30,7 +30,7 @@ struct KeysView {
                 + form(request, editing: nil)
         }
         portal.page(router, "/keys/:id", title: "Edit API key", section: "keys") { request in
-            let id = request.context.parameters.get("id") ?? ""
+            let id = request.parameter()
             let keys: APIKeyList = try await portal.client.rpc(
                 .listAPIKeys,
                 principal: request.principal,
@@ -61,7 +61,7 @@ struct KeysView {
             )
         }
         portal.action(router, "/keys/:id") { request, form in
-            let id = request.context.parameters.get("id") ?? ""
+            let id = request.parameter()
             let ttl = try form.int("ttl", label: "Lifetime", in: 1...(100 * 365 * 86_400))
             let _: Empty = try await portal.client.rpc(
                 .updateAPIKey,
@@ -74,10 +74,10 @@ struct KeysView {
             router,
             "/keys/:id/delete",
             confirm: { request, _ in
-                "Delete API key \(request.context.parameters.get("id") ?? "")? Its sessions end at once."
+                "Delete API key \(request.parameter())? Its sessions end at once."
             },
             perform: { request, _ in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let _: Empty = try await portal.client.rpc(
                     .deleteAPIKey,
                     principal: request.principal,

@@ -16,11 +16,9 @@ struct NodesView {
             "/nodes/:id",
             title: "Node",
             section: "nodes",
-            live: { request in
-                "/live?view=node&id=\(PortalLayout.percentEncoded(request.context.parameters.get("id") ?? ""))"
-            }
+            live: Portal.detailFeed("node")
         ) { request in
-            let id = request.context.parameters.get("id") ?? ""
+            let id = request.parameter()
             let live = try await LiveFragment.render(try await detailFragments(request, id: id))
             return live + (try await forms(request, id: id))
         }
@@ -28,13 +26,13 @@ struct NodesView {
             router,
             "/nodes/:id/config",
             confirm: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let count = form["max_vm_count"] ?? "unchanged"
                 return
                     "Set the capacity of node \(id) to \(count) instances, counted by \(form["capacity_mode"] ?? "number")?"
             },
             perform: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 var body = NodeConfigRequest(nodeID: id)
                 body.maxVMCount = try form.int("max_vm_count", label: "Capacity", in: 0...10_000)
                 body.capacityMode = form["capacity_mode"]
@@ -51,13 +49,13 @@ struct NodesView {
             router,
             "/nodes/:id/drain",
             confirm: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 return form["drain"] == "1"
                     ? "Put node \(id) in drain mode? It takes no new instances; running ones are not touched."
                     : "Take node \(id) out of drain mode? It takes new instances again."
             },
             perform: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 var body = NodeConfigRequest(nodeID: id)
                 body.drainMode = form["drain"] == "1"
                 let _: Empty = try await portal.client.rpc(.configureNode, principal: request.principal, body: body)
@@ -72,14 +70,14 @@ struct NodesView {
             router,
             "/nodes/:id/groups",
             confirm: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let names = try await groupNames(request, ids: form.values("group"))
                 return names.isEmpty
                     ? "Take node \(id) out of every group?"
                     : "Put node \(id) in exactly these groups: \(names.joined(separator: ", "))?"
             },
             perform: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let list: NodeList = try await portal.client.rpc(
                     .listNodes,
                     principal: request.principal,
@@ -113,11 +111,11 @@ struct NodesView {
             router,
             "/nodes/:id/delete",
             confirm: { request, _ in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 return "Remove node \(id)? Its certificate is revoked; it must join again to come back."
             },
             perform: { request, _ in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let list: NodeList = try await portal.client.rpc(
                     .listNodes,
                     principal: request.principal,

@@ -29,7 +29,7 @@ struct PermissionGroupsView {
         }
         portal.page(router, "/permission-groups/:name", title: "Edit permission group", section: "permission-groups") {
             request in
-            let name = request.context.parameters.get("name") ?? ""
+            let name = request.parameter("name")
             let groups: PermissionGroupList = try await portal.client.rpc(
                 .listPermissionGroups,
                 principal: request.principal,
@@ -56,7 +56,7 @@ struct PermissionGroupsView {
             return PortalOutcome(redirect: "/permission-groups", message: "Permission group \(name) created.")
         }
         portal.action(router, "/permission-groups/:name") { request, form in
-            let name = request.context.parameters.get("name") ?? ""
+            let name = request.parameter("name")
             let update = PermissionGroupUpdate(
                 name: name,
                 description: form.raw("description") ?? "",
@@ -73,10 +73,10 @@ struct PermissionGroupsView {
             router,
             "/permission-groups/:name/delete",
             confirm: { request, _ in
-                "Delete permission group \(request.context.parameters.get("name") ?? "")? Keys and certificates in it lose its permissions at once."
+                "Delete permission group \(request.parameter("name"))? Keys and certificates in it lose its permissions at once."
             },
             perform: { request, _ in
-                let name = request.context.parameters.get("name") ?? ""
+                let name = request.parameter("name")
                 let _: Empty = try await portal.client.rpc(
                     .deletePermissionGroup,
                     principal: request.principal,

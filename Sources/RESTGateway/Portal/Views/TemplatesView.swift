@@ -23,11 +23,9 @@ struct TemplatesView {
             "/templates/:id",
             title: "Template",
             section: "templates",
-            live: { request in
-                "/live?view=template&id=\(PortalLayout.percentEncoded(request.context.parameters.get("id") ?? ""))"
-            }
+            live: Portal.detailFeed("template")
         ) { request in
-            let id = request.context.parameters.get("id") ?? ""
+            let id = request.parameter()
             let live = try await LiveFragment.render(try await detailFragments(request, id: id))
             return live + (try await forms(request, id: id))
         }
@@ -35,7 +33,7 @@ struct TemplatesView {
             router,
             "/templates/:id/distribute",
             confirm: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let tag = form["tag"].map { "tag \($0)" } ?? "the latest tag"
                 switch form["target"] {
                 case "nodes": return "Distribute \(tag) of \(id) to \(form.values("node").count) chosen nodes?"
@@ -44,7 +42,7 @@ struct TemplatesView {
                 }
             },
             perform: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 var body = DistributeRequest()
                 body.templateID = id
                 body.tag = form["tag"] ?? ""
@@ -72,10 +70,10 @@ struct TemplatesView {
         portal.action(
             router,
             "/templates/:id/distributions/:request/cancel",
-            confirm: { request, _ in "Cancel distribution \(request.context.parameters.get("request") ?? "")?" },
+            confirm: { request, _ in "Cancel distribution \(request.parameter("request"))?" },
             perform: { request, _ in
-                let id = request.context.parameters.get("id") ?? ""
-                let distribution = request.context.parameters.get("request") ?? ""
+                let id = request.parameter()
+                let distribution = request.parameter("request")
                 let _: Empty = try await portal.client.rpc(
                     .cancelDistribution,
                     principal: request.principal,
@@ -91,11 +89,11 @@ struct TemplatesView {
             router,
             "/templates/:id/revert",
             confirm: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 return "Revert \(id) to tag \(form["tag"] ?? "?")? Every newer version is deleted."
             },
             perform: { request, form in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 guard let tag = form["tag"] else { throw GatewayError(.badRequest, "Choose a tag.") }
                 let removed: IDList = try await portal.client.rpc(
                     .revertTemplate,
@@ -112,10 +110,10 @@ struct TemplatesView {
             router,
             "/templates/:id/delete",
             confirm: { request, _ in
-                "Delete template \(request.context.parameters.get("id") ?? "") with every tag? This cannot be undone."
+                "Delete template \(request.parameter()) with every tag? This cannot be undone."
             },
             perform: { request, _ in
-                let id = request.context.parameters.get("id") ?? ""
+                let id = request.parameter()
                 let _: Empty = try await portal.client.rpc(
                     .deleteTemplate,
                     principal: request.principal,
