@@ -293,7 +293,7 @@ actor Fleet {
             changed.append(node)
         }
         do {
-            try await database.saveNodes(changed)
+            try await database.saveHeartbeatFigures(changed)
         } catch is CancellationError {
             return
         } catch {

@@ -17,7 +17,7 @@ extension BerthDatabase {
         try await saveNodes([node])
     }
 
-    /// Saves several nodes in one transaction (periodic flush of heartbeat figures).
+    /// Saves several nodes' descriptions and states in one transaction.
     public func saveNodes(_ nodes: [NodeRow]) async throws {
         guard !nodes.isEmpty else { return }
         try await writer.write { db in
@@ -27,6 +27,19 @@ extension BerthDatabase {
                 } else {
                     try node.insert(db)
                 }
+            }
+        }
+    }
+
+    /// Saves the figures heartbeats carry (CPU, RAM, free disk, last seen) and nothing else,
+    /// in one transaction. The flush works from the fleet's in-memory rows, which can be
+    /// older than an operator's change that is being written at the same moment; writing
+    /// only these columns means it can never roll back capacity, drain mode or a name.
+    public func saveHeartbeatFigures(_ nodes: [NodeRow]) async throws {
+        guard !nodes.isEmpty else { return }
+        try await writer.write { db in
+            for node in nodes where try NodeRow.exists(db, key: node.id) {
+                try node.update(db, columns: ["cpu_util", "ram_util", "free_disk", "last_seen"])
             }
         }
     }
