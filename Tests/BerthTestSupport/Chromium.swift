@@ -13,7 +13,18 @@ public final class Chromium: Sendable {
     struct Waiter {
         var method: String
         var sessionID: String?
-        var continuation: CheckedContinuation<Data, any Error>
+        /// Gets the event's message, or an error, once.
+        var continuation: AsyncThrowingStream<Data, any Error>.Continuation
+
+        func finish(_ result: Result<Data, any Error>) {
+            switch result {
+            case .success(let data):
+                continuation.yield(data)
+                continuation.finish()
+            case .failure(let error):
+                continuation.finish(throwing: error)
+            }
+        }
     }
 
     struct State {
@@ -121,30 +132,23 @@ public final class Chromium: Sendable {
         during action: () async throws -> Void
     ) async throws -> [String: Any] {
         let id = UUID()
-        let registered = AsyncStream<Void>.makeStream()
-        async let data: Data = withCheckedThrowingContinuation { continuation in
-            state.withLock { $0.waiters[id] = Waiter(method: method, sessionID: session, continuation: continuation) }
-            registered.continuation.yield()
-            registered.continuation.finish()
-        }
-        for await _ in registered.stream { break }
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: Data.self)
+        state.withLock { $0.waiters[id] = Waiter(method: method, sessionID: session, continuation: continuation) }
         let timer = Task { [self] in
             try await Task.sleep(for: timeout)
-            if let waiter = self.state.withLock({ $0.waiters.removeValue(forKey: id) }) {
-                waiter.continuation.resume(throwing: BrowserError(message: "timed out waiting for \(method)"))
-            }
+            self.state.withLock { $0.waiters.removeValue(forKey: id) }?
+                .finish(.failure(BrowserError(message: "timed out waiting for \(method)")))
         }
         defer { timer.cancel() }
         do {
             try await action()
         } catch {
-            if let waiter = state.withLock({ $0.waiters.removeValue(forKey: id) }) {
-                waiter.continuation.resume(throwing: error)
-            }
-            _ = try? await data
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.finish(.failure(error))
             throw error
         }
-        let object = (try JSONSerialization.jsonObject(with: try await data)) as? [String: Any] ?? [:]
+        var iterator = events.makeAsyncIterator()
+        guard let data = try await iterator.next() else { throw BrowserError(message: "no \(method) event") }
+        let object = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         return object["params"] as? [String: Any] ?? [:]
     }
 
@@ -197,7 +201,7 @@ public final class Chromium: Sendable {
             return (Array(state.pending.values), Array(state.waiters.values))
         }
         for continuation in pending { continuation.resume(throwing: BrowserError(message: "browser went away")) }
-        for waiter in waiters { waiter.continuation.resume(throwing: BrowserError(message: "browser went away")) }
+        for waiter in waiters { waiter.finish(.failure(BrowserError(message: "browser went away"))) }
     }
 
     private func dispatch(_ data: Data) {
@@ -215,7 +219,7 @@ public final class Chromium: Sendable {
             .map(\.key)
             return keys.compactMap { state.waiters.removeValue(forKey: $0) }
         }
-        for waiter in matched { waiter.continuation.resume(returning: data) }
+        for waiter in matched { waiter.finish(.success(data)) }
     }
 }
 

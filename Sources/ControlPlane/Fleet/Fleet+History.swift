@@ -19,10 +19,8 @@ extension Fleet {
     /// The fleet now: active nodes, capacity, utilisation and instances by state.
     func sampleFleet() async throws -> FleetSample {
         let census = try await database.instanceCensus()
-        let live = try await database.placedLiveInstances()
-        var placed: [String: Int] = [:]
-        for instance in live { placed[instance.nodeId ?? "", default: 0] += 1 }
         var sample = FleetSample()
+        sample.enrolledNodes = nodes.count
         let now = BerthDatabase.nowMicros()
         sample.tsMicros = Int(now)
         sample.instancesByState = census.byState
@@ -39,7 +37,7 @@ extension Fleet {
             if let heartbeat = link.session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &row) }
             sample.activeNodes += 1
             sample.capacityTotal += row.maxVmCount
-            sample.capacityUsed += placed[id] ?? 0
+            sample.capacityUsed += census.placedByNode[id] ?? 0
             cpu += row.cpuUtil
             ram += row.ramUtil
         }

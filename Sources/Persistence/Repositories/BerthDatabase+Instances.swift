@@ -371,12 +371,14 @@ public struct InstanceCensus: Sendable, Equatable {
     public var byState: [String: Int] = [:]
     /// Creation times (microseconds) of the unplaced `Scheduling` instances: the queue.
     public var queuedSince: [Int64] = []
+    /// Instances occupying each node (placed, neither Terminated nor Error).
+    public var placedByNode: [String: Int] = [:]
 
     public init() {}
 }
 
 extension BerthDatabase {
-    /// One read: live instances by state, and when each queued instance was created.
+    /// One read: live instances by state and by node, and when each queued instance was created.
     public func instanceCensus() async throws -> InstanceCensus {
         try await writer.read { db in
             var census = InstanceCensus()
@@ -385,6 +387,14 @@ extension BerthDatabase {
                 sql: "SELECT state, COUNT(*) AS n FROM instances WHERE state != 'Terminated' GROUP BY state"
             )
             for row in rows { census.byState[row["state"]] = row["n"] }
+            let placed = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT node_id, COUNT(*) AS n FROM instances
+                    WHERE node_id IS NOT NULL AND state NOT IN ('Terminated', 'Error') GROUP BY node_id
+                    """
+            )
+            for row in placed { census.placedByNode[row["node_id"]] = row["n"] }
             census.queuedSince = try Int64.fetchAll(
                 db,
                 sql: "SELECT cr_time FROM instances WHERE state = 'Scheduling' AND node_id IS NULL"

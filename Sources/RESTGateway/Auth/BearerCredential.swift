@@ -10,11 +10,7 @@ enum BearerCredential {
     static func principal(from header: String) -> Principal? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        var text = parts[1].trimmingCharacters(in: .whitespaces)
-            .replacingOccurrences(of: "-", with: "+")
-            .replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        guard let data = Data(base64Encoded: text),
+        guard let data = Base64URL.decode(parts[1].trimmingCharacters(in: .whitespaces)),
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
             let sessionID = object["sessionId"] as? String, !sessionID.isEmpty,
             let token = object["token"] as? String, !token.isEmpty

@@ -53,6 +53,11 @@ struct FormData: Sendable {
         return value
     }
 
+    /// `key=value` for each of `keys` that has a value, percent-encoded, for a URL's query.
+    func queryItems(_ keys: [String]) -> [String] {
+        keys.compactMap { key in self[key].map { "\(key)=\(PortalLayout.percentEncoded($0))" } }
+    }
+
     /// The body again, for the hidden fields of a confirmation page.
     func without(_ keys: Set<String>) -> [(String, String)] { pairs.filter { !keys.contains($0.0) } }
 }

@@ -12,7 +12,8 @@ import WireProtocol
 /// whose HTML changed are sent. A stream ends after ``lifetime`` and the browser's
 /// EventSource reconnects, so no connection outlives a gateway's shutdown for long.
 struct LiveFeed: Sendable {
-    typealias Source = @Sendable (PortalRequest, FormData) async throws -> [LiveFragment]
+    /// Renders a view's fragments; the view's parameters are in the feed's query.
+    typealias Source = @Sendable (PortalRequest) async throws -> [LiveFragment]
 
     let portal: Portal
     let sources: [String: Source]
@@ -48,7 +49,7 @@ struct LiveFeed: Sendable {
                 status: .ok,
                 headers: headers,
                 body: ResponseBody { writer in
-                    try await feed.stream(portalRequest, query: query, source: source, writer: &writer)
+                    try await feed.stream(portalRequest, source: source, writer: &writer)
                     try await writer.finish(nil)
                 }
             )
@@ -57,7 +58,6 @@ struct LiveFeed: Sendable {
 
     private func stream(
         _ request: PortalRequest,
-        query: FormData,
         source: Source,
         writer: inout any ResponseBodyWriter
     ) async throws {
@@ -68,7 +68,7 @@ struct LiveFeed: Sendable {
         while !Task.isCancelled, ContinuousClock.now < end {
             var payload = ""
             do {
-                for fragment in try await source(request, query) where sent[fragment.id] != fragment.html {
+                for fragment in try await source(request) where sent[fragment.id] != fragment.html {
                     sent[fragment.id] = fragment.html
                     payload += Self.event("fragment", ["id": "live-\(fragment.id)", "html": fragment.html.description])
                 }

@@ -86,6 +86,15 @@ struct Portal: Sendable {
         request.cookies[PortalSession.cookieName].flatMap { signer.decode($0.value) }
     }
 
+    /// The session of a form post, when the form carries that session's CSRF token
+    /// (compared in constant time); `nil` otherwise.
+    func formSession(of request: Request, form: FormData) -> PortalSession? {
+        guard let session = session(of: request), let sent = form.raw("_csrf"),
+            RootTokenAuthenticator.constantTimeEqual(Array(sent.utf8), Array(session.csrf.utf8))
+        else { return nil }
+        return session
+    }
+
     func sessionCookie(_ session: PortalSession) -> String {
         let maxAge = max(0, session.expires - Int(Date().timeIntervalSince1970))
         return cookie(PortalSession.cookieName, signer.encode(session), maxAge: maxAge)
@@ -168,10 +177,7 @@ struct Portal: Sendable {
     ) {
         router.post(path) { request, context -> Response in
             let form = try await FormData.read(request)
-            guard let existing = session(of: request),
-                let sent = form.raw("_csrf"),
-                RootTokenAuthenticator.constantTimeEqual(Array(sent.utf8), Array(existing.csrf.utf8))
-            else {
+            guard let existing = formSession(of: request, form: form) else {
                 return Self.htmlResponse(
                     PortalLayout.bare(
                         title: "Form expired",
@@ -243,7 +249,7 @@ struct Portal: Sendable {
         for cookie in cookies { headers[values: .setCookie].append(cookie) }
         if let flash, let data = try? JSONEncoder().encode(flash) {
             headers[values: .setCookie].append(
-                self.cookie("berth_flash", PortalCookieSigner.base64URL(data), maxAge: 60)
+                self.cookie("berth_flash", Base64URL.encode(data), maxAge: 60)
             )
         }
         return Response(status: .seeOther, headers: headers)
@@ -251,14 +257,14 @@ struct Portal: Sendable {
 
     func loginRedirect(_ request: Request, session: PortalSession?, expired: Bool = false) -> Response {
         let next = request.method == .get ? request.uri.description : "/"
-        var target = "/login?next=\(next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")"
+        var target = "/login?next=\(PortalLayout.percentEncoded(next))"
         if expired { target += "&expired=1" }
         return redirect(to: target, cookies: session.map { [sessionCookie($0)] } ?? [])
     }
 
     static func flash(of request: Request) -> Flash? {
         guard let value = request.cookies["berth_flash"]?.value, !value.isEmpty,
-            let data = PortalCookieSigner.data(base64URL: Substring(value))
+            let data = Base64URL.decode(value)
         else { return nil }
         return try? JSONDecoder().decode(Flash.self, from: data)
     }

@@ -24,14 +24,14 @@ struct PortalRoutes {
         LiveFeed(
             portal: portal,
             sources: [
-                "dashboard": { request, _ in try await dashboard.fragments(request) },
-                "nodes": { request, _ in try await nodes.listFragments(request) },
-                "instances": { request, query in try await instances.listFragments(request, query: query) },
-                "instance": { request, query in try await instances.detailFragments(request, id: query["id"] ?? "") },
-                "templates": { request, _ in try await templates.listFragments(request) },
-                "template": { request, query in try await templates.detailFragments(request, id: query["id"] ?? "") },
-                "events": { request, query in try await events.fragments(request, query: query) },
-                "node": { request, query in try await nodes.detailFragments(request, id: query["id"] ?? "") },
+                "dashboard": dashboard.fragments,
+                "nodes": nodes.listFragments,
+                "node": { request in try await nodes.detailFragments(request, id: request.query["id"] ?? "") },
+                "templates": templates.listFragments,
+                "template": { request in try await templates.detailFragments(request, id: request.query["id"] ?? "") },
+                "instances": instances.listFragments,
+                "instance": { request in try await instances.detailFragments(request, id: request.query["id"] ?? "") },
+                "events": events.fragments,
             ]
         ).register(on: router)
     }

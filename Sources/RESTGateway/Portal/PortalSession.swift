@@ -45,7 +45,7 @@ struct PortalSession: Codable, Sendable, Equatable {
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return PortalCookieSigner.base64URL(Data(bytes))
+        return Base64URL.encode(Data(bytes))
     }
 }
 
@@ -60,31 +60,18 @@ struct PortalCookieSigner: Sendable {
     func encode(_ session: PortalSession) -> String {
         let payload = (try? JSONEncoder().encode(session)) ?? Data()
         let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return Self.base64URL(payload) + "." + Self.base64URL(Data(mac))
+        return Base64URL.encode(payload) + "." + Base64URL.encode(Data(mac))
     }
 
     /// The session in `cookie`, or `nil` when it is malformed, forged or expired.
     func decode(_ cookie: String) -> PortalSession? {
         let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let payload = Self.data(base64URL: parts[0]),
-            let mac = Self.data(base64URL: parts[1]),
+        guard parts.count == 2, let payload = Base64URL.decode(parts[0]),
+            let mac = Base64URL.decode(parts[1]),
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key),
             let session = try? JSONDecoder().decode(PortalSession.self, from: payload),
             session.expires > Int(Date().timeIntervalSince1970)
         else { return nil }
         return session
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func data(base64URL text: Substring) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
     }
 }

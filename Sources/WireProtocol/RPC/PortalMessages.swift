@@ -15,6 +15,8 @@ public struct FleetSample: WireCodable, Equatable {
     public var cpuUtil: Double = 0
     public var ramUtil: Double = 0
     public var activeNodes: Int = 0
+    /// Every enrolled node, connected or not.
+    public var enrolledNodes: Int = 0
 
     public init() {}
 
@@ -31,6 +33,7 @@ public struct FleetSample: WireCodable, Equatable {
         w.write(8, cpuUtil)
         w.write(9, ramUtil)
         w.write(10, activeNodes)
+        w.write(11, enrolledNodes)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -48,6 +51,7 @@ public struct FleetSample: WireCodable, Equatable {
             case 8: cpuUtil = try r.double(tag)
             case 9: ramUtil = try r.double(tag)
             case 10: activeNodes = try r.int(tag)
+            case 11: enrolledNodes = try r.int(tag)
             default: try r.skip(tag)
             }
         }

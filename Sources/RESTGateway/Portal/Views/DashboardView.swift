@@ -16,9 +16,6 @@ struct DashboardView {
     func fragments(_ request: PortalRequest) async throws -> [LiveFragment] {
         let client = portal.client
         let principal = request.principal
-        async let nodes: NodeList? = PortalData.permitted {
-            try await client.rpc(.listNodes, principal: principal, body: IDQuery())
-        }
         async let history: FleetHistory? = PortalData.permitted {
             try await client.rpc(.fleetHistory, principal: principal, body: Empty())
         }
@@ -29,20 +26,19 @@ struct DashboardView {
         return [
             LiveFragment(
                 id: "dash-counts",
-                html: counts(nodes: try await nodes, now: samples.last, disk: try await disk)
+                html: counts(now: samples.last, disk: try await disk)
             ),
             LiveFragment(id: "dash-charts", html: charts(samples)),
         ]
     }
 
-    private func counts(nodes: NodeList?, now: FleetSample?, disk: RegistryDisk?) -> HTML {
+    private func counts(now: FleetSample?, disk: RegistryDisk?) -> HTML {
         func card(_ label: String, _ value: String, _ detail: String = "") -> HTML {
             "<div class=\"card\"><dt>\(label)</dt><dd><span class=\"figure\">\(value)</span> <span class=\"detail\">\(detail)</span></dd></div>"
         }
         var cards: [HTML] = []
-        if let nodes, let now {
-            let active = nodes.nodes.filter { $0.state != "Offline" }.count
-            cards.append(card("Active nodes", "\(active)", "of \(nodes.nodes.count)"))
+        if let now {
+            cards.append(card("Active nodes", "\(now.activeNodes)", "of \(now.enrolledNodes)"))
             cards.append(
                 card("Running instances", "\(now.instancesByState["Started"] ?? 0)", "\(now.queueLength) queued")
             )

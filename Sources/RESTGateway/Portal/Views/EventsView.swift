@@ -5,6 +5,7 @@ import WireProtocol
 struct EventsView {
     let portal: Portal
     static let pageSize = 100
+    static let filterKeys = ["kind", "subject"]
 
     func register(on router: Router<GatewayContext>) {
         portal.page(
@@ -15,11 +16,7 @@ struct EventsView {
             live: { request in
                 // Only the first page follows new events.
                 guard request.query["before"] == nil else { return nil }
-                let query = request.query
-                let parts = ["kind", "subject"].compactMap { key in
-                    query[key].map { "&\(key)=\(PortalLayout.percentEncoded($0))" }
-                }
-                return "/live?view=events" + parts.joined()
+                return (["/live?view=events"] + request.query.queryItems(Self.filterKeys)).joined(separator: "&")
             }
         ) { request in
             let query = request.query
@@ -29,11 +26,12 @@ struct EventsView {
                 <label for="e-subject">Subject<input id="e-subject" name="subject" value="\(query["subject"] ?? "")" placeholder="an instance or node id"></label>
                 <button type="submit">Filter</button> <a href="/events">Clear</a>
                 </form>
-                """ + LiveFragment.render(try await fragments(request, query: query))
+                """ + LiveFragment.render(try await fragments(request))
         }
     }
 
-    func fragments(_ request: PortalRequest, query: FormData) async throws -> [LiveFragment] {
+    func fragments(_ request: PortalRequest) async throws -> [LiveFragment] {
+        let query = request.query
         let before = Int(query["before"] ?? "") ?? 0
         let list: EventList = try await portal.client.rpc(
             .listEvents,
@@ -54,10 +52,7 @@ struct EventsView {
         }
         var older = HTML.empty
         if list.events.count == Self.pageSize, let last = list.events.last {
-            var parts = ["before=\(last.id)"]
-            for key in ["kind", "subject"] {
-                if let value = query[key] { parts.append("\(key)=\(PortalLayout.percentEncoded(value))") }
-            }
+            let parts = ["before=\(last.id)"] + query.queryItems(Self.filterKeys)
             older = "<p><a href=\"/events?\(parts.joined(separator: "&"))\">Older events</a></p>"
         }
         return [

@@ -18,15 +18,11 @@ struct InstancesView {
             title: "Instances",
             section: "instances",
             live: { request in
-                let query = request.query
-                let parts = Self.filterKeys.compactMap { key in
-                    query[key].map { "&\(key)=\(PortalLayout.percentEncoded($0))" }
-                }
-                return "/live?view=instances" + parts.joined()
+                (["/live?view=instances"] + request.query.queryItems(Self.filterKeys)).joined(separator: "&")
             }
         ) { request in
             let filters = try await filterForm(request)
-            let live = try await LiveFragment.render(try await listFragments(request, query: request.query))
+            let live = try await LiveFragment.render(try await listFragments(request))
             return "<p class=\"actions\"><a class=\"button\" href=\"/instances/new\">Create instance</a></p>" + filters
                 + live
         }
@@ -134,7 +130,8 @@ struct InstancesView {
             """
     }
 
-    func listFragments(_ request: PortalRequest, query: FormData) async throws -> [LiveFragment] {
+    func listFragments(_ request: PortalRequest) async throws -> [LiveFragment] {
+        let query = request.query
         let list: InstanceList = try await portal.client.rpc(
             .listInstances,
             principal: request.principal,
@@ -152,8 +149,7 @@ struct InstancesView {
             if let external = query["external_id"], !instance.externalID.contains(external) { return false }
             return true
         }
-        let filters = Self.filterKeys.compactMap { key in query[key].map { "\(key)=\(PortalLayout.percentEncoded($0))" }
-        }
+        let filters = query.queryItems(Self.filterKeys)
         let back = filters.isEmpty ? "/instances" : "/instances?" + filters.joined(separator: "&")
         let rows = selected.sorted { $0.createdMicros > $1.createdMicros }.map { row(request, $0, back: back) }
         return [

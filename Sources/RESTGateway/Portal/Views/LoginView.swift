@@ -31,9 +31,7 @@ struct LoginView {
         router.post("/login") { request, _ -> Response in
             let form = try await FormData.read(request)
             let next = Portal.safeRedirect(form["next"]) ?? "/"
-            guard let existing = portal.session(of: request), let sent = form.raw("_csrf"),
-                RootTokenAuthenticator.constantTimeEqual(Array(sent.utf8), Array(existing.csrf.utf8))
-            else {
+            guard let existing = portal.formSession(of: request, form: form) else {
                 let fresh = PortalSession.visitor()
                 var response = Portal.htmlResponse(
                     page(session: fresh, next: next, error: "The login form expired. Try again.", notice: nil),
@@ -56,9 +54,7 @@ struct LoginView {
         }
         router.post("/logout") { request, _ -> Response in
             let form = try await FormData.read(request)
-            guard let existing = portal.session(of: request), let sent = form.raw("_csrf"),
-                RootTokenAuthenticator.constantTimeEqual(Array(sent.utf8), Array(existing.csrf.utf8))
-            else { return portal.redirect(to: "/") }
+            guard let existing = portal.formSession(of: request, form: form) else { return portal.redirect(to: "/") }
             return portal.redirect(to: "/login", cookies: [portal.sessionCookie(.visitor())])
         }
     }

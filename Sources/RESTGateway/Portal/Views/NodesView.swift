@@ -18,9 +18,9 @@ struct NodesView {
             section: "nodes",
             live: Portal.detailFeed("node")
         ) { request in
-            let id = request.parameter()
-            let live = try await LiveFragment.render(try await detailFragments(request, id: id))
-            return live + (try await forms(request, id: id))
+            let node = try await node(request, id: request.parameter())
+            let live = try await LiveFragment.render(try await detailFragments(request, node: node))
+            return live + (try await forms(request, node: node))
         }
         portal.action(
             router,
@@ -172,13 +172,22 @@ struct NodesView {
         ]
     }
 
-    func detailFragments(_ request: PortalRequest, id: String) async throws -> [LiveFragment] {
+    private func node(_ request: PortalRequest, id: String) async throws -> NodeRecord {
         let list: NodeList = try await portal.client.rpc(
             .listNodes,
             principal: request.principal,
             body: IDQuery(id: id)
         )
         guard let node = list.nodes.first else { throw GatewayError(.notFound, "No such node \(id)") }
+        return node
+    }
+
+    func detailFragments(_ request: PortalRequest, id: String) async throws -> [LiveFragment] {
+        try await detailFragments(request, node: try await node(request, id: id))
+    }
+
+    private func detailFragments(_ request: PortalRequest, node: NodeRecord) async throws -> [LiveFragment] {
+        let id = node.nodeID
         let instances: InstanceList? = try await PortalData.permitted {
             try await portal.client.rpc(.listInstances, principal: request.principal, body: IDQuery())
         }
@@ -259,13 +268,8 @@ struct NodesView {
         ]
     }
 
-    private func forms(_ request: PortalRequest, id: String) async throws -> HTML {
-        let list: NodeList = try await portal.client.rpc(
-            .listNodes,
-            principal: request.principal,
-            body: IDQuery(id: id)
-        )
-        guard let node = list.nodes.first else { return .empty }
+    private func forms(_ request: PortalRequest, node: NodeRecord) async throws -> HTML {
+        let id = node.nodeID
         let groups: GroupList? = try await PortalData.permitted {
             try await portal.client.rpc(.listGroups, principal: request.principal, body: IDQuery())
         }

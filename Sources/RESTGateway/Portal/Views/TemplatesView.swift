@@ -25,9 +25,9 @@ struct TemplatesView {
             section: "templates",
             live: Portal.detailFeed("template")
         ) { request in
-            let id = request.parameter()
-            let live = try await LiveFragment.render(try await detailFragments(request, id: id))
-            return live + (try await forms(request, id: id))
+            let template = try await template(request, id: request.parameter())
+            let live = try await LiveFragment.render(try await detailFragments(request, template: template))
+            return live + (try await forms(request, template: template))
         }
         portal.action(
             router,
@@ -154,13 +154,22 @@ struct TemplatesView {
         ]
     }
 
-    func detailFragments(_ request: PortalRequest, id: String) async throws -> [LiveFragment] {
+    private func template(_ request: PortalRequest, id: String) async throws -> TemplateRecord {
         let list: TemplateList = try await portal.client.rpc(
             .listTemplates,
             principal: request.principal,
             body: IDQuery(id: id)
         )
         guard let template = list.templates.first else { throw GatewayError(.notFound, "No such template \(id)") }
+        return template
+    }
+
+    func detailFragments(_ request: PortalRequest, id: String) async throws -> [LiveFragment] {
+        try await detailFragments(request, template: try await template(request, id: id))
+    }
+
+    private func detailFragments(_ request: PortalRequest, template: TemplateRecord) async throws -> [LiveFragment] {
+        let id = template.id
         let versionRows = template.versions.sorted { $0.number > $1.number }.map { version -> HTML in
             PortalLayout.cells([
                 "\(version.tag)", "\(version.number)", "\(version.description)",
@@ -230,13 +239,8 @@ struct TemplatesView {
             """
     }
 
-    private func forms(_ request: PortalRequest, id: String) async throws -> HTML {
-        let list: TemplateList = try await portal.client.rpc(
-            .listTemplates,
-            principal: request.principal,
-            body: IDQuery(id: id)
-        )
-        guard let template = list.templates.first else { return .empty }
+    private func forms(_ request: PortalRequest, template: TemplateRecord) async throws -> HTML {
+        let id = template.id
         let nodes: NodeList? = try await PortalData.permitted {
             try await portal.client.rpc(.listNodes, principal: request.principal, body: IDQuery())
         }
