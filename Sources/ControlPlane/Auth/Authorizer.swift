@@ -47,6 +47,63 @@ struct Authorizer: Sendable {
         }
     }
 
+    // MARK: Grants: a caller hands out only what it holds
+
+    /// Throws `forbidden` unless the principal may give a key `groups` and the name `keyID`.
+    ///
+    /// A key's rights are those of its groups and of its own id (a user name can be granted
+    /// to like a group). So a caller other than root may only hand out groups it belongs to
+    /// itself, and may not name a key after a permission group it does not hold.
+    func authorizeGrant(groups: [String], keyID: String, by principal: Principal) async throws {
+        guard enabled, !Self.isUnrestricted(principal) else { return }
+        let held = Set(Self.subjects(of: principal))
+        let missing = Set(groups).subtracting(held).sorted()
+        guard missing.isEmpty else {
+            throw ControlPlaneError(
+                .forbidden,
+                "Permission denied: cannot hand out group\(missing.count == 1 ? "" : "s") "
+                    + "\(missing.joined(separator: ", ")) without holding \(missing.count == 1 ? "it" : "them")"
+            )
+        }
+        if !held.contains(keyID), await store.exists(keyID) {
+            throw ControlPlaneError(
+                .forbidden,
+                "Permission denied: cannot name a key after permission group \(keyID) without holding it"
+            )
+        }
+    }
+
+    /// Throws `forbidden` unless the principal holds every controller permission in `permissions`.
+    func authorizeGrant(permissions: [String], by principal: Principal) async throws {
+        guard enabled, !Self.isUnrestricted(principal) else { return }
+        let held = await store.controllerPermissions(of: Self.subjects(of: principal))
+        let missing = Set(permissions).subtracting(held).sorted()
+        guard missing.isEmpty else {
+            throw ControlPlaneError(
+                .forbidden,
+                "Permission denied: cannot grant permission\(missing.count == 1 ? "" : "s") "
+                    + "\(missing.joined(separator: ", ")) without holding \(missing.count == 1 ? "it" : "them")"
+            )
+        }
+    }
+
+    /// Throws `forbidden` unless the principal holds every resource permission it grants.
+    func authorizeGrant(resources: [ResourceGrant], by principal: Principal) async throws {
+        guard enabled, !Self.isUnrestricted(principal) else { return }
+        let subjects = Self.subjects(of: principal)
+        for grant in resources {
+            for permission in grant.permissions.sorted() {
+                guard await store.grants(subjects, type: grant.type, id: grant.id, permission: permission) else {
+                    throw ControlPlaneError(
+                        .forbidden,
+                        "Permission denied: cannot grant resource permission \(permission) on \(grant.type) "
+                            + "\(grant.id) without holding it"
+                    )
+                }
+            }
+        }
+    }
+
     /// The resources of `type` the principal may act on with `permission`; `nil` for all.
     func permittedResources(_ principal: Principal, type: String, permission: String) async -> Set<String>? {
         guard resourceManagement, !Self.isUnrestricted(principal) else { return nil }

@@ -111,11 +111,15 @@ struct RPCDispatcher: Sendable {
             case .tapShake:
                 return .ok(try await keys.shake(try TAPShakeRequest(bytes: request.body)))
             case .createAPIKey:
-                return .ok(try await keys.create(try APIKeyCreateRequest(bytes: request.body)))
+                let body = try APIKeyCreateRequest(bytes: request.body)
+                try await authorizer.authorizeGrant(groups: body.groups, keyID: body.id, by: principal)
+                return .ok(try await keys.create(body))
             case .listAPIKeys:
                 return .ok(APIKeyList(keys: try await keys.list(id: try IDQuery(bytes: request.body).id)))
             case .updateAPIKey:
-                try await keys.update(try APIKeyUpdateRequest(bytes: request.body))
+                let body = try APIKeyUpdateRequest(bytes: request.body)
+                try await authorizer.authorizeGrant(groups: body.groups, keyID: body.id, by: principal)
+                try await keys.update(body)
                 return .ok(Empty())
             case .deleteAPIKey:
                 try await keys.delete(id: try IDQuery(bytes: request.body).id)
@@ -318,10 +322,15 @@ struct RPCDispatcher: Sendable {
                 let query = try IDQuery(bytes: request.body)
                 return .ok(PermissionGroupList(groups: try await authorizer.store.list(name: query.id)))
             case .createPermissionGroup:
-                try await authorizer.store.create(try PermissionGroupRecord(bytes: request.body))
+                let body = try PermissionGroupRecord(bytes: request.body)
+                try await authorizer.authorizeGrant(permissions: body.permissions, by: principal)
+                try await authorizer.store.create(body)
                 return .ok(Empty())
             case .updatePermissionGroup:
-                try await authorizer.store.update(try PermissionGroupUpdate(bytes: request.body))
+                let body = try PermissionGroupUpdate(bytes: request.body)
+                // A new list replaces the old one whole, so every permission on it must be held.
+                try await authorizer.authorizeGrant(permissions: body.permissions ?? [], by: principal)
+                try await authorizer.store.update(body)
                 return .ok(Empty())
             case .deletePermissionGroup:
                 try await authorizer.store.delete(name: try IDQuery(bytes: request.body).id)
@@ -330,7 +339,9 @@ struct RPCDispatcher: Sendable {
                 let name = try IDQuery(bytes: request.body).id
                 return .ok(GroupResources(group: name, resources: await authorizer.store.resources(of: name)))
             case .setGroupResources:
-                try await authorizer.store.setResources(try GroupResources(bytes: request.body))
+                let body = try GroupResources(bytes: request.body)
+                try await authorizer.authorizeGrant(resources: body.resources, by: principal)
+                try await authorizer.store.setResources(body)
                 // Waiting instances may now fit on newly granted nodes.
                 if authorizer.resourceManagement { await fleet.requestScheduling() }
                 return .ok(Empty())
