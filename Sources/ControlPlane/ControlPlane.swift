@@ -37,6 +37,8 @@ public final class ControlPlane: Service, Sendable {
     let group: any EventLoopGroup
     private let listener = Mutex<NIOAsyncChannel<FramedChannel.Connection, Never>?>(nil)
     private let nextConnectionID = Atomic<UInt64>(1)
+    /// Caps and deadlines for connections that have not authenticated yet.
+    public let admission: ConnectionAdmission
 
     /// Loads state from `database` (revocations, nodes) and prepares to serve.
     public init(
@@ -53,6 +55,14 @@ public final class ControlPlane: Service, Sendable {
         self.serverIdentity = serverIdentity
         self.logger = logger
         self.group = group
+        self.admission = ConnectionAdmission(
+            limits: .init(
+                total: configuration.maxUnauthenticatedConnections,
+                perSource: configuration.maxUnauthenticatedPerSource,
+                handshakeTimeout: .milliseconds(Int64(configuration.handshakeTimeout * 1000)),
+                firstFrameTimeout: .milliseconds(Int64(configuration.firstFrameTimeout * 1000))
+            )
+        )
         self.revocations = RevocationSet(try await database.revokedSerials())
         self.enrollment = EnrollmentService(
             database: database,
@@ -94,7 +104,8 @@ public final class ControlPlane: Service, Sendable {
             port: configuration.port,
             sslContext: sslContext,
             group: group,
-            maxPayloadSize: configuration.maxFramePayload
+            maxPayloadSize: configuration.maxFramePayload,
+            admission: admission
         )
         listener.withLock { $0 = server }
         let port = server.channel.localAddress?.port ?? configuration.port

@@ -16,6 +16,15 @@ public struct ControlPlaneConfiguration: Sendable {
     public var terminatedRetention: Double = 3600
     /// Lifetime of node certificates issued at enrollment.
     public var nodeCertificateValidity: Double = 90 * 86_400
+    /// A connection's TLS handshake must finish within this many seconds of accept.
+    public var handshakeTimeout: Double = 10
+    /// A connection's first frame (hello or enrollment) must arrive this soon after its handshake.
+    public var firstFrameTimeout: Double = 10
+    /// Connections not yet authenticated, held at once from all sources; past it the oldest
+    /// is closed to make room (see `ConnectionAdmission`).
+    public var maxUnauthenticatedConnections: Int = 1024
+    /// Connections not yet authenticated, held at once from one source address.
+    public var maxUnauthenticatedPerSource: Int = 64
     /// Largest frame payload accepted, checked from the header.
     public var maxFramePayload: Int = 4 * 1024 * 1024
     /// How long a TAP secret from `/tap/v1/hand` can be traded at `/tap/v1/shake`.

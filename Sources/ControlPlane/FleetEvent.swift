@@ -19,7 +19,8 @@ public enum FleetEvent: Sendable, Equatable {
 /// Publishing never blocks: each subscriber has its own buffer, and a subscriber that
 /// falls more than `bufferSize` events behind loses the oldest ones.
 public final class FleetEventHub: Sendable {
-    private let subscribers = Mutex<[UUID: AsyncStream<FleetEvent>.Continuation]>([:])
+    private let subscribers = Mutex<[UInt64: AsyncStream<FleetEvent>.Continuation]>([:])
+    private let nextSubscriberID = Atomic<UInt64>(0)
     private let counter = Atomic<Int>(0)
     private let bufferSize: Int
 
@@ -33,7 +34,7 @@ public final class FleetEventHub: Sendable {
             of: FleetEvent.self,
             bufferingPolicy: .bufferingNewest(bufferSize)
         )
-        let id = UUID()
+        let id = nextSubscriberID.add(1, ordering: .relaxed).newValue
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
         }

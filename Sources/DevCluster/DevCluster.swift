@@ -71,7 +71,7 @@ public struct DevCluster: Sendable {
         let directory = DataDirectory(
             options.dataDirectory
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "berth-dev-\(UUID().uuidString.prefix(8).lowercased())"
+                    "berth-dev-\(RandomID.hex(8))"
                 )
         )
         if !directory.isInitialized { try directory.initialize() }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlPlane
 import Foundation
 import Logging
+import TLSTransport
 
 /// `berth controlplane`: the process that owns state.
 struct ControlPlaneCommand: AsyncParsableCommand {
@@ -40,11 +41,25 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "URL that receives the event log as JSON POSTs (in order, retried until accepted).")
     var eventWebhook: String?
 
+    @Option(help: "Seconds from accept to a finished TLS handshake before a connection is closed.")
+    var handshakeTimeout = 10.0
+
+    @Option(help: "Seconds from the handshake to the first frame (hello or enrollment) before a connection is closed.")
+    var firstFrameTimeout = 10.0
+
+    @Option(help: "Connections not yet authenticated, at once, from all sources (past it the oldest is closed).")
+    var maxUnauthenticated = 1024
+
+    @Option(help: "Connections not yet authenticated, at once, from one source address.")
+    var maxUnauthenticatedPerSource = 64
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
     func run() async throws {
         LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+        // Every session holds a descriptor: take the hard limit, not the default 1,024.
+        ProcessLimits.raiseOpenFileLimit()
         let directory = DataDirectory(URL(directoryPath: dataDir))
         guard directory.isInitialized else {
             throw CommandFailure("\(directory.url.path) has no CA; run `berth ca init --data-dir \(dataDir)` first")
@@ -55,6 +70,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.heartbeatInterval = heartbeatInterval
         configuration.offlineTimeout = offlineTimeout
         configuration.terminatedRetention = terminatedRetention
+        configuration.handshakeTimeout = handshakeTimeout
+        configuration.firstFrameTimeout = firstFrameTimeout
+        configuration.maxUnauthenticatedConnections = maxUnauthenticated
+        configuration.maxUnauthenticatedPerSource = maxUnauthenticatedPerSource
         configuration.authorization = authorization || resourceManagement
         configuration.resourceManagement = resourceManagement
         if let macRange { configuration.macRange = try MACRange.parse(macRange) }

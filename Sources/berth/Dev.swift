@@ -2,6 +2,7 @@ import ArgumentParser
 import DevCluster
 import Foundation
 import Logging
+import TLSTransport
 
 /// `berth dev`: control plane, gateway and simulated nodes in one process.
 struct Dev: AsyncParsableCommand {
@@ -56,6 +57,8 @@ struct Dev: AsyncParsableCommand {
 
     func run() async throws {
         LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .notice)
+        // Every session holds a descriptor: take the hard limit, not the default 1,024.
+        ProcessLimits.raiseOpenFileLimit()
         var options = DevCluster.Options()
         options.nodes = nodes
         options.httpPort = httpPort

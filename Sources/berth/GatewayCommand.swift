@@ -48,6 +48,8 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+        // Every session holds a descriptor: take the hard limit, not the default 1,024.
+        ProcessLimits.raiseOpenFileLimit()
         let directory = URL(directoryPath: certDir)
         let identity = try TLSIdentity.read(from: directory, name: "gateway")
         let trustRoot = try CertificateAuthority.readCertificate(from: directory.appendingPathComponent("ca.crt"))

@@ -104,6 +104,8 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() async throws {
             LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+            // Every session holds a descriptor: take the hard limit, not the default 1,024.
+            ProcessLimits.raiseOpenFileLimit()
             guard driver == "simulated" || driver == "process" else {
                 throw ValidationError("unknown driver \(driver); available: simulated, process")
             }

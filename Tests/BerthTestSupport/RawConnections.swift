@@ -30,6 +30,35 @@ public enum RawConnections {
             }
     }
 
+    /// A plain TCP connection (no TLS at all), optionally from a chosen loopback address,
+    /// as a flood of connections that never handshake would open it.
+    public static func plainTCP(port: Int, from source: String? = nil) async throws -> any Channel {
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        return try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// Returns when the server has closed `connection` (reads and drops whatever it sends).
+    public static func waitUntilClosed(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        do {
+            try await connection.executeThenClose { inbound, _ in
+                for try await _ in inbound {}
+            }
+        } catch {}
+    }
+
+    /// Returns when `count` of `channels` have been closed, leaving the others open.
+    public static func waitUntilClosed(_ count: Int, of channels: [any Channel]) async {
+        let (closed, continuation) = AsyncStream.makeStream(of: Void.self)
+        for channel in channels { channel.closeFuture.whenComplete { _ in continuation.yield() } }
+        var seen = 0
+        for await _ in closed {
+            seen += 1
+            if seen >= count { break }
+        }
+        continuation.finish()
+    }
+
     /// Writes `bytes`, then reads until the server closes; returns the frames it sent.
     public static func sendRaw(_ bytes: [UInt8], port: Int) async throws -> [Frame] {
         let connection = try await rawTLS(port: port)

@@ -160,7 +160,8 @@ import Testing
                     description: "",
                     fallbackGroupId: nil,
                     createdAt: now
-                )
+                ),
+                creating: true
             )
         }
         var rows = Documented.waitingInstances.map {

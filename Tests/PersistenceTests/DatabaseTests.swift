@@ -290,4 +290,21 @@ extension DatabaseTests {
         try await db.saveNode(stale)
         #expect(try await db.applyTransition(event) == .duplicate)
     }
+
+    /// Two creates that (by a broken generator) share an id: the second fails, the first
+    /// stays. An update of a group deleted meanwhile does not bring it back.
+    @Test func creatingAGroupWithATakenIdFailsInsteadOfOverwriting() async throws {
+        let db = try open()
+        let id = "00000000-0000-4000-8000-000000000000"
+        try await db.saveGroup(NodeGroupRow(id: id, name: "first", description: "", fallbackGroupId: nil, createdAt: 1), creating: true)
+        await #expect(throws: PersistenceError.self) {
+            try await db.saveGroup(NodeGroupRow(id: id, name: "second", description: "", fallbackGroupId: nil, createdAt: 2), creating: true)
+        }
+        #expect(try await db.group(id: id)?.name == "first")
+        try await db.deleteGroup(id: id)
+        await #expect(throws: PersistenceError.self) {
+            try await db.saveGroup(NodeGroupRow(id: id, name: "renamed", description: "", fallbackGroupId: nil, createdAt: 1), creating: false)
+        }
+        #expect(try await db.group(id: id) == nil)
+    }
 }

@@ -163,3 +163,21 @@ import WireProtocol
         #expect(ProtocolVersion.negotiate(clientMin: 0, clientMax: 0) == nil)
     }
 }
+
+/// Ids come from the system CSPRNG, in the UUID shape Anka clients expect.
+@Suite struct RandomIDTests {
+    @Test func idsAreVersion4UUIDsAndDoNotRepeat() {
+        var seen = Set<String>()
+        for _ in 0..<10_000 {
+            let id = RandomID.uuid()
+            #expect(id.count == 36)
+            #expect(Array(id)[14] == "4")
+            #expect("89ab".contains(Array(id)[19]))
+            #expect(id == id.lowercased())
+            seen.insert(id)
+        }
+        #expect(seen.count == 10_000)
+        #expect(RandomID.bytes(33).count == 33)
+        #expect(RandomID.hex(8).count == 8)
+    }
+}

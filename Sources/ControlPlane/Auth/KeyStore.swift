@@ -164,7 +164,7 @@ actor KeyStore {
         _ = try await liveKey(request.id)
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
         let token = Self.urlSafeBase64(Self.randomBytes(32))
-        let sessionID = UUID().uuidString.lowercased()
+        let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(
             keyID: request.id,
             tokenHash: Self.hash(token),
@@ -183,7 +183,7 @@ actor KeyStore {
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
         let token = Self.urlSafeBase64(Self.randomBytes(32))
-        let sessionID = UUID().uuidString.lowercased()
+        let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(keyID: keyID, tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
         return PortalSessionGrant(
             session: TAPSession(userName: keyID, token: token, sessionID: sessionID),

@@ -43,7 +43,7 @@ public struct EnrollmentService: Sendable {
             guard let token = JoinToken(request.token) else {
                 throw WireError(.enrollmentRefused, "malformed join token")
             }
-            let nodeID = UUID().uuidString.lowercased()
+            let nodeID = RandomID.uuid()
             let certificate: Certificate
             do {
                 certificate = try authority.sign(

@@ -18,7 +18,8 @@ actor EventLog {
     private var lastState: [String: (state: InstanceState, ts: Int)] = [:]
     /// Counts written batches; deliverers wait for it to move past what they have seen.
     private(set) var generation: UInt64 = 0
-    private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID: UInt64 = 0
 
     static let flushDelay: Duration = .milliseconds(20)
 
@@ -60,7 +61,8 @@ actor EventLog {
     /// when the waiting task is cancelled. Returns the generation now.
     func waitForWrite(after seen: UInt64) async -> UInt64 {
         if generation != seen || Task.isCancelled { return generation }
-        let id = UUID()
+        nextWaiterID += 1
+        let id = nextWaiterID
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 if Task.isCancelled {
@@ -75,7 +77,7 @@ actor EventLog {
         return generation
     }
 
-    private func cancelWaiter(_ id: UUID) { waiters.removeValue(forKey: id)?.resume() }
+    private func cancelWaiter(_ id: UInt64) { waiters.removeValue(forKey: id)?.resume() }
 
     /// Records instance and node state changes from the fleet until cancelled.
     func follow(_ events: AsyncStream<FleetEvent>) async {

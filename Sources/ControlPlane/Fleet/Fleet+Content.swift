@@ -43,7 +43,7 @@ extension Fleet {
         if let permitted { targets = targets.filter { permitted.contains($0) } }
         targets.sort()
         guard !targets.isEmpty else { throw ControlPlaneError.badRequest("no node to distribute to") }
-        let id = UUID().uuidString.lowercased()
+        let id = RandomID.uuid()
         let now = BerthDatabase.nowMicros()
         try await database.insertDistribution(
             DistributionRow(id: id, templateId: template.id, tag: version.tag, requestedAt: now),

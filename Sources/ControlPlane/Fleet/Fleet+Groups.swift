@@ -9,13 +9,13 @@ extension Fleet {
         guard !name.isEmpty else { throw ControlPlaneError.badRequest("name is required") }
         let fallback = request.fallbackGroupID.flatMap { $0.isEmpty ? nil : $0 }
         let row = NodeGroupRow(
-            id: UUID().uuidString.lowercased(),
+            id: RandomID.uuid(),
             name: name,
             description: request.description,
             fallbackGroupId: fallback,
             createdAt: BerthDatabase.nowMicros()
         )
-        try await saveGroup(row)
+        try await saveGroup(row, creating: true)
         return GroupRecord(row)
     }
 
@@ -52,7 +52,7 @@ extension Fleet {
                 next = groups[id]?.fallbackGroupId
             }
         }
-        try await saveGroup(row)
+        try await saveGroup(row, creating: false)
         requestScheduling()
     }
 
@@ -77,9 +77,9 @@ extension Fleet {
         requestScheduling()
     }
 
-    private func saveGroup(_ row: NodeGroupRow) async throws {
+    private func saveGroup(_ row: NodeGroupRow, creating: Bool) async throws {
         do {
-            try await database.saveGroup(row)
+            try await database.saveGroup(row, creating: creating)
         } catch let error as PersistenceError {
             switch error.code {
             case .conflict: throw ControlPlaneError(.conflict, error.reason)

@@ -56,7 +56,7 @@ extension Fleet {
         if try await database.pendingImageRequest(instanceID: instance.id) != nil {
             throw ControlPlaneError(.conflict, "instance \(instance.id) is already being saved")
         }
-        let id = UUID().uuidString.lowercased()
+        let id = RandomID.uuid()
         let now = BerthDatabase.nowMicros()
         try await database.insertImageRequest(
             ImageRequestRow(

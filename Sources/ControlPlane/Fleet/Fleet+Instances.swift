@@ -41,7 +41,7 @@ extension Fleet {
         let now = BerthDatabase.nowMicros()
         let rows = (0..<count).map { i -> InstanceRow in
             var row = InstanceRow(
-                id: UUID().uuidString.lowercased(),
+                id: RandomID.uuid(),
                 state: InstanceState.scheduling.description,
                 templateId: template.id,
                 crTime: now + Int64(i)

@@ -116,7 +116,7 @@ extension Fleet {
                 var result = Placement(
                     instanceID: row.id,
                     nodeID: placement.nodeID,
-                    requestID: UUID().uuidString.lowercased(),
+                    requestID: RandomID.uuid(),
                     commandPayload: spec.encodedBytes()
                 )
                 result.usbDeviceID = spec.options.usbDeviceID

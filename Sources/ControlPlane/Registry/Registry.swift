@@ -136,7 +136,7 @@ struct Registry: Sendable {
         do {
             committed = try await database.commitTemplateVersion(
                 new,
-                templateIdForNew: UUID().uuidString.lowercased(),
+                templateIdForNew: RandomID.uuid(),
                 now: BerthDatabase.nowMicros()
             )
         } catch let error as PersistenceError {

@@ -49,6 +49,8 @@ struct ConnectionHandler: Sendable {
                                 "server speaks versions \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current), client \(hello.minVersion)...\(hello.maxVersion)"
                             )
                         }
+                        // Proven: the connection leaves the unauthenticated caps and deadlines.
+                        channel.triggerUserOutboundEvent(PeerAuthenticatedEvent(), promise: nil)
                         let session = PeerSession(connectionID: connectionID, identity: identity, channel: channel)
                         switch identity.role {
                         case .node:

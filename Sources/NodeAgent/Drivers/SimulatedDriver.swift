@@ -74,7 +74,7 @@ public actor SimulatedDriver: InstanceDriver {
         nextOrdinal += 1
         let now = Self.nowMicros()
         var info = VMInfo()
-        info.uuid = UUID().uuidString.lowercased()
+        info.uuid = RandomID.uuid()
         info.name = spec.vmName.isEmpty ? "mgmtManaged-\(spec.templateName)-\(now)" : spec.vmName
         info.status = "running"
         info.cpuCores = spec.cpuCores

@@ -101,7 +101,7 @@ public actor NodeAgent {
         self.cache = TemplateCache(
             root: configuration.cacheDirectory
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "berth-cache-\(UUID().uuidString)",
+                    "berth-cache-\(RandomID.uuid())",
                     isDirectory: true
                 )
         )

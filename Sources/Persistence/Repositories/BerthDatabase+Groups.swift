@@ -10,9 +10,12 @@ extension BerthDatabase {
         try await writer.read { db in try NodeGroupRow.fetchOne(db, key: id) }
     }
 
-    /// Inserts or replaces a group. Throws ``PersistenceError/Code/conflict`` for a taken
-    /// name, ``PersistenceError/Code/notFound`` for a missing fallback group.
-    public func saveGroup(_ group: NodeGroupRow) async throws {
+    /// Inserts a new group (`creating`) or updates an existing one, never one for the other:
+    /// a new id that is already taken throws ``PersistenceError/Code/conflict`` rather than
+    /// overwrite, and an update of a group deleted meanwhile throws
+    /// ``PersistenceError/Code/notFound`` rather than bring it back. A taken name is a
+    /// `conflict` too, and a missing fallback group `notFound`.
+    public func saveGroup(_ group: NodeGroupRow, creating: Bool) async throws {
         try await writer.write { db in
             if let taken = try NodeGroupRow.filter(Column("name") == group.name && Column("id") != group.id).fetchOne(
                 db
@@ -22,7 +25,17 @@ extension BerthDatabase {
             if let fallback = group.fallbackGroupId, try !NodeGroupRow.exists(db, key: fallback) {
                 throw PersistenceError(.notFound, "no group with id \(fallback)")
             }
-            try group.save(db)
+            if creating {
+                guard try !NodeGroupRow.exists(db, key: group.id) else {
+                    throw PersistenceError(.conflict, "a group with id \(group.id) already exists")
+                }
+                try group.insert(db)
+            } else {
+                guard try NodeGroupRow.exists(db, key: group.id) else {
+                    throw PersistenceError(.notFound, "no group with id \(group.id)")
+                }
+                try group.update(db)
+            }
         }
     }
 

@@ -13,12 +13,16 @@ public enum FramedChannel {
     /// Must be called on the channel's event loop (it uses `syncOperations`).
     public static func wrapSynchronously(
         _ channel: Channel,
-        maxPayloadSize: Int = Frame.defaultMaxPayloadSize
+        maxPayloadSize: Int = Frame.defaultMaxPayloadSize,
+        admission: ConnectionAdmission? = nil
     ) throws -> Connection {
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize))
         )
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+        if let admission {
+            try channel.pipeline.syncOperations.addHandler(AdmissionHandler(admission: admission))
+        }
         return try Connection(
             wrappingChannelSynchronously: channel,
             configuration: .init(isOutboundHalfClosureEnabled: false)
@@ -26,12 +30,16 @@ public enum FramedChannel {
     }
 
     /// Binds a TLS listener whose connections arrive as framed async channels.
+    ///
+    /// With `admission`, every accepted connection is capped and given deadlines until it
+    /// authenticates (see ``ConnectionAdmission``).
     public static func bindServer(
         host: String,
         port: Int,
         sslContext: NIOSSLContext,
         group: any EventLoopGroup,
-        maxPayloadSize: Int = Frame.defaultMaxPayloadSize
+        maxPayloadSize: Int = Frame.defaultMaxPayloadSize,
+        admission: ConnectionAdmission? = nil
     ) async throws -> NIOAsyncChannel<Connection, Never> {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -41,7 +49,7 @@ public enum FramedChannel {
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    return try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize)
+                    return try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize, admission: admission)
                 }
             }
     }
