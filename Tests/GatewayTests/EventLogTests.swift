@@ -110,6 +110,11 @@ import Testing
             try await http.send("GET", "/berth/v1/events?after=\(newest - 3)&limit=3").json["body"] as? [[String: Any]]
         )
         #expect(tail.map { $0["id"] as? Int ?? 0 } == [newest - 2, newest - 1, newest])
+        // after=0 is "from the start", oldest first, not "after not set".
+        let fromStart = try #require(
+            try await http.send("GET", "/berth/v1/events?after=0&limit=2").json["body"] as? [[String: Any]]
+        )
+        #expect(fromStart.map { $0["id"] as? Int ?? 0 } == [1, 2])
 
         // The webhook was refused at least once and got nothing; now it comes back.
         #expect(receiver.refusals.withLock { $0 } > 0)

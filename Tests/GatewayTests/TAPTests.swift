@@ -107,6 +107,55 @@ import _CryptoExtras
         await cp.stop()
     }
 
+    /// The lock-out attack: unauthenticated hands for a known key id, between one client's
+    /// hand and its shake. Secrets are not stored, so nothing can be evicted.
+    @Test func aFloodOfHandsCannotLockOutAClientThatAnswersInTime() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.root)
+        let anonymous = HTTPTestClient(base: gateway.base, authorization: nil)
+        var keys: [String: _RSA.Encryption.PrivateKey] = [:]
+        for id in ["victim", "other"] {
+            let created = try await gateway.http.send("POST", "/api/v1/apikey", body: #"{"id":"\#(id)","ttl":3600}"#)
+            let body = try #require(created.json["body"] as? String)
+            let der = try #require(Data(base64Encoded: body))
+            keys[id] = try _RSA.Encryption.PrivateKey(derRepresentation: der)
+        }
+        let victim = try #require(keys["victim"])
+        let hand = try await anonymous.send("POST", "/tap/v1/hand", body: #"{"id":"victim"}"#)
+        let secret = String(
+            decoding: try victim.decrypt(try #require(Data(base64Encoded: hand.text)), padding: .PKCS1_OAEP_SHA256),
+            as: UTF8.self
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    for _ in 0..<250 {
+                        let flood = try await anonymous.send("POST", "/tap/v1/hand", body: #"{"id":"victim"}"#)
+                        #expect(flood.status == 200, "worker \(worker)")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // A secret for one key is no good for another.
+        let crossed = try await anonymous.send("POST", "/tap/v1/shake", body: #"{"id":"other","secret":"\#(secret)"}"#)
+        #expect(crossed.status == 401)
+        // A forged secret of the right shape is refused.
+        let forged = try await anonymous.send(
+            "POST",
+            "/tap/v1/shake",
+            body: #"{"id":"victim","secret":"AAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#
+        )
+        #expect(forged.status == 401)
+        let shake = try await anonymous.send("POST", "/tap/v1/shake", body: #"{"id":"victim","secret":"\#(secret)"}"#)
+        #expect(shake.status == 200, "\(shake.text)")
+        // And still only once.
+        let again = try await anonymous.send("POST", "/tap/v1/shake", body: #"{"id":"victim","secret":"\#(secret)"}"#)
+        #expect(again.status == 401)
+        await gateway.stop()
+        await cp.stop()
+    }
+
     @Test func sessionsExpireAndEndWithTheirKey() async throws {
         // A zero session lifetime: every session is already past its absolute expiry.
         let expired = try await TestControlPlane.start { $0.tapSessionTTL = 0 }

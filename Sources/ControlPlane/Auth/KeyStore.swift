@@ -8,11 +8,16 @@ import _CryptoExtras
 /// User API keys (UAK) and the token authentication protocol (TAP).
 ///
 /// Keys (public key, groups, lifetime) are in SQLite; the private key is never stored.
-/// TAP secrets and sessions live only in memory and only as SHA-256 hashes: a secret is
-/// valid once and for ``ControlPlaneConfiguration/tapSecretTTL``, a session for
-/// ``ControlPlaneConfiguration/tapSessionTTL`` from its creation. A restart ends every
-/// session and clients redo the handshake, as they do after any 401. No fsync happens on
-/// the handshake path, so a hand plus a shake stays cheap for clients that do one per call.
+///
+/// TAP secrets are not stored at all: each one carries its key id's MAC and its expiry
+/// (see ``TAPSecret``), so the server verifies it on shake, and a flood of unauthenticated
+/// hands cannot evict a real client's secret. A secret is valid once (a used-secret set
+/// holds the hashes of traded secrets until they expire) and for
+/// ``ControlPlaneConfiguration/tapSecretTTL``. Sessions live in memory as SHA-256 hashes,
+/// for ``ControlPlaneConfiguration/tapSessionTTL`` from their creation. A restart ends every
+/// session and every outstanding secret, and clients redo the handshake, as they do after
+/// any 401. No fsync happens on the handshake path, so a hand plus a shake stays cheap for
+/// clients that do one per call.
 actor KeyStore {
     struct Session {
         var keyID: String
@@ -23,12 +28,13 @@ actor KeyStore {
     let database: BerthDatabase
     let configuration: ControlPlaneConfiguration
     let logger: Logger
-    /// Outstanding secrets per key: hash → expiry.
-    var secrets: [String: [[UInt8]: ContinuousClock.Instant]] = [:]
+    /// Signs and checks TAP secrets; made at start, so a restart voids outstanding ones.
+    let secrets = TAPSecret.Signer()
+    /// Hashes of secrets already traded for a session, with their expiry (a secret is valid once).
+    var usedSecrets: [[UInt8]: UInt32] = [:]
     var sessions: [String: Session] = [:]
     let clock = ContinuousClock()
 
-    static let maxSecretsPerKey = 64
     static let maxSessions = 100_000
 
     init(database: BerthDatabase, configuration: ControlPlaneConfiguration, logger: Logger) {
@@ -124,7 +130,6 @@ actor KeyStore {
         } catch let error as PersistenceError where error.code == .notFound {
             throw ControlPlaneError.notFound("No such key \(id)")
         }
-        secrets.removeValue(forKey: id)
         sessions = sessions.filter { $0.value.keyID != id }
         logger.info("api key deleted; its sessions ended", metadata: ["key": "\(id)"])
     }
@@ -138,32 +143,35 @@ actor KeyStore {
     // MARK: TAP
 
     /// `/tap/v1/hand`: a fresh secret, encrypted to the key with RSA-OAEP-SHA256.
+    ///
+    /// Nothing is stored: the secret proves itself on shake.
     func hand(keyID: String) async throws -> TAPChallenge {
         let key = try await liveKey(keyID)
         let publicKey = try _RSA.Encryption.PublicKey(derRepresentation: key.publicKey)
-        let secret = Self.urlSafeBase64(Self.randomBytes(20))
-        let now = clock.now
-        var outstanding = (secrets[keyID] ?? [:]).filter { $0.value > now }
-        if outstanding.count >= Self.maxSecretsPerKey, let oldest = outstanding.min(by: { $0.value < $1.value }) {
-            outstanding.removeValue(forKey: oldest.key)
-        }
-        outstanding[Self.hash(secret)] = now + .milliseconds(Int64(configuration.tapSecretTTL * 1000))
-        secrets[keyID] = outstanding
+        let expires = TAPSecret.now() + UInt32(max(1, configuration.tapSecretTTL.rounded(.up)))
+        let secret = secrets.make(keyID: keyID, expires: expires)
         let encrypted = try publicKey.encrypt(Data(secret.utf8), padding: .PKCS1_OAEP_SHA256)
         return TAPChallenge(encryptedSecretBase64: encrypted.base64EncodedString())
     }
 
     /// `/tap/v1/shake`: trades a decrypted secret (once) for a session.
     func shake(_ request: TAPShakeRequest) async throws -> TAPSession {
-        let now = clock.now
-        let hash = Self.hash(request.secret)
-        guard let expiry = secrets[request.id]?.removeValue(forKey: hash), expiry > now else {
-            logger.notice("TAP shake refused: unknown, reused or expired secret", metadata: ["key": "\(request.id)"])
+        let nowSeconds = TAPSecret.now()
+        guard let expires = secrets.verify(request.secret, keyID: request.id), expires > nowSeconds else {
+            logger.notice("TAP shake refused: unknown or expired secret", metadata: ["key": "\(request.id)"])
             throw ControlPlaneError(.unauthenticated, "Authentication Required")
         }
+        let hash = Self.hash(request.secret)
+        guard usedSecrets[hash] == nil else {
+            logger.notice("TAP shake refused: the secret was already used", metadata: ["key": "\(request.id)"])
+            throw ControlPlaneError(.unauthenticated, "Authentication Required")
+        }
+        // Marked before the await below, so two shakes of one secret cannot both pass.
+        usedSecrets[hash] = expires
         _ = try await liveKey(request.id)
+        let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
-        let token = Self.urlSafeBase64(Self.randomBytes(32))
+        let token = Base64URL.encode(Self.randomBytes(32))
         let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(
             keyID: request.id,
@@ -182,7 +190,7 @@ actor KeyStore {
         let lifetime = min(wanted, key.expiresAt - nowMicros)
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
-        let token = Self.urlSafeBase64(Self.randomBytes(32))
+        let token = Base64URL.encode(Self.randomBytes(32))
         let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(keyID: keyID, tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
         return PortalSessionGrant(
@@ -207,10 +215,8 @@ actor KeyStore {
     func purgeExpired() {
         let now = clock.now
         sessions = sessions.filter { $0.value.expires > now }
-        secrets = secrets.compactMapValues { values in
-            let live = values.filter { $0.value > now }
-            return live.isEmpty ? nil : live
-        }
+        let nowSeconds = TAPSecret.now()
+        usedSecrets = usedSecrets.filter { $0.value > nowSeconds }
     }
 
     private func liveKey(_ id: String) async throws -> APIKeyRow {
@@ -222,15 +228,5 @@ actor KeyStore {
 
     static func hash(_ text: String) -> [UInt8] { Array(SHA256.hash(data: Data(text.utf8))) }
 
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
-
-    static func urlSafeBase64(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func randomBytes(_ count: Int) -> [UInt8] { RandomID.bytes(count) }
 }

@@ -122,7 +122,7 @@ actor EventLog {
         await flush()
         let limit = query.limit <= 0 ? 100 : min(query.limit, 1000)
         return try await database.events(
-            afterID: query.afterID > 0 ? Int64(query.afterID) : nil,
+            afterID: query.afterID.map(Int64.init),
             beforeID: query.beforeID > 0 ? Int64(query.beforeID) : nil,
             kindPrefix: query.kindPrefix,
             subject: query.subject,

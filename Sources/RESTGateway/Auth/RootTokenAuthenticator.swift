@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import WireProtocol
@@ -26,13 +27,15 @@ struct RootTokenAuthenticator: Sendable {
         return Self.constantTimeEqual(secret, token) ? .root : nil
     }
 
+    /// Equal bytes and equal lengths, in time that depends on neither the contents nor
+    /// where they differ: both sides are hashed to 32 bytes first, and the digests compared
+    /// in full. (Folding the length difference into one byte let the token followed by 256
+    /// NUL bytes compare equal.)
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        for i in 0..<max(a.count, b.count) {
-            let x = i < a.count ? a[i] : 0
-            let y = i < b.count ? b[i] : 0
-            difference |= x ^ y
-        }
-        return difference == 0
+        let left = Array(SHA256.hash(data: a))
+        let right = Array(SHA256.hash(data: b))
+        var difference: UInt8 = 0
+        for i in 0..<left.count { difference |= left[i] ^ right[i] }
+        return difference == 0 && a.count == b.count
     }
 }

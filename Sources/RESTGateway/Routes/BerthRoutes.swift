@@ -48,18 +48,19 @@ struct BerthRoutes {
         // The event log: ?kind=<prefix>&subject=&limit=&before=<id> (newest first) or &after=<id> (oldest first).
         router.get("/berth/v1/events") { request, context -> Response in
             let query = request.uri.queryParameters
-            func number(_ key: String) throws -> Int {
-                guard let text = query.get(key) else { return 0 }
+            func optionalNumber(_ key: String) throws -> Int? {
+                guard let text = query.get(key) else { return nil }
                 guard let value = Int(text), value >= 0 else {
                     throw GatewayError(.badRequest, "\(key) must be a number")
                 }
                 return value
             }
+            func number(_ key: String) throws -> Int { try optionalNumber(key) ?? 0 }
             let list: EventList = try await client.rpc(
                 .listEvents,
                 principal: context.principal,
                 body: EventQuery(
-                    afterID: try number("after"),
+                    afterID: try optionalNumber("after"),
                     beforeID: try number("before"),
                     kindPrefix: query.get("kind") ?? "",
                     subject: query.get("subject") ?? "",

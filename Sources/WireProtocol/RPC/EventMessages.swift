@@ -52,15 +52,15 @@ public struct EventRecord: WireCodable, Equatable {
 
 /// Body of ``RPCMethod/listEvents``.
 public struct EventQuery: WireCodable, Equatable {
-    /// Events after this id, oldest first (tailing); 0 for the newest first.
-    public var afterID: Int = 0
+    /// Events after this id, oldest first (tailing; 0 is from the start); `nil` for the newest first.
+    public var afterID: Int?
     /// Events before this id (paging back), newest first; 0 for none.
     public var beforeID: Int = 0
     public var kindPrefix: String = ""
     public var subject: String = ""
     public var limit: Int = 100
 
-    public init(afterID: Int = 0, beforeID: Int = 0, kindPrefix: String = "", subject: String = "", limit: Int = 100) {
+    public init(afterID: Int? = nil, beforeID: Int = 0, kindPrefix: String = "", subject: String = "", limit: Int = 100) {
         self.afterID = afterID
         self.beforeID = beforeID
         self.kindPrefix = kindPrefix

@@ -37,7 +37,7 @@ struct EventsView {
             .listEvents,
             principal: request.principal,
             body: EventQuery(
-                afterID: 0,
+                afterID: nil,
                 beforeID: before,
                 kindPrefix: query["kind"] ?? "",
                 subject: query["subject"] ?? "",
