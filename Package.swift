@@ -137,6 +137,7 @@ let package = Package(
             name: "PortalTests",
             dependencies: [
                 "BerthTestSupport", "DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "WireProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

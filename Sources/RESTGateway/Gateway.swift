@@ -15,8 +15,8 @@ public struct GatewayConfiguration: Sendable {
     public var tls: GatewayTLS?
     /// Reported as `anka_registry` on instances.
     public var registryAddress: String = ""
-    /// Signs the dashboard's session cookies. Derived from the root token when `nil`
-    /// (gateways sharing a root token share sessions); random per process without one.
+    /// Signs the dashboard's session cookies. When `nil` (the default), the control plane's
+    /// deployment-wide secret is used, so every gateway accepts every other's cookies.
     public var portalSecret: [UInt8]?
     /// How long a dashboard login lasts, in seconds.
     public var portalSessionLifetime: Int = 12 * 3600
@@ -55,6 +55,7 @@ public struct Gateway: Sendable {
                 logger: logger
             )
         )
+        router.add(middleware: PortalKeyMiddleware(keyring: portal.keyring))
         HealthRoutes(client: client).register(on: router)
         InstanceRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         NodeRoutes(client: client).register(on: router)
@@ -70,14 +71,9 @@ public struct Gateway: Sendable {
     }
 
     func makePortal() -> Portal {
-        var secret = configuration.portalSecret ?? configuration.rootToken.map { Array($0.utf8) } ?? []
-        if secret.isEmpty {
-            var generator = SystemRandomNumberGenerator()
-            secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        }
-        return Portal(
+        Portal(
             client: client,
-            signer: PortalCookieSigner(secret: secret),
+            keyring: PortalKeyring(client: client, fixed: configuration.portalSecret),
             rootToken: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
             clientCertificates: configuration.tls?.clientCertificates ?? false,
             secureCookies: configuration.secureCookies ?? (configuration.tls != nil),

@@ -1,4 +1,5 @@
 import BerthTestSupport
+import Crypto
 import DevCluster
 import Foundation
 import Testing
@@ -190,5 +191,53 @@ import Testing
         #expect(api.status == 401 && api.body.contains(#""status":"FAIL""#))
         await gateway.stop()
         await cp.stop()
+    }
+
+    /// Logout ends the session on every gateway (a copy of the cookie is then worthless), a
+    /// session works on every gateway of the deployment, and no cookie handed out, a
+    /// visitor's included, can be checked against the root token.
+    @Test func logoutEndsTheSessionAndCookiesCannotBeCheckedAgainstTheRootToken() async throws {
+        let cp = try await TestControlPlane.start()
+        let first = try await TestGateway.start(cp, rootToken: Self.rootToken, name: "gw-1")
+        let second = try await TestGateway.start(cp, rootToken: Self.rootToken, name: "gw-2")
+
+        // The visitor cookie, handed out before login: not signed with a key made from the token.
+        let visitor = Browser(base: first.base)
+        let login = try await visitor.request("/login")
+        let cookie = try #require(
+            login.header("Set-Cookie")?.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last
+        )
+        let parts = cookie.split(separator: ".")
+        try #require(parts.count == 2)
+        let guessKey = SymmetricKey(data: SHA256.hash(data: Array("berth-portal-v1:".utf8) + Array(Self.rootToken.utf8)))
+        let payload = try #require(Self.base64URL(String(parts[0])))
+        let guess = Data(HMAC<SHA256>.authenticationCode(for: payload, using: guessKey))
+        #expect(Self.base64URL(String(parts[1])) != guess)
+
+        // Log in on one gateway; the session is good on the other (curl's jar ignores ports).
+        let browser = Browser(base: first.base)
+        #expect(try await browser.logIn(token: Self.rootToken).status == 303)
+        #expect(try await browser.request("/").status == 200)
+        let elsewhere = Browser(base: second.base)
+        try FileManager.default.copyItem(atPath: browser.jar, toPath: elsewhere.jar)
+        #expect(try await elsewhere.request("/").status == 200)
+
+        // A copy of the cookie, kept by an attacker, before logout.
+        let copy = Browser(base: second.base)
+        try FileManager.default.copyItem(atPath: browser.jar, toPath: copy.jar)
+        let logout = try await browser.request("/logout", form: [("_csrf", try await browser.csrf("/"))])
+        #expect(logout.status == 303)
+        let replay = try await copy.request("/")
+        #expect(replay.status == 303, "\(replay.headers)")
+        #expect(replay.header("Location")?.hasPrefix("/login") == true)
+        await second.stop()
+        await first.stop()
+        await cp.stop()
+    }
+
+    static func base64URL(_ text: String) -> Data? {
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while standard.count % 4 != 0 { standard.append("=") }
+        return Data(base64Encoded: standard)
     }
 }

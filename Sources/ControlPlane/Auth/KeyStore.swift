@@ -20,6 +20,7 @@ import _CryptoExtras
 /// clients that do one per call.
 actor KeyStore {
     struct Session {
+        /// The key's id; empty for a root dashboard session.
         var keyID: String
         var tokenHash: [UInt8]
         var expires: ContinuousClock.Instant
@@ -199,16 +200,44 @@ actor KeyStore {
         )
     }
 
-    /// The key id of a valid session, or `nil`. The token is compared in constant time.
-    func authenticate(sessionID: String, token: String) async -> APIKeyRow? {
+    /// Whose a session is.
+    enum SessionOwner {
+        /// A dashboard session made for the root token.
+        case root
+        case key(APIKeyRow)
+    }
+
+    /// A dashboard session for the root token (the gateway checked the token): revocable,
+    /// so that logout ends it on every gateway, which a signed cookie alone could not do.
+    func rootPortalSession(ttlSeconds: Int) -> PortalSessionGrant {
+        let lifetime = Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
+        let now = clock.now
+        if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
+        let token = Base64URL.encode(Self.randomBytes(32))
+        let sessionID = RandomID.uuid()
+        sessions[sessionID] = Session(keyID: "", tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
+        return PortalSessionGrant(
+            session: TAPSession(userName: "root", token: token, sessionID: sessionID),
+            expiresMicros: Int(BerthDatabase.nowMicros() + lifetime)
+        )
+    }
+
+    /// Ends a session at once (logout). The caller has authenticated with it.
+    func end(sessionID: String) {
+        sessions.removeValue(forKey: sessionID)
+    }
+
+    /// The owner of a valid session, or `nil`. The token is compared in constant time.
+    func authenticate(sessionID: String, token: String) async -> SessionOwner? {
         guard let session = sessions[sessionID] else { return nil }
         guard session.expires > clock.now else {
             sessions.removeValue(forKey: sessionID)
             return nil
         }
         guard ConstantTime.equal(session.tokenHash, Self.hash(token)) else { return nil }
+        if session.keyID.isEmpty { return .root }
         guard let key = try? await liveKey(session.keyID) else { return nil }
-        return key
+        return .key(key)
     }
 
     /// Drops expired secrets and sessions (called by the liveness sweep).

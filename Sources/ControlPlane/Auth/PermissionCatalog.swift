@@ -90,7 +90,8 @@ enum PermissionCatalog {
     static func requirement(for method: RPCMethod) -> Requirement {
         switch method {
         case .tapHand, .tapShake: .none
-        case .status, .portalSession, .watchFleet: .authenticated
+        case .status, .portalSession, .watchFleet, .endSession: .authenticated
+        case .portalSecret: .root
         case .fleetHistory: .permission("list_nodes")
         case .instanceHistory: .permission("list_vms")
         case .startInstances, .restartInstance: .permission("start_vm")

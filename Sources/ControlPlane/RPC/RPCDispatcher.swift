@@ -97,12 +97,18 @@ struct RPCDispatcher: Sendable {
 
     private func perform(_ request: RPCRequest, principal: inout Principal) async -> RPCResponse {
         do {
-            if principal.kind == .apiKey {
-                guard let key = await keys.authenticate(sessionID: principal.sessionID, token: principal.token) else {
+            // A key's session, or a root dashboard session (root with a session id): both
+            // are checked here on every call, so deleting the key or logging out ends them.
+            if principal.kind == .apiKey || (principal.kind == .root && !principal.sessionID.isEmpty) {
+                switch await keys.authenticate(sessionID: principal.sessionID, token: principal.token) {
+                case .root where principal.kind == .root:
+                    break
+                case .key(let key) where principal.kind == .apiKey:
+                    principal.name = key.id
+                    principal.groups = key.groupNames
+                default:
                     return RPCResponse(status: .unauthenticated, message: "Authentication Required")
                 }
-                principal.name = key.id
-                principal.groups = key.groupNames
             }
             try await authorizer.authorize(principal, for: request.method)
             switch request.method {
@@ -164,11 +170,21 @@ struct RPCDispatcher: Sendable {
                     )
                 )
             case .portalSession:
-                guard principal.kind == .apiKey else {
-                    throw ControlPlaneError.badRequest("portal sessions are for API key sessions")
-                }
                 let body = try PortalSessionRequest(bytes: request.body)
-                return .ok(try await keys.portalSession(keyID: principal.name, ttlSeconds: body.ttlSeconds))
+                switch principal.kind {
+                case .root:
+                    return .ok(await keys.rootPortalSession(ttlSeconds: body.ttlSeconds))
+                case .apiKey:
+                    return .ok(try await keys.portalSession(keyID: principal.name, ttlSeconds: body.ttlSeconds))
+                default:
+                    throw ControlPlaneError.badRequest("portal sessions are for the root token and API key sessions")
+                }
+            case .endSession:
+                if !principal.sessionID.isEmpty { await keys.end(sessionID: principal.sessionID) }
+                return .ok(Empty())
+            case .portalSecret:
+                let secret = try await fleet.database.secret("portal-cookie-secret") { RandomID.bytes(32) }
+                return .ok(PortalSecret(secret: secret))
             case .waitInstance:
                 let waiter = InstanceWaiter(database: fleet.database, events: fleet.events)
                 return .ok(try await waiter.wait(try WaitInstanceRequest(bytes: request.body)))

@@ -59,7 +59,7 @@ struct PortalOutcome: Sendable {
 /// fresh fragments of them over server-sent events.
 struct Portal: Sendable {
     let client: ControlPlaneClient
-    let signer: PortalCookieSigner
+    let keyring: PortalKeyring
     let rootToken: RootTokenAuthenticator?
     let clientCertificates: Bool
     /// Cookies get `Secure` (always true behind TLS; see `docs/portal.md` for plain HTTP).
@@ -84,6 +84,13 @@ struct Portal: Sendable {
 
     func session(of request: Request) -> PortalSession? {
         request.cookies[PortalSession.cookieName].flatMap { signer.decode($0.value) }
+    }
+
+    /// The cookie signer; ``PortalKeyMiddleware`` loads it before any dashboard handler runs.
+    /// (A random key stands in should it not be there: nothing signed with it is ever accepted
+    /// elsewhere, and nothing can be checked against the root token.)
+    var signer: PortalCookieSigner {
+        keyring.current ?? PortalCookieSigner(secret: RandomID.bytes(32))
     }
 
     /// The session of a form post, when the form carries that session's CSRF token

@@ -4,11 +4,11 @@ import WireProtocol
 
 /// The dashboard's session, carried in a signed cookie so the gateway stays stateless.
 ///
-/// The cookie is `base64url(JSON) "." base64url(HMAC-SHA256)`. Any gateway with the same
-/// signing key (derived from the root token, or ``GatewayConfiguration/portalSecret``)
-/// accepts it. A UAK session carries a TAP session that the control plane checks on every
-/// call, so deleting the key ends it at once; a root session ends when the root token
-/// changes. Every session, even before login, carries the CSRF token its forms echo.
+/// The cookie is `base64url(JSON) "." base64url(HMAC-SHA256)`, signed with the deployment's
+/// secret (``PortalKeyring``), so any gateway accepts it. A logged-in session carries a
+/// session of the control plane's, checked on every call: deleting the key ends a UAK
+/// session, and logout ends either kind on every gateway. Every session, even before
+/// login, carries the CSRF token its forms echo.
 struct PortalSession: Codable, Sendable, Equatable {
     enum Kind: String, Codable, Sendable {
         /// Not logged in (or authentication is off): the session only holds the CSRF token.
@@ -20,7 +20,7 @@ struct PortalSession: Codable, Sendable, Equatable {
     var kind: Kind
     /// Shown in the header: `root` or the key id.
     var user: String = ""
-    /// The TAP session of an `apiKey` session.
+    /// The control plane's session behind a `root` or `apiKey` session.
     var sessionID: String = ""
     var token: String = ""
     /// Seconds since 1970.
@@ -33,7 +33,9 @@ struct PortalSession: Codable, Sendable, Equatable {
     var principal: Principal? {
         switch kind {
         case .visitor: nil
-        case .root: .root
+        // A root cookie without a control-plane session is not a login.
+        case .root:
+            sessionID.isEmpty ? nil : Principal(kind: .root, name: "root", sessionID: sessionID, token: token)
         case .apiKey: Principal(kind: .apiKey, name: user, sessionID: sessionID, token: token)
         }
     }
@@ -42,11 +44,7 @@ struct PortalSession: Codable, Sendable, Equatable {
         PortalSession(kind: .visitor, expires: Int(Date().timeIntervalSince1970) + lifetime, csrf: randomToken())
     }
 
-    static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<24).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Base64URL.encode(Data(bytes))
-    }
+    static func randomToken() -> String { Base64URL.encode(Data(RandomID.bytes(24))) }
 }
 
 /// Signs and checks ``PortalSession`` cookies.

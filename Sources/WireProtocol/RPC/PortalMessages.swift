@@ -217,3 +217,19 @@ public struct InstanceHistory: WireCodable, Equatable {
         }
     }
 }
+
+/// Answer of ``RPCMethod/portalSecret``: the deployment's cookie-signing secret, made once
+/// by the control plane and shared by every gateway.
+public struct PortalSecret: WireCodable, Equatable {
+    public var secret: [UInt8] = []
+
+    public init(secret: [UInt8]) { self.secret = secret }
+
+    public func encode(to w: inout PayloadWriter) { w.write(1, bytes: secret) }
+
+    public init(from r: inout PayloadReader) throws {
+        while let tag = try r.next() {
+            if tag.number == 1 { secret = try r.bytes(tag) } else { try r.skip(tag) }
+        }
+    }
+}

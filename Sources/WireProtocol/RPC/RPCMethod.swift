@@ -66,6 +66,10 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let watchFleet = RPCMethod(rawValue: 85)
     /// An instance's state history.
     public static let instanceHistory = RPCMethod(rawValue: 86)
+    /// Ends the caller's own session (dashboard logout); the session is its credential.
+    public static let endSession = RPCMethod(rawValue: 87)
+    /// The deployment's secret for signing dashboard cookies (root only: gateways ask it).
+    public static let portalSecret = RPCMethod(rawValue: 88)
     public static let listMACs = RPCMethod(rawValue: 60)
     public static let populateMACs = RPCMethod(rawValue: 61)
     public static let purgeMACs = RPCMethod(rawValue: 62)
@@ -121,6 +125,8 @@ public struct RPCMethod: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .fleetHistory: "fleetHistory"
         case .watchFleet: "watchFleet"
         case .instanceHistory: "instanceHistory"
+        case .endSession: "endSession"
+        case .portalSecret: "portalSecret"
         case .listMACs: "listMACs"
         case .populateMACs: "populateMACs"
         case .purgeMACs: "purgeMACs"

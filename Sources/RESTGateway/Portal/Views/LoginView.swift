@@ -55,6 +55,14 @@ struct LoginView {
         router.post("/logout") { request, _ -> Response in
             let form = try await FormData.read(request)
             guard let existing = portal.formSession(of: request, form: form) else { return portal.redirect(to: "/") }
+            // End the control plane's session, so a copy of the old cookie is worthless.
+            if let principal = existing.principal {
+                do {
+                    let _: Empty = try await portal.client.rpc(.endSession, principal: principal, body: Empty())
+                } catch let error as GatewayError where error.status == .unauthorized {
+                    // Already over.
+                }
+            }
             return portal.redirect(to: "/login", cookies: [portal.sessionCookie(.visitor())])
         }
     }
@@ -81,7 +89,19 @@ struct LoginView {
         guard let rootToken = portal.rootToken,
             RootTokenAuthenticator.constantTimeEqual(Array(token.utf8), rootToken.token)
         else { throw GatewayError(.unauthorized, "That token is not the root token.") }
-        return PortalSession(kind: .root, user: "root", expires: expires, csrf: PortalSession.randomToken())
+        let grant: PortalSessionGrant = try await portal.client.rpc(
+            .portalSession,
+            principal: .root,
+            body: PortalSessionRequest(ttlSeconds: portal.sessionLifetime)
+        )
+        return PortalSession(
+            kind: .root,
+            user: "root",
+            sessionID: grant.session.sessionID,
+            token: grant.session.token,
+            expires: min(expires, grant.expiresMicros / 1_000_000),
+            csrf: PortalSession.randomToken()
+        )
     }
 
     /// hand, decrypt, shake; then a session with the dashboard's lifetime.
