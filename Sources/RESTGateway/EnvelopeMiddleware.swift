@@ -38,6 +38,10 @@ struct EnvelopeMiddleware: RouterMiddleware {
                 logger.debug("authentication failed", metadata: ["path": "\(request.uri.path)"])
             }
             return AnkaJSON.fail(error)
+        } catch is NIOTooManyBytesError {
+            // The connection guard closes the connection after this answer, so the rest of
+            // the body is never read.
+            return AnkaJSON.fail(GatewayError(.contentTooLarge, "Request body too large"))
         } catch let error as HTTPError {
             let message =
                 error.body

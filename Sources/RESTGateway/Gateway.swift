@@ -22,6 +22,14 @@ public struct GatewayConfiguration: Sendable {
     public var portalSessionLifetime: Int = 12 * 3600
     /// Mark the dashboard's cookies `Secure`. `nil`: only when serving HTTPS.
     public var secureCookies: Bool?
+    /// Seconds a new connection has to deliver a complete request head.
+    public var headerTimeout: Double = 10
+    /// Seconds a request body may go without a byte arriving.
+    public var bodyTimeout: Double = 30
+    /// Seconds a kept-alive connection may wait for its next request.
+    public var keepAliveTimeout: Double = 60
+    /// Connections held at once; past it the gateway stops accepting until one closes.
+    public var maxConnections: Int = 8192
 
     public init() {}
 }
@@ -84,16 +92,32 @@ public struct Gateway: Sendable {
 
     /// Serves HTTP until cancelled; `onListening` receives the bound port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let deadlines = HTTPConnectionGuard.Deadlines(
+            header: .milliseconds(Int64(configuration.headerTimeout * 1000)),
+            bodyInactivity: .milliseconds(Int64(configuration.bodyTimeout * 1000)),
+            keepAlive: .milliseconds(Int64(configuration.keepAliveTimeout * 1000))
+        )
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [HTTPConnectionGuard(deadlines: deadlines)])
         let server: HTTPServerBuilder =
             if let tls = configuration.tls {
-                try .http2Upgrade(tlsConfiguration: tls.configuration)
+                try .http2Upgrade(
+                    tlsConfiguration: tls.configuration,
+                    configuration: .init(
+                        idleTimeout: .seconds(Int64(configuration.keepAliveTimeout)),
+                        streamConfiguration: http1
+                    )
+                )
             } else {
-                .http1()
+                .http1(configuration: http1)
             }
         let app = Application(
             router: makeRouter(),
             server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
+            ),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )

@@ -47,6 +47,28 @@ public enum RawConnections {
         } catch {}
     }
 
+    /// Writes `bytes` on a plain TCP connection, then reads until the server closes it (or
+    /// `limit` bytes came); returns what it sent. A write the server refuses is not an error.
+    public static func exchangeTCP(_ bytes: [UInt8], port: Int, limit: Int = 1 << 20) async throws -> String {
+        let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await connection.executeThenClose { inbound, outbound in
+            try? await outbound.write(ByteBuffer(bytes: bytes))
+            var received = ByteBuffer()
+            do {
+                for try await var chunk in inbound {
+                    received.writeBuffer(&chunk)
+                    if received.readableBytes >= limit { break }
+                }
+            } catch {}
+            return String(decoding: received.readableBytesView, as: UTF8.self)
+        }
+    }
+
     /// Returns when `count` of `channels` have been closed, leaving the others open.
     public static func waitUntilClosed(_ count: Int, of channels: [any Channel]) async {
         let (closed, continuation) = AsyncStream.makeStream(of: Void.self)

@@ -21,7 +21,8 @@ public final class TestGateway: Sendable {
         _ cp: TestControlPlane,
         rootToken: String? = nil,
         name: String = "gw",
-        tls: GatewayTLS? = nil
+        tls: GatewayTLS? = nil,
+        configure: (inout GatewayConfiguration) -> Void = { _ in }
     ) async throws -> TestGateway {
         let identity = try await cp.controlPlane.issueGatewayIdentity(name: name)
         let client = ControlPlaneClient(
@@ -37,6 +38,7 @@ public final class TestGateway: Sendable {
         configuration.port = 0
         configuration.rootToken = rootToken
         configuration.tls = tls
+        configure(&configuration)
         let gateway = Gateway(configuration: configuration, client: client, logger: TestLogging.logger("gateway"))
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await gateway.run { port in continuation.yield(port) } }

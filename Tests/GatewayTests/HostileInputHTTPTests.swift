@@ -1,5 +1,6 @@
 import BerthTestSupport
 import Foundation
+import NIOCore
 import Testing
 
 /// Attacks on the REST surface that must fail cleanly, in the documented envelope.
@@ -22,6 +23,91 @@ import Testing
                 .status == 401
         )
         #expect(try await gateway.http.send("GET", "/api/v1/vm").status == 200)
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    /// The body of an HTTP answer, and its status code.
+    static func parse(_ raw: String) -> (status: Int, body: String) {
+        let status = Int(raw.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let body = raw.range(of: "\r\n\r\n").map { String(raw[$0.upperBound...]) } ?? ""
+        return (status, body)
+    }
+
+    @Test func anOversizedBodyAnswers413WithoutReadingTheRest() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp)
+        // Claims a gigabyte and sends 2 MiB of it: the answer comes and the connection closes.
+        let head = "POST /api/v1/vm HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n"
+        let raw = try await withTimeout(20, "the 413 and the close") {
+            try await RawConnections.exchangeTCP(Array(head.utf8) + [UInt8](repeating: 0x20, count: 2 << 20), port: gateway.port)
+        }
+        let (status, body) = Self.parse(raw)
+        #expect(status == 413, "\(raw.prefix(300))")
+        #expect(body.contains(#""status":"FAIL""#), "\(body)")
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    @Test func malformedHTTPGetsTheEnvelope() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp)
+        let cases: [(String, [UInt8])] = [
+            (
+                "Content-Length with chunked",
+                Array("POST /api/v1/vm HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".utf8)
+            ),
+            ("a 1 MiB header", Array("GET /api/v1/vm HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 1 << 20))\r\n\r\n".utf8)),
+            ("a 100 kB query", Array("GET /api/v1/vm?id=\(String(repeating: "b", count: 100_000)) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
+            ("an invalid UTF-8 path", Array("GET /api/v1/".utf8) + [0xC3, 0x28, 0xFF] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
+            ("garbage", Array("\u{01}\u{02} nonsense\r\n\r\n".utf8)),
+        ]
+        for (what, bytes) in cases {
+            let raw = try await withTimeout(20, what) { try await RawConnections.exchangeTCP(bytes, port: gateway.port) }
+            let (status, body) = Self.parse(raw)
+            #expect((400..<500).contains(status), "\(what): \(raw.prefix(200))")
+            #expect(body.contains(#""status":"FAIL""#), "\(what): \(raw.prefix(300))")
+        }
+        #expect(try await gateway.http.send("GET", "/livez").status == 200)
+        await gateway.stop()
+        await cp.stop()
+    }
+
+    @Test func slowHeadersAndBodiesThatNeverEndAreClosedWhileRealClientsAreServed() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp) {
+            $0.headerTimeout = 0.5
+            $0.bodyTimeout = 0.5
+            $0.keepAliveTimeout = 0.5
+        }
+        // A slowloris crowd: 300 connections, each holding a head that never ends.
+        var crowd: [any Channel] = []
+        for _ in 0..<300 {
+            let channel = try await RawConnections.plainTCP(port: gateway.port)
+            try await channel.writeAndFlush(ByteBuffer(string: "GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+            crowd.append(channel)
+        }
+        // A real client is answered meanwhile.
+        #expect(try await gateway.http.send("GET", "/livez").status == 200)
+        // Each is closed by the server at the header deadline.
+        let everyone = crowd
+        try await withTimeout(20, "the slowloris crowd to be closed") {
+            await RawConnections.waitUntilClosed(everyone.count, of: everyone)
+        }
+        // A body that never meets its Content-Length.
+        let short = try await RawConnections.plainTCP(port: gateway.port)
+        try await short.writeAndFlush(
+            ByteBuffer(string: "POST /api/v1/vm HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"vmid\"")
+        )
+        // A chunked body that never ends.
+        let chunked = try await RawConnections.plainTCP(port: gateway.port)
+        try await chunked.writeAndFlush(
+            ByteBuffer(string: "POST /api/v1/vm HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"vmi\r\n")
+        )
+        try await withTimeout(20, "stalled bodies to be closed") {
+            await RawConnections.waitUntilClosed(2, of: [short, chunked])
+        }
+        #expect(try await gateway.http.send("GET", "/livez").status == 200)
         await gateway.stop()
         await cp.stop()
     }
