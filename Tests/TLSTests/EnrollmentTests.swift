@@ -73,7 +73,11 @@ import X509
             )
         }
         #expect(error?.reason.contains("already used") == true)
+        // The peer is not told which node used the token; the log is.
+        let first = try #require(try await cp.database.nodes().first?.id)
+        #expect(error?.reason.contains(first) == false)
         #expect(cp.logs.contains("enrollment refused", "already used"))
+        #expect(cp.logs.contains("enrollment refused", first))
         #expect(try await cp.database.nodes().count == 1)
         await cp.stop()
     }
@@ -98,7 +102,7 @@ import X509
     @Test func anUnknownOrMalformedTokenIsRefused() async throws {
         let cp = try await TestControlPlane.start()
         for (token, reason) in [
-            ("abcdef.0123456789abcdef", "unknown join token"), ("not-a-token", "malformed join token"),
+            ("abcdef.0123456789abcdef", "unknown"), ("not-a-token", "malformed join token"),
         ] {
             let error = await #expect(throws: NodeAgentError.self) {
                 _ = try await NodeEnrollment.join(
@@ -157,8 +161,30 @@ import X509
         let error = try ErrorFrame(payload: try #require(frames.first { $0.type == .error }).payload)
         #expect(error.wireError.code == .enrollmentRefused)
         #expect(error.message.contains("signature"))
+        // No source file names for an unauthenticated peer.
+        #expect(!error.message.contains(".swift"))
         #expect(cp.logs.contains("enrollment refused", "signature"))
         #expect(try await cp.database.joinToken(id: token.id)?.usedAt == nil)
+        await cp.stop()
+    }
+
+    /// A bad token is refused before the CSR is even parsed: a garbage CSR with a bad
+    /// token gets the token's refusal, and no signing work is done.
+    @Test func theTokenIsCheckedBeforeTheCSR() async throws {
+        let cp = try await TestControlPlane.start()
+        let connection = try await FramedChannel.connect(
+            host: "127.0.0.1",
+            port: cp.port,
+            configuration: TLSConfigurations.enrollmentClient(),
+            pinnedCA: PinnedCAVerifier(pin: cp.authority.pin)
+        )
+        let frames = try await RawConnections.exchange(
+            connection,
+            send: [EnrollRequest(token: "abcdef.0123456789abcdef", csrDER: [1, 2, 3], nodeName: "x").frame()]
+        )
+        let error = try ErrorFrame(payload: try #require(frames.first { $0.type == .error }).payload)
+        #expect(error.message.contains("join token"))
+        #expect(!cp.logs.contains("bad CSR"))
         await cp.stop()
     }
 }

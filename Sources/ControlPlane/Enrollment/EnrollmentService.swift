@@ -35,25 +35,43 @@ public struct EnrollmentService: Sendable {
         return token
     }
 
-    /// Validates the token and CSR and returns the node's identity.
+    /// What an unauthenticated peer is told when its token is refused; the detail (which
+    /// token, which node used it) goes to the log only.
+    static let tokenRefused = "the join token is not valid (unknown, wrong, already used or expired); ask for a new one"
+
+    /// Validates the token, then the CSR, and returns the node's identity.
     ///
-    /// Throws ``WireError`` (`enrollmentRefused`) with the reason; the reason is logged.
+    /// The token is checked before the CSR is parsed or signed, so a caller without a valid
+    /// token cannot make the control plane do signing work. Throws ``WireError``
+    /// (`enrollmentRefused`) with a reason fit for an unauthenticated peer: it names no
+    /// source file and no other node. The full reason is logged.
     func enroll(_ request: EnrollRequest) async throws -> EnrollResponse {
+        guard let token = JoinToken(request.token) else {
+            logger.warning("enrollment refused", metadata: ["reason": "malformed join token"])
+            throw WireError(.enrollmentRefused, "malformed join token")
+        }
         do {
-            guard let token = JoinToken(request.token) else {
-                throw WireError(.enrollmentRefused, "malformed join token")
-            }
-            let nodeID = RandomID.uuid()
-            let certificate: Certificate
-            do {
-                certificate = try authority.sign(
-                    csrDER: request.csrDER,
-                    as: PeerIdentity(role: .node, id: nodeID),
-                    validity: certificateValidity
-                )
-            } catch let error as TLSTransportError {
-                throw WireError(.enrollmentRefused, error.reason)
-            }
+            try await precheck(token)
+        } catch let error as PersistenceError {
+            logger.warning("enrollment refused", metadata: ["reason": "\(error.reason)"])
+            throw WireError(.enrollmentRefused, Self.tokenRefused)
+        }
+        let nodeID = RandomID.uuid()
+        let certificate: Certificate
+        do {
+            certificate = try authority.sign(
+                csrDER: request.csrDER,
+                as: PeerIdentity(role: .node, id: nodeID),
+                validity: certificateValidity
+            )
+        } catch {
+            logger.warning("enrollment refused: bad CSR (signature, key or form)", metadata: ["error": "\(error)"])
+            throw WireError(
+                .enrollmentRefused,
+                "the certificate signing request is not valid (check its signature, its P-256 key and its form)"
+            )
+        }
+        do {
             let now = BerthDatabase.nowMicros()
             let name = request.nodeName.isEmpty ? "node-\(nodeID.prefix(8))" : String(request.nodeName.prefix(128))
             do {
@@ -71,7 +89,8 @@ public struct EnrollmentService: Sendable {
                     now: now
                 )
             } catch let error as PersistenceError {
-                throw WireError(.enrollmentRefused, error.reason)
+                logger.warning("enrollment refused", metadata: ["reason": "\(error.reason)"])
+                throw WireError(.enrollmentRefused, Self.tokenRefused)
             }
             logger.info(
                 "enrolled node",
@@ -82,9 +101,24 @@ public struct EnrollmentService: Sendable {
                 certificateDER: certificate.derBytes,
                 caCertificateDER: authority.certificate.derBytes
             )
-        } catch let error as WireError {
-            logger.warning("enrollment refused", metadata: ["reason": "\(error.reason)"])
-            throw error
+        }
+    }
+
+    /// Refuses a token that could not be consumed, without consuming it; `enrollNode`
+    /// checks again in its transaction, so a race between two users of one token still
+    /// leaves one winner.
+    private func precheck(_ token: JoinToken) async throws {
+        guard let row = try await database.joinToken(id: token.id) else {
+            throw PersistenceError(.invalidToken, "unknown join token \(token.id)")
+        }
+        guard ConstantTime.equal(row.secretHash, token.secretHash) else {
+            throw PersistenceError(.invalidToken, "join token \(token.id) has a wrong secret")
+        }
+        guard row.usedAt == nil else {
+            throw PersistenceError(.invalidToken, "join token \(token.id) was already used by node \(row.usedBy ?? "?")")
+        }
+        guard row.expiresAt > BerthDatabase.nowMicros() else {
+            throw PersistenceError(.invalidToken, "join token \(token.id) expired")
         }
     }
 }

@@ -18,26 +18,34 @@ extension Fleet {
         let id = nextLogRequest
         nextLogRequest &+= 1
         let session = link.session
+        let key = LogWaiterKey(nodeID: nodeID, requestID: id)
         let chunk: LogChunk = try await withCheckedThrowingContinuation { continuation in
-            logWaiters[id] = continuation
+            logWaiters[key] = continuation
             session.send(LogRequest(requestID: id, instanceID: row.id, offset: request.offset, limit: request.limit))
             Task {
                 try? await Task.sleep(for: Self.logTimeout)
-                self.logTimedOut(id)
+                self.logTimedOut(key)
             }
         }
         guard chunk.error.isEmpty else { throw ControlPlaneError.notFound(chunk.error) }
         return chunk
     }
 
-    /// A node answered a log request.
-    func logArrived(_ chunk: LogChunk) {
-        logWaiters.removeValue(forKey: chunk.requestID)?.resume(returning: chunk)
+    /// Node `nodeID` answered a log request; an answer to a request it was not sent is dropped.
+    func logArrived(nodeID: String, _ chunk: LogChunk) {
+        logWaiters.removeValue(forKey: LogWaiterKey(nodeID: nodeID, requestID: chunk.requestID))?
+            .resume(returning: chunk)
     }
 
-    private func logTimedOut(_ id: UInt64) {
-        logWaiters.removeValue(forKey: id)?.resume(
+    private func logTimedOut(_ key: LogWaiterKey) {
+        logWaiters.removeValue(forKey: key)?.resume(
             throwing: ControlPlaneError(.unavailable, "the node did not send the log in time")
         )
     }
+}
+
+/// A log request in flight: the node it was sent to, and its id.
+struct LogWaiterKey: Hashable, Sendable {
+    var nodeID: String
+    var requestID: UInt64
 }

@@ -29,7 +29,9 @@ actor Fleet {
     var gateways: [UInt64: PeerSession] = [:]
 
     /// Log requests sent to nodes, by request id.
-    var logWaiters: [UInt64: CheckedContinuation<LogChunk, any Error>] = [:]
+    /// Log requests in flight, keyed by the node asked and the request id, so that one node
+    /// cannot answer (or spoil) a request sent to another.
+    var logWaiters: [LogWaiterKey: CheckedContinuation<LogChunk, any Error>] = [:]
     var nextLogRequest: UInt64 = 1
 
     var schedulingRunning = false

@@ -131,7 +131,7 @@ struct ConnectionHandler: Sendable {
                     await fleet.nodeUpdating(session, heartbeat.updating)
                 }
             case .logChunk:
-                await fleet.logArrived(try LogChunk(payload: frame.payload))
+                await fleet.logArrived(nodeID: nodeID, try LogChunk(payload: frame.payload))
             case .manifestRequest, .chunkRequest, .chunkList, .chunkData:
                 try await serveContent(frame, to: session)
             case .cacheReport:
