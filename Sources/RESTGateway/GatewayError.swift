@@ -26,6 +26,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             case .unavailable: .serviceUnavailable
             case .internalError: .internalServerError
             case .notImplemented: .notImplemented
+            case .storageFull: HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
             }
         self.init(status, response.message)
     }

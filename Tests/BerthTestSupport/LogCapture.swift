@@ -14,6 +14,11 @@ public final class LogCapture: Sendable {
         all.contains { line in fragments.allSatisfy { line.contains($0) } }
     }
 
+    /// How many lines contain `fragment`.
+    public func count(of fragment: String) -> Int {
+        all.filter { $0.contains(fragment) }.count
+    }
+
     func append(_ line: String) { lines.withLock { $0.append(line) } }
 
     public func logger(_ label: String) -> Logger {

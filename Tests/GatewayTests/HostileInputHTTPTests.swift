@@ -111,4 +111,50 @@ import Testing
         await gateway.stop()
         await cp.stop()
     }
+
+    /// A full disk (SQLite's own SQLITE_FULL, from a page limit) answers 507 with a message an
+    /// operator understands, is logged once per episode, and leaves reads working.
+    @Test func fullStorageAnswers507AndReadsKeepWorking() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp)
+        let http = gateway.http
+        #expect(try await http.send("POST", "/api/v1/group", body: #"{"name":"before"}"#).status == 200)
+        try await cp.database.limitSize(toPages: try await cp.database.pageCount())
+        let filler = String(repeating: "x", count: 3000)
+        var refused: HTTPTestClient.Reply?
+        for index in 0..<200 {
+            let reply = try await http.send(
+                "POST",
+                "/api/v1/group",
+                body: #"{"name":"g\#(index)","description":"\#(filler)"}"#
+            )
+            if reply.status != 200 {
+                refused = reply
+                break
+            }
+        }
+        let full = try #require(refused)
+        #expect(full.status == 507, "\(full.text)")
+        #expect(full.json["status"] as? String == "FAIL")
+        #expect((full.json["message"] as? String ?? "").contains("storage is full"))
+        for index in 0..<5 {
+            let again = try await http.send(
+                "POST",
+                "/api/v1/group",
+                body: #"{"name":"again\#(index)","description":"\#(filler)"}"#
+            )
+            #expect(again.status == 507)
+        }
+        #expect(cp.logs.count(of: "control plane storage is full") == 1)
+        // Reads keep working.
+        let groups = try await http.send("GET", "/api/v1/group")
+        #expect(groups.status == 200)
+        #expect(try await http.send("GET", "/api/v1/vm").status == 200)
+        // Space comes back: writes work and the episode ends.
+        try await cp.database.limitSize(toPages: 1 << 30)
+        #expect(try await http.send("POST", "/api/v1/group", body: #"{"name":"after"}"#).status == 200)
+        #expect(cp.logs.contains("storage is writable again"))
+        await gateway.stop()
+        await cp.stop()
+    }
 }

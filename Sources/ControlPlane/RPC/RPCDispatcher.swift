@@ -13,11 +13,14 @@ struct RPCDispatcher: Sendable {
     let eventLog: EventLog
     let configuration: ControlPlaneConfiguration
     let logger: Logger
+    /// Whether storage is in a full episode, so that it is logged once, not per request.
+    let storage = StorageAlarm()
 
     func handle(_ request: RPCRequest) async -> RPCResponse {
         var principal = request.principal
         let response = await perform(request, principal: &principal)
         if response.status == .ok, Self.audited.contains(request.method) {
+            storage.reportWritable(logger: logger)
             await audit(request, principal: principal, response: response)
         }
         return response
@@ -368,6 +371,12 @@ struct RPCDispatcher: Sendable {
             return RPCResponse(status: error.status, message: error.message)
         } catch let error as WireError {
             return RPCResponse(status: .badRequest, message: "malformed request body: \(error.reason)")
+        } catch where PersistenceError.isStorageFull(error) {
+            storage.reportFull(method: request.method, error: error, logger: logger)
+            return RPCResponse(
+                status: .storageFull,
+                message: "control plane storage is full; free disk space on the control plane's host"
+            )
         } catch {
             logger.error("rpc failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
             return RPCResponse(status: .internalError, message: "internal error")

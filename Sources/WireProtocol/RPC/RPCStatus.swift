@@ -9,4 +9,6 @@ public enum RPCStatus: UInt8, Sendable, Equatable {
     case unavailable = 6
     case internalError = 7
     case notImplemented = 8
+    /// The control plane's storage is full: writes fail, reads still work (HTTP 507).
+    case storageFull = 9
 }
