@@ -99,14 +99,22 @@ public final class ControlPlane: Service, Sendable {
                 trustRoot: authority.certificate
             )
         )
-        let server = try await FramedChannel.bindServer(
-            host: configuration.host,
-            port: configuration.port,
-            sslContext: sslContext,
-            group: group,
-            maxPayloadSize: configuration.maxFramePayload,
-            admission: admission
-        )
+        let server: NIOAsyncChannel<FramedChannel.Connection, Never>
+        do {
+            server = try await FramedChannel.bindServer(
+                host: configuration.host,
+                port: configuration.port,
+                sslContext: sslContext,
+                group: group,
+                maxPayloadSize: configuration.maxFramePayload,
+                admission: admission
+            )
+        } catch {
+            throw ControlPlaneError(
+                .unavailable,
+                "cannot listen on \(configuration.host):\(configuration.port) (is the port already taken?): \(error)"
+            )
+        }
         listener.withLock { $0 = server }
         let port = server.channel.localAddress?.port ?? configuration.port
         logger.info(

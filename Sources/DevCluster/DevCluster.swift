@@ -168,6 +168,9 @@ public struct DevCluster: Sendable {
             )
             let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
             group.addTask {
+                // However the server ends (a port already taken, say), the wait for its port
+                // below must end too, or the process would hang without a word.
+                defer { portContinuation.finish() }
                 try await gateway.run { port in portContinuation.yield(port) }
                 // The HTTP server stopped (graceful shutdown): stop the nodes and the rest too.
                 throw ClusterStopped()

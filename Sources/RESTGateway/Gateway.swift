@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Settings of a REST gateway.
 public struct GatewayConfiguration: Sendable {
@@ -91,7 +92,10 @@ public struct Gateway: Sendable {
     }
 
     /// Serves HTTP until cancelled; `onListening` receives the bound port.
+    ///
+    /// Throws at once, naming the address, when the port cannot be bound.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let listening = Mutex(false)
         let deadlines = HTTPConnectionGuard.Deadlines(
             header: .milliseconds(Int64(configuration.headerTimeout * 1000)),
             bodyInactivity: .milliseconds(Int64(configuration.bodyTimeout * 1000)),
@@ -118,13 +122,23 @@ public struct Gateway: Sendable {
                 serverName: nil,
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
             ),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                listening.withLock { $0 = true }
+                await onListening(channel.localAddress?.port ?? 0)
+            },
             logger: logger
         )
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            try await app.run()
-            group.cancelAll()
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                try await app.run()
+                group.cancelAll()
+            }
+        } catch where !listening.withLock({ $0 }) {
+            throw GatewayError(
+                .serviceUnavailable,
+                "cannot listen on \(configuration.host):\(configuration.port) (is the port already taken?): \(error)"
+            )
         }
     }
 }
