@@ -32,6 +32,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --tls-cert.")
     var tlsKey: String?
 
+    @Flag(help: "Refuse TLS 1.2 on HTTPS (by default TLS 1.2 is offered with AEAD suites only).")
+    var tls13Only = false
+
     @Option(help: "PEM CA whose client certificates authenticate callers (CN user; OU, else O, groups).")
     var clientCa: String?
 
@@ -66,7 +69,12 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.port = httpPort
         configuration.rootToken = rootToken
         if let tlsCert, let tlsKey {
-            configuration.tls = try GatewayTLS.load(certificatePath: tlsCert, keyPath: tlsKey, clientCAPath: clientCa)
+            configuration.tls = try GatewayTLS.load(
+                certificatePath: tlsCert,
+                keyPath: tlsKey,
+                clientCAPath: clientCa,
+                tls13Only: tls13Only
+            )
         }
         let scheme = configuration.tls == nil ? "http" : "https"
         let gateway = Gateway(configuration: configuration, client: client)

@@ -98,4 +98,33 @@ import Testing
         await gateway.stop()
         await cp.stop()
     }
+
+    /// TLS 1.2 offers AEAD suites only; CBC suites (`AES256-SHA` and the like) are refused, and
+    /// `tls13Only` refuses TLS 1.2 altogether.
+    @Test func tls12OffersAEADSuitesOnly() async throws {
+        let pki = try TestWebPKI()
+        let server = try pki.server()
+        let cp = try await TestControlPlane.start()
+        for tls13Only in [false, true] {
+            let tls = try GatewayTLS.load(
+                certificatePath: server.certificate,
+                keyPath: server.key,
+                clientCAPath: nil,
+                tls13Only: tls13Only
+            )
+            let gateway = try await TestGateway.start(cp, name: "tls-\(tls13Only)", tls: tls)
+            let url = "https://127.0.0.1:\(gateway.port)/livez"
+            let base = ["--cacert", pki.caPath, "--tlsv1.2", "--tls-max", "1.2"]
+            for cbc in ["AES256-SHA", "ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384"] {
+                let refused = try await Curl.run(base + ["--ciphers", cbc, url])
+                #expect(refused.exitCode != 0, "\(cbc) was accepted")
+            }
+            let aead = try await Curl.run(base + ["--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256", url])
+            #expect((aead.exitCode == 0) == !tls13Only, "AEAD over TLS 1.2, tls13Only=\(tls13Only): \(aead.stderr)")
+            let modern = try await Curl.run(["--cacert", pki.caPath, "--tlsv1.3", url])
+            #expect(modern.status == 200, "\(modern.stderr)")
+            await gateway.stop()
+        }
+        await cp.stop()
+    }
 }

@@ -21,14 +21,23 @@ public struct GatewayTLS: Sendable {
     ///
     /// With a client CA, a client certificate is optional at the TLS layer, so callers with a
     /// root token or a UAK still connect; one that is presented must chain to the CA.
-    public static func load(certificatePath: String, keyPath: String, clientCAPath: String?) throws -> GatewayTLS {
+    ///
+    /// TLS 1.2 offers only forward-secret AEAD suites (Mozilla's "intermediate" profile, less
+    /// the DHE suites BoringSSL lacks); `tls13Only` refuses TLS 1.2 altogether.
+    public static func load(
+        certificatePath: String,
+        keyPath: String,
+        clientCAPath: String?,
+        tls13Only: Bool = false
+    ) throws -> GatewayTLS {
         let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain,
             privateKey: .privateKey(key)
         )
-        configuration.minimumTLSVersion = .tlsv12
+        configuration.minimumTLSVersion = tls13Only ? .tlsv13 : .tlsv12
+        configuration.cipherSuiteValues = Self.tls12Suites
         if let clientCAPath {
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCAPath))
             configuration.certificateVerification = .optionalVerification
@@ -36,6 +45,14 @@ public struct GatewayTLS: Sendable {
         }
         return GatewayTLS(configuration: configuration, clientCertificates: clientCAPath != nil)
     }
+
+    /// The TLS 1.2 suites offered: ECDHE key exchange and AEAD ciphers only (no CBC, no
+    /// static RSA). TLS 1.3's suites are all AEAD and are not affected by this list.
+    static let tls12Suites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
 
     /// The principal a verified client certificate stands for: `CN` is the user, every `OU`
     /// value the groups, or every `O` value when there is no `OU`.
