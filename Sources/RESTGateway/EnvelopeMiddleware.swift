@@ -13,6 +13,8 @@ struct EnvelopeMiddleware: RouterMiddleware {
     let authenticator: RootTokenAuthenticator?
     /// Client certificates authenticate callers (the gateway serves HTTPS with a client CA).
     let clientCertificates: Bool
+    /// Wrong root tokens per source address; past the limit, 429.
+    let guesses: RootTokenGuesses
     let logger: Logger
 
     /// Authentication is on with a root token or with client certificates.
@@ -58,7 +60,19 @@ struct EnvelopeMiddleware: RouterMiddleware {
     /// (Bearer, checked by the control plane). Without one, a verified client certificate does.
     private func authenticate(_ request: Request, channel: any Channel) async throws -> Principal {
         if let header = request.headers[.authorization] {
-            if let principal = authenticator?.authenticate(request.headers) { return principal }
+            if let authenticator, RootTokenAuthenticator.claimsRoot(request.headers) {
+                let source = RootTokenGuesses.source(of: channel)
+                if let seconds = guesses.lockedFor(source) {
+                    throw GatewayError(
+                        .tooManyRequests,
+                        "Too many wrong root tokens from \(source); try again in \(seconds) s"
+                    )
+                }
+                if let principal = authenticator.authenticate(request.headers) { return principal }
+                guesses.recordFailure(source)
+                logger.notice("wrong root token", metadata: ["source": "\(source)"])
+                throw GatewayError.authenticationRequired
+            }
             if let principal = BearerCredential.principal(from: header) { return principal }
             throw GatewayError.authenticationRequired
         }

@@ -29,6 +29,10 @@ public struct GatewayConfiguration: Sendable {
     public var bodyTimeout: Double = 30
     /// Seconds a kept-alive connection may wait for its next request.
     public var keepAliveTimeout: Double = 60
+    /// Wrong root tokens from one address within a minute before it gets 429.
+    public var rootTokenFailures: Int = 10
+    /// Seconds an address that guessed too often gets 429 on root-token attempts.
+    public var rootTokenLockout: Double = 300
     /// Connections held at once; past it the gateway stops accepting until one closes.
     public var maxConnections: Int = 8192
 
@@ -42,6 +46,8 @@ public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let client: ControlPlaneClient
     let logger: Logger
+    /// Wrong root tokens per source, shared by the API and the dashboard's login.
+    let guesses: RootTokenGuesses
 
     public init(
         configuration: GatewayConfiguration,
@@ -51,6 +57,13 @@ public struct Gateway: Sendable {
         self.configuration = configuration
         self.client = client
         self.logger = logger
+        self.guesses = RootTokenGuesses(
+            limits: .init(
+                failures: configuration.rootTokenFailures,
+                window: 60,
+                lockout: configuration.rootTokenLockout
+            )
+        )
     }
 
     /// Builds the router with every route and the envelope middleware.
@@ -61,6 +74,7 @@ public struct Gateway: Sendable {
             middleware: EnvelopeMiddleware(
                 authenticator: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
                 clientCertificates: configuration.tls?.clientCertificates ?? false,
+                guesses: guesses,
                 logger: logger
             )
         )
@@ -83,6 +97,7 @@ public struct Gateway: Sendable {
         Portal(
             client: client,
             keyring: PortalKeyring(client: client, fixed: configuration.portalSecret),
+            guesses: guesses,
             rootToken: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
             clientCertificates: configuration.tls?.clientCertificates ?? false,
             secureCookies: configuration.secureCookies ?? (configuration.tls != nil),

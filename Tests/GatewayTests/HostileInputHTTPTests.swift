@@ -157,4 +157,33 @@ import Testing
         await gateway.stop()
         await cp.stop()
     }
+
+    /// Repeated wrong root tokens from one address get 429 for a while; the right token from
+    /// another address is never locked out.
+    @Test func guessingTheRootTokenIsLimitedPerSource() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.root) {
+            $0.rootTokenFailures = 5
+            $0.rootTokenLockout = 600
+        }
+        let wrong = HTTPTestClient(
+            base: gateway.base,
+            authorization: "Basic " + Data("root:not-the-token".utf8).base64EncodedString()
+        )
+        for _ in 0..<5 { #expect(try await wrong.send("GET", "/api/v1/vm").status == 401) }
+        let limited = try await wrong.send("GET", "/api/v1/vm")
+        #expect(limited.status == 429)
+        #expect(limited.json["status"] as? String == "FAIL")
+        // From the guessing address even the right token waits out the lockout.
+        #expect(try await gateway.http.send("GET", "/api/v1/vm").status == 429)
+        // Another address is not affected.
+        let elsewhere = try await Curl.run([
+            "--interface", "127.0.0.2", "-u", "root:\(Self.root)", "\(gateway.base)/api/v1/vm",
+        ])
+        #expect(elsewhere.status == 200, "\(elsewhere.stderr)")
+        // Health checks need no token and are never limited.
+        #expect(try await wrong.send("GET", "/livez").status == 200)
+        await gateway.stop()
+        await cp.stop()
+    }
 }

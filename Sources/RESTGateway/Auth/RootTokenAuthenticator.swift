@@ -14,6 +14,14 @@ struct RootTokenAuthenticator: Sendable {
 
     /// The principal for a request's headers, or `nil` when they do not carry the root token.
     func authenticate(_ headers: HTTPFields) -> Principal? {
+        guard let secret = Self.claimedSecret(headers) else { return nil }
+        return Self.constantTimeEqual(secret, token) ? .root : nil
+    }
+
+    /// Whether the headers present a root token at all (`Basic root:…` or `Basic :…`), right or wrong.
+    static func claimsRoot(_ headers: HTTPFields) -> Bool { claimedSecret(headers) != nil }
+
+    private static func claimedSecret(_ headers: HTTPFields) -> [UInt8]? {
         guard let header = headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
@@ -22,9 +30,8 @@ struct RootTokenAuthenticator: Sendable {
         let credentials = Array(decoded)
         guard let colon = credentials.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let user = credentials[..<colon]
-        let secret = Array(credentials[(colon + 1)...])
         guard user.isEmpty || Array(user) == Array("root".utf8) else { return nil }
-        return Self.constantTimeEqual(secret, token) ? .root : nil
+        return Array(credentials[(colon + 1)...])
     }
 
     /// Equal bytes and equal lengths, in time that depends on neither the contents nor

@@ -60,6 +60,8 @@ struct PortalOutcome: Sendable {
 struct Portal: Sendable {
     let client: ControlPlaneClient
     let keyring: PortalKeyring
+    /// Wrong root tokens per source, shared with the API.
+    let guesses: RootTokenGuesses
     let rootToken: RootTokenAuthenticator?
     let clientCertificates: Bool
     /// Cookies get `Secure` (always true behind TLS; see `docs/portal.md` for plain HTTP).

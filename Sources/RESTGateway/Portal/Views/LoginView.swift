@@ -28,7 +28,7 @@ struct LoginView {
             }
             return response
         }
-        router.post("/login") { request, _ -> Response in
+        router.post("/login") { request, context -> Response in
             let form = try await FormData.read(request)
             let next = Portal.safeRedirect(form["next"]) ?? "/"
             guard let existing = portal.formSession(of: request, form: form) else {
@@ -41,14 +41,14 @@ struct LoginView {
                 return response
             }
             do {
-                let session = try await logIn(form)
+                let session = try await logIn(form, source: RootTokenGuesses.source(of: context.channel))
                 portal.logger.info("dashboard login", metadata: ["user": "\(session.user)"])
                 return portal.redirect(to: next, cookies: [portal.sessionCookie(session)])
             } catch let error as GatewayError {
                 portal.logger.notice("dashboard login refused", metadata: ["reason": "\(error.message)"])
                 return Portal.htmlResponse(
                     page(session: existing, next: next, error: error.message, notice: nil),
-                    status: error.status == .badRequest ? .badRequest : .unauthorized
+                    status: error.status == .badRequest || error.status == .tooManyRequests ? error.status : .unauthorized
                 )
             }
         }
@@ -67,7 +67,7 @@ struct LoginView {
         }
     }
 
-    private func logIn(_ form: FormData) async throws -> PortalSession {
+    private func logIn(_ form: FormData, source: String) async throws -> PortalSession {
         let expires = Int(Date().timeIntervalSince1970) + portal.sessionLifetime
         if form["method"] == "key" {
             guard let keyID = form["key_id"], let pasted = form["private_key"] else {
@@ -86,9 +86,15 @@ struct LoginView {
         guard let token = form.raw("token"), !token.isEmpty else {
             throw GatewayError(.badRequest, "Enter the root token.")
         }
+        if let seconds = portal.guesses.lockedFor(source) {
+            throw GatewayError(.tooManyRequests, "Too many wrong root tokens from here; try again in \(seconds) s.")
+        }
         guard let rootToken = portal.rootToken,
             RootTokenAuthenticator.constantTimeEqual(Array(token.utf8), rootToken.token)
-        else { throw GatewayError(.unauthorized, "That token is not the root token.") }
+        else {
+            portal.guesses.recordFailure(source)
+            throw GatewayError(.unauthorized, "That token is not the root token.")
+        }
         let grant: PortalSessionGrant = try await portal.client.rpc(
             .portalSession,
             principal: .root,
