@@ -76,7 +76,12 @@ import WireProtocol
             #expect(history.contains("Started"))
             #expect(history.suffix(2) == ["Terminating", "Terminated"])
         }
+        // Every event is acknowledged; the last acks may still be in flight when the
+        // control plane publishes the Terminated states, so wait for them.
         for node in nodes {
+            try await withTimeout(10, "every event of \(node.nodeID) to be acknowledged") {
+                await node.agent.eventsAcknowledged()
+            }
             #expect(await node.agent.pendingEventCount == 0)
             await node.stop()
         }

@@ -60,6 +60,9 @@ public actor NodeAgent {
     let epoch: UInt64
     var sequence: UInt64 = 0
     var unacked: [UInt64: InstanceEvent] = [:]
+    /// Callers of ``eventsAcknowledged()`` waiting for `unacked` to empty.
+    var acknowledgementWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var nextWaiterID: UInt64 = 0
     var lastAppliedCommandID: UInt64 = 0
     var channel: (any Channel)?
     var lastInbound = NIODeadline.now()
@@ -239,7 +242,10 @@ public actor NodeAgent {
             receive(try NodeCommand(payload: frame.payload))
         case .eventAck:
             let ack = try EventAck(payload: frame.payload)
-            if ack.epoch == epoch { unacked.removeValue(forKey: ack.sequence) }
+            if ack.epoch == epoch {
+                unacked.removeValue(forKey: ack.sequence)
+                if unacked.isEmpty { resumeAcknowledgementWaiters() }
+            }
         case .logRequest:
             let request = try LogRequest(payload: frame.payload)
             let url = driver.logURL(instanceID: request.instanceID)
@@ -452,4 +458,33 @@ public actor NodeAgent {
 
     /// Events not yet acknowledged by the control plane.
     public var pendingEventCount: Int { unacked.count }
+
+    /// Returns once every event sent so far has been acknowledged by the control plane (at
+    /// once if none is pending), or when the waiting task is cancelled.
+    public func eventsAcknowledged() async {
+        if unacked.isEmpty || Task.isCancelled { return }
+        nextWaiterID += 1
+        let id = nextWaiterID
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled || unacked.isEmpty {
+                    continuation.resume()
+                } else {
+                    acknowledgementWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.resumeAcknowledgementWaiter(id) }
+        }
+    }
+
+    private func resumeAcknowledgementWaiter(_ id: UInt64) {
+        acknowledgementWaiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func resumeAcknowledgementWaiters() {
+        let waiters = acknowledgementWaiters
+        acknowledgementWaiters = [:]
+        for waiter in waiters.values { waiter.resume() }
+    }
 }
