@@ -76,15 +76,16 @@ import Testing
     @Test func slowHeadersAndBodiesThatNeverEndAreClosedWhileRealClientsAreServed() async throws {
         let cp = try await TestControlPlane.start()
         let gateway = try await TestGateway.start(cp) {
-            $0.headerTimeout = 0.5
-            $0.bodyTimeout = 0.5
-            $0.keepAliveTimeout = 0.5
+            $0.headerTimeout = 2
+            $0.bodyTimeout = 1
+            $0.keepAliveTimeout = 1
         }
         // A slowloris crowd: 300 connections, each holding a head that never ends.
         var crowd: [any Channel] = []
         for _ in 0..<300 {
             let channel = try await RawConnections.plainTCP(port: gateway.port)
-            try await channel.writeAndFlush(ByteBuffer(string: "GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+            // The server may already have closed it on a loaded machine; that is what is tested.
+            try? await channel.writeAndFlush(ByteBuffer(string: "GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: "))
             crowd.append(channel)
         }
         // A real client is answered meanwhile.
@@ -96,12 +97,12 @@ import Testing
         }
         // A body that never meets its Content-Length.
         let short = try await RawConnections.plainTCP(port: gateway.port)
-        try await short.writeAndFlush(
+        try? await short.writeAndFlush(
             ByteBuffer(string: "POST /api/v1/vm HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"vmid\"")
         )
         // A chunked body that never ends.
         let chunked = try await RawConnections.plainTCP(port: gateway.port)
-        try await chunked.writeAndFlush(
+        try? await chunked.writeAndFlush(
             ByteBuffer(string: "POST /api/v1/vm HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"vmi\r\n")
         )
         try await withTimeout(20, "stalled bodies to be closed") {

@@ -57,14 +57,7 @@ struct Authorizer: Sendable {
     func authorizeGrant(groups: [String], keyID: String, by principal: Principal) async throws {
         guard enabled, !Self.isUnrestricted(principal) else { return }
         let held = Set(Self.subjects(of: principal))
-        let missing = Set(groups).subtracting(held).sorted()
-        guard missing.isEmpty else {
-            throw ControlPlaneError(
-                .forbidden,
-                "Permission denied: cannot hand out group\(missing.count == 1 ? "" : "s") "
-                    + "\(missing.joined(separator: ", ")) without holding \(missing.count == 1 ? "it" : "them")"
-            )
-        }
+        try Self.refuseUnheld("hand out group", Set(groups).subtracting(held))
         if !held.contains(keyID), await store.exists(keyID) {
             throw ControlPlaneError(
                 .forbidden,
@@ -77,14 +70,18 @@ struct Authorizer: Sendable {
     func authorizeGrant(permissions: [String], by principal: Principal) async throws {
         guard enabled, !Self.isUnrestricted(principal) else { return }
         let held = await store.controllerPermissions(of: Self.subjects(of: principal))
-        let missing = Set(permissions).subtracting(held).sorted()
-        guard missing.isEmpty else {
-            throw ControlPlaneError(
-                .forbidden,
-                "Permission denied: cannot grant permission\(missing.count == 1 ? "" : "s") "
-                    + "\(missing.joined(separator: ", ")) without holding \(missing.count == 1 ? "it" : "them")"
-            )
-        }
+        try Self.refuseUnheld("grant permission", Set(permissions).subtracting(held))
+    }
+
+    /// Throws `forbidden` naming `missing`, unless it is empty.
+    private static func refuseUnheld(_ action: String, _ missing: Set<String>) throws {
+        guard !missing.isEmpty else { return }
+        let one = missing.count == 1
+        throw ControlPlaneError(
+            .forbidden,
+            "Permission denied: cannot \(action)\(one ? "" : "s") \(missing.sorted().joined(separator: ", ")) "
+                + "without holding \(one ? "it" : "them")"
+        )
     }
 
     /// Throws `forbidden` unless the principal holds every resource permission it grants.
