@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Persistence
+import TLSTransport
 import WireProtocol
 import _CryptoExtras
 
@@ -172,7 +173,7 @@ actor KeyStore {
         _ = try await liveKey(request.id)
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
-        let token = Base64URL.encode(Self.randomBytes(32))
+        let token = Base64URL.encode(Data(RandomID.bytes(32)))
         let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(
             keyID: request.id,
@@ -191,7 +192,7 @@ actor KeyStore {
         let lifetime = min(wanted, key.expiresAt - nowMicros)
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
-        let token = Base64URL.encode(Self.randomBytes(32))
+        let token = Base64URL.encode(Data(RandomID.bytes(32)))
         let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(keyID: keyID, tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
         return PortalSessionGrant(
@@ -213,7 +214,7 @@ actor KeyStore {
         let lifetime = Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
-        let token = Base64URL.encode(Self.randomBytes(32))
+        let token = Base64URL.encode(Data(RandomID.bytes(32)))
         let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(keyID: "", tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
         return PortalSessionGrant(
@@ -257,5 +258,4 @@ actor KeyStore {
 
     static func hash(_ text: String) -> [UInt8] { Array(SHA256.hash(data: Data(text.utf8))) }
 
-    static func randomBytes(_ count: Int) -> [UInt8] { RandomID.bytes(count) }
 }

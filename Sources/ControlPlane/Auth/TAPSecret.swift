@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Persistence
+import TLSTransport
 import WireProtocol
 
 /// A TAP secret that proves itself: 20 bytes, sent as URL-safe base64 without padding
@@ -24,12 +25,12 @@ enum TAPSecret {
             var body = RandomID.bytes(8)
             withUnsafeBytes(of: expires.bigEndian) { body.append(contentsOf: $0) }
             body.append(contentsOf: tag(keyID: keyID, body: body))
-            return Base64URL.encode(body)
+            return Base64URL.encode(Data(body))
         }
 
         /// The expiry of a secret made here for `keyID`, or `nil` for anything else.
         func verify(_ secret: String, keyID: String) -> UInt32? {
-            guard secret.utf8.count == 27, let bytes = Base64URL.decode(secret), bytes.count == 20 else { return nil }
+            guard secret.utf8.count == 27, let bytes = Base64URL.decode(secret).map(Array.init), bytes.count == 20 else { return nil }
             let body = Array(bytes[0..<12])
             guard ConstantTime.equal(Array(bytes[12..<20]), tag(keyID: keyID, body: body)) else { return nil }
             return body[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
@@ -45,20 +46,4 @@ enum TAPSecret {
 
     /// Seconds since the Unix epoch, as secrets carry them.
     static func now() -> UInt32 { UInt32(clamping: Int(Date().timeIntervalSince1970)) }
-}
-
-/// URL-safe base64 without padding.
-enum Base64URL {
-    static func encode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decode(_ text: String) -> [UInt8]? {
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while standard.count % 4 != 0 { standard.append("=") }
-        return Data(base64Encoded: standard).map(Array.init)
-    }
 }

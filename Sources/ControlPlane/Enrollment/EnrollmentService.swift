@@ -51,7 +51,7 @@ public struct EnrollmentService: Sendable {
             throw WireError(.enrollmentRefused, "malformed join token")
         }
         do {
-            try await precheck(token)
+            try await database.checkJoinToken(id: token.id, secretHash: token.secretHash, now: BerthDatabase.nowMicros())
         } catch let error as PersistenceError {
             logger.warning("enrollment refused", metadata: ["reason": "\(error.reason)"])
             throw WireError(.enrollmentRefused, Self.tokenRefused)
@@ -71,54 +71,34 @@ public struct EnrollmentService: Sendable {
                 "the certificate signing request is not valid (check its signature, its P-256 key and its form)"
             )
         }
+        let now = BerthDatabase.nowMicros()
+        let name = request.nodeName.isEmpty ? "node-\(nodeID.prefix(8))" : String(request.nodeName.prefix(128))
         do {
-            let now = BerthDatabase.nowMicros()
-            let name = request.nodeName.isEmpty ? "node-\(nodeID.prefix(8))" : String(request.nodeName.prefix(128))
-            do {
-                try await database.enrollNode(
-                    tokenID: token.id,
-                    secretHash: token.secretHash,
-                    node: NodeRow(id: nodeID, name: name, createdAt: now),
-                    certificate: CertificateRow(
-                        serial: certificate.serialHex,
-                        role: "node",
-                        subjectId: nodeID,
-                        issuedAt: now,
-                        expiresAt: Int64(certificate.notValidAfter.timeIntervalSince1970 * 1_000_000)
-                    ),
-                    now: now
-                )
-            } catch let error as PersistenceError {
-                logger.warning("enrollment refused", metadata: ["reason": "\(error.reason)"])
-                throw WireError(.enrollmentRefused, Self.tokenRefused)
-            }
-            logger.info(
-                "enrolled node",
-                metadata: ["node": "\(nodeID)", "name": "\(name)", "serial": "\(certificate.serialHex)"]
+            try await database.enrollNode(
+                tokenID: token.id,
+                secretHash: token.secretHash,
+                node: NodeRow(id: nodeID, name: name, createdAt: now),
+                certificate: CertificateRow(
+                    serial: certificate.serialHex,
+                    role: "node",
+                    subjectId: nodeID,
+                    issuedAt: now,
+                    expiresAt: Int64(certificate.notValidAfter.timeIntervalSince1970 * 1_000_000)
+                ),
+                now: now
             )
-            return EnrollResponse(
-                nodeID: nodeID,
-                certificateDER: certificate.derBytes,
-                caCertificateDER: authority.certificate.derBytes
-            )
+        } catch let error as PersistenceError {
+            logger.warning("enrollment refused", metadata: ["reason": "\(error.reason)"])
+            throw WireError(.enrollmentRefused, Self.tokenRefused)
         }
-    }
-
-    /// Refuses a token that could not be consumed, without consuming it; `enrollNode`
-    /// checks again in its transaction, so a race between two users of one token still
-    /// leaves one winner.
-    private func precheck(_ token: JoinToken) async throws {
-        guard let row = try await database.joinToken(id: token.id) else {
-            throw PersistenceError(.invalidToken, "unknown join token \(token.id)")
-        }
-        guard ConstantTime.equal(row.secretHash, token.secretHash) else {
-            throw PersistenceError(.invalidToken, "join token \(token.id) has a wrong secret")
-        }
-        guard row.usedAt == nil else {
-            throw PersistenceError(.invalidToken, "join token \(token.id) was already used by node \(row.usedBy ?? "?")")
-        }
-        guard row.expiresAt > BerthDatabase.nowMicros() else {
-            throw PersistenceError(.invalidToken, "join token \(token.id) expired")
-        }
+        logger.info(
+            "enrolled node",
+            metadata: ["node": "\(nodeID)", "name": "\(name)", "serial": "\(certificate.serialHex)"]
+        )
+        return EnrollResponse(
+            nodeID: nodeID,
+            certificateDER: certificate.derBytes,
+            caCertificateDER: authority.certificate.derBytes
+        )
     }
 }

@@ -11,6 +11,35 @@ extension BerthDatabase {
         try await writer.read { db in try JoinTokenRow.fetchOne(db, key: id) }
     }
 
+    /// Throws ``PersistenceError/Code/invalidToken`` with the reason unless the token could
+    /// be consumed now; consumes nothing. Enrollment asks this before it does any signing
+    /// work, and ``enrollNode(tokenID:secretHash:node:certificate:now:)`` checks the same
+    /// again in its transaction.
+    public func checkJoinToken(id: String, secretHash: [UInt8], now: Int64) async throws {
+        try await writer.read { db in _ = try Self.usableJoinToken(db, id: id, secretHash: secretHash, now: now) }
+    }
+
+    private static func usableJoinToken(_ db: Database, id: String, secretHash: [UInt8], now: Int64) throws
+        -> JoinTokenRow
+    {
+        guard let token = try JoinTokenRow.fetchOne(db, key: id) else {
+            throw PersistenceError(.invalidToken, "unknown join token \(id)")
+        }
+        guard ConstantTime.equal(token.secretHash, secretHash) else {
+            throw PersistenceError(.invalidToken, "join token \(id) has a wrong secret")
+        }
+        if let usedAt = token.usedAt {
+            throw PersistenceError(
+                .invalidToken,
+                "join token \(id) was already used (at \(rfc3339(micros: usedAt)) by node \(token.usedBy ?? "?"))"
+            )
+        }
+        guard token.expiresAt > now else {
+            throw PersistenceError(.invalidToken, "join token \(id) expired")
+        }
+        return token
+    }
+
     /// Consumes a join token and records the enrolled node and its certificate, atomically.
     ///
     /// Throws ``PersistenceError/Code/invalidToken`` with the reason (unknown, already
@@ -24,21 +53,7 @@ extension BerthDatabase {
         now: Int64
     ) async throws {
         try await writer.write { db in
-            guard var token = try JoinTokenRow.fetchOne(db, key: tokenID) else {
-                throw PersistenceError(.invalidToken, "unknown join token \(tokenID)")
-            }
-            guard ConstantTime.equal(token.secretHash, secretHash) else {
-                throw PersistenceError(.invalidToken, "join token \(tokenID) has a wrong secret")
-            }
-            if let usedAt = token.usedAt {
-                throw PersistenceError(
-                    .invalidToken,
-                    "join token \(tokenID) was already used (at \(Self.rfc3339(micros: usedAt)) by node \(token.usedBy ?? "?"))"
-                )
-            }
-            guard token.expiresAt > now else {
-                throw PersistenceError(.invalidToken, "join token \(tokenID) expired")
-            }
+            var token = try Self.usableJoinToken(db, id: tokenID, secretHash: secretHash, now: now)
             token.usedAt = now
             token.usedBy = node.id
             try token.update(db)

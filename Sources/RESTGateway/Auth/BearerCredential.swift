@@ -1,4 +1,5 @@
 import Foundation
+import TLSTransport
 import WireProtocol
 
 /// Reads a TAP bearer: `Authorization: Bearer <base64 of the JSON of the shake's data>`.

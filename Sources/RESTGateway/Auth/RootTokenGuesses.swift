@@ -1,5 +1,6 @@
 import NIOCore
 import Synchronization
+import TLSTransport
 
 /// Limits guesses of the root token, per source address.
 ///
@@ -59,7 +60,5 @@ final class RootTokenGuesses: Sendable {
     }
 
     /// The source address of a connection: its IP, without the port.
-    static func source(of channel: any Channel) -> String {
-        channel.remoteAddress?.ipAddress ?? "unknown"
-    }
+    static func source(of channel: any Channel) -> String { ConnectionAdmission.source(of: channel) }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import TLSTransport
 import WireProtocol
 
 /// What a dashboard handler knows about its request.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TLSTransport
 import WireProtocol
 
 /// The dashboard's session, carried in a signed cookie so the gateway stays stateless.

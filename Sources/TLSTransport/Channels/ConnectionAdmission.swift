@@ -46,7 +46,7 @@ public final class ConnectionAdmission: Sendable {
 
     /// Counters since start, for logs, metrics and tests.
     public struct Statistics: Sendable, Equatable {
-        /// Unauthenticated connections held now.
+        /// Unauthenticated connections held now (filled in when read).
         public var unauthenticated = 0
         /// Connections closed at accept because their source was at its cap.
         public var refused = 0
@@ -80,7 +80,13 @@ public final class ConnectionAdmission: Sendable {
     }
 
     /// The counters now.
-    public var statistics: Statistics { state.withLock { $0.statistics } }
+    public var statistics: Statistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.unauthenticated = state.entries.count
+            return statistics
+        }
+    }
 
     /// Admits `channel` from `source`; `nil` when the source is at its cap (close it).
     func admit(source: String, channel: any Channel) -> UInt64? {
@@ -104,7 +110,6 @@ public final class ConnectionAdmission: Sendable {
             state.entries[id] = Entry(source: source, channel: channel)
             state.order.append(id)
             state.perSource[source, default: 0] += 1
-            state.statistics.unauthenticated = state.entries.count
             return (id, evicted)
         }
         evicted?.close(promise: nil)
@@ -127,7 +132,6 @@ public final class ConnectionAdmission: Sendable {
         guard let entry = state.entries.removeValue(forKey: id) else { return nil }
         let left = state.perSource[entry.source, default: 1] - 1
         state.perSource[entry.source] = left > 0 ? left : nil
-        state.statistics.unauthenticated = state.entries.count
         // Keep the order buffer from growing without bound when most slots end by release.
         if state.order.count > 4 * max(16, state.entries.count) {
             state.order = CircularBuffer(state.order.filter { state.entries[$0] != nil })
@@ -136,7 +140,7 @@ public final class ConnectionAdmission: Sendable {
     }
 
     /// The source of a connection: its IP address without the port.
-    static func source(of channel: any Channel) -> String {
+    package static func source(of channel: any Channel) -> String {
         channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }

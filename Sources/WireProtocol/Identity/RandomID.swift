@@ -1,6 +1,6 @@
 /// Identifiers and secrets from the system CSPRNG.
 ///
-/// Foundation's `UUID()` on Linux reads `/dev/urandom` through a file descriptor; when the
+/// Foundation's UUID initializer on Linux reads `/dev/urandom` through a file descriptor; when the
 /// process has none left it returns the constant `00000000-0000-4000-8000-000000000000`, so
 /// two rows get one id. `SystemRandomNumberGenerator` uses `getrandom(2)`, which needs no
 /// descriptor and never fails silently. Every id and secret in Berth comes from here.
