@@ -1,5 +1,6 @@
 import Foundation
 import RESTGateway
+import WireProtocol
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -44,6 +45,14 @@ public final class TestGateway: Sendable {
         let task = Task { try await gateway.run { port in continuation.yield(port) } }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestTimeout(what: "gateway port") }
+        // Serve tests only once the gateway's own connection to the control plane is up, so a
+        // loaded machine does not turn a test's first call into a 503. Each try waits for the
+        // connection (up to the client's connect wait); it does not poll a timer.
+        var connected = false
+        for _ in 0..<6 where !connected {
+            connected = (try? await client.call(.status, principal: .root, body: Empty()))?.status == .ok
+        }
+        guard connected else { throw TestTimeout(what: "the gateway's connection to the control plane") }
         return TestGateway(port: port, rootToken: rootToken, task: task)
     }
 
