@@ -129,7 +129,14 @@ public final class TestControlPlane: Sendable {
             configuration: .init(host: "127.0.0.1", port: port, identity: identity, trustRoot: authority.certificate),
             logger: TestLogging.logger("gateway.client")
         )
-        return TestGatewayClient(client: client, task: Task { await client.run() })
+        let running = TestGatewayClient(client: client, task: Task { await client.run() })
+        // As TestGateway: hand the client out once its connection is up (each try waits for it).
+        var connected = false
+        for _ in 0..<6 where !connected {
+            connected = (try? await client.call(.status, principal: .root, body: Empty()))?.status == .ok
+        }
+        guard connected else { throw TestTimeout(what: "the gateway client's connection to the control plane") }
+        return running
     }
 }
 
