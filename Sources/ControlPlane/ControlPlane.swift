@@ -107,7 +107,11 @@ public final class ControlPlane: Service, Sendable {
                 sslContext: sslContext,
                 group: group,
                 maxPayloadSize: configuration.maxFramePayload,
-                admission: admission
+                admission: admission,
+                liveness: LivenessOptions(pingInterval: .milliseconds(Int64(configuration.pingInterval * 1000))),
+                // Data a node has not acknowledged for the offline timeout aborts its
+                // connection in the kernel as well, instead of retransmitting for minutes.
+                userTimeout: .milliseconds(Int64(configuration.offlineTimeout * 1000))
             )
         } catch {
             throw ControlPlaneError(
@@ -156,6 +160,24 @@ public final class ControlPlane: Service, Sendable {
                         let cutoff = BerthDatabase.nowMicros() - Int64(configuration.eventRetention * 1_000_000)
                         _ = try? await database.purgeEvents(before: cutoff)
                         try await Task.sleep(for: .seconds(3600))
+                    }
+                }
+                group.addTask { [fleet, database, revocations, configuration, logger] in
+                    // Revocations made elsewhere (`berth ca revoke` on the same database).
+                    var latest: Int64 = 0
+                    while !Task.isCancelled {
+                        do {
+                            let found = try await database.serialsRevoked(after: latest)
+                            latest = found.latest
+                            let fresh = found.serials.filter { !revocations.isRevoked($0) }
+                            for serial in fresh { revocations.revoke(serial) }
+                            if !fresh.isEmpty { await fleet.dropRevoked(Set(fresh)) }
+                        } catch is CancellationError {
+                            return
+                        } catch {
+                            logger.error("could not read revocations", metadata: ["error": "\(error)"])
+                        }
+                        try await Task.sleep(for: .milliseconds(Int64(configuration.revocationPollInterval * 1000)))
                     }
                 }
                 group.addTask { [fleet, keys, configuration] in

@@ -10,10 +10,23 @@ public struct ControlPlaneConfiguration: Sendable {
     public var heartbeatInterval: Double = 5
     /// How often the fleet is sampled for the dashboard's charts (an hour of samples is kept).
     public var historyInterval: Double = 10
-    /// A node with no heartbeat for this long is `Offline` and its connection is closed.
+    /// A node the control plane has heard nothing from for this long is `Offline`, and its
+    /// connection is closed. Silence is measured from the last frame of any kind, and a node
+    /// whose connection drops stays what it was while it reconnects within this time: a
+    /// partition shorter than the timeout causes no Offline episode.
     public var offlineTimeout: Double = 15
+    /// After this much silence from an authenticated peer the control plane pings it, so the
+    /// silence before a network cut is known to about this resolution (not to a heartbeat
+    /// interval). Sent in the welcome; nodes ping at the same rate and count their
+    /// connection dead after ``nodeDeadAfterPings`` intervals of silence.
+    public var pingInterval: Double = 1
+    /// Ping intervals of silence after which a node drops its connection and reconnects.
+    public var nodeDeadAfterPings: Int = 5
     /// How long `Terminated` instances stay visible before they are purged.
     public var terminatedRetention: Double = 3600
+    /// How often the database is read for certificates revoked by another process
+    /// (`berth ca revoke`); a revoked peer is disconnected within about this time.
+    public var revocationPollInterval: Double = 2
     /// Lifetime of node certificates issued at enrollment.
     public var nodeCertificateValidity: Double = 90 * 86_400
     /// A connection's TLS handshake must finish within this many seconds of accept.

@@ -274,6 +274,10 @@ enum Schema {
                 t.column("created_at", .integer).notNull()
             }
         }
+        migrator.registerMigration("v12-revocation-index") { db in
+            // The control plane polls for newly revoked certificates (`berth ca revoke`).
+            try db.create(index: "certificates_on_revoked_at", on: "certificates", columns: ["revoked_at"])
+        }
         return migrator
     }
 }

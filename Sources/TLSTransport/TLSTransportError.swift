@@ -7,6 +7,8 @@ public struct TLSTransportError: Error, Hashable, Sendable, CustomStringConverti
         case unreadableFile
         /// The control plane answered with an error frame; `reason` is its message.
         case refusedByPeer
+        /// Nothing arrived from the peer for longer than its liveness allows.
+        case peerSilent
     }
 
     public var code: Code

@@ -10,7 +10,7 @@ struct CACommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca",
         abstract: "Manage the control plane's certificate authority.",
-        subcommands: [Init.self, IssueGateway.self]
+        subcommands: [Init.self, IssueGateway.self, Revoke.self]
     )
 
     struct Init: AsyncParsableCommand {
@@ -66,6 +66,52 @@ struct CACommand: AsyncParsableCommand {
             try Data((try authority.certificate.serializeAsPEM().pemString + "\n").utf8)
                 .write(to: outDirectory.appendingPathComponent("ca.crt"))
             print("gateway certificate for \(name) written to \(outDirectory.path)")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a certificate by serial, or every certificate of a gateway.",
+            discussion: """
+                The revocation is written to the control plane's database. A running control \
+                plane reads it within its revocation poll interval (2 s by default), closes \
+                the peer's connection and refuses its next call and handshake.
+                """
+        )
+
+        @Option(help: "Control plane data directory.")
+        var dataDir: String
+
+        @Option(help: "Serial number (hex) of the certificate to revoke.")
+        var serial: String?
+
+        @Option(help: "Gateway name: revokes every certificate issued to it.")
+        var gateway: String?
+
+        @Option(help: "Why, recorded with the revocation and in the event log.")
+        var reason = "revoked by an operator"
+
+        func validate() throws {
+            guard (serial == nil) != (gateway == nil) else {
+                throw ValidationError("give exactly one of --serial or --gateway")
+            }
+        }
+
+        func run() async throws {
+            let database = try DataDirectory(URL(directoryPath: dataDir)).openDatabase()
+            let revoked = try await database.revokeCertificates(
+                serial: serial?.lowercased().replacingOccurrences(of: ":", with: ""),
+                role: gateway == nil ? nil : "gateway",
+                subjectID: gateway,
+                reason: reason,
+                now: BerthDatabase.nowMicros()
+            )
+            guard !revoked.isEmpty else {
+                throw ValidationError(
+                    "no unrevoked certificate matches \(serial.map { "serial \($0)" } ?? "gateway \(gateway ?? "")")"
+                )
+            }
+            for row in revoked { print("revoked \(row.role) certificate \(row.serial) (\(row.subjectId))") }
         }
     }
 }

@@ -122,6 +122,38 @@ import WireProtocol
         await cp.stop()
     }
 
+    @Test func aPullResumesOnTheNextConnectionAfterTheConnectionDrops() async throws {
+        let cp = try await TestControlPlane.start()
+        let relay = try await PartitionRelay.start(to: cp.port)
+        let node = cp.startAgent(try await cp.enroll(name: "blip"), name: "blip", port: relay.port) {
+            $0.transferWindow = 2
+        }
+        try await node.waitConnected()
+        let gateway = try await TestGateway.start(cp)
+        let v1 = try await Self.push(try Self.makeTemplate(seed: 11), name: "blip-ci", tag: "v1", gateway: gateway)
+        let templateID = try #require(v1["template_id"] as? String)
+        let total = 16 * Self.chunk + 15 + 1000
+
+        // The connection drops once half the template has come down: mid-pull, chunks in flight.
+        let events = cp.controlPlane.events.subscribe()
+        await relay.dropConnections(afterDownstreamBytes: total / 2)
+        let id = try #require(
+            try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(templateID)", "tag": "v1"}"#)
+                .json["body"] as? [String]
+        ).first!
+        let outcome = try await events.instance(timeout: 30, "the start to finish") {
+            $0.instanceID == id && ($0.state == .started || $0.state == .error)
+        }
+        #expect(outcome.state == .started, "\(outcome.message)")
+        #expect(await node.agent.connections == 2)
+        // Resumed, not restarted: every byte came down once.
+        #expect(await node.agent.bytesFetched == total)
+        await gateway.stop()
+        await node.stop()
+        await relay.stop()
+        await cp.stop()
+    }
+
     @Test func aDistributionPreloadsNodesAndCanBeCancelledAndRemoved() async throws {
         let cp = try await TestControlPlane.start()
         let a = cp.startAgent(try await cp.enroll(name: "a"), name: "a")

@@ -33,7 +33,7 @@ extension Fleet {
             if let heartbeat = links[node.id]?.session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &row) }
             record.nodeID = row.id
             record.name = row.name
-            record.state = Self.state(of: links[row.id])
+            record.state = links[row.id].map(Self.state(of:)) ?? reconnecting[row.id]?.state ?? "Offline"
             record.ipAddress = row.ipAddress
             record.cpuCount = row.cpuCount
             record.ramMB = row.ramMb
@@ -120,6 +120,7 @@ extension Fleet {
         }
         for serial in serials { revocations.revoke(serial) }
         nodes.removeValue(forKey: id)
+        reconnecting.removeValue(forKey: id)
         if let link = links.removeValue(forKey: id) {
             link.session.close(with: WireError(.unauthenticated, "node \(id) was deleted; its certificate is revoked"))
         }

@@ -25,6 +25,9 @@ actor Fleet {
     var nodes: [String: NodeRow] = [:]
     /// Connected nodes.
     var links: [String: NodeLink] = [:]
+    /// Nodes whose connection was lost (no goodbye), not yet `Offline`: they keep the state
+    /// they had until the offline timeout passes without a reconnect.
+    var reconnecting: [String: Reconnecting] = [:]
     /// Connected gateways by connection id.
     var gateways: [UInt64: PeerSession] = [:]
 
@@ -83,6 +86,7 @@ actor Fleet {
         guard var node = stored else {
             throw WireError(.unauthenticated, "node \(nodeID) is not enrolled (deleted?)")
         }
+        reconnecting.removeValue(forKey: nodeID)
         if let previous = links.removeValue(forKey: nodeID) {
             logger.info("node reconnected; closing its previous connection", metadata: ["node": "\(nodeID)"])
             previous.session.close(with: WireError(.goingAway, "replaced by a newer connection"))
@@ -121,12 +125,15 @@ actor Fleet {
             "node connected",
             metadata: ["node": "\(nodeID)", "name": "\(node.name)", "instances": "\(hello.instances.count)"]
         )
-        return Welcome(
+        var welcome = Welcome(
             version: version,
             heartbeatIntervalMillis: UInt64(configuration.heartbeatInterval * 1000),
             peerID: nodeID,
             serverTimeMicros: Int(now)
         )
+        welcome.pingIntervalMillis = UInt64(max(1, configuration.pingInterval * 1000))
+        welcome.deadAfterPings = UInt64(max(1, configuration.nodeDeadAfterPings))
+        return welcome
     }
 
     /// The welcome is on the wire: send pending commands and let the scheduler use the node.
@@ -139,13 +146,47 @@ actor Fleet {
     }
 
     /// The node's connection ended.
+    ///
+    /// A node that said goodbye is `Offline` at once. One whose connection was lost keeps
+    /// its state while it reconnects: it becomes `Offline` only when the control plane has
+    /// heard nothing from it for the offline timeout (see ``sweep()``), so a partition
+    /// shorter than that causes no Offline episode.
     func nodeDisconnected(_ session: PeerSession) async {
         let nodeID = session.identity.id
-        guard links[nodeID]?.session === session else { return }
+        guard let link = links[nodeID], link.session === session else { return }
         links.removeValue(forKey: nodeID)
+        if let heartbeat = session.heartbeat.withLock({ $0 }), var node = nodes[nodeID] {
+            apply(heartbeat, to: &node)
+            nodes[nodeID] = node
+        }
+        let silence = session.idleSeconds()
+        if session.hasLeftCleanly || silence > configuration.offlineTimeout {
+            await markOffline(nodeID, session: session, reason: session.hasLeftCleanly ? "node left" : "node disconnected")
+            return
+        }
+        // Shown as it was (a connection that dropped during its setup was Active already).
+        reconnecting[nodeID] = Reconnecting(
+            lastHeard: session.activity.lastInbound,
+            state: link.updating ? "Updating" : "Active"
+        )
+        logger.info(
+            "node connection lost; waiting for it to reconnect",
+            metadata: [
+                "node": "\(nodeID)",
+                "silentFor": "\(String(format: "%.1f", silence))s",
+                "offlineAfter": "\(Int(configuration.offlineTimeout))s",
+            ]
+        )
+    }
+
+    /// Saves and announces that a node is `Offline`.
+    func markOffline(_ nodeID: String, session: PeerSession?, reason: String) async {
+        reconnecting.removeValue(forKey: nodeID)
         guard var node = nodes[nodeID] else { return }
         node.state = "Offline"
-        if let heartbeat = session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &node) }
+        if let session {
+            node.lastSeen = BerthDatabase.nowMicros() - Int64(session.idleSeconds() * 1_000_000)
+        }
         nodes[nodeID] = node
         do {
             try await database.saveNode(node)
@@ -154,8 +195,23 @@ actor Fleet {
         } catch {
             logger.error("could not save node state", metadata: ["node": "\(nodeID)", "error": "\(error)"])
         }
-        logger.info("node disconnected; now Offline", metadata: ["node": "\(nodeID)"])
+        logger.info("node is Offline", metadata: ["node": "\(nodeID)", "reason": "\(reason)"])
         events.publish(.node(id: nodeID, state: "Offline"))
+    }
+
+    /// Ends the sessions of peers whose certificates were just revoked.
+    func dropRevoked(_ serials: Set<String>) async {
+        for (nodeID, link) in links where serials.contains(link.session.serial) {
+            logger.notice("closing a revoked node's connection", metadata: ["node": "\(nodeID)"])
+            link.session.close(with: WireError(.unauthenticated, "certificate \(link.session.serial) is revoked"))
+            links.removeValue(forKey: nodeID)
+            await markOffline(nodeID, session: link.session, reason: "certificate revoked")
+        }
+        for (id, gateway) in gateways where serials.contains(gateway.serial) {
+            logger.notice("closing a revoked gateway's connection", metadata: ["gateway": "\(gateway.identity.id)"])
+            gateway.close(with: WireError(.unauthenticated, "certificate \(gateway.serial) is revoked"))
+            gateways.removeValue(forKey: id)
+        }
     }
 
     func gatewayConnected(_ session: PeerSession) {
@@ -238,8 +294,15 @@ actor Fleet {
                 "node missed its heartbeats; closing its connection",
                 metadata: ["node": "\(nodeID)", "silentFor": "\(Int(link.session.idleSeconds(now: now)))s"]
             )
-            link.session.close(with: WireError(.goingAway, "no heartbeat for \(Int(configuration.offlineTimeout))s"))
-            await nodeDisconnected(link.session)
+            link.session.close(
+                with: WireError(.goingAway, "no heartbeat or pong for \(Int(configuration.offlineTimeout))s")
+            )
+            links.removeValue(forKey: nodeID)
+            await markOffline(nodeID, session: link.session, reason: "silent for the offline timeout")
+        }
+        let timeout = Int64(configuration.offlineTimeout * 1e9)
+        for (nodeID, lost) in reconnecting where now - lost.lastHeard > .nanoseconds(timeout) {
+            await markOffline(nodeID, session: nil, reason: "did not reconnect within the offline timeout")
         }
         for (_, gateway) in gateways where gateway.idleSeconds(now: now) > configuration.offlineTimeout {
             logger.warning(

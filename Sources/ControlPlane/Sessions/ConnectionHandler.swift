@@ -50,8 +50,14 @@ struct ConnectionHandler: Sendable {
                             )
                         }
                         // Proven: the connection leaves the unauthenticated caps and deadlines.
-                        channel.triggerUserOutboundEvent(PeerAuthenticatedEvent(), promise: nil)
-                        let session = PeerSession(connectionID: connectionID, identity: identity, channel: channel)
+                        try? await channel.triggerUserOutboundEvent(PeerAuthenticatedEvent()).get()
+                        let session = PeerSession(
+                            connectionID: connectionID,
+                            identity: identity,
+                            serial: certificate?.serialHex ?? "",
+                            channel: channel,
+                            activity: try await FramedChannel.activity(of: channel)
+                        )
                         switch identity.role {
                         case .node:
                             try await serveNode(session, hello: hello, version: version, frames: &frames)
@@ -114,11 +120,11 @@ struct ConnectionHandler: Sendable {
     ) async throws {
         let welcome = try await fleet.nodeConnected(session, hello: hello, version: version)
         session.send(welcome)
+        session.startPinging()
         await fleet.nodeReady(session)
         defer { Task { [fleet] in await fleet.nodeDisconnected(session) } }
         let nodeID = session.identity.id
         while let frame = try await frames.next() {
-            session.touch()
             switch frame.type {
             case .heartbeat:
                 let heartbeat = try Heartbeat(payload: frame.payload)
@@ -157,6 +163,12 @@ struct ConnectionHandler: Sendable {
                 session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
             case .pong:
                 break
+            case .error:
+                // A node that stops says so first: it is leaving, not lost.
+                let goodbye = try ErrorFrame(payload: frame.payload)
+                logger.info("node is leaving", metadata: ["node": "\(nodeID)", "reason": "\(goodbye.message.prefix(200))"])
+                session.markLeaving()
+                return
             case .rpcRequest:
                 throw WireError(.forbidden, "a node certificate cannot make gateway calls")
             default:
@@ -229,11 +241,15 @@ struct ConnectionHandler: Sendable {
                 serverTimeMicros: Self.nowMicros()
             )
         )
+        session.startPinging()
         try await withThrowingDiscardingTaskGroup { group in
             while let frame = try await frames.next() {
-                session.touch()
                 switch frame.type {
                 case .rpcRequest:
+                    // Revoked while connected (`berth ca revoke`): refused from the next call on.
+                    guard !revocations.isRevoked(session.serial) else {
+                        throw WireError(.unauthenticated, "certificate \(session.serial) is revoked")
+                    }
                     let request = try RPCRequest(payload: frame.payload)
                     let streamID = frame.streamID
                     group.addTask {

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The control plane's bookkeeping for one connected node.
 struct NodeLink {
     var session: PeerSession
@@ -9,4 +11,12 @@ struct NodeLink {
     var flushAgain = false
     /// The agent reports it is updating itself (`Updating`); no placements meanwhile.
     var updating = false
+}
+
+/// A node whose connection was lost, while the control plane waits for it to reconnect.
+struct Reconnecting {
+    /// When its last frame arrived.
+    var lastHeard: NIODeadline
+    /// The state it is shown in meanwhile (what it had when the connection dropped).
+    var state: String
 }

@@ -10,32 +10,48 @@ import WireProtocol
 final class PeerSession: Sendable {
     let connectionID: UInt64
     let identity: PeerIdentity
+    /// The client certificate's serial (lowercase hex), checked against revocations.
+    let serial: String
     let channel: any Channel
-    /// Last time a frame arrived, in `NIODeadline` uptime nanoseconds.
-    private let lastSeenNanos: Atomic<UInt64>
+    /// When a frame last arrived, kept by the connection's `LivenessHandler` (which also
+    /// pings the peer when it falls silent).
+    let activity: PeerActivity
     /// Latest heartbeat figures (nodes only); flushed to SQLite by the sweep.
     let heartbeat = Mutex<Heartbeat?>(nil)
+    /// Set when the peer said goodbye (an error frame `goingAway`) before closing.
+    private let leftCleanly = Atomic(false)
 
-    init(connectionID: UInt64, identity: PeerIdentity, channel: any Channel) {
+    init(
+        connectionID: UInt64,
+        identity: PeerIdentity,
+        serial: String = "",
+        channel: any Channel,
+        activity: PeerActivity = PeerActivity()
+    ) {
         self.connectionID = connectionID
         self.identity = identity
+        self.serial = serial
         self.channel = channel
-        self.lastSeenNanos = Atomic(NIODeadline.now().uptimeNanoseconds)
-    }
-
-    func touch() {
-        lastSeenNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+        self.activity = activity
     }
 
     /// Seconds since the last frame.
     func idleSeconds(now: NIODeadline = .now()) -> Double {
-        let last = lastSeenNanos.load(ordering: .relaxed)
-        let current = now.uptimeNanoseconds
-        return current > last ? Double(current - last) / 1e9 : 0
+        activity.silenceSeconds(now: now)
     }
+
+    /// The peer announced that it is leaving (it is not lost).
+    func markLeaving() { leftCleanly.store(true, ordering: .relaxed) }
+
+    var hasLeftCleanly: Bool { leftCleanly.load(ordering: .relaxed) }
 
     func send<M: WireMessage>(_ message: M, streamID: UInt32 = 0) {
         channel.writeAndFlush(message.frame(streamID: streamID, allocator: channel.allocator), promise: nil)
+    }
+
+    /// Starts the connection's pings; call after the welcome is written, so it goes first.
+    func startPinging() {
+        channel.triggerUserOutboundEvent(StartLivenessEvent(), promise: nil)
     }
 
     /// Sends an error frame, then closes the connection.

@@ -1,6 +1,9 @@
 import Foundation
 import WireProtocol
 
+/// A content request's connection ended before its answer came (it is sent again).
+struct ConnectionLost: Error {}
+
 /// An answer to one of the agent's content requests.
 enum ContentReply: Sendable {
     case manifest(ManifestResponse)
@@ -20,28 +23,83 @@ enum ContentReply: Sendable {
 /// pushes (save image), each with at most ``NodeAgent/Configuration/transferWindow``
 /// chunks in flight.
 extension NodeAgent {
-    /// Sends a request and waits for the answer with the same request id. Fails when the
-    /// connection ends first.
+    /// Sends a request and waits for the answer with the same request id.
+    ///
+    /// Every content request is idempotent (a manifest, a chunk by hash, a chunk list, an
+    /// upload the registry stores by hash), so when the connection ends first the request is
+    /// sent again on the next connection: a transfer resumes from the chunks it already
+    /// holds. It fails only when no connection comes back within
+    /// ``NodeAgent/Configuration/transferResumeTimeout``, or with the control plane's answer.
     func contentCall(_ make: (UInt64) -> some WireMessage) async throws -> ContentReply {
-        guard channel != nil else { throw DriverError("not connected to the control plane") }
-        let id = nextContentRequest
-        nextContentRequest &+= 1
-        return try await withCheckedThrowingContinuation { continuation in
-            contentWaiters[id] = continuation
-            send(make(id))
+        let deadline = ContinuousClock.now + configuration.transferResumeTimeout
+        while true {
+            if channel == nil { try await waitForConnection(until: deadline) }
+            let id = nextContentRequest
+            nextContentRequest &+= 1
+            do {
+                return try await withCheckedThrowingContinuation { continuation in
+                    contentWaiters[id] = continuation
+                    send(make(id))
+                }
+            } catch is ConnectionLost {
+                try Task.checkCancellation()
+                logger.info("connection lost during a transfer; resuming on the next connection")
+            }
         }
+    }
+
+    /// Waits for the next connection to the control plane, or throws once `deadline` passes.
+    private func waitForConnection(until deadline: ContinuousClock.Instant) async throws {
+        let id = nextConnectionWaiter
+        nextConnectionWaiter &+= 1
+        let timeout = Task { [weak self] in
+            try? await Task.sleep(until: deadline)
+            await self?.expireConnectionWaiter(id)
+        }
+        defer { timeout.cancel() }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if channel != nil {
+                    continuation.resume()
+                } else if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    connectionWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelConnectionWaiter(id) }
+        }
+    }
+
+    private func expireConnectionWaiter(_ id: UInt64) {
+        connectionWaiters.removeValue(forKey: id)?.resume(
+            throwing: DriverError(
+                "the connection to the control plane ended during a transfer and did not come back within \(configuration.transferResumeTimeout)"
+            )
+        )
+    }
+
+    private func cancelConnectionWaiter(_ id: UInt64) {
+        connectionWaiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
+    }
+
+    /// A new connection is up: transfers waiting for one go on.
+    func resumeConnectionWaiters() {
+        let waiters = connectionWaiters
+        connectionWaiters = [:]
+        for waiter in waiters.values { waiter.resume() }
     }
 
     func resumeContent(_ reply: ContentReply) {
         contentWaiters.removeValue(forKey: reply.requestID)?.resume(returning: reply)
     }
 
+    /// The connection ended: requests in flight are sent again on the next one.
     func failContentWaiters() {
         let waiters = contentWaiters
         contentWaiters = [:]
-        for waiter in waiters.values {
-            waiter.resume(throwing: DriverError("the connection to the control plane ended during a transfer"))
-        }
+        for waiter in waiters.values { waiter.resume(throwing: ConnectionLost()) }
     }
 
     /// The cached manifest for a start, pulling the version first when the cache lacks it.

@@ -21,9 +21,19 @@ public actor NodeAgent {
         public var trustRoot: Certificate
         public var agentVersion: String = "berth-node/0.1.0"
         public var backoff = Backoff()
+        /// Reconnect delays after the path to the control plane went dark (a timeout, not a
+        /// refusal): short, so the node is back soon after the network heals, before the
+        /// control plane's offline timeout. A refused or failed connection (the control plane
+        /// is down or restarting) uses ``backoff`` instead, so a restart sees no herd.
+        public var pathLossBackoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
+        /// A TCP connect must succeed this soon (a SYN and its first retransmission).
+        public var connectTimeout: Duration = .seconds(2)
+        /// The TLS handshake, and then hello to welcome, must each finish this soon.
+        public var setupTimeout: Duration = .seconds(10)
         /// Where the highest applied command id is kept across agent restarts.
         public var stateFile: URL?
-        /// Missed server answers, in heartbeat intervals, before the connection counts as dead.
+        /// Missed server answers, in heartbeat intervals, before the connection counts as dead;
+        /// used only with a control plane whose welcome names no ping interval.
         public var deadAfterIntervals: Double = 3
         /// Shell command run by `sh -c` when the control plane asks the agent to update
         /// (Anka `PUT /api/v1/node/update`), e.g. a package upgrade. Without one, the agent
@@ -33,6 +43,9 @@ public actor NodeAgent {
         public var cacheDirectory: URL?
         /// Chunk requests (or uploads) a transfer keeps outstanding: the flow-control window.
         public var transferWindow = 8
+        /// How long a transfer (a pull or a save image's upload) waits for the connection to
+        /// come back after it dropped, before the transfer fails.
+        public var transferResumeTimeout: Duration = .seconds(300)
         /// Chunk size for files that save image adds (existing files keep their template's).
         public var chunkSize = 1 << 20
 
@@ -71,11 +84,18 @@ public actor NodeAgent {
     /// Reported in heartbeats while an agent update runs.
     var updating = false
     var backoff: Backoff
+    var pathLossBackoff: Backoff
     public private(set) var connections = 0
 
     /// Template content this node holds.
     public let cache: TemplateCache
     var contentWaiters: [UInt64: CheckedContinuation<ContentReply, any Error>] = [:]
+    /// Transfers waiting for the next connection after theirs dropped.
+    var connectionWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+    var nextConnectionWaiter: UInt64 = 0
+    /// Starts still pulling or provisioning (the driver does not list them yet), reported
+    /// in the hello so that a reconnect mid-pull is not taken for a lost instance.
+    var startsInProgress: Set<String> = []
     var nextContentRequest: UInt64 = 1
     /// The manifest each instance started from (save image re-uses its chunk sizes).
     var instanceTemplates: [String: TemplateManifest] = [:]
@@ -101,6 +121,7 @@ public actor NodeAgent {
         self.group = group
         self.epoch = UInt64.random(in: 1...UInt64.max)
         self.backoff = configuration.backoff
+        self.pathLossBackoff = configuration.pathLossBackoff
         self.cache = TemplateCache(
             root: configuration.cacheDirectory
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -119,6 +140,7 @@ public actor NodeAgent {
     /// Connects and serves until the task is cancelled, reconnecting as needed.
     public func run() async {
         while !Task.isCancelled {
+            var pathLost = false
             do {
                 try await runSession()
                 notify.yield(.disconnected(reason: "connection closed"))
@@ -128,17 +150,32 @@ public actor NodeAgent {
                 logger.error("control plane refused this node", metadata: ["reason": "\(error.reason)"])
                 notify.yield(.refused(reason: error.reason))
             } catch {
+                pathLost = Self.isPathLoss(error)
                 logger.warning("connection to control plane failed", metadata: ["error": "\(error)"])
                 notify.yield(.disconnected(reason: "\(error)"))
             }
             channel = nil
             failContentWaiters()
-            let delay = backoff.next()
+            let delay = pathLost ? pathLossBackoff.next() : backoff.next()
             logger.debug("reconnecting", metadata: ["after": "\(delay)"])
             do { try await Task.sleep(for: delay) } catch { break }
         }
         channel?.close(promise: nil)
         notify.finish()
+    }
+
+    /// Whether a failure means the network path went dark (a timeout or silence), as
+    /// opposed to a control plane that answered with a refusal.
+    static func isPathLoss(_ error: any Error) -> Bool {
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        if let error = error as? TLSTransportError, error.code == .peerSilent { return true }
+        if let error = error as? IOError {
+            return [ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET, EPIPE].contains(error.errnoCode)
+        }
+        if let error = error as? NIOConnectionError {
+            return error.connectionErrors.contains { isPathLoss($0.error) }
+        }
+        return false
     }
 
     private func runSession() async throws {
@@ -147,24 +184,51 @@ public actor NodeAgent {
             port: configuration.port,
             identity: configuration.identity,
             trustRoot: configuration.trustRoot,
-            group: group
+            group: group,
+            connectTimeout: TimeAmount(configuration.connectTimeout),
+            handshakeTimeout: TimeAmount(configuration.setupTimeout)
         )
         let channel = connection.channel
-        try await connection.executeThenClose { inbound, _ in
-            var frames = inbound.makeAsyncIterator()
-            let welcome: Welcome
-            do {
-                welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: await makeHello())
-            } catch let error as TLSTransportError where error.code == .refusedByPeer {
-                throw NodeAgentError(.serverRefused, error.reason)
+        let setupDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.setupTimeout)) {
+            FramedChannel.abort(channel)
+        }
+        defer { setupDeadline.cancel() }
+        try await withTaskCancellationHandler {
+            try await connection.executeThenClose { inbound, _ in
+                var frames = inbound.makeAsyncIterator()
+                let welcome: Welcome
+                do {
+                    welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: await makeHello())
+                } catch let error as TLSTransportError where error.code == .refusedByPeer {
+                    throw NodeAgentError(.serverRefused, error.reason)
+                } catch where !channel.isActive {
+                    throw TLSTransportError(.peerSilent, "no welcome within \(configuration.setupTimeout)")
+                }
+                setupDeadline.cancel()
+                let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
+                // The control plane's ping interval sets how soon silence is noticed here too.
+                let pinged = welcome.pingIntervalMillis > 0
+                if pinged {
+                    let ping = TimeAmount.milliseconds(Int64(welcome.pingIntervalMillis))
+                    let deadAfter = ping * Int64(max(2, welcome.deadAfterPings))
+                    try await FramedChannel.startLiveness(
+                        LivenessOptions(pingInterval: ping, deadAfter: deadAfter),
+                        on: channel
+                    )
+                }
+                connected(channel, nodeID: welcome.peerID)
+                let heartbeats = Task {
+                    try await self.heartbeatLoop(channel: channel, interval: interval, watchSilence: !pinged)
+                }
+                defer { heartbeats.cancel() }
+                while let frame = try await frames.next() {
+                    try await handle(frame)
+                }
             }
-            let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
-            connected(channel, nodeID: welcome.peerID)
-            let heartbeats = Task { try await self.heartbeatLoop(channel: channel, interval: interval) }
-            defer { heartbeats.cancel() }
-            while let frame = try await frames.next() {
-                try await handle(frame)
-            }
+        } onCancel: {
+            // Stopping, not lost: the control plane marks the node Offline at once.
+            let goodbye = ErrorFrame(WireError(.goingAway, "node agent stopping")).frame(allocator: channel.allocator)
+            channel.writeAndFlush(goodbye).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
@@ -173,6 +237,7 @@ public actor NodeAgent {
         lastInbound = .now()
         connections += 1
         backoff.reset()
+        pathLossBackoff.reset()
         logger.info("connected to control plane", metadata: ["node": "\(nodeID)"])
         notify.yield(.connected(nodeID: nodeID))
         for key in unacked.keys.sorted() {
@@ -181,6 +246,7 @@ public actor NodeAgent {
         for report in imageReports.values {
             channel.writeAndFlush(report.frame(allocator: channel.allocator), promise: nil)
         }
+        resumeConnectionWaiters()
     }
 
     private func makeHello() async -> Hello {
@@ -191,15 +257,19 @@ public actor NodeAgent {
         hello.templates = await cache.held()
         hello.cacheBytes = await cache.bytes()
         hello.instances = await driver.instances()
+        let listed = Set(hello.instances.map(\.instanceID))
+        for id in startsInProgress.sorted() where !listed.contains(id) {
+            hello.instances.append(InstanceStatus(instanceID: id, state: .pulling))
+        }
         hello.lastAppliedCommandID = lastAppliedCommandID
         return hello
     }
 
-    private func heartbeatLoop(channel: any Channel, interval: Duration) async throws {
+    private func heartbeatLoop(channel: any Channel, interval: Duration, watchSilence: Bool) async throws {
         let deadAfter = interval * configuration.deadAfterIntervals
         while true {
             try await Task.sleep(for: interval)
-            if silence() > deadAfter {
+            if watchSilence && silence() > deadAfter {
                 logger.warning("control plane stopped answering; reconnecting")
                 channel.close(promise: nil)
                 return
@@ -310,6 +380,8 @@ public actor NodeAgent {
             case .start:
                 guard let spec = command.start else { throw DriverError("start command without a spec") }
                 log(id, "start: template \(spec.templateName) (\(spec.templateID)) tag \(spec.tag) as \(spec.vmName)")
+                startsInProgress.insert(id)
+                defer { startsInProgress.remove(id) }
                 let template = try await ensureTemplate(for: spec, instanceID: id)
                 instanceTemplates[id] = template
                 try Task.checkCancellation()

@@ -70,8 +70,56 @@ extension BerthDatabase {
     }
 
     /// Records a certificate issued outside enrollment (control plane, gateways).
+    ///
+    /// Serials are random; a collision fails rather than overwriting the other record.
     public func recordCertificate(_ certificate: CertificateRow) async throws {
-        try await writer.write { db in try certificate.upsert(db) }
+        try await writer.write { db in try certificate.insert(db) }
+    }
+
+    /// Revokes the certificate with `serial`, or every unrevoked one issued to `subjectID`
+    /// in `role`, and logs it. Returns the rows revoked now (already revoked ones are left).
+    public func revokeCertificates(
+        serial: String? = nil,
+        role: String? = nil,
+        subjectID: String? = nil,
+        reason: String,
+        now: Int64
+    ) async throws -> [CertificateRow] {
+        try await writer.write { db in
+            var request = CertificateRow.filter(Column("revoked_at") == nil)
+            if let serial { request = request.filter(Column("serial") == serial.lowercased()) }
+            if let role { request = request.filter(Column("role") == role) }
+            if let subjectID { request = request.filter(Column("subject_id") == subjectID) }
+            guard serial != nil || subjectID != nil else { return [] }
+            var rows = try request.fetchAll(db)
+            for index in rows.indices {
+                rows[index].revokedAt = now
+                rows[index].revokeReason = reason
+                try rows[index].update(db)
+                var event = EventLogRow(
+                    ts: now,
+                    kind: "certificate.revoked",
+                    subject: rows[index].subjectId,
+                    message: "\(rows[index].role) certificate \(rows[index].serial) revoked: \(reason)"
+                )
+                try event.insert(db)
+            }
+            return rows
+        }
+    }
+
+    /// Serials revoked after `since` (microseconds), with the latest revocation time seen.
+    public func serialsRevoked(after since: Int64) async throws -> (serials: [String], latest: Int64) {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT serial, revoked_at FROM certificates WHERE revoked_at > ? ORDER BY revoked_at",
+                arguments: [since]
+            )
+            let serials = rows.map { $0["serial"] as String }
+            let latest = rows.last.map { $0["revoked_at"] as Int64 } ?? since
+            return (serials, latest)
+        }
     }
 
     /// Serial numbers of every revoked certificate.

@@ -206,7 +206,8 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         finish(authenticated: true)
-        promise?.succeed()
+        // Passed on: the liveness handler (first in the pipeline) starts pinging on it.
+        context.triggerUserOutboundEvent(event, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

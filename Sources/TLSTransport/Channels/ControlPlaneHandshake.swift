@@ -10,14 +10,20 @@ public enum ControlPlaneHandshake {
         port: Int,
         identity: TLSIdentity,
         trustRoot: Certificate,
-        group: any EventLoopGroup
+        group: any EventLoopGroup,
+        connectTimeout: TimeAmount = .seconds(10),
+        handshakeTimeout: TimeAmount = .seconds(10),
+        userTimeout: TimeAmount? = nil
     ) async throws -> FramedChannel.Connection {
         try await FramedChannel.connect(
             host: host,
             port: port,
             configuration: try TLSConfigurations.mutualClient(identity: identity, trustRoot: trustRoot),
             verifyServer: FramedChannel.requireControlPlane,
-            group: group
+            group: group,
+            connectTimeout: connectTimeout,
+            handshakeTimeout: handshakeTimeout,
+            userTimeout: userTimeout
         )
     }
 

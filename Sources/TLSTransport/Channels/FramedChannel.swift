@@ -14,7 +14,8 @@ public enum FramedChannel {
     public static func wrapSynchronously(
         _ channel: Channel,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize,
-        admission: ConnectionAdmission? = nil
+        admission: ConnectionAdmission? = nil,
+        liveness: LivenessOptions? = nil
     ) throws -> Connection {
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize))
@@ -22,6 +23,9 @@ public enum FramedChannel {
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
         if let admission {
             try channel.pipeline.syncOperations.addHandler(AdmissionHandler(admission: admission))
+        }
+        if let liveness {
+            try channel.pipeline.syncOperations.addHandler(LivenessHandler(options: liveness), position: .first)
         }
         return try Connection(
             wrappingChannelSynchronously: channel,
@@ -39,17 +43,25 @@ public enum FramedChannel {
         sslContext: NIOSSLContext,
         group: any EventLoopGroup,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize,
-        admission: ConnectionAdmission? = nil
+        admission: ConnectionAdmission? = nil,
+        liveness: LivenessOptions? = nil,
+        userTimeout: TimeAmount? = nil
     ) async throws -> NIOAsyncChannel<Connection, Never> {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(userTimeout))
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    return try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize, admission: admission)
+                    return try wrapSynchronously(
+                        channel,
+                        maxPayloadSize: maxPayloadSize,
+                        admission: admission,
+                        liveness: liveness
+                    )
                 }
             }
     }
@@ -68,6 +80,8 @@ public enum FramedChannel {
         verifyServer: (@Sendable (Certificate) throws -> Void)? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         connectTimeout: TimeAmount = .seconds(10),
+        handshakeTimeout: TimeAmount = .seconds(10),
+        userTimeout: TimeAmount? = nil,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize
     ) async throws -> Connection {
         let sslContext = try NIOSSLContext(configuration: configuration)
@@ -75,6 +89,7 @@ public enum FramedChannel {
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(userTimeout))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler: NIOSSLClientHandler
@@ -88,11 +103,18 @@ public enum FramedChannel {
                         handler = try NIOSSLClientHandler(context: sslContext, serverHostname: nil)
                     }
                     try channel.pipeline.syncOperations.addHandler(handler)
+                    // Dormant until the session starts it; it also aborts stalled setups.
+                    try channel.pipeline.syncOperations.addHandler(LivenessHandler(options: nil), position: .first)
                     let handshake = channel.eventLoop.makePromise(of: Void.self)
                     try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
                     return (try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize), handshake.futureResult)
                 }
             }
+        // A handshake across a path that went dark would otherwise wait forever.
+        let channel = connection.channel
+        // Closing fails the handshake's future (the waiter sees the channel go inactive).
+        let deadline = channel.eventLoop.scheduleTask(in: handshakeTimeout) { abort(channel) }
+        defer { deadline.cancel() }
         do {
             try await handshake.get()
             if let verifyServer {
@@ -106,6 +128,25 @@ public enum FramedChannel {
             throw error
         }
         return connection
+    }
+
+    /// Starts the liveness of a client connection (its handler waits, dormant, from
+    /// ``connect(host:port:configuration:pinnedCA:verifyServer:group:connectTimeout:handshakeTimeout:userTimeout:maxPayloadSize:)``
+    /// until the welcome names the interval).
+    public static func startLiveness(_ options: LivenessOptions, on channel: any Channel) async throws {
+        try await channel.triggerUserOutboundEvent(StartLivenessEvent(options)).get()
+    }
+
+    /// Closes a connection's socket now, without the TLS close_notify exchange.
+    public static func abort(_ channel: any Channel) {
+        channel.triggerUserOutboundEvent(AbortConnectionEvent()).whenFailure { _ in channel.close(promise: nil) }
+    }
+
+    /// The activity record of a connection set up with `liveness`.
+    public static func activity(of channel: any Channel) async throws -> PeerActivity {
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: LivenessHandler.self).activity
+        }.get()
     }
 
     /// A `verifyServer` check: the server must hold a control-plane certificate.

@@ -9,6 +9,11 @@ public struct Welcome: WireMessage, Equatable {
     /// The id the server knows this peer by (node id, or gateway name).
     public var peerID: String
     public var serverTimeMicros: Int
+    /// The server pings after this much silence; 0 from servers older than the field.
+    public var pingIntervalMillis: UInt64 = 0
+    /// Ping intervals of silence after which the client should treat the connection as
+    /// dead and reconnect; 0 when the server does not say.
+    public var deadAfterPings: UInt64 = 0
 
     public init(
         version: UInt32,
@@ -30,6 +35,8 @@ public struct Welcome: WireMessage, Equatable {
         w.write(3, heartbeatIntervalMillis)
         w.write(4, peerID)
         w.write(5, serverTimeMicros)
+        if pingIntervalMillis > 0 { w.write(6, pingIntervalMillis) }
+        if deadAfterPings > 0 { w.write(7, deadAfterPings) }
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -41,6 +48,8 @@ public struct Welcome: WireMessage, Equatable {
             case 3: heartbeatIntervalMillis = try r.uint64(tag)
             case 4: peerID = try r.string(tag)
             case 5: serverTimeMicros = try r.int(tag)
+            case 6: pingIntervalMillis = try r.uint64(tag)
+            case 7: deadAfterPings = try r.uint64(tag)
             default: try r.skip(tag)
             }
         }
