@@ -23,8 +23,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Heartbeat interval in seconds, told to nodes.")
     var heartbeatInterval = 5.0
 
-    @Option(help: "Seconds without a heartbeat before a node is Offline.")
+    @Option(help: "Seconds of silence (no frame of any kind) before a node is Offline; a node that reconnects sooner never is.")
     var offlineTimeout = 15.0
+
+    @Option(help: "Seconds of silence after which a peer is pinged; nodes drop a connection silent for 5 of these.")
+    var pingInterval = 1.0
 
     @Option(help: "Seconds Terminated instances stay listed.")
     var terminatedRetention = 3600.0
@@ -64,11 +67,15 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         guard directory.isInitialized else {
             throw CommandFailure("\(directory.url.path) has no CA; run `berth ca init --data-dir \(dataDir)` first")
         }
+        guard pingInterval > 0, offlineTimeout > pingInterval * 5 else {
+            throw ValidationError("--offline-timeout must exceed 5 × --ping-interval (the time a node takes to judge its connection dead)")
+        }
         var configuration = ControlPlaneConfiguration()
         configuration.host = host
         configuration.port = port
         configuration.heartbeatInterval = heartbeatInterval
         configuration.offlineTimeout = offlineTimeout
+        configuration.pingInterval = pingInterval
         configuration.terminatedRetention = terminatedRetention
         configuration.handshakeTimeout = handshakeTimeout
         configuration.firstFrameTimeout = firstFrameTimeout
