@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "berth", targets: ["berth"]),
         // For the benchmark package (Benchmarks/), which measures the layers directly.
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        // For the fuzz harnesses (FuzzTesting/): the parsers of untrusted bytes.
+        .library(name: "TLSTransport", targets: ["TLSTransport"]),
+        .library(name: "RESTGateway", targets: ["RESTGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -181,3 +181,20 @@ import WireProtocol
         #expect(RandomID.hex(8).count == 8)
     }
 }
+
+/// Fields whose default is not the zero value keep a zero or false across the wire (found by
+/// FuzzPayloads: a save image asked not to suspend arrived asking to suspend).
+@Suite struct NonZeroDefaultTests {
+    @Test func falseAndZeroSurviveWhereTheDefaultIsNot() throws {
+        var save = SaveImageRequest()
+        save.suspend = false
+        #expect(try SaveImageRequest(bytes: save.encodedBytes()).suspend == false)
+        #expect(try SaveImageRequest(bytes: SaveImageRequest().encodedBytes()).suspend == true)
+        var start = StartInstancesRequest()
+        start.count = 0
+        #expect(try StartInstancesRequest(bytes: start.encodedBytes()).count == 0)
+        var query = EventQuery()
+        query.limit = 0
+        #expect(try EventQuery(bytes: query.encodedBytes()).limit == 0)
+    }
+}

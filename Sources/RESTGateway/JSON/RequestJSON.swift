@@ -33,7 +33,11 @@ struct RequestJSON {
     private static func readValue(_ request: Request) async throws -> Any? {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBodySize)
-        let bytes = buffer.readableBytesView
+        return try parse(buffer.readableBytesView)
+    }
+
+    /// Parses body bytes: `nil` when they are empty or only whitespace.
+    static func parse(_ bytes: some Collection<UInt8>) throws -> Any? {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
         do {
             return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])

@@ -76,6 +76,19 @@ public struct PayloadWriter {
         writeVarint(1)
     }
 
+    /// Writes `value` even when it is zero or false: for fields whose default is not the
+    /// zero value (an omitted field decodes as its default, so `false` or `0` would be lost).
+    public mutating func writeExplicit(_ number: UInt32, _ value: Bool) {
+        writeKey(number, .varint)
+        writeVarint(value ? 1 : 0)
+    }
+
+    /// See ``writeExplicit(_:_:)-(UInt32,Bool)``.
+    public mutating func writeExplicit(_ number: UInt32, _ value: Int) {
+        writeKey(number, .varint)
+        writeVarint(Self.zigzag(Int64(value)))
+    }
+
     public mutating func write(_ number: UInt32, _ value: Double) {
         guard value != 0 || value.sign == .minus else { return }
         writeKey(number, .fixed64)

@@ -73,7 +73,7 @@ public struct EventQuery: WireCodable, Equatable {
         w.write(2, beforeID)
         w.write(3, kindPrefix)
         w.write(4, subject)
-        w.write(5, limit)
+        w.writeExplicit(5, limit)  // defaults to 100
     }
 
     public init(from r: inout PayloadReader) throws {

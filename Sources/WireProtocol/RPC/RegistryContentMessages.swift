@@ -260,7 +260,7 @@ public struct SaveImageRequest: WireCodable, Equatable {
         w.write(3, newTemplateName)
         w.write(4, targetTemplateID)
         w.write(5, description)
-        w.write(6, suspend)
+        w.writeExplicit(6, suspend)  // defaults to true
         w.write(7, bytes: script)
         w.write(8, revertBeforePush)
         w.write(9, revertTag)

@@ -27,7 +27,7 @@ public struct StartInstancesRequest: WireCodable, Equatable {
         w.write(3, version)
         w.write(4, name)
         w.write(5, externalID)
-        w.write(6, count)
+        w.writeExplicit(6, count)  // defaults to 1
         w.write(7, nodeID)
         w.write(8, priority)
         w.write(9, groupID)
