@@ -198,3 +198,21 @@ import WireProtocol
         #expect(try EventQuery(bytes: query.encodedBytes()).limit == 0)
     }
 }
+
+/// A double that is NaN or infinite is malformed input (found by FuzzPayloads: a heartbeat
+/// whose CPU figure was NaN decoded, and NaN is stored by SQLite as NULL).
+@Suite struct NonFiniteDoubleTests {
+    @Test(arguments: [Double.nan, .infinity, -.infinity])
+    func aNonFiniteDoubleIsRefused(value: Double) throws {
+        // A hostile peer's bytes: field 2 (cpuUtil), fixed64, the value's bit pattern.
+        var bytes: [UInt8] = [0x08, 0x01, 0x11]
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        #expect(throws: WireError.self) { try Heartbeat(bytes: bytes) }
+        // Berth itself never sends one: the writer leaves it out.
+        var heartbeat = Heartbeat(sequence: 1)
+        heartbeat.cpuUtil = value
+        #expect(try Heartbeat(bytes: heartbeat.encodedBytes()).cpuUtil == 0)
+        heartbeat.cpuUtil = 0.5
+        #expect(try Heartbeat(bytes: heartbeat.encodedBytes()).cpuUtil == 0.5)
+    }
+}

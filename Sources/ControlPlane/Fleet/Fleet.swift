@@ -195,6 +195,8 @@ actor Fleet {
         } catch {
             logger.error("could not save node state", metadata: ["node": "\(nodeID)", "error": "\(error)"])
         }
+        // Back during the save: it reconnected (and said Active), so no Offline after that.
+        guard links[nodeID] == nil else { return }
         logger.info("node is Offline", metadata: ["node": "\(nodeID)", "reason": "\(reason)"])
         events.publish(.node(id: nodeID, state: "Offline"))
     }
@@ -202,6 +204,7 @@ actor Fleet {
     /// Ends the sessions of peers whose certificates were just revoked.
     func dropRevoked(_ serials: Set<String>) async {
         for (nodeID, link) in links where serials.contains(link.session.serial) {
+            guard links[nodeID]?.session === link.session else { continue }
             logger.notice("closing a revoked node's connection", metadata: ["node": "\(nodeID)"])
             link.session.close(with: WireError(.unauthenticated, "certificate \(link.session.serial) is revoked"))
             links.removeValue(forKey: nodeID)
@@ -290,6 +293,8 @@ actor Fleet {
     func sweep() async {
         let now = NIODeadline.now()
         for (nodeID, link) in links where link.session.idleSeconds(now: now) > configuration.offlineTimeout {
+            // The loop awaits: a node may have reconnected since the snapshot was taken.
+            guard links[nodeID]?.session === link.session else { continue }
             logger.warning(
                 "node missed its heartbeats; closing its connection",
                 metadata: ["node": "\(nodeID)", "silentFor": "\(Int(link.session.idleSeconds(now: now)))s"]
@@ -302,6 +307,7 @@ actor Fleet {
         }
         let timeout = Int64(configuration.offlineTimeout * 1e9)
         for (nodeID, lost) in reconnecting where now - lost.lastHeard > .nanoseconds(timeout) {
+            guard reconnecting[nodeID]?.lastHeard == lost.lastHeard, links[nodeID] == nil else { continue }
             await markOffline(nodeID, session: nil, reason: "did not reconnect within the offline timeout")
         }
         for (_, gateway) in gateways where gateway.idleSeconds(now: now) > configuration.offlineTimeout {

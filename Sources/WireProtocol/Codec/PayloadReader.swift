@@ -105,7 +105,13 @@ public struct PayloadReader {
         }
         let bits = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self))
         position += 8
-        return Double(bitPattern: bits)
+        // No field means NaN or infinity; letting one in would poison sorting, JSON and SQLite
+        // (a NaN is stored as NULL), so it is malformed input like any other.
+        let value = Double(bitPattern: bits)
+        guard value.isFinite else {
+            throw WireError(.invalidValue, "field \(tag.number): \(value) is not a finite number")
+        }
+        return value
     }
 
     public mutating func enumeration<E: RawRepresentable>(_ tag: FieldTag, as: E.Type = E.self) throws -> E

@@ -89,14 +89,16 @@ public struct PayloadWriter {
         writeVarint(Self.zigzag(Int64(value)))
     }
 
+    /// A NaN or infinity is written as absent (0): readers refuse non-finite doubles, and a
+    /// figure computed from nothing (0/0) must not break the connection that carries it.
     public mutating func write(_ number: UInt32, _ value: Double) {
-        guard value != 0 || value.sign == .minus else { return }
+        guard value.isFinite, value != 0 || value.sign == .minus else { return }
         writeKey(number, .fixed64)
         writeFixed64(value.bitPattern)
     }
 
     public mutating func write(_ number: UInt32, _ value: Double?) {
-        guard let value else { return }
+        guard let value, value.isFinite else { return }
         writeKey(number, .fixed64)
         writeFixed64(value.bitPattern)
     }
