@@ -216,3 +216,17 @@ import WireProtocol
         #expect(try Heartbeat(bytes: heartbeat.encodedBytes()).cpuUtil == 0.5)
     }
 }
+
+/// A required field sent explicitly as its zero value is refused (found by FuzzPayloads: a
+/// command with id 0 decoded, but could never be encoded again).
+@Suite struct RequiredZeroFieldTests {
+    @Test func aZeroCommandIDOrAnEmptyInstanceIDIsRefused() {
+        // Field 1 (commandID) = 0, field 2 (kind) = 5 (update agent, node-wide).
+        #expect(throws: WireError.self) { try NodeCommand(bytes: [0x08, 0x00, 0x10, 0x05]) }
+        #expect((try? NodeCommand(bytes: [0x08, 0x07, 0x10, 0x05]))?.commandID == 7)
+        // A stop (kind 2) for instance "": field 3 present but empty.
+        #expect(throws: WireError.self) { try NodeCommand(bytes: [0x08, 0x07, 0x10, 0x02, 0x1A, 0x00]) }
+        // An instance status whose id is "".
+        #expect(throws: WireError.self) { try InstanceStatus(bytes: [0x0A, 0x00, 0x10, 0x03]) }
+    }
+}

@@ -51,7 +51,7 @@ public struct InstanceStatus: WireCodable, Equatable {
             default: try r.skip(tag)
             }
         }
-        self.instanceID = try PayloadReader.require(id, "instanceID", in: "InstanceStatus")
+        self.instanceID = try PayloadReader.requireNonZero(id, "instanceID", in: "InstanceStatus", zero: "")
         self.state = try PayloadReader.require(state, "state", in: "InstanceStatus")
     }
 }

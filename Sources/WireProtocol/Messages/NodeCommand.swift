@@ -92,9 +92,9 @@ public struct NodeCommand: WireMessage, Equatable {
             default: try r.skip(tag)
             }
         }
-        self.commandID = try PayloadReader.require(id, "commandID", in: "NodeCommand")
+        self.commandID = try PayloadReader.requireNonZero(id, "commandID", in: "NodeCommand", zero: 0)
         self.kind = try PayloadReader.require(kind, "kind", in: "NodeCommand")
         self.instanceID = instanceID ?? ""
-        if !isNodeWide { _ = try PayloadReader.require(instanceID, "instanceID", in: "NodeCommand") }
+        if !isNodeWide { _ = try PayloadReader.requireNonZero(instanceID, "instanceID", in: "NodeCommand", zero: "") }
     }
 }

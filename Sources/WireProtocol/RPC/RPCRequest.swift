@@ -32,7 +32,7 @@ public struct RPCRequest: WireMessage, Equatable {
             }
         }
         self.init(
-            method: RPCMethod(rawValue: try PayloadReader.require(method, "method", in: "RPCRequest")),
+            method: RPCMethod(rawValue: try PayloadReader.requireNonZero(method, "method", in: "RPCRequest", zero: 0)),
             principal: try PayloadReader.require(principal, "principal", in: "RPCRequest"),
             body: body
         )
