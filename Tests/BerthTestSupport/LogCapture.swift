@@ -4,6 +4,8 @@ import Synchronization
 /// Keeps every log line of a component so tests can check what an operator would read.
 public final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
+    /// Waiters for a line containing all their fragments.
+    private let waiters = Mutex<[(fragments: [String], continuation: CheckedContinuation<Void, Never>)]>([])
 
     public init() {}
 
@@ -19,7 +21,30 @@ public final class LogCapture: Sendable {
         all.filter { $0.contains(fragment) }.count
     }
 
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    /// Returns once some line contains every fragment (at once if one does already).
+    public func waitForLine(_ fragments: String...) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // Registered under the lines' lock, so no line can slip in between check and wait.
+            let found = lines.withLock { all -> Bool in
+                if all.contains(where: { line in fragments.allSatisfy { line.contains($0) } }) { return true }
+                waiters.withLock { $0.append((fragments, continuation)) }
+                return false
+            }
+            if found { continuation.resume() }
+        }
+    }
+
+    func append(_ line: String) {
+        let ready = lines.withLock { all in
+            all.append(line)
+            return waiters.withLock { waiting in
+                let matched = waiting.filter { entry in entry.fragments.allSatisfy { line.contains($0) } }
+                waiting.removeAll { entry in entry.fragments.allSatisfy { line.contains($0) } }
+                return matched.map(\.continuation)
+            }
+        }
+        for continuation in ready { continuation.resume() }
+    }
 
     public func logger(_ label: String) -> Logger {
         Logger(label: label) { label in Handler(capture: self, label: label) }

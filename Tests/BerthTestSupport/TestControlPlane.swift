@@ -28,12 +28,16 @@ public final class TestControlPlane: Sendable {
         self.task = task
     }
 
+    /// The suite holds thousands of sockets at once; raised once, as every `berth` process does.
+    static let descriptorLimit: Int? = ProcessLimits.raiseOpenFileLimit()
+
     /// Starts a control plane. With `directory` it reopens existing state (a restart).
     public static func start(
         directory: DataDirectory? = nil,
         port: Int = 0,
         configure: (inout ControlPlaneConfiguration) -> Void = { _ in }
     ) async throws -> TestControlPlane {
+        _ = Self.descriptorLimit
         let directory = directory ?? DataDirectory(TestPaths.temporaryDirectory("cp"))
         if !directory.isInitialized { try directory.initialize() }
         var configuration = ControlPlaneConfiguration()

@@ -26,7 +26,8 @@ import WireProtocol
             base: gateway.base,
             authorization: "Basic " + Data(":s3cret-token-123".utf8).base64EncodedString()
         )
-        #expect(try await emptyUser.send("GET", "/api/v1/status").status == 200)
+        let viaEmptyUser = try await emptyUser.send("GET", "/api/v1/status")
+        #expect(viaEmptyUser.status == 200, "\(viaEmptyUser.status) \(viaEmptyUser.text)")
         let status = try await gateway.http.send("GET", "/api/v1/status")
         #expect(status.status == 200)
         #expect((status.json["body"] as? [String: Any])?["status"] as? String == "Running")

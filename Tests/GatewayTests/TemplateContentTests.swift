@@ -128,7 +128,7 @@ import WireProtocol
         let node = cp.startAgent(try await cp.enroll(name: "blip"), name: "blip", port: relay.port) {
             $0.transferWindow = 2
         }
-        try await node.waitConnected()
+        try await node.waitConnected(timeout: 30)
         let gateway = try await TestGateway.start(cp)
         let v1 = try await Self.push(try Self.makeTemplate(seed: 11), name: "blip-ci", tag: "v1", gateway: gateway)
         let templateID = try #require(v1["template_id"] as? String)

@@ -40,7 +40,7 @@ import WireProtocol
         for _ in 0..<30 { flood.append(try await RawConnections.plainTCP(port: cp.port, from: "127.0.0.7")) }
         let connections = flood
         // 25 are refused at accept and see their connection end; 5 are held.
-        try await withTimeout(30, "25 refused connections to be closed") {
+        try await withTimeout(90, "25 refused connections to be closed") {
             await RawConnections.waitUntilClosed(25, of: connections)
         }
         let statistics = cp.controlPlane.admission.statistics
@@ -68,7 +68,7 @@ import WireProtocol
             flood.append(try await RawConnections.plainTCP(port: cp.port, from: "127.0.1.\(1 + index % 8)"))
         }
         let connections = flood
-        try await withTimeout(30, "60 evicted connections to be closed") {
+        try await withTimeout(90, "60 evicted connections to be closed") {
             await RawConnections.waitUntilClosed(60, of: connections)
         }
         let statistics = cp.controlPlane.admission.statistics

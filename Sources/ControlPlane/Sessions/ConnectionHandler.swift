@@ -77,6 +77,8 @@ struct ConnectionHandler: Sendable {
                         "closing connection",
                         metadata: ["code": "\(error.code)", "reason": "\(error.reason)"]
                     )
+                    // The error is the last frame: no ping may follow it.
+                    try? await channel.triggerUserOutboundEvent(StopLivenessEvent()).get()
                     try? await channel.writeAndFlush(ErrorFrame(error).frame(allocator: channel.allocator)).get()
                 }
             }

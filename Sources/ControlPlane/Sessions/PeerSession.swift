@@ -57,6 +57,7 @@ final class PeerSession: Sendable {
     /// Sends an error frame, then closes the connection.
     func close(with error: WireError) {
         let channel = self.channel
+        channel.triggerUserOutboundEvent(StopLivenessEvent(), promise: nil)
         channel.writeAndFlush(ErrorFrame(error).frame(allocator: channel.allocator)).whenComplete { _ in
             channel.close(promise: nil)
         }

@@ -51,6 +51,12 @@ public struct StartLivenessEvent: Sendable {
     public init(_ options: LivenessOptions? = nil) { self.options = options }
 }
 
+/// Sent down a connection's pipeline to stop its pings: before a last error frame, so that
+/// nothing follows it.
+public struct StopLivenessEvent: Sendable {
+    public init() {}
+}
+
 /// Sent down a connection's pipeline to close its socket now, without waiting for the TLS
 /// close_notify exchange (which a peer across a dead path never answers).
 public struct AbortConnectionEvent: Sendable {
@@ -104,6 +110,9 @@ public final class LivenessHandler: ChannelDuplexHandler, RemovableChannelHandle
             if let options = event.options { self.options = options }
             activity.touch()
             start(context: context)
+            promise?.succeed()
+        case is StopLivenessEvent:
+            stop()
             promise?.succeed()
         case is AbortConnectionEvent:
             stop()
