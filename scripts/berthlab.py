@@ -79,7 +79,8 @@ def run(berth, args, prefix=()):
 
 
 def port_of(line):
-    return int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
+    """The port of the first IPv4 address:port in a log line (`address=10.77.0.1:7420`, a URL)."""
+    return int(re.search(r"\d+\.\d+\.\d+\.\d+:(\d+)", line).group(1))
 
 
 class API:
@@ -143,7 +144,7 @@ class Lab:
                          self.gw_dir])
         self.cp = Process(self.berth, self.cp_args(0), "control plane")
         self.processes.append(self.cp)
-        self.cp_port = int(re.search(r":(\d+)", self.cp.wait_for("control plane listening").split("address=")[1]).group(1))
+        self.cp_port = port_of(self.cp.wait_for("control plane listening"))
         server = f"{self.cp_host}:{self.cp_port}"
         for index in range(self.node_count):
             token = run(self.berth, ["token", "create", "--data-dir", self.cp_dir, "--server", server])
