@@ -76,7 +76,13 @@ import WireProtocol
         try await agent.waitConnected(timeout: 30)
         let events = cp.controlPlane.events.subscribe()
         await relay.cut()
-        try await events.node(enrolled.nodeID, becomes: "Offline", timeout: 30)
+        do {
+            try await events.node(enrolled.nodeID, becomes: "Offline", timeout: 30)
+        } catch {
+            // What the control plane said meanwhile, so a failure on a loaded machine says why.
+            Issue.record("control plane log:\n\(cp.logs.all.suffix(40).joined(separator: "\n"))")
+            throw error
+        }
         #expect(try await cp.database.node(id: enrolled.nodeID)?.state == "Offline")
         await relay.heal()
         try await events.node(enrolled.nodeID, becomes: "Active", timeout: 30)

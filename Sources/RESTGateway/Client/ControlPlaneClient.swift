@@ -38,7 +38,6 @@ public actor ControlPlaneClient {
     var pending: [UInt32: (continuation: CheckedContinuation<RPCResponse, any Error>, deadline: NIODeadline)] = [:]
     var connectionWaiters: [UInt64: CheckedContinuation<any Channel, any Error>] = [:]
     var nextWaiterID: UInt64 = 1
-    var lastInbound = NIODeadline.now()
     var backoff = Backoff()
 
     public init(
@@ -61,6 +60,8 @@ public actor ControlPlaneClient {
                 try await runConnection()
             } catch is CancellationError {
                 break
+            } catch let error as TLSTransportError where error.code == .peerSilent {
+                logger.warning("control plane stopped answering; reconnecting", metadata: ["error": "\(error)"])
             } catch {
                 logger.warning("control plane connection failed", metadata: ["error": "\(error)"])
             }
@@ -84,10 +85,18 @@ public actor ControlPlaneClient {
         try await connection.executeThenClose { inbound, _ in
             var frames = inbound.makeAsyncIterator()
             let welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: Hello())
-            connected(channel)
             let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
-            let pinger = Task { try await self.pingLoop(channel: channel, interval: interval) }
-            defer { pinger.cancel() }
+            // Liveness on the event loop, as nodes have it: bytes from the control plane count
+            // as life when they arrive, pings go out after an interval of silence, and three
+            // silent intervals close the connection. A busy process (its tasks queued behind
+            // others) can thus never take a live control plane for a dead one.
+            try await FramedChannel.startLiveness(
+                LivenessOptions(pingInterval: TimeAmount(interval), deadAfter: TimeAmount(interval * 3)),
+                on: channel
+            )
+            connected(channel)
+            let expiry = Task { try await self.expiryLoop(interval: interval) }
+            defer { expiry.cancel() }
             while let frame = try await frames.next() {
                 try received(frame)
             }
@@ -96,7 +105,6 @@ public actor ControlPlaneClient {
 
     private func connected(_ channel: any Channel) {
         self.channel = channel
-        lastInbound = .now()
         backoff.reset()
         logger.info("connected to control plane")
         for (_, waiter) in connectionWaiters { waiter.resume(returning: channel) }
@@ -113,7 +121,6 @@ public actor ControlPlaneClient {
     }
 
     private func received(_ frame: Frame) throws {
-        lastInbound = .now()
         switch frame.type {
         case .rpcResponse:
             let response = try RPCResponse(payload: frame.payload)
@@ -129,17 +136,10 @@ public actor ControlPlaneClient {
         }
     }
 
-    private func pingLoop(channel: any Channel, interval: Duration) async throws {
-        var nonce: UInt64 = 0
+    /// Fails calls whose deadline passed, once an interval.
+    private func expiryLoop(interval: Duration) async throws {
         while true {
             try await Task.sleep(for: interval)
-            if NIODeadline.now() - lastInbound > TimeAmount(interval * 3) {
-                logger.warning("control plane stopped answering; reconnecting")
-                channel.close(promise: nil)
-                return
-            }
-            nonce += 1
-            channel.writeAndFlush(Ping(nonce: nonce).frame(allocator: channel.allocator), promise: nil)
             expireOverdueCalls()
         }
     }
