@@ -135,6 +135,11 @@ public struct Gateway: Sendable {
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: nil,
+                // Accepted connections reach the server through an async sequence, which a
+                // busy process drains late; with Hummingbird's default of 256 a burst of
+                // connections overflows the kernel's queue, and a client whose handshake
+                // was dropped there waits minutes for an answer instead of a deadline.
+                backlog: 4096,
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
             ),
             onServerRunning: { channel in

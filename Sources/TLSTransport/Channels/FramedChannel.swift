@@ -24,6 +24,7 @@ public enum FramedChannel {
         if let admission {
             try channel.pipeline.syncOperations.addHandler(AdmissionHandler(admission: admission))
         }
+        try channel.pipeline.syncOperations.addHandler(PingResponder())
         if let liveness {
             try channel.pipeline.syncOperations.addHandler(LivenessHandler(options: liveness), position: .first)
         }
