@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PersistenceTests",
-            dependencies: ["Persistence"]
+            dependencies: ["Persistence", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "ControlPlaneTests",

@@ -83,6 +83,10 @@ public final class ControlPlane: Service, Sendable {
         )
         self.keys = KeyStore(database: database, configuration: configuration, logger: logger)
         try await fleet.load()
+        // Every start is a new command epoch, so that ids a restored database issues again
+        // are new to nodes (docs/decisions.md, "Command epochs").
+        let epoch = try await database.beginCommandEpoch(now: BerthDatabase.nowMicros())
+        logger.debug("command epoch", metadata: ["epoch": "\(epoch)"])
         if let range = configuration.macRange {
             // Anka fills its pool at start; PUT /api/v1/macaddr does it again on demand.
             try await database.populateMACs(first: range.lowerBound, last: range.upperBound)

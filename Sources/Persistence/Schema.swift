@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The database schema as named, append-only migrations.
@@ -5,6 +6,19 @@ import GRDB
 /// Never edit a shipped migration; add a new one. `migrator` runs on every open, so an
 /// empty file becomes a current database and an old one is brought up to date.
 enum Schema {
+    /// Every column that holds bytes (a `[UInt8]` record field), as (table, column).
+    static let binaryColumns: [(String, String)] = [
+        ("nodes", "templates"),
+        ("instances", "start_options"),
+        ("instances", "script_result"),
+        ("instances", "vminfo"),
+        ("node_commands", "payload"),
+        ("join_tokens", "secret_hash"),
+        ("api_keys", "public_key"),
+        ("image_requests", "request"),
+        ("image_requests", "script_result"),
+    ]
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-backbone") { db in
@@ -277,6 +291,40 @@ enum Schema {
         migrator.registerMigration("v12-revocation-index") { db in
             // The control plane polls for newly revoked certificates (`berth ca revoke`).
             try db.create(index: "certificates_on_revoked_at", on: "certificates", columns: ["revoked_at"])
+        }
+        migrator.registerMigration("v13-binary-blobs") { db in
+            // Byte fields were written as JSON text ("[21,69,…]") before `[UInt8]` became a
+            // BLOB column type (ByteArrayColumn.swift); rewrite them as the bytes they list.
+            for (table, column) in binaryColumns {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT rowid, \(column) FROM \(table) WHERE typeof(\(column)) = 'text'"
+                )
+                for row in rows {
+                    let text: String = row[1]
+                    let bytes = try JSONDecoder().decode([UInt8].self, from: Data(text.utf8))
+                    try db.execute(
+                        sql: "UPDATE \(table) SET \(column) = ? WHERE rowid = ?",
+                        arguments: [Data(bytes), row[0] as Int64]
+                    )
+                }
+            }
+        }
+        migrator.registerMigration("v14-command-epochs") { db in
+            // Command ids alone go backwards when a backup is restored (sqlite_sequence is
+            // restored too), and nodes skip ids at or below what they applied. Each control
+            // plane start begins an epoch; a command is (epoch, id). See docs/decisions.md.
+            try db.alter(table: "node_commands") { t in
+                t.add(column: "epoch", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "command_epochs") { t in
+                t.autoIncrementedPrimaryKey("seq")  // the order epochs began in, in this file's history
+                t.column("epoch", .integer).notNull().unique()
+                t.column("first_id", .integer).notNull()  // the first command id it could issue
+                t.column("started_at", .integer).notNull()
+            }
+            // Commands written before epochs existed are epoch 0, which began with id 1.
+            try db.execute(sql: "INSERT INTO command_epochs (epoch, first_id, started_at) VALUES (0, 1, 0)")
         }
         return migrator
     }

@@ -191,6 +191,24 @@ public final class TestGatewayClient: Sendable {
         task.cancel()
         await task.value
     }
+
+    /// Starts one instance as root and returns its id; a refusal fails with its message.
+    public func startOne(template: String = TestTemplates.linux, node: String = "") async throws -> String {
+        var request = StartInstancesRequest()
+        request.templateID = template
+        request.nodeID = node
+        let response = try await client.call(.startInstances, principal: .root, body: request)
+        guard response.status == .ok, let id = try IDList(bytes: response.body).ids.first else {
+            throw TestFailure("start refused: \(response.status) \(response.message)")
+        }
+        return id
+    }
+}
+
+/// A test step that could not go on, with the reason.
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 extension SimulatedDriver.Configuration {

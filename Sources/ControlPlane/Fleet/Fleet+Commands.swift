@@ -75,6 +75,7 @@ extension Fleet {
         default: return nil
         }
         var command = NodeCommand(commandID: UInt64(id), kind: kind, instanceID: row.instanceId)
+        command.epoch = UInt64(bitPattern: row.epoch)
         switch kind {
         case .start:
             guard let payload = row.payload, let decoded = try? StartSpec(bytes: payload) else { return nil }

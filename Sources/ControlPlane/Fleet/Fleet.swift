@@ -115,11 +115,25 @@ actor Fleet {
         try await database.saveNode(node)
         nodes[nodeID] = node
         try await database.completeDistributions(nodeID: nodeID, held: hello.templates.map { ($0.templateID, $0.tag) })
-        if hello.lastAppliedCommandID > 0 {
-            try await database.acknowledgeCommands(upTo: Int64(hello.lastAppliedCommandID), nodeID: nodeID, now: now)
+        // What the node applied counts only as far as this database's history agrees; the
+        // rest of the outbox is sent (a restored database's new commands included).
+        let applied = try await database.acknowledgeApplied(
+            epoch: Int64(bitPattern: hello.lastAppliedEpoch),
+            id: Int64(clamping: hello.lastAppliedCommandID),
+            nodeID: nodeID,
+            now: now
+        )
+        if applied.diverged {
+            logger.warning(
+                "node applied commands this database does not have (restored from a backup?); sending its outbox again",
+                metadata: [
+                    "node": "\(nodeID)", "nodeEpoch": "\(hello.lastAppliedEpoch)",
+                    "nodeCommand": "\(hello.lastAppliedCommandID)", "agreedThrough": "\(applied.through)",
+                ]
+            )
         }
         try await reconcile(nodeID: nodeID, reported: hello.instances, now: now)
-        links[nodeID] = NodeLink(session: session, lastSentCommandID: Int64(hello.lastAppliedCommandID))
+        links[nodeID] = NodeLink(session: session, lastSentCommandID: applied.through)
         events.publish(.node(id: nodeID, state: "Active"))
         logger.info(
             "node connected",
@@ -329,6 +343,8 @@ actor Fleet {
             do {
                 let purged = try await database.purgeTerminated(before: cutoff)
                 if purged > 0 { logger.info("purged terminated instances", metadata: ["count": "\(purged)"]) }
+                // Acknowledged commands have done their work; nothing reads them again.
+                try await database.purgeAcknowledgedCommands(before: BerthDatabase.nowMicros())
             } catch {
                 logger.error("purge failed", metadata: ["error": "\(error)"])
             }

@@ -10,7 +10,7 @@ import X509
 /// commands it receives through a driver and reports what happens.
 ///
 /// Reconnects with jittered exponential backoff. Commands are applied at most once per
-/// id (the highest applied id survives restarts when `stateFile` is set); events are
+/// (epoch, id) (the last applied one survives restarts when `stateFile` is set); events are
 /// kept until the control plane acknowledges them and resent after a reconnect.
 public actor NodeAgent {
     public struct Configuration: Sendable {
@@ -30,7 +30,7 @@ public actor NodeAgent {
         public var connectTimeout: Duration = .seconds(2)
         /// The TLS handshake, and then hello to welcome, must each finish this soon.
         public var setupTimeout: Duration = .seconds(10)
-        /// Where the highest applied command id is kept across agent restarts.
+        /// Where the last applied command (id and epoch) is kept across agent restarts.
         public var stateFile: URL?
         /// Missed server answers, in heartbeat intervals, before the connection counts as dead;
         /// used only with a control plane whose welcome names no ping interval.
@@ -77,6 +77,8 @@ public actor NodeAgent {
     var acknowledgementWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     var nextWaiterID: UInt64 = 0
     var lastAppliedCommandID: UInt64 = 0
+    /// The control-plane epoch of `lastAppliedCommandID` (see ``NodeCommand/epoch``).
+    var lastAppliedEpoch: UInt64 = 0
     var channel: (any Channel)?
     var lastInbound = NIODeadline.now()
     var operations: [String: Task<Void, Never>] = [:]
@@ -130,10 +132,13 @@ public actor NodeAgent {
                 )
         )
         (self.notifications, self.notify) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
-        if let file = configuration.stateFile, let text = try? String(contentsOf: file, encoding: .utf8),
-            let value = UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        {
-            self.lastAppliedCommandID = value
+        // "<id> <epoch>"; a file from before epochs holds the id alone (epoch 0).
+        if let file = configuration.stateFile, let text = try? String(contentsOf: file, encoding: .utf8) {
+            let fields = text.split(whereSeparator: \.isWhitespace).map { UInt64($0) }
+            if let id = fields.first ?? nil {
+                self.lastAppliedCommandID = id
+                self.lastAppliedEpoch = (fields.count > 1 ? fields[1] : 0) ?? 0
+            }
         }
     }
 
@@ -262,6 +267,7 @@ public actor NodeAgent {
             hello.instances.append(InstanceStatus(instanceID: id, state: .pulling))
         }
         hello.lastAppliedCommandID = lastAppliedCommandID
+        hello.lastAppliedEpoch = lastAppliedEpoch
         return hello
     }
 
@@ -346,13 +352,16 @@ public actor NodeAgent {
     // MARK: commands
 
     private func receive(_ command: NodeCommand) {
-        guard command.commandID > lastAppliedCommandID else {
+        // Ids only grow within an epoch; another epoch's command is new (a control plane
+        // whose database was restored issues ids again, under a new epoch).
+        guard command.epoch != lastAppliedEpoch || command.commandID > lastAppliedCommandID else {
             send(CommandAck(commandID: command.commandID, accepted: true, message: "already applied"))
             return
         }
         lastAppliedCommandID = command.commandID
+        lastAppliedEpoch = command.epoch
         if let file = configuration.stateFile {
-            try? Data("\(lastAppliedCommandID)\n".utf8).write(to: file, options: .atomic)
+            try? Data("\(lastAppliedCommandID) \(lastAppliedEpoch)\n".utf8).write(to: file, options: .atomic)
         }
         send(CommandAck(commandID: command.commandID))
         // Pulls run side by side, each under its own key so a cancel can find it.

@@ -2,14 +2,19 @@ import GRDB
 
 /// A row of `node_commands`: the outbox of commands to nodes.
 ///
-/// The id is the command's idempotency key. A command is sent (and re-sent after each
-/// reconnect) until the node acknowledges it; `acked_at` then records when.
+/// `(epoch, id)` is the command's idempotency key: ids grow within one database's history,
+/// and the epoch names the control-plane start that issued it, so that a database restored
+/// from a backup (whose ids go back) never issues a key a node has already applied. A
+/// command is sent (and re-sent after each reconnect) until the node acknowledges it;
+/// `acked_at` then records when. Acknowledged rows are purged.
 public struct NodeCommandRow: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "node_commands"
     public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
     public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var id: Int64?
+    /// The control-plane epoch that issued it; stamped on insert (the newest epoch).
+    public var epoch: Int64 = 0
     public var nodeId: String
     public var instanceId: String
     /// `start`, `stop`, `terminate`, `restart`.
@@ -25,6 +30,10 @@ public struct NodeCommandRow: Codable, Sendable, Equatable, FetchableRecord, Mut
         self.kind = kind
         self.payload = payload
         self.createdAt = createdAt
+    }
+
+    public mutating func willInsert(_ db: Database) throws {
+        epoch = try Int64.fetchOne(db, sql: "SELECT epoch FROM command_epochs ORDER BY seq DESC LIMIT 1") ?? 0
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

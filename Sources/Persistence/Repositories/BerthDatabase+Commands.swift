@@ -32,9 +32,77 @@ extension BerthDatabase {
             )
         }
     }
+
+    /// Acknowledges what a node's hello says it applied: everything up to command `id` of
+    /// `epoch`, as far as this database's history agrees.
+    ///
+    /// Ids grow across epochs, so every command up to the node's mark was issued (and sent)
+    /// before it. A mark beyond the last id its epoch issued here means the database went
+    /// back (a restored backup): only the shared part counts. An epoch this database never
+    /// began counts for nothing. Returns the id acknowledged through (0 for nothing) and
+    /// whether the node's history is beyond this database's.
+    public func acknowledgeApplied(
+        epoch: Int64,
+        id: Int64,
+        nodeID: String,
+        now: Int64
+    ) async throws -> (through: Int64, diverged: Bool) {
+        try await writer.write { db in
+            guard id > 0 else { return (0, false) }
+            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM command_epochs WHERE epoch = ?", arguments: [epoch])
+            else { return (0, true) }
+            let nextFirst = try Int64.fetchOne(
+                db,
+                sql: "SELECT first_id FROM command_epochs WHERE seq > ? ORDER BY seq LIMIT 1",
+                arguments: [seq]
+            )
+            let issuedThrough = try nextFirst.map { $0 - 1 } ?? Self.lastCommandID(db)
+            let through = min(id, issuedThrough)
+            try db.execute(
+                sql: "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL",
+                arguments: [now, nodeID, through]
+            )
+            return (through, id > issuedThrough)
+        }
+    }
+
+    /// Begins a new command epoch (once per control-plane start) and returns it: a random,
+    /// positive 63-bit number from the system CSPRNG.
+    public func beginCommandEpoch(now: Int64) async throws -> Int64 {
+        try await writer.write { db in
+            var generator = SystemRandomNumberGenerator()
+            func taken(_ epoch: Int64) throws -> Bool {
+                try epoch == 0
+                    || Bool.fetchOne(db, sql: "SELECT 1 FROM command_epochs WHERE epoch = ?", arguments: [epoch]) != nil
+            }
+            var epoch: Int64 = 0
+            while try taken(epoch) { epoch = Int64(bitPattern: generator.next() >> 1) }
+            try db.execute(
+                sql: "INSERT INTO command_epochs (epoch, first_id, started_at) VALUES (?, ?, ?)",
+                arguments: [epoch, try Self.lastCommandID(db) + 1, now]
+            )
+            return epoch
+        }
+    }
+
+    /// The highest command id this database has issued (AUTOINCREMENT's high-water mark).
+    static func lastCommandID(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'node_commands'") ?? 0
+    }
 }
 
 extension BerthDatabase {
+    /// Deletes commands acknowledged before `cutoff` (microseconds) and returns how many,
+    /// so the outbox holds only what is in flight. Ids are AUTOINCREMENT and never reused:
+    /// a command queued after the purge still gets an id above every node's high-water mark.
+    @discardableResult
+    public func purgeAcknowledgedCommands(before cutoff: Int64) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM node_commands WHERE acked_at IS NOT NULL AND acked_at < ?", arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
     /// Adds a command to a node's outbox and returns it with its id.
     public func queueCommand(_ command: NodeCommandRow) async throws -> NodeCommandRow {
         try await writer.write { db in

@@ -15,8 +15,11 @@ public struct Hello: WireMessage, Equatable {
     /// Bytes of the node's template cache.
     public var cacheBytes: Int = 0
     public var instances: [InstanceStatus] = []
-    /// Highest command id the node has applied; the server treats everything up to it as acknowledged.
+    /// Highest command id the node has applied; the server treats everything up to it as
+    /// acknowledged, as far as its own history of `lastAppliedEpoch` reaches.
     public var lastAppliedCommandID: UInt64 = 0
+    /// The epoch of that command (see ``NodeCommand/epoch``).
+    public var lastAppliedEpoch: UInt64 = 0
 
     public init() {}
 
@@ -31,6 +34,7 @@ public struct Hello: WireMessage, Equatable {
         w.write(8, instances)
         w.write(9, lastAppliedCommandID)
         w.write(10, cacheBytes)
+        w.write(11, lastAppliedEpoch)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -48,6 +52,7 @@ public struct Hello: WireMessage, Equatable {
             case 8: instances.append(try r.message(tag))
             case 9: lastAppliedCommandID = try r.uint64(tag)
             case 10: cacheBytes = try r.int(tag)
+            case 11: lastAppliedEpoch = try r.uint64(tag)
             default: try r.skip(tag)
             }
         }

@@ -1,8 +1,11 @@
 /// A command from the control plane to a node.
 ///
-/// `commandID` increases per node and is persisted before the command is sent. The node
-/// applies each id at most once and acknowledges it with ``CommandAck``; unacknowledged
-/// commands are sent again after a reconnect, so each is applied exactly once.
+/// `commandID` increases within one control-plane database's history and is persisted
+/// before the command is sent; `epoch` names the control-plane start that issued it. The
+/// node applies each `(epoch, commandID)` at most once and acknowledges it with
+/// ``CommandAck``; unacknowledged commands are sent again after a reconnect, so each is
+/// applied exactly once. A command of another epoch than the node's last is always new to
+/// it (a restored database issues ids again, under a new epoch).
 public struct NodeCommand: WireMessage, Equatable {
     public static let messageType = MessageType.nodeCommand
 
@@ -38,6 +41,8 @@ public struct NodeCommand: WireMessage, Equatable {
     }
 
     public var commandID: UInt64
+    /// The control-plane epoch that issued it (0 from a control plane without epochs).
+    public var epoch: UInt64 = 0
     public var kind: Kind
     public var instanceID: String
     public var start: StartSpec?
@@ -75,6 +80,7 @@ public struct NodeCommand: WireMessage, Equatable {
         w.write(4, start)
         w.write(5, template)
         w.write(6, saveImage)
+        w.write(7, epoch)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -89,6 +95,7 @@ public struct NodeCommand: WireMessage, Equatable {
             case 4: start = try r.message(tag)
             case 5: template = try r.message(tag)
             case 6: saveImage = try r.message(tag)
+            case 7: epoch = try r.uint64(tag)
             default: try r.skip(tag)
             }
         }

@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Persistence
+
+/// The database file is what the docs say it is: FULL syncs, bytes as BLOBs (issue 12).
+@Suite struct StorageFormatTests {
+    let path: String
+
+    init() throws {
+        path = try TemporaryDatabase.path("berth-format")
+    }
+
+    @Test func theWriterCommitsWithSynchronousFull() async throws {
+        let db = try BerthDatabase(path: path)
+        // 2 is FULL; GRDB's WAL set-up alone leaves the writer at 1 (NORMAL).
+        #expect(try await db.writerSynchronous() == 2)
+        // It holds for writes after the first, on the one writer connection.
+        try await db.saveNode(NodeRow(id: "n1", name: "n1", createdAt: 1))
+        #expect(try await db.writerSynchronous() == 2)
+    }
+
+    @Test func byteFieldsAreStoredAsBlobs() async throws {
+        let db = try BerthDatabase(path: path)
+        let hash: [UInt8] = (0..<32).map { UInt8($0 * 7 & 0xff) }
+        try await db.insertJoinToken(
+            JoinTokenRow(id: "tok", secretHash: hash, description: "", createdAt: 1, expiresAt: 2)
+        )
+        var node = NodeRow(id: "n1", name: "n1", createdAt: 1)
+        node.templates = [0, 1, 2, 255]
+        try await db.saveNode(node)
+        #expect(try await db.storageClasses(table: "join_tokens", column: "secret_hash") == ["blob"])
+        #expect(try await db.storageClasses(table: "nodes", column: "templates") == ["blob"])
+        #expect(try await db.node(id: "n1")?.templates == [0, 1, 2, 255])
+        // An empty byte field is an empty BLOB, not NULL and not "[]".
+        node.templates = []
+        try await db.saveNode(node)
+        #expect(try await db.storageClasses(table: "nodes", column: "templates") == ["blob"])
+        #expect(try await db.node(id: "n1")?.templates == [])
+    }
+
+    @Test func aDatabaseWithJSONTextBytesIsMigratedToBlobs() async throws {
+        // A file as the previous release left it: migrated to v12, bytes written as JSON text.
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try Schema.migrator.migrate(queue, upTo: "v12-revocation-index")
+            try await queue.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO nodes (id, name, created_at, templates) VALUES ('n1', 'n1', 1, '[10,20,30]');
+                        INSERT INTO join_tokens (id, secret_hash, description, created_at, expires_at)
+                            VALUES ('tok', '[1,2,3,250]', '', 1, 2);
+                        INSERT INTO nodes (id, name, created_at) VALUES ('n2', 'n2', 1);
+                        """
+                )
+            }
+        }
+        let db = try BerthDatabase(path: path)
+        #expect(try await db.storageClasses(table: "nodes", column: "templates") == ["blob", "null"])
+        #expect(try await db.storageClasses(table: "join_tokens", column: "secret_hash") == ["blob"])
+        #expect(try await db.node(id: "n1")?.templates == [10, 20, 30])
+        #expect(try await db.node(id: "n2")?.templates == nil)
+        #expect(try await db.joinToken(id: "tok")?.secretHash == [1, 2, 3, 250])
+    }
+}
