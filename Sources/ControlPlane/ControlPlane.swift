@@ -206,7 +206,7 @@ public final class ControlPlane: Service, Sendable {
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
-        await fleet.flushHeartbeats()
+        await fleet.flushHeartbeats(all: true)
         await eventLog.flush()
     }
 

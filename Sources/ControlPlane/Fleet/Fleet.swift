@@ -37,6 +37,10 @@ actor Fleet {
     var logWaiters: [LogWaiterKey: CheckedContinuation<LogChunk, any Error>] = [:]
     var nextLogRequest: UInt64 = 1
 
+    /// Heartbeat figures as last written per connected node, so a flush writes only nodes
+    /// whose figures moved (or that were last written a while ago).
+    var storedFigures: [String: StoredFigures] = [:]
+
     var schedulingRunning = false
     var schedulingRequested = false
     var lastStatsFlush = NIODeadline.now()
@@ -87,6 +91,7 @@ actor Fleet {
             throw WireError(.unauthenticated, "node \(nodeID) is not enrolled (deleted?)")
         }
         reconnecting.removeValue(forKey: nodeID)
+        storedFigures.removeValue(forKey: nodeID)
         if let previous = links.removeValue(forKey: nodeID) {
             logger.info("node reconnected; closing its previous connection", metadata: ["node": "\(nodeID)"])
             previous.session.close(with: WireError(.goingAway, "replaced by a newer connection"))
@@ -369,21 +374,38 @@ actor Fleet {
     }
 
     /// Writes the latest heartbeat figures of every connected node in one transaction.
-    func flushHeartbeats() async {
-        var changed: [NodeRow] = []
+    /// Writes connected nodes' heartbeat figures to storage in one batch: those that moved
+    /// by at least ``StoredFigures/threshold`` or were last written ``StoredFigures/refresh``
+    /// ago, or all with `all` (at shutdown). The API reads live figures from memory; storage
+    /// serves nodes while they are away and after a restart.
+    func flushHeartbeats(all: Bool = false) async {
+        var changed: [HeartbeatFigures] = []
         let now = BerthDatabase.nowMicros()
+        let instant = NIODeadline.now()
         for (nodeID, link) in links {
             guard var node = nodes[nodeID], let heartbeat = link.session.heartbeat.withLock({ $0 }) else { continue }
             apply(heartbeat, to: &node)
             node.lastSeen = now - Int64(link.session.idleSeconds() * 1_000_000)
             nodes[nodeID] = node
-            changed.append(node)
+            let figures = StoredFigures(node, at: instant)
+            if !all, let stored = storedFigures[nodeID], !figures.isWorthWriting(over: stored) { continue }
+            storedFigures[nodeID] = figures
+            changed.append(
+                HeartbeatFigures(
+                    nodeID: nodeID,
+                    cpuUtil: node.cpuUtil,
+                    ramUtil: node.ramUtil,
+                    freeDisk: node.freeDisk,
+                    lastSeen: node.lastSeen
+                )
+            )
         }
         do {
             try await database.saveHeartbeatFigures(changed)
-        } catch is CancellationError {
-            return
         } catch {
+            // Written again on the next flush.
+            for figures in changed { storedFigures[figures.nodeID] = nil }
+            if error is CancellationError { return }
             logger.error("could not save heartbeat figures", metadata: ["error": "\(error)"])
         }
     }

@@ -31,6 +31,16 @@ struct ContentStore: Sendable {
             throw ControlPlaneError.badRequest("a chunk may hold at most \(Self.maxChunkSize) bytes, not \(data.count)")
         }
         let hash = Self.hash(data)
+        try await writeFile(data, hash: hash)
+        try await database.recordChunks([(hash.bytes, data.count)], now: BerthDatabase.nowMicros())
+        // Collection may have removed the file between the write (which found it there) and
+        // the record; the record made the chunk young, so writing it again now is final.
+        try await writeFile(data, hash: hash)
+        return hash
+    }
+
+    /// Writes a chunk's file unless it is there (to a temporary name, then renamed).
+    private func writeFile(_ data: [UInt8], hash: ChunkHash) async throws {
         let target = url(for: hash)
         try await NIOThreadPool.singleton.runIfActive {
             let files = FileManager.default
@@ -44,8 +54,6 @@ struct ContentStore: Sendable {
                 throw ControlPlaneError(.internalError, "could not store chunk \(hash.hex) (errno \(errno))")
             }
         }
-        try await database.recordChunks([(hash.bytes, data.count)], now: BerthDatabase.nowMicros())
-        return hash
     }
 
     /// A stored chunk's bytes.
@@ -59,9 +67,10 @@ struct ContentStore: Sendable {
         }
     }
 
-    /// Which of `hashes` are not stored.
+    /// Which of `hashes` are not stored (those that are count as wanted now, so collection
+    /// leaves them to the push that asked).
     func missing(_ hashes: [ChunkHash]) async throws -> [ChunkHash] {
-        let stored = try await database.storedChunks(among: hashes.map(\.bytes))
+        let stored = try await database.storedChunks(among: hashes.map(\.bytes), now: BerthDatabase.nowMicros())
         return hashes.filter { !stored.contains($0.bytes) }
     }
 
@@ -70,10 +79,10 @@ struct ContentStore: Sendable {
     @discardableResult
     func collectGarbage(grace: Double = 3600) async throws -> Int {
         let cutoff = BerthDatabase.nowMicros() - Int64(grace * 1_000_000)
-        let doomed = try await database.collectUnreferencedChunks(storedBefore: cutoff)
-        let urls = doomed.compactMap { ChunkHash(bytes: $0) }.map(url(for:))
-        try await NIOThreadPool.singleton.runIfActive {
-            for url in urls { try? FileManager.default.removeItem(at: url) }
+        // Files are removed inside the collecting transaction (see collectUnreferencedChunks).
+        let doomed = try await database.collectUnreferencedChunks(storedBefore: cutoff) { [self] bytes in
+            guard let hash = ChunkHash(bytes: bytes) else { return }
+            try? FileManager.default.removeItem(at: url(for: hash))
         }
         return doomed.count
     }

@@ -41,24 +41,32 @@ public struct NewTemplateVersion: Sendable {
 }
 
 extension BerthDatabase {
-    /// Which of `hashes` are stored.
-    public func storedChunks(among hashes: [[UInt8]]) async throws -> Set<[UInt8]> {
-        try await writer.read { db in
+    /// Which of `hashes` are stored; those are marked as wanted at `now`.
+    public func storedChunks(among hashes: [[UInt8]], now: Int64) async throws -> Set<[UInt8]> {
+        try await writer.write { db in
             var found = Set<[UInt8]>()
-            let statement = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
-            for hash in hashes where try Int.fetchOne(statement, arguments: [Data(hash)]) != nil {
+            let select = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
+            // Asked for by a push that will not upload it: collection must leave it for the
+            // grace period, or the push's commit would find it gone.
+            let touch = try db.cachedStatement(sql: "UPDATE chunks SET stored_at = MAX(stored_at, ?) WHERE hash = ?")
+            for hash in hashes where try Int.fetchOne(select, arguments: [Data(hash)]) != nil {
                 found.insert(hash)
+                try touch.execute(arguments: [now, Data(hash)])
             }
             return found
         }
     }
 
-    /// Records chunks whose files are written (idempotent).
+    /// Records chunks whose files are written (idempotent). A chunk stored again counts as
+    /// stored now, so collection does not take a chunk a push has just sent.
     public func recordChunks(_ chunks: [(hash: [UInt8], size: Int)], now: Int64) async throws {
         guard !chunks.isEmpty else { return }
         try await writer.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)"
+                sql: """
+                    INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
+                    ON CONFLICT(hash) DO UPDATE SET stored_at = MAX(stored_at, excluded.stored_at)
+                    """
             )
             for chunk in chunks { try statement.execute(arguments: [Data(chunk.hash), chunk.size, now]) }
         }
@@ -190,7 +198,14 @@ extension BerthDatabase {
 
     /// Chunks no version refers to, stored before `storedBefore` (younger ones may belong to
     /// a push that has not committed yet). Their rows are deleted; the caller removes the files.
-    public func collectUnreferencedChunks(storedBefore: Int64) async throws -> [[UInt8]] {
+    ///
+    /// `remove` deletes a chunk's file and runs inside the transaction, so no `recordChunks`
+    /// can fall between a row's deletion and its file's: a push that stores the chunk again
+    /// either comes first (and makes it young) or after (and finds the file gone).
+    public func collectUnreferencedChunks(
+        storedBefore: Int64,
+        remove: @Sendable ([UInt8]) -> Void = { _ in }
+    ) async throws -> [[UInt8]] {
         try await writer.write { db in
             var referenced = Set<[UInt8]>()
             for data in try Data.fetchAll(db, sql: "SELECT chunks FROM template_files") {
@@ -207,6 +222,8 @@ extension BerthDatabase {
             let doomed = candidates.filter { !referenced.contains($0) }
             let delete = try db.cachedStatement(sql: "DELETE FROM chunks WHERE hash = ?")
             for hash in doomed { try delete.execute(arguments: [Data(hash)]) }
+            // Files go last, when nothing in the transaction can fail but its commit.
+            for hash in doomed { remove(hash) }
             return doomed
         }
     }

@@ -35,11 +35,27 @@ extension BerthDatabase {
     /// in one transaction. The flush works from the fleet's in-memory rows, which can be
     /// older than an operator's change that is being written at the same moment; writing
     /// only these columns means it can never roll back capacity, drain mode or a name.
-    public func saveHeartbeatFigures(_ nodes: [NodeRow]) async throws {
-        guard !nodes.isEmpty else { return }
+    public func saveHeartbeatFigures(_ figures: [HeartbeatFigures]) async throws {
+        guard !figures.isEmpty else { return }
         try await writer.write { db in
-            for node in nodes where try NodeRow.exists(db, key: node.id) {
-                try node.update(db, columns: ["cpu_util", "ram_util", "free_disk", "last_seen"])
+            // One UPDATE … FROM (VALUES …) per batch, not a statement per node; a batch's five
+            // arguments per node stay far below SQLite's 32,766 bound parameters.
+            for start in stride(from: 0, to: figures.count, by: 2000) {
+                let batch = figures[start..<min(start + 2000, figures.count)]
+                var arguments = StatementArguments()
+                for node in batch {
+                    arguments += [node.nodeID, node.cpuUtil, node.ramUtil, node.freeDisk, node.lastSeen]
+                }
+                let rows = Array(repeating: "(?, ?, ?, ?, ?)", count: batch.count).joined(separator: ", ")
+                try db.execute(
+                    sql: """
+                        WITH figures(id, cpu_util, ram_util, free_disk, last_seen) AS (VALUES \(rows))
+                        UPDATE nodes SET cpu_util = figures.cpu_util, ram_util = figures.ram_util,
+                            free_disk = figures.free_disk, last_seen = figures.last_seen
+                        FROM figures WHERE nodes.id = figures.id
+                        """,
+                    arguments: arguments
+                )
             }
         }
     }

@@ -1,0 +1,30 @@
+import Foundation
+import Persistence
+import Testing
+
+/// Heartbeat figures reach storage in batched statements and touch nothing else (issue 12).
+@Suite struct HeartbeatFiguresTests {
+    @Test func figuresForThousandsOfNodesAreWrittenInBatchesAndTouchOnlyTheirColumns() async throws {
+        let db = try BerthDatabase(path: try TemporaryDatabase.path("berth-figures"))
+        let count = 2_100  // two batches
+        for index in 0..<count {
+            var node = NodeRow(id: "n\(index)", name: "n\(index)", createdAt: 1)
+            node.drainMode = index == 7
+            node.maxVmCount = 3
+            try await db.saveNode(node)
+        }
+        var figures = (0..<count).map {
+            HeartbeatFigures(nodeID: "n\($0)", cpuUtil: 0.5, ramUtil: 0.25, freeDisk: 1000 + $0, lastSeen: 42)
+        }
+        // A node deleted meanwhile is skipped, not an error.
+        figures.append(HeartbeatFigures(nodeID: "gone", cpuUtil: 1, ramUtil: 1, freeDisk: 1, lastSeen: 1))
+        try await db.saveHeartbeatFigures(figures)
+        for index in [0, 7, 1999, 2000, 2099] {
+            let node = try #require(try await db.node(id: "n\(index)"))
+            #expect(node.cpuUtil == 0.5 && node.ramUtil == 0.25)
+            #expect(node.freeDisk == 1000 + index && node.lastSeen == 42)
+            #expect(node.drainMode == (index == 7) && node.maxVmCount == 3)
+        }
+        #expect(try await db.node(id: "gone") == nil)
+    }
+}
