@@ -93,8 +93,15 @@ import Testing
         // Each is closed by the server at the header deadline.
         let everyone = crowd
         // The deadline only bounds the wait: the whole suite shares two cores and two event loops.
-        try await withTimeout(90, "the slowloris crowd to be closed") {
-            await RawConnections.waitUntilClosed(everyone.count, of: everyone)
+        do {
+            try await withTimeout(90, "the slowloris crowd to be closed") {
+                await RawConnections.waitUntilClosed(everyone.count, of: everyone)
+            }
+        } catch {
+            // How many the server left open, and where they were in the crowd: a clue.
+            let open = everyone.indices.filter { everyone[$0].isActive }
+            Issue.record("\(open.count) of \(everyone.count) slow connections still open: \(open.prefix(20))")
+            throw error
         }
         // A body that never meets its Content-Length.
         let short = try await RawConnections.plainTCP(port: gateway.port)
