@@ -25,12 +25,15 @@ extension BerthDatabase {
 
     /// Marks every command up to `id` acknowledged (a node's hello says it applied them).
     public func acknowledgeCommands(upTo id: Int64, nodeID: String, now: Int64) async throws {
-        try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL",
-                arguments: [now, nodeID, id]
-            )
-        }
+        try await writer.write { db in try Self.acknowledge(db, upTo: id, nodeID: nodeID, now: now) }
+    }
+
+    /// Marks a node's unacknowledged commands up to `id` acknowledged.
+    static func acknowledge(_ db: Database, upTo id: Int64, nodeID: String, now: Int64) throws {
+        try db.execute(
+            sql: "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL",
+            arguments: [now, nodeID, id]
+        )
     }
 
     /// Acknowledges what a node's hello says it applied: everything up to command `id` of
@@ -58,10 +61,7 @@ extension BerthDatabase {
             )
             let issuedThrough = try nextFirst.map { $0 - 1 } ?? Self.lastCommandID(db)
             let through = min(id, issuedThrough)
-            try db.execute(
-                sql: "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL",
-                arguments: [now, nodeID, through]
-            )
+            try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: now)
             return (through, id > issuedThrough)
         }
     }
