@@ -100,7 +100,10 @@ import Testing
         } catch {
             // How many the server left open, and where they were in the crowd: a clue.
             let open = everyone.indices.filter { everyone[$0].isActive }
-            Issue.record("\(open.count) of \(everyone.count) slow connections still open: \(open.prefix(20))")
+            let ports = open.prefix(20).compactMap { everyone[$0].localAddress?.port }
+            Issue.record(
+                "\(open.count) of \(everyone.count) slow connections still open: \(Array(open.prefix(20))), local ports \(ports)"
+            )
             throw error
         }
         // A body that never meets its Content-Length.

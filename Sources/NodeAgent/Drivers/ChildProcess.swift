@@ -38,21 +38,35 @@ public final class ChildProcess: Sendable {
             posix_spawn_file_actions_adddup2(&actions, parent, child)
         }
         // Descriptors above 2 (a browser's debugging pipe on 3 and 4) are parked on numbers
-        // nothing uses, so closing the rest and placing them cannot clobber one another.
+        // above every open one and every target, so placing them cannot clobber one another.
         let open = Self.openDescriptors()
-        let firstFree = (open.max() ?? 2) + 1
+        let targets = Set(descriptors.keys.filter { $0 > 2 })
+        let highestTarget = targets.max() ?? 2
+        let firstFree = max(open.max() ?? 2, highestTarget) + 1
         let parked = descriptors.filter { $0.key > 2 }.sorted { $0.key < $1.key }.enumerated().map {
             (temporary: firstFree + Int32($0.offset), child: $0.element.key, parent: $0.element.value)
         }
         for entry in parked { posix_spawn_file_actions_adddup2(&actions, entry.parent, entry.temporary) }
         // Nothing else of this process leaks into the child: not a listening socket, not a
-        // database file. (Descriptors already closed by spawn time are skipped by glibc.)
-        for fd in open where fd > 2 {
-            posix_spawn_file_actions_addclose(&actions, fd)
-        }
-        for entry in parked {
-            posix_spawn_file_actions_adddup2(&actions, entry.temporary, entry.child)
-            posix_spawn_file_actions_addclose(&actions, entry.temporary)
+        // database file, not a connection. NIO accepts sockets without close-on-exec, so a
+        // list of open descriptors taken before the spawn misses one accepted meanwhile, and
+        // the child would hold that connection open after the server closed it. Where glibc
+        // has it, `closefrom` in the child closes everything at spawn time instead.
+        if let closeFrom = Self.addCloseFrom {
+            for entry in parked { posix_spawn_file_actions_adddup2(&actions, entry.temporary, entry.child) }
+            for fd in Int32(3)..<(highestTarget + 1) where !targets.contains(fd) {
+                posix_spawn_file_actions_addclose(&actions, fd)
+            }
+            _ = closeFrom(&actions, highestTarget + 1)
+        } else {
+            // (Descriptors already closed by spawn time are skipped by glibc.)
+            for fd in open where fd > 2 {
+                posix_spawn_file_actions_addclose(&actions, fd)
+            }
+            for entry in parked {
+                posix_spawn_file_actions_adddup2(&actions, entry.temporary, entry.child)
+                posix_spawn_file_actions_addclose(&actions, entry.temporary)
+            }
         }
         let outFlags = O_WRONLY | O_CREAT | (appendOutput ? O_APPEND : O_TRUNC)
         if descriptors[0] == nil {
@@ -100,6 +114,17 @@ public final class ChildProcess: Sendable {
             exit.finish(code)
         }
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), looked up at run
+    /// time: `spawn.h` declares it only for `_GNU_SOURCE`, which Swift's Glibc module lacks.
+    static let addCloseFrom:
+        (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+            guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+            return unsafeBitCast(
+                symbol,
+                to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self
+            )
+        }()
 
     /// This process's open file descriptors, from `/proc/self/fd`.
     static func openDescriptors() -> [Int32] {
