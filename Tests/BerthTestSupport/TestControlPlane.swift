@@ -41,21 +41,33 @@ public final class TestControlPlane: Sendable {
         let directory = directory ?? DataDirectory(TestPaths.temporaryDirectory("cp"))
         if !directory.isInitialized { try directory.initialize() }
         var configuration = ControlPlaneConfiguration()
-        configuration.port = port
         configuration.heartbeatInterval = 1
         configuration.offlineTimeout = 10
         configure(&configuration)
         let logs = LogCapture()
-        let controlPlane = try await ControlPlane(
-            configuration: configuration,
-            database: try directory.openDatabase(),
-            authority: try directory.loadAuthority(),
-            serverIdentity: try directory.loadServerIdentity(),
-            logger: logs.logger("berth.test.controlplane")
-        )
-        let bound = try await controlPlane.bind()
-        let task = Task { try await controlPlane.run() }
-        return TestControlPlane(directory: directory, controlPlane: controlPlane, port: bound, logs: logs, task: task)
+        // Tests restart control planes on their port (``restart(configure:)``), so a port of
+        // their own is taken below the ephemeral range (``TestPorts``); if another test took
+        // the same one in the meantime, another is tried.
+        var attempt = 0
+        while true {
+            attempt += 1
+            configuration.port = port == 0 ? TestPorts.freeOutsideEphemeralRange() : port
+            let controlPlane = try await ControlPlane(
+                configuration: configuration,
+                database: try directory.openDatabase(),
+                authority: try directory.loadAuthority(),
+                serverIdentity: try directory.loadServerIdentity(),
+                logger: logs.logger("berth.test.controlplane")
+            )
+            let bound: Int
+            do {
+                bound = try await controlPlane.bind()
+            } catch where port == 0 && attempt < 5 && "\(error)".contains("already in use") {
+                continue
+            }
+            let task = Task { try await controlPlane.run() }
+            return TestControlPlane(directory: directory, controlPlane: controlPlane, port: bound, logs: logs, task: task)
+        }
     }
 
     /// Stops serving: closes the listener and every connection.

@@ -27,7 +27,7 @@ import Glibc
         churn.start()
         defer { stop.store(true, ordering: .relaxed) }
         var leaks: [String] = []
-        for attempt in 0..<200 {
+        for attempt in 0..<60 {
             let listing = directory.appendingPathComponent("fds-\(attempt)")
             // `ls` lists its own descriptors: 0, 1 and 2, and 3 for the directory it reads.
             let child = try ChildProcess(
