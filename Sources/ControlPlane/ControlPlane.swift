@@ -64,22 +64,24 @@ public final class ControlPlane: Service, Sendable {
             )
         )
         self.revocations = RevocationSet(try await database.revokedSerials())
-        self.enrollment = EnrollmentService(
-            database: database,
-            authority: authority,
-            certificateValidity: configuration.nodeCertificateValidity,
-            logger: logger
-        )
         self.eventLog = EventLog(database: database, logger: logger)
         let permissions = try await PermissionStore(database: database)
         self.authorizer = Authorizer(store: permissions, configuration: configuration)
-        self.fleet = Fleet(
+        let fleet = Fleet(
             database: database,
             configuration: configuration,
             revocations: revocations,
             events: events,
             permissions: authorizer.resourceManagement ? permissions : nil,
             logger: logger
+        )
+        self.fleet = fleet
+        self.enrollment = EnrollmentService(
+            database: database,
+            authority: authority,
+            certificateValidity: configuration.nodeCertificateValidity,
+            logger: logger,
+            enrolled: { node in await fleet.nodeEnrolled(node) }
         )
         self.keys = KeyStore(database: database, configuration: configuration, logger: logger)
         try await fleet.load()
@@ -207,6 +209,7 @@ public final class ControlPlane: Service, Sendable {
             server.channel.close(promise: nil)
         }
         await fleet.flushHeartbeats(all: true)
+        await fleet.journal.flush()
         await eventLog.flush()
     }
 

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 import WireProtocol
 
-/// Something that changed in the fleet, published after it is persisted.
+/// Something that changed in the fleet, published once the change is in force (for a node,
+/// in memory and journaled; see `FleetJournal`).
 public enum FleetEvent: Sendable, Equatable {
     /// An instance's row changed (created, placed, new state, terminated).
     case instance(InstanceRecord)

@@ -11,12 +11,22 @@ public struct EnrollmentService: Sendable {
     let authority: CertificateAuthority
     let certificateValidity: Double
     let logger: Logger
+    /// Told of each node enrolled, once it is stored and before the node is answered (the
+    /// running control plane's fleet, which holds every node in memory).
+    let enrolled: @Sendable (NodeRow) async -> Void
 
-    public init(database: BerthDatabase, authority: CertificateAuthority, certificateValidity: Double, logger: Logger) {
+    public init(
+        database: BerthDatabase,
+        authority: CertificateAuthority,
+        certificateValidity: Double,
+        logger: Logger,
+        enrolled: @escaping @Sendable (NodeRow) async -> Void = { _ in }
+    ) {
         self.database = database
         self.authority = authority
         self.certificateValidity = certificateValidity
         self.logger = logger
+        self.enrolled = enrolled
     }
 
     /// Creates a single-use join token valid for `ttl` seconds.
@@ -73,11 +83,12 @@ public struct EnrollmentService: Sendable {
         }
         let now = BerthDatabase.nowMicros()
         let name = request.nodeName.isEmpty ? "node-\(nodeID.prefix(8))" : String(request.nodeName.prefix(128))
+        let node = NodeRow(id: nodeID, name: name, createdAt: now)
         do {
             try await database.enrollNode(
                 tokenID: token.id,
                 secretHash: token.secretHash,
-                node: NodeRow(id: nodeID, name: name, createdAt: now),
+                node: node,
                 certificate: CertificateRow(
                     serial: certificate.serialHex,
                     role: "node",
@@ -91,6 +102,7 @@ public struct EnrollmentService: Sendable {
             logger.warning("enrollment refused", metadata: ["reason": "\(error.reason)"])
             throw WireError(.enrollmentRefused, Self.tokenRefused)
         }
+        await enrolled(node)
         logger.info(
             "enrolled node",
             metadata: ["node": "\(nodeID)", "name": "\(name)", "serial": "\(certificate.serialHex)"]

@@ -158,8 +158,9 @@ extension Fleet {
         node.templates = TemplateSet(report.templates).encodedBytes()
         node.cacheBytes = report.cacheBytes
         nodes[nodeID] = node
+        let saved = journal.append(.node(node))
         do {
-            try await database.saveNode(node)
+            try await journal.durable(saved)
             try await database.completeDistributions(
                 nodeID: nodeID,
                 held: report.templates.map { ($0.templateID, $0.tag) }

@@ -86,44 +86,54 @@ extension Fleet {
         if let name = request.name, name.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ControlPlaneError.badRequest("name must not be empty")
         }
-        var configuration = BerthDatabase.NodeConfiguration()
-        configuration.name = request.name
-        configuration.host = request.host
-        configuration.maxVMCount = request.maxVMCount
-        configuration.capacityMode = request.capacityMode
-        configuration.vcpuOverride = request.vcpuOverride
-        configuration.ramOverride = request.ramOverride
-        configuration.drainMode = request.drainMode
-        let row: NodeRow
-        do {
-            row = try await database.configureNode(id: request.nodeID, configuration)
-        } catch let error as PersistenceError where error.code == .notFound {
-            throw ControlPlaneError.notFound("No such node \(request.nodeID)")
+        guard var node = nodes[request.nodeID] else { throw ControlPlaneError.notFound("No such node \(request.nodeID)") }
+        if let name = request.name { node.name = name }
+        if let host = request.host { node.host = host }
+        if let count = request.maxVMCount {
+            node.maxVmCount = count
+            node.capacityConfigured = true
         }
-        nodes[row.id] = row
+        if let mode = request.capacityMode { node.capacityMode = mode }
+        if let vcpu = request.vcpuOverride { node.vcpuOverride = vcpu }
+        if let ram = request.ramOverride { node.ramOverride = ram }
+        if let drain = request.drainMode { node.drainMode = drain }
+        nodes[node.id] = node
+        // In force at once (the scheduler honours a drain from now on); answered when durable.
+        let saved = journal.append(.node(node))
+        requestScheduling()
         logger.info(
             "node configured",
-            metadata: ["node": "\(row.id)", "capacity": "\(row.maxVmCount)", "drain": "\(row.drainMode)"]
+            metadata: ["node": "\(node.id)", "capacity": "\(node.maxVmCount)", "drain": "\(node.drainMode)"]
         )
-        requestScheduling()
+        try await journal.durable(saved)
     }
 
     /// Deletes a node: revokes its certificates (durably, then in memory), ends its
     /// instances and drops its live connection.
+    ///
+    /// The node leaves memory first, so no hello can register it while storage is written;
+    /// if the write fails, it is put back and the caller told.
     func deleteNode(id: String) async throws {
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("node_id is required") }
+        guard let removed = nodes.removeValue(forKey: id) else { throw ControlPlaneError.notFound("No such node \(id)") }
+        reconnecting.removeValue(forKey: id)
+        storedFigures.removeValue(forKey: id)
+        if let link = links.removeValue(forKey: id) {
+            link.session.close(with: WireError(.unauthenticated, "node \(id) was deleted; its certificate is revoked"))
+        }
+        requestScheduling()
+        // The node's changes still in the journal update no row once it is deleted.
         let serials: [String]
         do {
             serials = try await database.deleteNode(id: id, now: BerthDatabase.nowMicros())
         } catch let error as PersistenceError where error.code == .notFound {
             throw ControlPlaneError.notFound("No such node \(id)")
+        } catch {
+            // Not deleted: the node is enrolled still and may connect again.
+            if nodes[id] == nil { nodes[id] = removed }
+            throw error
         }
         for serial in serials { revocations.revoke(serial) }
-        nodes.removeValue(forKey: id)
-        reconnecting.removeValue(forKey: id)
-        if let link = links.removeValue(forKey: id) {
-            link.session.close(with: WireError(.unauthenticated, "node \(id) was deleted; its certificate is revoked"))
-        }
         events.publish(.node(id: id, state: "Deleted"))
         logger.notice("node deleted; certificates revoked", metadata: ["node": "\(id)", "serials": "\(serials)"])
         requestScheduling()

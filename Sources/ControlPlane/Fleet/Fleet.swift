@@ -10,8 +10,16 @@ import WireProtocol
 /// An actor; every change is written to SQLite before the peer that asked for it is
 /// acknowledged. Heartbeats do not pass through here (they update the session) and are
 /// flushed to the database in batches by ``sweep()``.
+///
+/// Nodes are held in memory, loaded at start and added by enrollment, and memory is their
+/// authority: a method reads and changes a node with no suspension in between and appends
+/// the result to ``journal`` in the same step, then waits for it to be durable. So a
+/// reconnect cannot roll back an operator's change made meanwhile, a deleted node cannot
+/// come back, and two sessions of one node cannot both be registered.
 actor Fleet {
     let database: BerthDatabase
+    /// Writes node changes to storage in the order they were made here, in batches.
+    let journal: FleetJournal
     let configuration: ControlPlaneConfiguration
     let revocations: RevocationSet
     let logger: Logger
@@ -62,6 +70,7 @@ actor Fleet {
             configuration.contentDirectory
             ?? URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("chunks")
         self.registry = Registry(database: database, content: ContentStore(root: contentRoot, database: database))
+        self.journal = FleetJournal(store: database, logger: logger)
         self.events = events
         self.history = FleetSampleRing(capacity: Int(3600 / max(1, configuration.historyInterval)))
         self.permissions = permissions
@@ -83,11 +92,14 @@ actor Fleet {
     ///
     /// Commands are not sent until ``nodeReady(_:)``, which the caller invokes after
     /// writing the welcome, so the welcome is always the first frame the node reads.
+    ///
+    /// The session is registered, and a previous session of the node closed, before the
+    /// first suspension: of two sessions with one certificate the later one wins, and the
+    /// earlier one is closed whatever order their steps interleave in. After each suspension
+    /// the method stops if the session was replaced or the node deleted meanwhile.
     func nodeConnected(_ session: PeerSession, hello: Hello, version: UInt32) async throws -> Welcome {
         let nodeID = session.identity.id
-        // Nodes enrolled since start are not cached yet; the database is the authority.
-        let stored: NodeRow? = if let cached = nodes[nodeID] { cached } else { try await database.node(id: nodeID) }
-        guard var node = stored else {
+        guard var node = nodes[nodeID] else {
             throw WireError(.unauthenticated, "node \(nodeID) is not enrolled (deleted?)")
         }
         reconnecting.removeValue(forKey: nodeID)
@@ -97,6 +109,74 @@ actor Fleet {
             previous.session.close(with: WireError(.goingAway, "replaced by a newer connection"))
         }
         let now = BerthDatabase.nowMicros()
+        Self.describe(&node, from: hello)
+        node.state = "Active"
+        node.lastSeen = now
+        nodes[nodeID] = node
+        // Not ready: no commands and no placements until the welcome is out.
+        links[nodeID] = NodeLink(session: session, lastSentCommandID: 0)
+        let saved = journal.append(.node(node))
+        do {
+            try await journal.durable(saved)
+            try ensureCurrent(session)
+            try await database.completeDistributions(nodeID: nodeID, held: hello.templates.map { ($0.templateID, $0.tag) })
+            // What the node applied counts only as far as this database's history agrees; the
+            // rest of the outbox is sent (a restored database's new commands included).
+            let applied = try await database.acknowledgeApplied(
+                epoch: Int64(bitPattern: hello.lastAppliedEpoch),
+                id: Int64(clamping: hello.lastAppliedCommandID),
+                nodeID: nodeID,
+                now: now
+            )
+            try ensureCurrent(session)
+            if applied.diverged {
+                logger.warning(
+                    "node applied commands this database does not have (restored from a backup?); sending its outbox again",
+                    metadata: [
+                        "node": "\(nodeID)", "nodeEpoch": "\(hello.lastAppliedEpoch)",
+                        "nodeCommand": "\(hello.lastAppliedCommandID)", "agreedThrough": "\(applied.through)",
+                    ]
+                )
+            }
+            try await reconcile(nodeID: nodeID, reported: hello.instances, now: now)
+            try ensureCurrent(session)
+            links[nodeID]?.lastSentCommandID = applied.through
+        } catch {
+            // The session does not become the node's; a newer one may already be.
+            if links[nodeID]?.session === session { links.removeValue(forKey: nodeID) }
+            throw error
+        }
+        events.publish(.node(id: nodeID, state: "Active"))
+        logger.info(
+            "node connected",
+            metadata: ["node": "\(nodeID)", "name": "\(node.name)", "instances": "\(hello.instances.count)"]
+        )
+        var welcome = Welcome(
+            version: version,
+            heartbeatIntervalMillis: UInt64(configuration.heartbeatInterval * 1000),
+            peerID: nodeID,
+            serverTimeMicros: Int(now)
+        )
+        welcome.pingIntervalMillis = UInt64(max(1, configuration.pingInterval * 1000))
+        welcome.deadAfterPings = UInt64(max(1, configuration.nodeDeadAfterPings))
+        return welcome
+    }
+
+    /// Throws unless `session` is still its node's registered session (after a suspension:
+    /// a newer connection or a delete may have come meanwhile).
+    private func ensureCurrent(_ session: PeerSession) throws {
+        let nodeID = session.identity.id
+        guard nodes[nodeID] != nil else {
+            throw WireError(.unauthenticated, "node \(nodeID) was deleted")
+        }
+        guard links[nodeID]?.session === session else {
+            throw WireError(.goingAway, "replaced by a newer connection")
+        }
+    }
+
+    /// Copies what a node says of itself in its hello onto its row. What an operator set
+    /// (drain, capacity mode, overrides, host, a configured capacity) is kept.
+    static func describe(_ node: inout NodeRow, from hello: Hello) {
         if !hello.nodeName.isEmpty { node.name = String(hello.nodeName.prefix(128)) }
         if let resources = hello.resources {
             node.cpuCount = resources.cpuCount
@@ -115,44 +195,11 @@ actor Fleet {
         node.agentVersion = hello.agentVersion
         node.templates = TemplateSet(hello.templates).encodedBytes()
         node.cacheBytes = hello.cacheBytes
-        node.state = "Active"
-        node.lastSeen = now
-        try await database.saveNode(node)
-        nodes[nodeID] = node
-        try await database.completeDistributions(nodeID: nodeID, held: hello.templates.map { ($0.templateID, $0.tag) })
-        // What the node applied counts only as far as this database's history agrees; the
-        // rest of the outbox is sent (a restored database's new commands included).
-        let applied = try await database.acknowledgeApplied(
-            epoch: Int64(bitPattern: hello.lastAppliedEpoch),
-            id: Int64(clamping: hello.lastAppliedCommandID),
-            nodeID: nodeID,
-            now: now
-        )
-        if applied.diverged {
-            logger.warning(
-                "node applied commands this database does not have (restored from a backup?); sending its outbox again",
-                metadata: [
-                    "node": "\(nodeID)", "nodeEpoch": "\(hello.lastAppliedEpoch)",
-                    "nodeCommand": "\(hello.lastAppliedCommandID)", "agreedThrough": "\(applied.through)",
-                ]
-            )
-        }
-        try await reconcile(nodeID: nodeID, reported: hello.instances, now: now)
-        links[nodeID] = NodeLink(session: session, lastSentCommandID: applied.through)
-        events.publish(.node(id: nodeID, state: "Active"))
-        logger.info(
-            "node connected",
-            metadata: ["node": "\(nodeID)", "name": "\(node.name)", "instances": "\(hello.instances.count)"]
-        )
-        var welcome = Welcome(
-            version: version,
-            heartbeatIntervalMillis: UInt64(configuration.heartbeatInterval * 1000),
-            peerID: nodeID,
-            serverTimeMicros: Int(now)
-        )
-        welcome.pingIntervalMillis = UInt64(max(1, configuration.pingInterval * 1000))
-        welcome.deadAfterPings = UInt64(max(1, configuration.nodeDeadAfterPings))
-        return welcome
+    }
+
+    /// A node enrolled: from now on it may connect.
+    func nodeEnrolled(_ node: NodeRow) {
+        if nodes[node.id] == nil { nodes[node.id] = node }
     }
 
     /// The welcome is on the wire: send pending commands and let the scheduler use the node.
@@ -207,15 +254,9 @@ actor Fleet {
             node.lastSeen = BerthDatabase.nowMicros() - Int64(session.idleSeconds() * 1_000_000)
         }
         nodes[nodeID] = node
-        do {
-            try await database.saveNode(node)
-        } catch is CancellationError {
-            // Shutting down: every node starts Offline on the next start anyway.
-        } catch {
-            logger.error("could not save node state", metadata: ["node": "\(nodeID)", "error": "\(error)"])
-        }
-        // Back during the save: it reconnected (and said Active), so no Offline after that.
-        guard links[nodeID] == nil else { return }
+        // Announced now: every later change of the node is journaled after this one. Storage
+        // failures are logged and retried by the journal; every node starts Offline anyway.
+        journal.append(.node(node))
         logger.info("node is Offline", metadata: ["node": "\(nodeID)", "reason": "\(reason)"])
         events.publish(.node(id: nodeID, state: "Offline"))
     }
@@ -311,7 +352,8 @@ actor Fleet {
     /// The shared timer's tick: drop silent peers, flush heartbeat figures, purge old instances.
     func sweep() async {
         let now = NIODeadline.now()
-        for (nodeID, link) in links where link.session.idleSeconds(now: now) > configuration.offlineTimeout {
+        // A session still being set up (its hello waits for storage) is not judged yet.
+        for (nodeID, link) in links where link.ready && link.session.idleSeconds(now: now) > configuration.offlineTimeout {
             // The loop awaits: a node may have reconnected since the snapshot was taken.
             guard links[nodeID]?.session === link.session else { continue }
             logger.warning(
@@ -400,13 +442,8 @@ actor Fleet {
                 )
             )
         }
-        do {
-            try await database.saveHeartbeatFigures(changed)
-        } catch {
-            // Written again on the next flush.
-            for figures in changed { storedFigures[figures.nodeID] = nil }
-            if error is CancellationError { return }
-            logger.error("could not save heartbeat figures", metadata: ["error": "\(error)"])
-        }
+        guard !changed.isEmpty else { return }
+        // Journaled, not awaited: the flush is a refresh, and the journal retries a failure.
+        journal.append(.heartbeatFigures(changed))
     }
 }

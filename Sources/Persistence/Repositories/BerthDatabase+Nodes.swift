@@ -31,67 +31,56 @@ extension BerthDatabase {
         }
     }
 
+    /// Writes a batch of the fleet's changes in order, in one transaction.
+    ///
+    /// A node change updates an existing row and never inserts one, so a node deleted while
+    /// its change waited for the batch stays deleted.
+    public func commit(_ changes: [StoredChange]) async throws {
+        guard !changes.isEmpty else { return }
+        try await writer.write { db in
+            for change in changes {
+                switch change {
+                case .node(let node):
+                    do {
+                        try node.update(db, columns: NodeRow.descriptionColumns)
+                    } catch RecordError.recordNotFound {
+                        // Deleted since: nothing to describe.
+                    }
+                case .heartbeatFigures(let figures):
+                    try Self.saveHeartbeatFigures(db, figures)
+                }
+            }
+        }
+    }
+
     /// Saves the figures heartbeats carry (CPU, RAM, free disk, last seen) and nothing else,
     /// in one transaction. The flush works from the fleet's in-memory rows, which can be
     /// older than an operator's change that is being written at the same moment; writing
     /// only these columns means it can never roll back capacity, drain mode or a name.
     public func saveHeartbeatFigures(_ figures: [HeartbeatFigures]) async throws {
         guard !figures.isEmpty else { return }
-        try await writer.write { db in
-            // One UPDATE … FROM (VALUES …) per batch, not a statement per node; a batch's five
-            // arguments per node stay far below SQLite's 32,766 bound parameters.
-            for start in stride(from: 0, to: figures.count, by: 2000) {
-                let batch = figures[start..<min(start + 2000, figures.count)]
-                var arguments = StatementArguments()
-                for node in batch {
-                    arguments += [node.nodeID, node.cpuUtil, node.ramUtil, node.freeDisk, node.lastSeen]
-                }
-                let rows = Array(repeating: "(?, ?, ?, ?, ?)", count: batch.count).joined(separator: ", ")
-                try db.execute(
-                    sql: """
-                        WITH figures(id, cpu_util, ram_util, free_disk, last_seen) AS (VALUES \(rows))
-                        UPDATE nodes SET cpu_util = figures.cpu_util, ram_util = figures.ram_util,
-                            free_disk = figures.free_disk, last_seen = figures.last_seen
-                        FROM figures WHERE nodes.id = figures.id
-                        """,
-                    arguments: arguments
-                )
-            }
-        }
+        try await writer.write { db in try Self.saveHeartbeatFigures(db, figures) }
     }
 
-    /// An operator's change to a node's configuration; `nil` keeps a value.
-    public struct NodeConfiguration: Sendable {
-        public var name: String?
-        public var host: String?
-        public var maxVMCount: Int?
-        public var capacityMode: String?
-        public var vcpuOverride: Int?
-        public var ramOverride: Int?
-        public var drainMode: Bool?
-
-        public init() {}
-    }
-
-    /// Applies an operator's configuration to a node and returns the new row.
-    /// Throws ``PersistenceError/Code/notFound``.
-    public func configureNode(id: String, _ configuration: NodeConfiguration) async throws -> NodeRow {
-        try await writer.write { db in
-            guard var node = try NodeRow.fetchOne(db, key: id) else {
-                throw PersistenceError(.notFound, "no node with id \(id)")
+    static func saveHeartbeatFigures(_ db: Database, _ figures: [HeartbeatFigures]) throws {
+        // One UPDATE … FROM (VALUES …) per batch, not a statement per node; a batch's five
+        // arguments per node stay far below SQLite's 32,766 bound parameters.
+        for start in stride(from: 0, to: figures.count, by: 2000) {
+            let batch = figures[start..<min(start + 2000, figures.count)]
+            var arguments = StatementArguments()
+            for node in batch {
+                arguments += [node.nodeID, node.cpuUtil, node.ramUtil, node.freeDisk, node.lastSeen]
             }
-            if let name = configuration.name { node.name = name }
-            if let host = configuration.host { node.host = host }
-            if let count = configuration.maxVMCount {
-                node.maxVmCount = count
-                node.capacityConfigured = true
-            }
-            if let mode = configuration.capacityMode { node.capacityMode = mode }
-            if let vcpu = configuration.vcpuOverride { node.vcpuOverride = vcpu }
-            if let ram = configuration.ramOverride { node.ramOverride = ram }
-            if let drain = configuration.drainMode { node.drainMode = drain }
-            try node.update(db, columns: NodeRow.descriptionColumns)
-            return node
+            let rows = Array(repeating: "(?, ?, ?, ?, ?)", count: batch.count).joined(separator: ", ")
+            try db.execute(
+                sql: """
+                    WITH figures(id, cpu_util, ram_util, free_disk, last_seen) AS (VALUES \(rows))
+                    UPDATE nodes SET cpu_util = figures.cpu_util, ram_util = figures.ram_util,
+                        free_disk = figures.free_disk, last_seen = figures.last_seen
+                    FROM figures WHERE nodes.id = figures.id
+                    """,
+                arguments: arguments
+            )
         }
     }
 

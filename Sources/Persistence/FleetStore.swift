@@ -1,0 +1,24 @@
+/// A change to the fleet's stored state, as the fleet's journal writes it.
+///
+/// The fleet changes its state in memory first and journals these in the same step, so
+/// their order in storage is the order of the changes in memory. A change never creates a
+/// node: a node is created only by enrollment, so a late write about a node that was deleted
+/// meanwhile changes nothing.
+public enum StoredChange: Sendable, Equatable {
+    /// A node's description and state, as the fleet holds it now (every column but the
+    /// event key, which only ``BerthDatabase/applyTransition(_:)`` writes).
+    case node(NodeRow)
+    /// Heartbeat figures of connected nodes.
+    case heartbeatFigures([HeartbeatFigures])
+}
+
+/// The storage the fleet core writes to: one batch of changes per transaction.
+///
+/// ``BerthDatabase`` (SQLite) is the embedded implementation; another engine implements
+/// the same protocol (issue 15).
+public protocol FleetStore: Sendable {
+    /// Writes `changes` in order, in one transaction that is durable when this returns.
+    func commit(_ changes: [StoredChange]) async throws
+}
+
+extension BerthDatabase: FleetStore {}
