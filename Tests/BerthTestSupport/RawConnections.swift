@@ -111,6 +111,37 @@ public enum RawConnections {
         )
     }
 
+    /// As a node on a framed connection: takes the next command, acknowledges it, reports
+    /// `states` for its instance as events `1…` of `epoch`, and returns the command once every
+    /// event is acknowledged.
+    public static func takeCommand(
+        _ frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
+        _ outbound: NIOAsyncChannelOutboundWriter<Frame>,
+        epoch: UInt64,
+        reporting states: [InstanceState]
+    ) async throws -> NodeCommand {
+        var command: NodeCommand?
+        var acks = 0
+        while let frame = try await frames.next() {
+            if frame.type == .nodeCommand {
+                let received = try NodeCommand(payload: frame.payload)
+                command = received
+                try await outbound.write(CommandAck(commandID: received.commandID).frame())
+                for (index, state) in states.enumerated() {
+                    let sequence = UInt64(index + 1)
+                    let status = InstanceStatus(instanceID: received.instanceID, state: state)
+                    try await outbound.write(
+                        InstanceEvent(epoch: epoch, sequence: sequence, status: status, timestampMicros: Int(sequence))
+                            .frame()
+                    )
+                }
+            }
+            if frame.type == .eventAck { acks += 1 }
+            if acks == states.count, let command { return command }
+        }
+        throw TestTimeout(what: "a command and \(states.count) event acknowledgements")
+    }
+
     /// Sends `frames` in order on `connection` and returns everything received until close.
     public static func exchange(_ connection: FramedChannel.Connection, send frames: [Frame]) async throws -> [Frame] {
         try await connection.executeThenClose { inbound, outbound in

@@ -127,34 +127,7 @@ import WireProtocol
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
             _ = try await startOne(gateway)
-            var command: NodeCommand?
-            var acks = 0
-            while let frame = try await frames.next() {
-                if frame.type == .nodeCommand {
-                    let received = try NodeCommand(payload: frame.payload)
-                    command = received
-                    try await outbound.write(CommandAck(commandID: received.commandID).frame())
-                    try await outbound.write(
-                        InstanceEvent(
-                            epoch: 42,
-                            sequence: 1,
-                            status: status(received.instanceID, .pulling),
-                            timestampMicros: 1
-                        ).frame()
-                    )
-                    try await outbound.write(
-                        InstanceEvent(
-                            epoch: 42,
-                            sequence: 2,
-                            status: status(received.instanceID, .started),
-                            timestampMicros: 2
-                        ).frame()
-                    )
-                }
-                if frame.type == .eventAck { acks += 1 }
-                if acks == 2, let command { return command }
-            }
-            throw TestTimeout(what: "two event acks")
+            return try await RawConnections.takeCommand(&frames, outbound, epoch: 42, reporting: [.pulling, .started])
         }
         // Connection 2: the hello reports Started, then the old Pulling event arrives again
         // (as after a lost ack). Applying it twice would move the instance back to Pulling.

@@ -157,4 +157,45 @@ import WireProtocol
         await gateway.stop()
         await cp.stop()
     }
+
+    /// An instance ends while its node is away; the node comes back without it and sends
+    /// the unacknowledged event that says so right after the welcome. The instance goes
+    /// straight to what the event says, never through a false `Error`.
+    @Test func aReconnectAppliesReplayedEventsBeforeJudgingTheInventory() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let enrolled = try await cp.enroll(name: "away")
+        let gateway = try await cp.gatewayClient()
+        // Connection 1: the instance starts (acknowledged).
+        let first = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let command: NodeCommand = try await first.executeThenClose { inbound, outbound in
+            try await outbound.write(Hello().frame())
+            var frames = inbound.makeAsyncIterator()
+            _ = try await gateway.startOne()
+            return try await RawConnections.takeCommand(&frames, outbound, epoch: 7, reporting: [.started])
+        }
+        let events = cp.controlPlane.events.subscribe()
+        // Connection 2: the VM stopped meanwhile (its event unacknowledged), so the hello
+        // lists no instance and names it as having a pending event.
+        let second = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        try await second.executeThenClose { inbound, outbound in
+            var hello = Hello()
+            hello.lastAppliedCommandID = command.commandID
+            hello.lastAppliedEpoch = command.epoch
+            hello.pendingEventInstances = [command.instanceID]
+            try await outbound.write(hello.frame())
+            var frames = inbound.makeAsyncIterator()
+            #expect(await Self.welcomed(&frames))
+            var stopped = InstanceStatus(instanceID: command.instanceID, state: .stopped)
+            stopped.message = "stopped on the node"
+            try await outbound.write(InstanceEvent(epoch: 7, sequence: 2, status: stopped, timestampMicros: 2).frame())
+            while let frame = try await frames.next(), frame.type != .eventAck {}
+        }
+        let record = try await events.instance(where: { $0.instanceID == command.instanceID })
+        #expect(record.state == .stopped, "\(record.state): \(record.message)")
+        let history = try await cp.database.transitions(instanceID: command.instanceID).map(\.state)
+        #expect(!history.contains("Error"), "\(history)")
+        await gateway.stop()
+        await cp.stop()
+    }
 }

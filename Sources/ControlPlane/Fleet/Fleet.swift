@@ -138,7 +138,12 @@ actor Fleet {
                     ]
                 )
             }
-            try await reconcile(nodeID: nodeID, reported: hello.instances, now: now)
+            try await reconcile(
+                nodeID: nodeID,
+                reported: hello.instances,
+                pendingEvents: Set(hello.pendingEventInstances),
+                now: now
+            )
             try ensureCurrent(session)
             links[nodeID]?.lastSentCommandID = applied.through
         } catch {
@@ -254,10 +259,19 @@ actor Fleet {
             node.lastSeen = BerthDatabase.nowMicros() - Int64(session.idleSeconds() * 1_000_000)
         }
         nodes[nodeID] = node
-        // Announced now: every later change of the node is journaled after this one. Storage
-        // failures are logged and retried by the journal; every node starts Offline anyway.
-        journal.append(.node(node))
+        let saved = journal.append(.node(node))
         logger.info("node is Offline", metadata: ["node": "\(nodeID)", "reason": "\(reason)"])
+        // Announced once stored, without holding up the caller (a sweep may take many nodes
+        // Offline at once). A failed write is retried by the journal; memory is in force.
+        Task {
+            try? await journal.durable(saved)
+            await announceOffline(nodeID)
+        }
+    }
+
+    /// Publishes `Offline` for a node unless it came back (or was deleted) meanwhile.
+    private func announceOffline(_ nodeID: String) {
+        guard links[nodeID] == nil, nodes[nodeID]?.state == "Offline" else { return }
         events.publish(.node(id: nodeID, state: "Offline"))
     }
 
@@ -286,8 +300,19 @@ actor Fleet {
     }
 
     /// Brings the database in line with what a (re)connecting node runs.
-    private func reconcile(nodeID: String, reported: [InstanceStatus], now: Int64) async throws {
-        let known = try await database.liveInstances(nodeID: nodeID)
+    ///
+    /// Instances in `pendingEvents` are left alone: the node sends their unacknowledged
+    /// events right after the welcome, and those, applied in order, say what became of
+    /// them. Judging them by the hello first would show an instance that ended while the
+    /// node was away as lost (`Error`) until its own events arrived.
+    private func reconcile(
+        nodeID: String,
+        reported: [InstanceStatus],
+        pendingEvents: Set<String>,
+        now: Int64
+    ) async throws {
+        let live = try await database.liveInstances(nodeID: nodeID)
+        let known = live.filter { !pendingEvents.contains($0.id) }
         let pendingStarts = Set(
             try await database.pendingCommands(nodeID: nodeID).filter { $0.kind == "start" }.map(\.instanceId)
         )
@@ -308,8 +333,9 @@ actor Fleet {
                 await publishInstance(id: instance.id)
             }
         }
+        let liveIDs = Set(live.map(\.id))
         let knownIDs = Set(known.map(\.id))
-        for status in reported where !knownIDs.contains(status.instanceID) {
+        for status in reported where !liveIDs.contains(status.instanceID) {
             // Not ours (or already ended here): tell the node to remove it.
             let row = try await database.instance(id: status.instanceID)
             if let row, row.nodeId != nil, row.nodeId != nodeID { continue }

@@ -268,6 +268,9 @@ public actor NodeAgent {
         }
         hello.lastAppliedCommandID = lastAppliedCommandID
         hello.lastAppliedEpoch = lastAppliedEpoch
+        // Sent again after the welcome (``connected(_:nodeID:)``); the control plane applies
+        // them before it judges these instances.
+        hello.pendingEventInstances = Set(unacked.values.map(\.status.instanceID)).sorted()
         return hello
     }
 

@@ -20,6 +20,10 @@ public struct Hello: WireMessage, Equatable {
     public var lastAppliedCommandID: UInt64 = 0
     /// The epoch of that command (see ``NodeCommand/epoch``).
     public var lastAppliedEpoch: UInt64 = 0
+    /// Instances with events the control plane has not acknowledged yet, which the node
+    /// sends again right after the welcome. Their entries in `instances` are not judged
+    /// until those events have been applied in order.
+    public var pendingEventInstances: [String] = []
 
     public init() {}
 
@@ -35,6 +39,7 @@ public struct Hello: WireMessage, Equatable {
         w.write(9, lastAppliedCommandID)
         w.write(10, cacheBytes)
         w.write(11, lastAppliedEpoch)
+        w.write(12, pendingEventInstances)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -53,6 +58,7 @@ public struct Hello: WireMessage, Equatable {
             case 9: lastAppliedCommandID = try r.uint64(tag)
             case 10: cacheBytes = try r.int(tag)
             case 11: lastAppliedEpoch = try r.uint64(tag)
+            case 12: pendingEventInstances.append(try r.string(tag))
             default: try r.skip(tag)
             }
         }
