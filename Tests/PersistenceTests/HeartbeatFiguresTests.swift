@@ -26,7 +26,7 @@ import Testing
         }
         // A node deleted meanwhile is skipped, not an error.
         figures.append(HeartbeatFigures(nodeID: "gone", cpuUtil: 1, ramUtil: 1, freeDisk: 1, lastSeen: 1))
-        try await db.saveHeartbeatFigures(figures)
+        try await db.commit([.heartbeatFigures(figures)])
         for index in [0, 7, 1999, 2000, 2099] {
             let node = try #require(try await db.node(id: "n\(index)"))
             #expect(node.cpuUtil == 0.5 && node.ramUtil == 0.25)

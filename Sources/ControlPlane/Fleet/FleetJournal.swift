@@ -116,15 +116,16 @@ final class FleetJournal: Sendable {
                     "could not write the fleet's changes; retrying",
                     metadata: ["changes": "\(batch.changes.count)", "error": "\(error)", "retryIn": "\(backoff)"]
                 )
-                let idle = state.withLock { state in
-                    defer { state.idleWaiters.removeAll() }
-                    return state.idleWaiters
-                }
-                for waiter in idle { waiter.resume() }
+                resumeIdleWaiters()
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
+        resumeIdleWaiters()
+    }
+
+    /// Resumes the callers of ``flush()``.
+    private func resumeIdleWaiters() {
         let idle = state.withLock { state in
             defer { state.idleWaiters.removeAll() }
             return state.idleWaiters

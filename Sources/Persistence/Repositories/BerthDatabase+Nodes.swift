@@ -53,15 +53,9 @@ extension BerthDatabase {
         }
     }
 
-    /// Saves the figures heartbeats carry (CPU, RAM, free disk, last seen) and nothing else,
-    /// in one transaction. The flush works from the fleet's in-memory rows, which can be
-    /// older than an operator's change that is being written at the same moment; writing
-    /// only these columns means it can never roll back capacity, drain mode or a name.
-    public func saveHeartbeatFigures(_ figures: [HeartbeatFigures]) async throws {
-        guard !figures.isEmpty else { return }
-        try await writer.write { db in try Self.saveHeartbeatFigures(db, figures) }
-    }
-
+    /// Writes the figures heartbeats carry (CPU, RAM, free disk, last seen) and nothing else
+    /// (``StoredChange/heartbeatFigures(_:)``), so a flush can never roll back capacity,
+    /// drain mode or a name. A node deleted meanwhile is skipped.
     static func saveHeartbeatFigures(_ db: Database, _ figures: [HeartbeatFigures]) throws {
         // One UPDATE … FROM (VALUES …) per batch, not a statement per node; a batch's five
         // arguments per node stay far below SQLite's 32,766 bound parameters.
