@@ -84,11 +84,11 @@ public final class ControlPlane: Service, Sendable {
             enrolled: { node in await fleet.nodeEnrolled(node) }
         )
         self.keys = KeyStore(database: database, configuration: configuration, logger: logger)
-        try await fleet.load()
         // Every start is a new command epoch, so that ids a restored database issues again
         // are new to nodes (docs/decisions.md, "Command epochs").
         let epoch = try await database.beginCommandEpoch(now: BerthDatabase.nowMicros())
         logger.debug("command epoch", metadata: ["epoch": "\(epoch)"])
+        try await fleet.load()
         if let range = configuration.macRange {
             // Anka fills its pool at start; PUT /api/v1/macaddr does it again on demand.
             try await database.populateMACs(first: range.lowerBound, last: range.upperBound)

@@ -10,6 +10,23 @@ public enum StoredChange: Sendable, Equatable {
     case node(NodeRow)
     /// Heartbeat figures of connected nodes.
     case heartbeatFigures([HeartbeatFigures])
+    /// The last instance event applied from a node (its idempotency key).
+    case nodeEventKey(nodeID: String, epoch: Int64, sequence: Int64)
+    /// An instance as the fleet holds it now: every column of an existing row. Instances
+    /// are created by ``BerthDatabase/insertInstances(_:drawMACs:)``, never by this.
+    case instance(InstanceRow)
+    /// One step of an instance's state history.
+    case transition(InstanceTransitionRow)
+    /// The instance no longer holds its managed MAC address.
+    case macReleased(instanceID: String)
+    /// A command for a node's outbox, with the id and epoch the fleet gave it.
+    case command(NodeCommandRow)
+    /// The node acknowledged this command.
+    case commandAcknowledged(id: Int64, nodeID: String, at: Int64)
+    /// The node applied every command up to `through` (its hello says so).
+    case commandsAcknowledged(nodeID: String, through: Int64, at: Int64)
+    /// Terminated instances past their retention, with their history.
+    case instancesPurged([String])
 }
 
 /// The storage the fleet core writes to: one batch of changes per transaction.

@@ -7,7 +7,12 @@ public final class LogCapture: Sendable {
     /// Waiters for a line containing all their fragments.
     private let waiters = Mutex<[(fragments: [String], continuation: CheckedContinuation<Void, Never>)]>([])
 
-    public init() {}
+    /// The lowest level kept (`.trace` for tests that follow steps logged only at trace).
+    public let level: Logger.Level
+
+    public init(level: Logger.Level = .info) {
+        self.level = level
+    }
 
     public var all: [String] { lines.withLock { $0 } }
 
@@ -47,14 +52,20 @@ public final class LogCapture: Sendable {
     }
 
     public func logger(_ label: String) -> Logger {
-        Logger(label: label) { label in Handler(capture: self, label: label) }
+        Logger(label: label) { label in Handler(capture: self, label: label, logLevel: self.level) }
     }
 
     struct Handler: LogHandler {
         let capture: LogCapture
         let label: String
         var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .info
+        var logLevel: Logger.Level
+
+        init(capture: LogCapture, label: String, logLevel: Logger.Level) {
+            self.capture = capture
+            self.label = label
+            self.logLevel = logLevel
+        }
 
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }

@@ -35,6 +35,7 @@ public final class TestControlPlane: Sendable {
     public static func start(
         directory: DataDirectory? = nil,
         port: Int = 0,
+        logLevel: Logger.Level = .info,
         configure: (inout ControlPlaneConfiguration) -> Void = { _ in }
     ) async throws -> TestControlPlane {
         _ = Self.descriptorLimit
@@ -44,7 +45,7 @@ public final class TestControlPlane: Sendable {
         configuration.heartbeatInterval = 1
         configuration.offlineTimeout = 10
         configure(&configuration)
-        let logs = LogCapture()
+        let logs = LogCapture(level: logLevel)
         // Tests restart control planes on their port (``restart(configure:)``), so a port of
         // their own is taken below the ephemeral range (``TestPorts``); if another test took
         // the same one in the meantime, another is tried.

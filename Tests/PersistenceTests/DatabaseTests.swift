@@ -86,154 +86,19 @@ import Testing
         #expect(try await db.joinToken(id: "abcdef")?.usedBy == "n1")
     }
 
-    @Test func anEventIsAppliedExactlyOncePerIdempotencyKey() async throws {
-        let db = try open()
-        try await seed(db)
-        try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(
-            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
-            waitReasons: [:],
-            now: 2
-        )
-        let report = TransitionReport(
-            instanceID: "i1",
-            state: "Started",
-            message: "",
-            progress: 0,
-            vminfo: [1, 2],
-            ts: 3,
-            nodeID: "n1",
-            eventEpoch: 5,
-            eventSeq: 1
-        )
-        guard case .applied(let row) = try await db.applyTransition(report) else {
-            Issue.record("not applied")
-            return
-        }
-        #expect(row.state == "Started")
-        #expect(try await db.applyTransition(report) == .duplicate)
-        #expect(try await db.transitions(instanceID: "i1").map(\.state) == ["Scheduling", "Started"])
-        // A new agent epoch starts a new sequence.
-        var next = report
-        next.eventEpoch = 6
-        next.state = "Stopped"
-        guard case .applied = try await db.applyTransition(next) else {
-            Issue.record("new epoch not applied")
-            return
-        }
-    }
-
-    @Test func aNodeCannotChangeAnInstanceOnAnotherNode() async throws {
-        let db = try open()
-        try await seed(db, nodes: ["n1", "n2"])
-        try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(
-            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
-            waitReasons: [:],
-            now: 2
-        )
-        let forged = TransitionReport(
-            instanceID: "i1",
-            state: "Error",
-            message: "x",
-            progress: 0,
-            vminfo: nil,
-            ts: 3,
-            nodeID: "n2",
-            eventEpoch: 1,
-            eventSeq: 1
-        )
-        #expect(try await db.applyTransition(forged) == .notOwned)
-        #expect(try await db.instance(id: "i1")?.state == "Scheduling")
-    }
-
-    @Test func terminatingIsNotUndoneByALateStartReport() async throws {
-        let db = try open()
-        try await seed(db)
-        try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(
-            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
-            waitReasons: [:],
-            now: 2
-        )
-        guard case .commandQueued(let command) = try await db.requestTermination(instanceID: "i1", now: 3) else {
-            Issue.record("expected a queued terminate")
-            return
-        }
-        #expect(command.kind == "terminate")
-        let late = TransitionReport(
-            instanceID: "i1",
-            state: "Started",
-            message: "",
-            progress: 0,
-            vminfo: nil,
-            ts: 4,
-            nodeID: "n1",
-            eventEpoch: 1,
-            eventSeq: 1
-        )
-        _ = try await db.applyTransition(late)
-        #expect(try await db.instance(id: "i1")?.state == "Terminating")
-        var done = late
-        done.state = "Terminated"
-        done.eventSeq = 2
-        _ = try await db.applyTransition(done)
-        #expect(try await db.instance(id: "i1")?.state == "Terminated")
-        #expect(try await db.requestTermination(instanceID: "i1", now: 5) == .alreadyTerminating)
-    }
-
-    @Test func anUnplacedInstanceTerminatesAtOnce() async throws {
-        let db = try open()
-        try await seed(db)
-        try await db.insertInstances([instance("i1")])
-        #expect(try await db.requestTermination(instanceID: "i1", now: 2) == .terminated)
-        #expect(try await db.pendingInstances().isEmpty)
-        await #expect(throws: PersistenceError.self) { _ = try await db.requestTermination(instanceID: "nope", now: 2) }
-    }
-
-    @Test func theQueueIsOrderedByPriorityThenAge() async throws {
-        let db = try open()
-        try await seed(db)
-        try await db.insertInstances([
-            instance("late", priority: 10, at: 9), instance("low", priority: 5000, at: 1),
-            instance("early", priority: 10, at: 2),
-        ])
-        #expect(try await db.pendingInstances().map(\.id) == ["early", "late", "low"])
-    }
-
-    @Test func aSchedulingPassCommitsPlacementsAndReasonsTogether() async throws {
-        let db = try open()
-        try await seed(db)
-        try await db.insertInstances([instance("a"), instance("b"), instance("gone")])
-        _ = try await db.requestTermination(instanceID: "gone", now: 2)
-        let commands = try await db.commitSchedulingPass(
-            placements: [
-                Placement(instanceID: "a", nodeID: "n1", requestID: "r1", commandPayload: [1]),
-                Placement(instanceID: "gone", nodeID: "n1", requestID: "r2", commandPayload: [2]),
-            ],
-            waitReasons: ["b": "no room"],
-            now: 3
-        )
-        #expect(commands.map(\.instanceId) == ["a"])
-        #expect(try await db.pendingCommands(nodeID: "n1").map(\.id) == commands.map(\.id))
-        #expect(try await db.instance(id: "b")?.waitReason == "no room")
-        #expect(try await db.instance(id: "a")?.nodeId == "n1")
-        try await db.acknowledgeCommands(upTo: commands[0].id!, nodeID: "n1", now: 4)
-        #expect(try await db.pendingCommands(nodeID: "n1").isEmpty)
-    }
-
     @Test func deletingANodeRevokesItsCertificatesDurably() async throws {
         let db = try open()
         try await seed(db)
         try await db.recordCertificate(
             CertificateRow(serial: "aa", role: "node", subjectId: "n1", issuedAt: 1, expiresAt: 2)
         )
-        try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(
-            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
-            waitReasons: [:],
-            now: 2
-        )
+        var placed = instance("i1")
+        placed.nodeId = "n1"
+        try await db.insertInstances([placed])
+        try await db.commit([
+            .command(NodeCommandRow(nodeId: "n1", instanceId: "i1", kind: "start", payload: nil, createdAt: 2))
+        ])
+        #expect(try await db.pendingCommands(nodeID: "n1").count == 1)
         #expect(try await db.deleteNode(id: "n1", now: 3) == ["aa"])
         let reopened = try open()
         #expect(try await reopened.revokedSerials() == ["aa"])
@@ -253,15 +118,6 @@ import Testing
         #expect(try await db.template(id: "t1")?.name == "tmpl")
     }
 
-    @Test func terminatedInstancesArePurgedAfterRetention() async throws {
-        let db = try open()
-        try await seed(db)
-        try await db.insertInstances([instance("old"), instance("live")])
-        _ = try await db.requestTermination(instanceID: "old", now: 10)
-        #expect(try await db.purgeTerminated(before: 11) == 1)
-        #expect(try await db.instances().map(\.id) == ["live"])
-        #expect(try await db.transitions(instanceID: "old").isEmpty)
-    }
 }
 
 extension DatabaseTests {
@@ -269,26 +125,11 @@ extension DatabaseTests {
         let db = try open()
         try await seed(db)
         let stale = try #require(try await db.node(id: "n1"))
-        try await db.insertInstances([instance("i1")])
-        _ = try await db.commitSchedulingPass(
-            placements: [Placement(instanceID: "i1", nodeID: "n1", requestID: "r", commandPayload: nil)],
-            waitReasons: [:],
-            now: 2
-        )
-        let event = TransitionReport(
-            instanceID: "i1",
-            state: "Started",
-            message: "",
-            progress: 0,
-            vminfo: nil,
-            ts: 3,
-            nodeID: "n1",
-            eventEpoch: 9,
-            eventSeq: 4
-        )
-        _ = try await db.applyTransition(event)
+        try await db.commit([.nodeEventKey(nodeID: "n1", epoch: 9, sequence: 4)])
         try await db.saveNode(stale)
-        #expect(try await db.applyTransition(event) == .duplicate)
+        try await db.commit([.node(stale)])
+        let stored = try #require(try await db.node(id: "n1"))
+        #expect(stored.eventEpoch == 9 && stored.eventSeq == 4)
     }
 
     /// Two creates that (by a broken generator) share an id: the second fails, the first

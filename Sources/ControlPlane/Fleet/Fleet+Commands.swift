@@ -2,9 +2,10 @@ import Persistence
 import WireProtocol
 
 extension Fleet {
-    /// Sends a node every pending command it has not been sent on this connection, in id order.
+    /// Sends a node every pending command it has not been sent on this connection, in id
+    /// order, once the commands are durable.
     ///
-    /// Calls coalesce per node, so commands reach a node in the order they were committed;
+    /// Calls coalesce per node, so commands reach a node in the order they were issued;
     /// the node applies each id once and skips ids it has already applied.
     func flushCommands(nodeID: String) async {
         guard let link = links[nodeID], link.ready else { return }
@@ -17,45 +18,37 @@ extension Fleet {
         defer { if links[nodeID]?.session === session { links[nodeID]?.flushing = false } }
         repeat {
             links[nodeID]?.flushAgain = false
-            let pending: [NodeCommandRow]
-            do {
-                pending = try await database.pendingCommands(nodeID: nodeID)
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.error("could not read pending commands", metadata: ["node": "\(nodeID)", "error": "\(error)"])
-                return
-            }
             guard let current = links[nodeID], current.session === session else { return }
-            var lastSent = current.lastSentCommandID
-            for row in pending where (row.id ?? 0) > lastSent {
-                guard let command = Self.command(from: row) else {
-                    logger.error("dropping an undecodable command", metadata: ["command": "\(row.id ?? 0)"])
+            let unsent = Array(outbox.unsent(nodeID: nodeID, after: current.lastSentCommandID))
+            guard !unsent.isEmpty else { break }
+            // Never a command storage could still lose (the journal retries a failed commit).
+            if let ticket = unsent.last(where: { $0.ticket != nil })?.ticket { await journal.committed(ticket) }
+            guard let now = links[nodeID], now.session === session else { return }
+            var lastSent = now.lastSentCommandID
+            for entry in unsent where (entry.row.id ?? 0) > lastSent {
+                guard let command = Self.command(from: entry.row) else {
+                    logger.error("dropping an undecodable command", metadata: ["command": "\(entry.row.id ?? 0)"])
                     continue
                 }
                 session.send(command)
-                lastSent = row.id ?? lastSent
+                lastSent = entry.row.id ?? lastSent
             }
             links[nodeID]?.lastSentCommandID = lastSent
         } while links[nodeID]?.flushAgain == true
     }
 
     /// A node acknowledged a command.
-    func commandAcknowledged(nodeID: String, ack: CommandAck) async {
-        do {
-            try await database.acknowledgeCommand(
-                id: Int64(ack.commandID),
-                nodeID: nodeID,
-                now: BerthDatabase.nowMicros()
+    func commandAcknowledged(nodeID: String, ack: CommandAck) {
+        if outbox.acknowledge(id: Int64(ack.commandID), nodeID: nodeID) {
+            journal.append(
+                .commandAcknowledged(id: Int64(ack.commandID), nodeID: nodeID, at: BerthDatabase.nowMicros())
             )
-            if !ack.accepted {
-                logger.warning(
-                    "node refused a command",
-                    metadata: ["node": "\(nodeID)", "command": "\(ack.commandID)", "reason": "\(ack.message)"]
-                )
-            }
-        } catch {
-            logger.error("could not record a command ack", metadata: ["node": "\(nodeID)", "error": "\(error)"])
+        }
+        if !ack.accepted {
+            logger.warning(
+                "node refused a command",
+                metadata: ["node": "\(nodeID)", "command": "\(ack.commandID)", "reason": "\(ack.message)"]
+            )
         }
     }
 

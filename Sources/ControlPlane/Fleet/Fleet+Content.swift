@@ -55,11 +55,10 @@ extension Fleet {
             tag: version.tag,
             templateName: template.name
         ).encodedBytes()
-        for nodeID in targets {
-            _ = try await database.queueCommand(
-                NodeCommandRow(nodeId: nodeID, instanceId: "", kind: "pull_template", payload: payload, createdAt: now)
-            )
+        for nodeID in targets where nodes[nodeID] != nil {
+            queueCommand(nodeID: nodeID, instanceID: "", kind: "pull_template", payload: payload, now: now)
         }
+        try await journal.durable(journal.latest)
         for nodeID in targets { await flushCommands(nodeID: nodeID) }
         logger.info(
             "distribution requested",
@@ -102,12 +101,11 @@ extension Fleet {
         }
         let now = BerthDatabase.nowMicros()
         let payload = TemplateCommand(distributionID: id, templateID: "").encodedBytes()
-        for nodeID in pending {
-            _ = try await database.queueCommand(
-                NodeCommandRow(nodeId: nodeID, instanceId: "", kind: "cancel_pull", payload: payload, createdAt: now)
-            )
-            await flushCommands(nodeID: nodeID)
+        for nodeID in pending where nodes[nodeID] != nil {
+            queueCommand(nodeID: nodeID, instanceID: "", kind: "cancel_pull", payload: payload, now: now)
         }
+        try await journal.durable(journal.latest)
+        for nodeID in pending { await flushCommands(nodeID: nodeID) }
     }
 
     /// A node reports a distribution's progress.
@@ -138,16 +136,9 @@ extension Fleet {
         let now = BerthDatabase.nowMicros()
         let payload = TemplateCommand(templateID: request.templateID).encodedBytes()
         for nodeID in targets {
-            _ = try await database.queueCommand(
-                NodeCommandRow(
-                    nodeId: nodeID,
-                    instanceId: "",
-                    kind: "remove_template",
-                    payload: payload,
-                    createdAt: now
-                )
-            )
+            queueCommand(nodeID: nodeID, instanceID: "", kind: "remove_template", payload: payload, now: now)
         }
+        try await journal.durable(journal.latest)
         for nodeID in targets { await flushCommands(nodeID: nodeID) }
         return targets
     }

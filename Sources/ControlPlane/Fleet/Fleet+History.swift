@@ -18,7 +18,10 @@ struct FleetSampleRing: Sendable {
 extension Fleet {
     /// The fleet now: active nodes, capacity, utilisation and instances by state.
     func sampleFleet() async throws -> FleetSample {
-        let census = try await database.instanceCensus()
+        var census = InstanceCensus()
+        for row in instances.rows.values where row.state != "Terminated" { census.byState[row.state, default: 0] += 1 }
+        census.queuedSince = instances.queued.compactMap { instances[$0]?.crTime }
+        census.placedByNode = instances.occupancy.mapValues(\.count)
         var sample = FleetSample()
         sample.enrolledNodes = nodes.count
         let now = BerthDatabase.nowMicros()

@@ -12,7 +12,7 @@ extension Fleet {
     func saveImage(_ request: SaveImageRequest) async throws -> String {
         guard !request.instanceID.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
         guard !request.tag.isEmpty else { throw ControlPlaneError.badRequest("tag is required") }
-        guard let instance = try await database.instance(id: request.instanceID) else {
+        guard let instance = instances[request.instanceID] else {
             throw ControlPlaneError.notFound("No such instance \(request.instanceID)")
         }
         guard instance.state == "Started", let nodeID = instance.nodeId else {
@@ -74,15 +74,18 @@ extension Fleet {
             cancelOnScriptFailure: request.cancelOnScriptFailure,
             suspend: request.suspend
         )
-        _ = try await database.queueCommand(
-            NodeCommandRow(
-                nodeId: nodeID,
-                instanceId: instance.id,
-                kind: "save_image",
-                payload: spec.encodedBytes(),
-                createdAt: now
-            )
+        // The instance (and its node) may have gone while the request was stored.
+        guard let current = instances[instance.id], current.state == "Started", current.nodeId == nodeID else {
+            throw ControlPlaneError(.conflict, "instance \(instance.id) is no longer Started")
+        }
+        let ticket = queueCommand(
+            nodeID: nodeID,
+            instanceID: instance.id,
+            kind: "save_image",
+            payload: spec.encodedBytes(),
+            now: now
         )
+        try await journal.durable(ticket)
         await flushCommands(nodeID: nodeID)
         logger.info("save image requested", metadata: ["id": "\(id)", "instance": "\(instance.id)"])
         return id
@@ -115,7 +118,7 @@ extension Fleet {
             commit.tag = request.tag
             commit.description = request.description
             if let source = try await database.template(
-                id: (try await database.instance(id: row.instanceId))?.templateId ?? ""
+                id: instances[row.instanceId]?.templateId ?? ""
             ) {
                 commit.arch = source.arch
                 commit.cpuCores = source.cpuCores
@@ -162,5 +165,14 @@ extension ImageRequestRecord {
         if let bytes = row.scriptResult { scriptResult = try? ScriptResult(bytes: bytes) }
         createdAtMicros = Int(row.createdAt)
         bytesUploaded = Int(row.bytesUploaded)
+    }
+}
+
+extension Fleet {
+    /// Deletes a template. Storage refuses while an instance that has not ended uses it,
+    /// and deletes the ended ones with it; memory forgets them too.
+    func deleteTemplate(id: String) async throws {
+        try await registry.delete(id: id)
+        for row in instances.rows.values where row.templateId == id { instances.remove(row.id) }
     }
 }

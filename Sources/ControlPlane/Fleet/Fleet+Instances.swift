@@ -71,73 +71,83 @@ extension Fleet {
         } catch let error as PersistenceError {
             throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
         }
-        for row in stored { events.publish(.instance(InstanceRecord(row))) }
+        for row in stored {
+            instances.put(row)
+            events.publish(.instance(InstanceRecord(row)))
+        }
         requestScheduling()
         return stored.map(\.id)
     }
 
     /// One instance (`id` set) or all of them, oldest first.
-    func listInstances(id: String) async throws -> [InstanceRecord] {
+    func listInstances(id: String) throws -> [InstanceRecord] {
         if !id.isEmpty {
-            guard let row = try await database.instance(id: id) else {
-                throw ControlPlaneError.notFound("No such instance \(id)")
-            }
+            guard let row = instances[id] else { throw ControlPlaneError.notFound("No such instance \(id)") }
             return [InstanceRecord(row)]
         }
-        return try await database.instances().map(InstanceRecord.init)
+        return instances.all.map(InstanceRecord.init)
+    }
+
+    /// One instance as memory holds it now.
+    func instance(id: String) -> InstanceRecord? {
+        instances[id].map(InstanceRecord.init)
     }
 
     /// Terminates an instance: at once if it is not placed, else through its node.
     func terminateInstance(id: String) async throws {
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
-        let outcome: TerminationOutcome
-        do {
-            outcome = try await database.requestTermination(instanceID: id, now: BerthDatabase.nowMicros())
-        } catch let error as PersistenceError where error.code == .notFound {
-            throw ControlPlaneError.notFound("No such instance \(id)")
+        guard var row = instances[id] else { throw ControlPlaneError.notFound("No such instance \(id)") }
+        if row.state == "Terminating" || row.state == "Terminated" { return }
+        let now = BerthDatabase.nowMicros()
+        row.ts = now
+        if let nodeID = row.nodeId {
+            row.state = "Terminating"
+            save(row)
+            let ticket = queueCommand(nodeID: nodeID, instanceID: id, kind: "terminate", payload: nil, now: now)
+            try await journal.durable(ticket)
+            await flushCommands(nodeID: nodeID)
+        } else {
+            row.state = "Terminated"
+            row.waitReason = ""
+            try await journal.durable(save(row))
         }
-        if case .commandQueued(let command) = outcome {
-            await flushCommands(nodeID: command.nodeId)
-        }
-        if outcome != .alreadyTerminating { await publishInstance(id: id) }
+        publishInstance(id: id)
     }
 
     /// Changes an instance's name, external id or metadata.
     func updateInstance(_ request: UpdateInstanceRequest) async throws {
         guard !request.instanceID.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
-        do {
-            let row = try await database.updateInstance(
-                id: request.instanceID,
-                name: request.name,
-                externalID: request.externalID,
-                metadata: request.metadataJSON,
-                now: BerthDatabase.nowMicros()
-            )
-            events.publish(.instance(InstanceRecord(row)))
-        } catch let error as PersistenceError where error.code == .notFound {
+        guard var row = instances[request.instanceID] else {
             throw ControlPlaneError.notFound("No such instance \(request.instanceID)")
         }
+        if let name = request.name { row.name = name }
+        if let externalID = request.externalID { row.externalId = externalID }
+        if let metadata = request.metadataJSON { row.metadata = metadata }
+        row.ts = BerthDatabase.nowMicros()
+        try await journal.durable(save(row))
+        publishInstance(id: row.id)
     }
 
     /// Restarts an instance on its node (stop, then start; a new start date).
     func restartInstance(id: String) async throws {
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
-        let command: NodeCommandRow
-        do {
-            command = try await database.requestRestart(instanceID: id, now: BerthDatabase.nowMicros())
-        } catch let error as PersistenceError {
-            switch error.code {
-            case .notFound: throw ControlPlaneError.notFound("No such instance \(id)")
-            default: throw ControlPlaneError(.conflict, error.reason)
-            }
+        guard let row = instances[id] else { throw ControlPlaneError.notFound("No such instance \(id)") }
+        guard let nodeID = row.nodeId, row.state == "Started" || row.state == "Stopped" else {
+            throw ControlPlaneError(
+                .conflict,
+                "instance \(id) is \(row.state); only a Started or Stopped instance can restart"
+            )
         }
-        await flushCommands(nodeID: command.nodeId)
+        let ticket = queueCommand(nodeID: nodeID, instanceID: id, kind: "restart", payload: nil, now: BerthDatabase.nowMicros())
+        try await journal.durable(ticket)
+        await flushCommands(nodeID: nodeID)
     }
 
-    /// Applies a node's instance event exactly once and returns the acknowledgement to send.
+    /// Applies a node's instance event exactly once and returns the acknowledgement to send,
+    /// once the event is durable.
     func applyEvent(nodeID: String, event: InstanceEvent) async throws -> EventAck {
         let status = event.status
-        let outcome = try await database.applyTransition(
+        let (outcome, ticket) = applyReport(
             TransitionReport(
                 status,
                 nodeID: nodeID,
@@ -148,17 +158,26 @@ extension Fleet {
         )
         switch outcome {
         case .applied(let row):
-            events.publish(.instance(InstanceRecord(row)))
+            logger.trace(
+                "instance event applied",
+                metadata: ["node": "\(nodeID)", "instance": "\(row.id)", "state": "\(row.state)"]
+            )
             if row.state == "Terminated" || row.state == "Error" || row.state == "Stopped" {
                 requestScheduling()
             }
+            if let ticket { try await journal.durable(ticket) }
+            // As memory holds it now: a later event may have been applied meanwhile.
+            publishInstance(id: row.id)
         case .notOwned:
             logger.warning(
                 "node reported an instance it does not run; ignored",
                 metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"]
             )
-        case .duplicate, .ignored:
-            break
+        case .ignored:
+            if let ticket { try await journal.durable(ticket) }
+        case .duplicate:
+            // Applied before, perhaps not durable yet: acknowledged once it is.
+            try await journal.durable(journal.latest)
         }
         return EventAck(epoch: event.epoch, sequence: event.sequence)
     }

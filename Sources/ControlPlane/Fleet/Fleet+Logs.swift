@@ -6,7 +6,7 @@ extension Fleet {
 
     /// A slice of an instance's log, fetched from the node that runs it.
     func instanceLog(_ request: LogRequest) async throws -> LogChunk {
-        guard let row = try await database.instance(id: request.instanceID) else {
+        guard let row = instances[request.instanceID] else {
             throw ControlPlaneError.notFound("No such instance \(request.instanceID)")
         }
         guard let nodeID = row.nodeId else {

@@ -12,21 +12,8 @@ extension Fleet {
         } else {
             selected = nodes.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
-        let live = try await database.placedLiveInstances()
         let memberships = try await database.groupMemberships()
         let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, GroupRecord($0)) })
-        var usage: [String: (count: Int, vcpu: Int, vram: Int)] = [:]
-        var started: [String: Int] = [:]
-        var claimedUSB: [String: Set<String>] = [:]
-        for instance in live where !instance.usbDeviceId.isEmpty {
-            claimedUSB[instance.nodeId ?? "", default: []].insert(instance.usbDeviceId)
-        }
-        for instance in live where instance.state == "Started" { started[instance.nodeId ?? "", default: 0] += 1 }
-        for instance in live {
-            let key = instance.nodeId ?? ""
-            let current = usage[key] ?? (0, 0, 0)
-            usage[key] = (current.count + 1, current.vcpu + instance.vcpu, current.vram + instance.vramMb)
-        }
         return selected.map { node in
             var record = NodeRecord()
             var row = node
@@ -39,9 +26,10 @@ extension Fleet {
             record.ramMB = row.ramMb
             record.arch = row.arch
             record.capacity = row.maxVmCount
-            record.vmCount = usage[row.id]?.count ?? 0
-            record.vcpuCount = usage[row.id]?.vcpu ?? 0
-            record.vramMB = usage[row.id]?.vram ?? 0
+            let used = instances.occupancy[row.id] ?? NodeOccupancy()
+            record.vmCount = used.count
+            record.vcpuCount = used.vcpu
+            record.vramMB = used.ramMB
             record.cpuUtil = row.cpuUtil
             record.ramUtil = row.ramUtil
             record.drainMode = row.drainMode
@@ -57,11 +45,11 @@ extension Fleet {
             record.host = row.host
             record.vlans = row.vlanList
             record.usbDevices = row.usbDeviceList.map {
-                USBDevice(name: $0.name, id: $0.id, busy: claimedUSB[row.id]?.contains($0.id) ?? false)
+                USBDevice(name: $0.name, id: $0.id, busy: used.usbDevices[$0.id] != nil)
             }
             if record.state == "Active",
-                Self.isFull(row, usage: usage[row.id] ?? (0, 0, 0)),
-                (started[row.id] ?? 0) == 0
+                Self.isFull(row, usage: (used.count, used.vcpu, used.ramMB)),
+                used.started == 0
             {
                 // Anka: full, and none of its VMs running (stuck pulling, failed, ...).
                 record.state = "Unhealthy"
@@ -122,9 +110,11 @@ extension Fleet {
             link.session.close(with: WireError(.unauthenticated, "node \(id) was deleted; its certificate is revoked"))
         }
         requestScheduling()
-        // The node's changes still in the journal update no row once it is deleted.
         let serials: [String]
         do {
+            // Changes made before (a placement, an event) reach storage before the delete,
+            // so none of them can land after it and bring an ended instance back.
+            try await journal.durable(journal.latest)
             serials = try await database.deleteNode(id: id, now: BerthDatabase.nowMicros())
         } catch let error as PersistenceError where error.code == .notFound {
             throw ControlPlaneError.notFound("No such node \(id)")
@@ -133,6 +123,17 @@ extension Fleet {
             if nodes[id] == nil { nodes[id] = removed }
             throw error
         }
+        // Storage ended the node's instances and dropped its outbox; memory follows, and
+        // journals the same rows again after any change appended while the delete ran.
+        let now = BerthDatabase.nowMicros()
+        for var instance in instances.placed(on: id) {
+            instance.state = "Terminated"
+            instance.message = "node \(id) was deleted"
+            instance.ts = now
+            save(instance)
+            publishInstance(id: instance.id)
+        }
+        outbox.drop(nodeID: id)
         for serial in serials { revocations.revoke(serial) }
         events.publish(.node(id: id, state: "Deleted"))
         logger.notice("node deleted; certificates revoked", metadata: ["node": "\(id)", "serials": "\(serials)"])
@@ -163,13 +164,12 @@ extension Fleet {
     /// The command goes through each node's outbox, so a node that is offline now updates
     /// when it reconnects.
     func updateNodeAgents(only: Set<String>?) async throws -> [String] {
-        let targets = try await database.nodes().map(\.id).filter { only?.contains($0) ?? true }.sorted()
+        let targets = nodes.keys.filter { only?.contains($0) ?? true }.sorted()
         let now = BerthDatabase.nowMicros()
         for nodeID in targets {
-            _ = try await database.queueCommand(
-                NodeCommandRow(nodeId: nodeID, instanceId: "", kind: "update_agent", payload: nil, createdAt: now)
-            )
+            queueCommand(nodeID: nodeID, instanceID: "", kind: "update_agent", payload: nil, now: now)
         }
+        try await journal.durable(journal.latest)
         for nodeID in targets { await flushCommands(nodeID: nodeID) }
         logger.info("agent update requested", metadata: ["nodes": "\(targets.count)"])
         return targets

@@ -21,132 +21,139 @@ extension Fleet {
         schedulingRunning = false
     }
 
-    /// One pass: place what can be placed, record why the rest waits, commit once, send commands.
+    /// One pass: place what can be placed, record why the rest waits, then send the start
+    /// commands once the placements are durable.
+    ///
+    /// The pass reads only the queue and each node's ``NodeOccupancy``, which
+    /// ``InstanceTable`` keeps up to date as instances change: its cost follows the queue
+    /// and the number of nodes, never the number of live instances. What it reads from
+    /// elsewhere (permissions, groups) it reads first; from the queue to the journal there is
+    /// no suspension, so no change can come between the decision and its record.
     func runSchedulingPass() async {
+        guard !instances.queued.isEmpty else { return }
+        let memberships: [String: Set<String>]
+        let groups: [String: NodeGroupRow]
+        var allowed: [String: Set<String>] = [:]
         do {
-            let pending = try await database.pendingInstances()
-            guard !pending.isEmpty else { return }
-            let placed = try await database.placedLiveInstances()
-            let memberships = try await database.groupMemberships()
-            let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, $0) })
-            // USB devices: each node's devices minus those claimed by its live instances.
-            var claimed: [String: Set<String>] = [:]
-            for instance in placed where !instance.usbDeviceId.isEmpty {
-                claimed[instance.nodeId ?? "", default: []].insert(instance.usbDeviceId)
-            }
-            var freeUSB: [String: [(name: String, id: String)]] = [:]
-            for node in nodes.values {
-                freeUSB[node.id] = node.usbDeviceList.filter { !(claimed[node.id]?.contains($0.id) ?? false) }
-            }
-            var running: [String: (count: Int, vcpu: Int, ram: Int)] = [:]
-            for instance in placed {
-                let current = running[instance.nodeId ?? ""] ?? (0, 0, 0)
-                running[instance.nodeId ?? ""] = (
-                    current.count + 1, current.vcpu + instance.vcpu, current.ram + instance.vramMb
-                )
-            }
-            let candidates = nodes.values.map { node in
-                let held = TemplateSet(bytes: node.templates).templates
-                var candidate = SchedulerNode(
-                    id: node.id,
-                    name: node.name,
-                    arch: node.arch,
-                    isActive: links[node.id]?.ready == true && links[node.id]?.updating != true,
-                    drainMode: node.drainMode,
-                    maxVMCount: node.maxVmCount,
-                    running: running[node.id]?.count ?? 0,
-                    templates: Set(held.map(\.templateID)),
-                    groups: memberships[node.id] ?? [],
-                    resourceCapacity: node.capacityMode == "resource",
-                    vcpuCapacity: node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount,
-                    // ram_override is in GB, like the node's `ram`.
-                    ramCapacityMB: node.ramOverride > 0 ? node.ramOverride * 1024 : node.ramMb,
-                    usedVCPU: running[node.id]?.vcpu ?? 0,
-                    usedRAMMB: running[node.id]?.ram ?? 0,
-                    usbFree: (freeUSB[node.id] ?? []).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
-                )
-                candidate.versions = Set(held.map { SchedulerNode.versionKey(templateID: $0.templateID, tag: $0.tag) })
-                return candidate
-            }
-            var allowed: [String: Set<String>] = [:]
             if let permissions {
-                for name in Set(pending.map(\.permissionGroup)) where !name.isEmpty {
+                let names = Set(instances.queued.compactMap { instances[$0]?.permissionGroup }).filter { !$0.isEmpty }
+                for name in names {
                     allowed[name] = await permissions.resourceIDs([name], type: "node", permission: "create_instance")
                 }
             }
-            // Decoded once per pass: the USB device group each waiting instance asked for.
-            let usbWanted = Dictionary(
-                pending.compactMap { row -> (String, String)? in
-                    let name = Self.usbDeviceName(of: row)
-                    return name.isEmpty ? nil : (row.id, name)
-                },
-                uniquingKeysWith: { a, _ in a }
-            )
-            let rows = Dictionary(pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let decision = scheduler.schedule(
-                queue: pending.map {
-                    var request = SchedulerRequest(
-                        instanceID: $0.id,
-                        priority: $0.priority,
-                        createdMicros: $0.crTime,
-                        templateID: $0.templateId,
-                        arch: $0.arch,
-                        vcpu: $0.vcpu,
-                        ramMB: $0.vramMb,
-                        usbDevice: usbWanted[$0.id] ?? "",
-                        targetNodeID: $0.targetNodeId,
-                        groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups),
-                        permissionGroup: $0.permissionGroup,
-                        allowedNodes: allowed[$0.permissionGroup]
-                    )
-                    request.tag = $0.tag
-                    return request
-                },
-                nodes: candidates
-            )
-            let now = BerthDatabase.nowMicros()
-            let placements = decision.placements.compactMap { placement -> Placement? in
-                guard let row = rows[placement.instanceID] else { return nil }
-                let nodeName = nodes[placement.nodeID]?.name ?? ""
-                var spec = Self.startSpec(for: row, nodeID: placement.nodeID, nodeName: nodeName, now: now)
-                let wanted = usbWanted[row.id] ?? ""
-                if !wanted.isEmpty, let index = freeUSB[placement.nodeID]?.firstIndex(where: { $0.name == wanted }) {
-                    spec.options.usbDeviceID = freeUSB[placement.nodeID]?.remove(at: index).id ?? ""
-                }
-                var result = Placement(
-                    instanceID: row.id,
-                    nodeID: placement.nodeID,
-                    requestID: RandomID.uuid(),
-                    commandPayload: spec.encodedBytes()
-                )
-                result.usbDeviceID = spec.options.usbDeviceID
-                return result
-            }
-            let commands = try await database.commitSchedulingPass(
-                placements: placements,
-                waitReasons: decision.waiting,
-                now: now
-            )
-            for nodeID in Set(commands.map(\.nodeId)) {
-                await flushCommands(nodeID: nodeID)
-            }
-            for command in commands { await publishInstance(id: command.instanceId) }
-            // Watchers learn why an instance waits as soon as the reason changes.
-            for (id, reason) in decision.waiting {
-                guard var row = rows[id], row.waitReason != reason else { continue }
-                row.waitReason = reason
-                events.publish(.instance(InstanceRecord(row)))
-            }
-            if !commands.isEmpty {
-                logger.debug(
-                    "scheduling pass",
-                    metadata: ["placed": "\(commands.count)", "waiting": "\(decision.waiting.count)"]
-                )
-            }
+            memberships = try await database.groupMemberships()
+            groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, $0) })
         } catch is CancellationError {
             return
         } catch {
             logger.error("scheduling pass failed", metadata: ["error": "\(error)"])
+            return
+        }
+        // From here to the journal: no suspension.
+        var pending = instances.queued.compactMap { instances[$0] }
+        if permissions != nil {
+            // A permission group that appeared during the reads waits for the next pass.
+            let unread = pending.contains { !$0.permissionGroup.isEmpty && allowed[$0.permissionGroup] == nil }
+            pending.removeAll { !$0.permissionGroup.isEmpty && allowed[$0.permissionGroup] == nil }
+            if unread { schedulingRequested = true }
+        }
+        pending.sort { ($0.priority, $0.crTime, $0.id) < ($1.priority, $1.crTime, $1.id) }
+        if pending.count > 10_000 { pending.removeLast(pending.count - 10_000) }
+        // USB devices: each node's devices minus those its live instances hold.
+        var freeUSB: [String: [(name: String, id: String)]] = [:]
+        for node in nodes.values where !node.usbDevices.isEmpty {
+            let held = instances.occupancy[node.id]?.usbDevices ?? [:]
+            freeUSB[node.id] = node.usbDeviceList.filter { held[$0.id] == nil }
+        }
+        let candidates = nodes.values.map { node in
+            let held = TemplateSet(bytes: node.templates).templates
+            let used = instances.occupancy[node.id] ?? NodeOccupancy()
+            var candidate = SchedulerNode(
+                id: node.id,
+                name: node.name,
+                arch: node.arch,
+                isActive: links[node.id]?.ready == true && links[node.id]?.updating != true,
+                drainMode: node.drainMode,
+                maxVMCount: node.maxVmCount,
+                running: used.count,
+                templates: Set(held.map(\.templateID)),
+                groups: memberships[node.id] ?? [],
+                resourceCapacity: node.capacityMode == "resource",
+                vcpuCapacity: node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount,
+                // ram_override is in GB, like the node's `ram`.
+                ramCapacityMB: node.ramOverride > 0 ? node.ramOverride * 1024 : node.ramMb,
+                usedVCPU: used.vcpu,
+                usedRAMMB: used.ramMB,
+                usbFree: (freeUSB[node.id] ?? []).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
+            )
+            candidate.versions = Set(held.map { SchedulerNode.versionKey(templateID: $0.templateID, tag: $0.tag) })
+            return candidate
+        }
+        // Decoded once per pass: the USB device group each waiting instance asked for.
+        let usbWanted = Dictionary(
+            pending.compactMap { row -> (String, String)? in
+                let name = Self.usbDeviceName(of: row)
+                return name.isEmpty ? nil : (row.id, name)
+            },
+            uniquingKeysWith: { a, _ in a }
+        )
+        let decision = scheduler.schedule(
+            queue: pending.map {
+                var request = SchedulerRequest(
+                    instanceID: $0.id,
+                    priority: $0.priority,
+                    createdMicros: $0.crTime,
+                    templateID: $0.templateId,
+                    arch: $0.arch,
+                    vcpu: $0.vcpu,
+                    ramMB: $0.vramMb,
+                    usbDevice: usbWanted[$0.id] ?? "",
+                    targetNodeID: $0.targetNodeId,
+                    groupChain: $0.groupId.isEmpty ? [] : Self.groupChain(from: $0.groupId, groups: groups),
+                    permissionGroup: $0.permissionGroup,
+                    allowedNodes: allowed[$0.permissionGroup]
+                )
+                request.tag = $0.tag
+                return request
+            },
+            nodes: candidates
+        )
+        let now = BerthDatabase.nowMicros()
+        var placed: [String] = []
+        var commandNodes: Set<String> = []
+        for placement in decision.placements {
+            guard var row = instances[placement.instanceID], InstanceTable.isQueued(row) else { continue }
+            let nodeName = nodes[placement.nodeID]?.name ?? ""
+            var spec = Self.startSpec(for: row, nodeID: placement.nodeID, nodeName: nodeName, now: now)
+            let wanted = usbWanted[row.id] ?? ""
+            if !wanted.isEmpty, let index = freeUSB[placement.nodeID]?.firstIndex(where: { $0.name == wanted }) {
+                spec.options.usbDeviceID = freeUSB[placement.nodeID]?.remove(at: index).id ?? ""
+            }
+            row.nodeId = placement.nodeID
+            row.inflightReqid = RandomID.uuid()
+            row.waitReason = ""
+            row.ts = now
+            row.usbDeviceId = spec.options.usbDeviceID
+            save(row)
+            queueCommand(nodeID: placement.nodeID, instanceID: row.id, kind: "start", payload: spec.encodedBytes(), now: now)
+            placed.append(row.id)
+            commandNodes.insert(placement.nodeID)
+        }
+        // Watchers learn why an instance waits as soon as the reason changes.
+        var reasonsChanged: [String] = []
+        for (id, reason) in decision.waiting {
+            guard var row = instances[id], InstanceTable.isQueued(row), row.waitReason != reason else { continue }
+            row.waitReason = reason
+            save(row)
+            reasonsChanged.append(id)
+        }
+        guard !placed.isEmpty || !reasonsChanged.isEmpty else { return }
+        // Commands go out once durable (flushCommands waits for that); the pass does not.
+        for nodeID in commandNodes { await flushCommands(nodeID: nodeID) }
+        await journal.committed(journal.latest)
+        for id in placed + reasonsChanged { publishInstance(id: id) }
+        if !placed.isEmpty {
+            logger.debug("scheduling pass", metadata: ["placed": "\(placed.count)", "waiting": "\(decision.waiting.count)"])
         }
     }
 

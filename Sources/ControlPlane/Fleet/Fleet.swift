@@ -7,15 +7,14 @@ import WireProtocol
 
 /// The control plane's live state: node sessions, the scheduler and the instance lifecycle.
 ///
-/// An actor; every change is written to SQLite before the peer that asked for it is
-/// acknowledged. Heartbeats do not pass through here (they update the session) and are
-/// flushed to the database in batches by ``sweep()``.
-///
-/// Nodes are held in memory, loaded at start and added by enrollment, and memory is their
-/// authority: a method reads and changes a node with no suspension in between and appends
-/// the result to ``journal`` in the same step, then waits for it to be durable. So a
-/// reconnect cannot roll back an operator's change made meanwhile, a deleted node cannot
-/// come back, and two sessions of one node cannot both be registered.
+/// Nodes, instances and the command outbox are held in memory, loaded at start, and
+/// memory is their authority. A method reads and changes them with no suspension in
+/// between and appends the result to ``journal`` in the same step; it then waits for the
+/// change to be durable before it acknowledges anyone or sends a command. So a reconnect
+/// cannot roll back an operator's change made meanwhile, a deleted node cannot come back,
+/// two sessions of one node cannot both be registered, and scheduling reads capacity from
+/// indexes kept up to date instead of from every live instance. Heartbeats do not pass
+/// through here (they update the session) and are flushed in batches by ``sweep()``.
 actor Fleet {
     let database: BerthDatabase
     /// Writes node changes to storage in the order they were made here, in batches.
@@ -29,8 +28,12 @@ actor Fleet {
     let permissions: PermissionStore?
     let registry: Registry
 
-    /// Every enrolled node, as last saved.
+    /// Every enrolled node.
     var nodes: [String: NodeRow] = [:]
+    /// Every instance not purged yet, with the scheduler's indexes.
+    var instances = InstanceTable()
+    /// Commands nodes have not acknowledged, and the issuing of new ones.
+    var outbox = CommandOutbox(epochs: [], lastID: 0, pending: [])
     /// Connected nodes.
     var links: [String: NodeLink] = [:]
     /// Nodes whose connection was lost (no goodbye), not yet `Offline`: they keep the state
@@ -80,10 +83,14 @@ actor Fleet {
         self.logger = logger
     }
 
-    /// Loads nodes; all start `Offline` until they reconnect.
+    /// Loads nodes (all `Offline` until they reconnect), instances and the outbox. The
+    /// control plane's command epoch must have begun.
     func load() async throws {
         try await database.markAllNodesOffline()
         for node in try await database.nodes() { nodes[node.id] = node }
+        instances = InstanceTable(try await database.instances())
+        let history = try await database.commandHistory()
+        outbox = CommandOutbox(epochs: history.epochs, lastID: history.lastID, pending: try await database.pendingCommands())
     }
 
     // MARK: node sessions
@@ -120,15 +127,17 @@ actor Fleet {
             try await journal.durable(saved)
             try ensureCurrent(session)
             try await database.completeDistributions(nodeID: nodeID, held: hello.templates.map { ($0.templateID, $0.tag) })
+            try ensureCurrent(session)
             // What the node applied counts only as far as this database's history agrees; the
             // rest of the outbox is sent (a restored database's new commands included).
-            let applied = try await database.acknowledgeApplied(
+            let applied = outbox.agreed(
                 epoch: Int64(bitPattern: hello.lastAppliedEpoch),
-                id: Int64(clamping: hello.lastAppliedCommandID),
-                nodeID: nodeID,
-                now: now
+                id: Int64(clamping: hello.lastAppliedCommandID)
             )
-            try ensureCurrent(session)
+            if applied.through > 0 {
+                outbox.acknowledge(through: applied.through, nodeID: nodeID)
+                journal.append(.commandsAcknowledged(nodeID: nodeID, through: applied.through, at: now))
+            }
             if applied.diverged {
                 logger.warning(
                     "node applied commands this database does not have (restored from a backup?); sending its outbox again",
@@ -138,12 +147,14 @@ actor Fleet {
                     ]
                 )
             }
-            try await reconcile(
+            let changed = reconcile(
                 nodeID: nodeID,
                 reported: hello.instances,
                 pendingEvents: Set(hello.pendingEventInstances),
                 now: now
             )
+            try await journal.durable(journal.latest)
+            for id in changed { publishInstance(id: id) }
             try ensureCurrent(session)
             links[nodeID]?.lastSentCommandID = applied.through
         } catch {
@@ -265,7 +276,7 @@ actor Fleet {
         // Offline at once). A failed write is retried by the journal; memory is in force.
         Task {
             try? await journal.durable(saved)
-            await announceOffline(nodeID)
+            announceOffline(nodeID)
         }
     }
 
@@ -299,7 +310,8 @@ actor Fleet {
         gateways.removeValue(forKey: session.connectionID)
     }
 
-    /// Brings the database in line with what a (re)connecting node runs.
+    /// Brings the fleet in line with what a (re)connecting node runs, in one step, and
+    /// returns the instances it changed.
     ///
     /// Instances in `pendingEvents` are left alone: the node sends their unacknowledged
     /// events right after the welcome, and those, applied in order, say what became of
@@ -310,44 +322,32 @@ actor Fleet {
         reported: [InstanceStatus],
         pendingEvents: Set<String>,
         now: Int64
-    ) async throws {
-        let live = try await database.liveInstances(nodeID: nodeID)
+    ) -> [String] {
+        var changed: [String] = []
+        let live = instances.live(on: nodeID)
         let known = live.filter { !pendingEvents.contains($0.id) }
-        let pendingStarts = Set(
-            try await database.pendingCommands(nodeID: nodeID).filter { $0.kind == "start" }.map(\.instanceId)
-        )
+        let pendingStarts = outbox.pendingStarts(nodeID: nodeID)
         let reportedByID = Dictionary(reported.map { ($0.instanceID, $0) }, uniquingKeysWith: { a, _ in a })
-        for instance in known where reportedByID[instance.id] == nil {
+        for var instance in known where reportedByID[instance.id] == nil {
             if pendingStarts.contains(instance.id) { continue }
             if instance.state == "Terminating" {
-                try await database.forceState(instanceID: instance.id, state: "Terminated", message: "", now: now)
-                await publishInstance(id: instance.id)
+                instance.state = "Terminated"
+                instance.message = ""
             } else {
-                try await database.forceState(
-                    instanceID: instance.id,
-                    state: "Error",
-                    message: "node \(nodeID) reconnected without this instance",
-                    now: now
-                )
+                instance.state = "Error"
+                instance.message = "node \(nodeID) reconnected without this instance"
                 logger.warning("instance lost on node", metadata: ["node": "\(nodeID)", "instance": "\(instance.id)"])
-                await publishInstance(id: instance.id)
             }
+            instance.ts = now
+            save(instance)
+            changed.append(instance.id)
         }
         let liveIDs = Set(live.map(\.id))
         let knownIDs = Set(known.map(\.id))
         for status in reported where !liveIDs.contains(status.instanceID) {
             // Not ours (or already ended here): tell the node to remove it.
-            let row = try await database.instance(id: status.instanceID)
-            if let row, row.nodeId != nil, row.nodeId != nodeID { continue }
-            _ = try await database.queueCommand(
-                NodeCommandRow(
-                    nodeId: nodeID,
-                    instanceId: status.instanceID,
-                    kind: "terminate",
-                    payload: nil,
-                    createdAt: now
-                )
-            )
+            if let row = instances[status.instanceID], row.nodeId != nil, row.nodeId != nodeID { continue }
+            queueCommand(nodeID: nodeID, instanceID: status.instanceID, kind: "terminate", payload: nil, now: now)
             logger.info(
                 "terminating an instance the controller does not run there",
                 metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"]
@@ -355,16 +355,15 @@ actor Fleet {
         }
         for status in reported where knownIDs.contains(status.instanceID) {
             // Hello reports are not events: epoch -1 never collides with an agent's key.
-            let outcome = try await database.applyTransition(
-                TransitionReport(status, nodeID: nodeID, ts: now, epoch: -1, sequence: 0)
-            )
-            if case .applied(let row) = outcome { events.publish(.instance(InstanceRecord(row))) }
+            let (outcome, _) = applyReport(TransitionReport(status, nodeID: nodeID, ts: now, epoch: -1, sequence: 0))
+            if case .applied = outcome { changed.append(status.instanceID) }
         }
+        return changed
     }
 
-    /// Publishes an instance's current row.
-    func publishInstance(id: String) async {
-        if let row = try? await database.instance(id: id) { events.publish(.instance(InstanceRecord(row))) }
+    /// Publishes an instance as memory holds it now.
+    func publishInstance(id: String) {
+        if let row = instances[id] { events.publish(.instance(InstanceRecord(row))) }
     }
 
     func apply(_ heartbeat: Heartbeat, to node: inout NodeRow) {
@@ -413,9 +412,8 @@ actor Fleet {
         if now - lastPurge >= .seconds(60) {
             lastPurge = now
             let cutoff = BerthDatabase.nowMicros() - Int64(configuration.terminatedRetention * 1_000_000)
+            purgeTerminated(before: cutoff)
             do {
-                let purged = try await database.purgeTerminated(before: cutoff)
-                if purged > 0 { logger.info("purged terminated instances", metadata: ["count": "\(purged)"]) }
                 // Acknowledged commands have done their work; nothing reads them again.
                 try await database.purgeAcknowledgedCommands(before: BerthDatabase.nowMicros())
             } catch {

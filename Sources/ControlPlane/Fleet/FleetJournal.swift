@@ -28,10 +28,17 @@ final class FleetJournal: Sendable {
         var committed: UInt64 = 0
         /// The last failed commit covered changes up to this one, with this error.
         var failed: (through: UInt64, error: any Error)?
-        var waiters: [(sequence: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var waiters: [Waiter] = []
         var writing = false
         /// Callers of ``flush()``: resumed when nothing is pending.
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// A caller of ``durable(_:)`` (told of a failure) or ``committed(_:)`` (not told; waits on).
+    private struct Waiter {
+        let sequence: UInt64
+        let toldOfFailure: Bool
+        let continuation: CheckedContinuation<Void, any Error>
     }
 
     private let store: any FleetStore
@@ -64,11 +71,29 @@ final class FleetJournal: Sendable {
             let outcome: Result<Void, any Error>? = state.withLock { state in
                 if ticket.sequence <= state.committed { return .success(()) }
                 if let failed = state.failed, ticket.sequence <= failed.through { return .failure(failed.error) }
-                state.waiters.append((ticket.sequence, continuation))
+                state.waiters.append(Waiter(sequence: ticket.sequence, toldOfFailure: true, continuation: continuation))
                 return nil
             }
             if let outcome { continuation.resume(with: outcome) }
         }
+    }
+
+    /// Returns once the change `ticket` names is durable, however many tries that takes
+    /// (for work that must follow durability, such as sending a command, not answer a caller).
+    func committed(_ ticket: Ticket) async {
+        try? await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let done = state.withLock { state in
+                if ticket.sequence <= state.committed { return true }
+                state.waiters.append(Waiter(sequence: ticket.sequence, toldOfFailure: false, continuation: continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// The ticket of the last change appended: durable once everything so far is.
+    var latest: Ticket {
+        state.withLock { Ticket(sequence: $0.appended) }
     }
 
     /// Returns when everything appended so far is durable, or has failed once (at shutdown).
@@ -109,7 +134,7 @@ final class FleetJournal: Sendable {
                     state.failed = (batch.through, error)
                     // Tried again first, so storage still sees the changes in order.
                     state.pending.insert(contentsOf: batch.changes, at: 0)
-                    return take(&state.waiters, through: batch.through)
+                    return take(&state.waiters, through: batch.through, toldOfFailureOnly: true)
                 }
                 for waiter in failed { waiter.continuation.resume(throwing: error) }
                 logger.error(
@@ -133,12 +158,9 @@ final class FleetJournal: Sendable {
         for waiter in idle { waiter.resume() }
     }
 
-    private func take(
-        _ waiters: inout [(sequence: UInt64, continuation: CheckedContinuation<Void, any Error>)],
-        through sequence: UInt64
-    ) -> [(sequence: UInt64, continuation: CheckedContinuation<Void, any Error>)] {
-        let ready = waiters.filter { $0.sequence <= sequence }
-        waiters.removeAll { $0.sequence <= sequence }
+    private func take(_ waiters: inout [Waiter], through sequence: UInt64, toldOfFailureOnly: Bool = false) -> [Waiter] {
+        let ready = waiters.filter { $0.sequence <= sequence && ($0.toldOfFailure || !toldOfFailureOnly) }
+        waiters.removeAll { $0.sequence <= sequence && ($0.toldOfFailure || !toldOfFailureOnly) }
         return ready
     }
 }

@@ -4,7 +4,8 @@ import WireProtocol
 /// Berth's wait-for-state: holds a call until an instance reaches a wanted state, ends in
 /// another one, or time runs out. It listens on the event hub, so nothing polls.
 struct InstanceWaiter: Sendable {
-    let database: BerthDatabase
+    /// The instance as the fleet holds it now.
+    let current: @Sendable (String) async -> InstanceRecord?
     let events: FleetEventHub
 
     static let maximumTimeout: Duration = .seconds(600)
@@ -15,14 +16,14 @@ struct InstanceWaiter: Sendable {
         let timeout = min(.milliseconds(max(0, request.timeoutMillis)), Self.maximumTimeout)
         // Subscribe before reading, so a change between the two is not missed.
         let stream = events.subscribe()
-        guard let row = try await database.instance(id: request.instanceID) else {
+        guard let current = await current(request.instanceID) else {
             throw ControlPlaneError.notFound("No such instance \(request.instanceID)")
         }
-        let current = InstanceRecord(row)
         if let outcome = Self.outcome(of: current, wanted: wanted) {
             return WaitInstanceResult(outcome: outcome, instance: current)
         }
         let id = request.instanceID
+        let lookUp = self.current
         return await withTaskGroup(of: WaitInstanceResult?.self) { group in
             group.addTask {
                 for await event in stream {
@@ -40,7 +41,7 @@ struct InstanceWaiter: Sendable {
             let first = await group.next() ?? nil
             group.cancelAll()
             if let first { return first }
-            let latest = (try? await database.instance(id: id)).flatMap { $0 }.map(InstanceRecord.init) ?? current
+            let latest = await lookUp(id) ?? current
             return WaitInstanceResult(outcome: .timedOut, instance: latest)
         }
     }

@@ -161,7 +161,7 @@ struct RPCDispatcher: Sendable {
                 return .ok(FleetHistory(samples: try await fleet.fleetHistory()))
             case .instanceHistory:
                 let id = try IDQuery(bytes: request.body).id
-                guard try await fleet.database.instance(id: id) != nil else {
+                guard await fleet.instance(id: id) != nil else {
                     throw ControlPlaneError.notFound("No such instance \(id)")
                 }
                 let rows = try await fleet.database.transitions(instanceID: id)
@@ -189,7 +189,7 @@ struct RPCDispatcher: Sendable {
                 let secret = try await fleet.database.secret("portal-cookie-secret") { RandomID.bytes(32) }
                 return .ok(PortalSecret(secret: secret))
             case .waitInstance:
-                let waiter = InstanceWaiter(database: fleet.database, events: fleet.events)
+                let waiter = InstanceWaiter(current: { [fleet] id in await fleet.instance(id: id) }, events: fleet.events)
                 return .ok(try await waiter.wait(try WaitInstanceRequest(bytes: request.body)))
             case .updateInstance:
                 try await fleet.updateInstance(try UpdateInstanceRequest(bytes: request.body))
@@ -265,7 +265,7 @@ struct RPCDispatcher: Sendable {
             case .deleteTemplate:
                 let id = try IDQuery(bytes: request.body).id
                 try await authorizer.requireResource(principal, type: "template", id: id, permission: "delete_revert")
-                try await fleet.registry.delete(id: id)
+                try await fleet.deleteTemplate(id: id)
                 return .ok(Empty())
             case .revertTemplate:
                 let body = try RevertTemplateRequest(bytes: request.body)

@@ -32,7 +32,9 @@ public struct NodeCommandRow: Codable, Sendable, Equatable, FetchableRecord, Mut
         self.createdAt = createdAt
     }
 
+    /// Stamps the newest epoch on a command that has none (the fleet sets its own).
     public mutating func willInsert(_ db: Database) throws {
+        guard epoch == 0 else { return }
         epoch = try Int64.fetchOne(db, sql: "SELECT epoch FROM command_epochs ORDER BY seq DESC LIMIT 1") ?? 0
     }
 

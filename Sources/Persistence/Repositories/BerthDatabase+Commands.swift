@@ -11,6 +11,24 @@ extension BerthDatabase {
         }
     }
 
+    /// Every command not acknowledged yet, in id order (the fleet's outbox, at start).
+    public func pendingCommands() async throws -> [NodeCommandRow] {
+        try await writer.read { db in
+            try NodeCommandRow.filter(Column("acked_at") == nil).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    /// The command epochs in the order they began, each with the first id it issued, and
+    /// the highest id this database has issued.
+    public func commandHistory() async throws -> (epochs: [(epoch: Int64, firstID: Int64)], lastID: Int64) {
+        try await writer.read { db in
+            let epochs = try Row.fetchAll(db, sql: "SELECT epoch, first_id FROM command_epochs ORDER BY seq").map {
+                (epoch: $0["epoch"] as Int64, firstID: $0["first_id"] as Int64)
+            }
+            return (epochs, try Self.lastCommandID(db))
+        }
+    }
+
     /// Marks one command acknowledged. Returns `false` if it was already (a duplicate ack).
     @discardableResult
     public func acknowledgeCommand(id: Int64, nodeID: String, now: Int64) async throws -> Bool {
@@ -34,36 +52,6 @@ extension BerthDatabase {
             sql: "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL",
             arguments: [now, nodeID, id]
         )
-    }
-
-    /// Acknowledges what a node's hello says it applied: everything up to command `id` of
-    /// `epoch`, as far as this database's history agrees.
-    ///
-    /// Ids grow across epochs, so every command up to the node's mark was issued (and sent)
-    /// before it. A mark beyond the last id its epoch issued here means the database went
-    /// back (a restored backup): only the shared part counts. An epoch this database never
-    /// began counts for nothing. Returns the id acknowledged through (0 for nothing) and
-    /// whether the node's history is beyond this database's.
-    public func acknowledgeApplied(
-        epoch: Int64,
-        id: Int64,
-        nodeID: String,
-        now: Int64
-    ) async throws -> (through: Int64, diverged: Bool) {
-        try await writer.write { db in
-            guard id > 0 else { return (0, false) }
-            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM command_epochs WHERE epoch = ?", arguments: [epoch])
-            else { return (0, true) }
-            let nextFirst = try Int64.fetchOne(
-                db,
-                sql: "SELECT first_id FROM command_epochs WHERE seq > ? ORDER BY seq LIMIT 1",
-                arguments: [seq]
-            )
-            let issuedThrough = try nextFirst.map { $0 - 1 } ?? Self.lastCommandID(db)
-            let through = min(id, issuedThrough)
-            try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: now)
-            return (through, id > issuedThrough)
-        }
     }
 
     /// Begins a new command epoch (once per control-plane start) and returns it: a random,

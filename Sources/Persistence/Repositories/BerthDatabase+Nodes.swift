@@ -48,6 +48,34 @@ extension BerthDatabase {
                     }
                 case .heartbeatFigures(let figures):
                     try Self.saveHeartbeatFigures(db, figures)
+                case .nodeEventKey(let nodeID, let epoch, let sequence):
+                    try db.execute(
+                        sql: "UPDATE nodes SET event_epoch = ?, event_seq = ? WHERE id = ?",
+                        arguments: [epoch, sequence, nodeID]
+                    )
+                case .instance(let instance):
+                    do {
+                        try instance.update(db)
+                    } catch RecordError.recordNotFound {
+                        // Purged, or its template deleted, since.
+                    }
+                case .transition(var transition):
+                    try transition.insert(db)
+                case .macReleased(let instanceID):
+                    try Self.releaseMAC(db, instanceID: instanceID)
+                case .command(var command):
+                    // The node may have been deleted since; its outbox went with it.
+                    guard try NodeRow.exists(db, key: command.nodeId) else { continue }
+                    try command.insert(db)
+                case .commandAcknowledged(let id, let nodeID, let at):
+                    try db.execute(
+                        sql: "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL",
+                        arguments: [at, id, nodeID]
+                    )
+                case .commandsAcknowledged(let nodeID, let through, let at):
+                    try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: at)
+                case .instancesPurged(let ids):
+                    try Self.deleteInstances(db, ids: ids)
                 }
             }
         }

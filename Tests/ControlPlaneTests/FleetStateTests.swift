@@ -1,0 +1,160 @@
+import BerthTestSupport
+import Foundation
+import Persistence
+import TLSTransport
+import Testing
+
+@testable import ControlPlane
+
+/// The rules the fleet applies to instances and commands in memory, on a fleet over a real
+/// SQLite file: each is checked in memory and, once the journal is flushed, in storage.
+@Suite struct FleetStateTests {
+    let path = TestPaths.temporaryDirectory("fleet-state").appendingPathComponent("berth.sqlite").path
+
+    /// A database with nodes `n1`, `n2`, template `t1` and the given instances.
+    func seed(_ instances: [InstanceRow]) async throws -> BerthDatabase {
+        let db = try BerthDatabase(path: path)
+        for node in ["n1", "n2"] { try await db.saveNode(NodeRow(id: node, name: node, createdAt: 1)) }
+        try await db.insertTemplate(
+            TemplateRow(id: "t1", name: "tmpl", arch: "amd64", cpuCores: 2, ramMb: 2048, createdAt: 1),
+            versions: [TemplateVersionRow(templateId: "t1", number: 1, tag: "v1", size: 10, createdAt: 1)]
+        )
+        try await db.insertInstances(instances)
+        return db
+    }
+
+    /// A fleet loaded from `db`, as a control-plane start loads it.
+    func fleet(_ db: BerthDatabase) async throws -> Fleet {
+        _ = try await db.beginCommandEpoch(now: BerthDatabase.nowMicros())
+        let fleet = Fleet(
+            database: db,
+            configuration: ControlPlaneConfiguration(),
+            revocations: RevocationSet(),
+            events: FleetEventHub(),
+            logger: TestLogging.logger("fleet")
+        )
+        try await fleet.load()
+        return fleet
+    }
+
+    static func instance(_ id: String, on node: String? = nil) -> InstanceRow {
+        var row = InstanceRow(id: id, state: "Scheduling", templateId: "t1", crTime: 1)
+        row.nodeId = node
+        return row
+    }
+
+    static func report(_ id: String, _ state: String, from node: String = "n1", epoch: Int64, sequence: Int64) -> TransitionReport {
+        TransitionReport(
+            instanceID: id,
+            state: state,
+            message: "",
+            progress: 0,
+            vminfo: nil,
+            ts: 10 + sequence,
+            nodeID: node,
+            eventEpoch: epoch,
+            eventSeq: sequence
+        )
+    }
+
+    @Test func anEventIsAppliedExactlyOncePerIdempotencyKey() async throws {
+        let db = try await seed([Self.instance("i1", on: "n1")])
+        let fleet = try await fleet(db)
+        guard case .applied(let row) = await fleet.applyReport(Self.report("i1", "Started", epoch: 5, sequence: 1)).outcome
+        else { Issue.record("not applied"); return }
+        #expect(row.state == "Started")
+        #expect(await fleet.applyReport(Self.report("i1", "Stopped", epoch: 5, sequence: 1)).outcome == .duplicate)
+        // A new agent epoch starts a new sequence.
+        guard case .applied = await fleet.applyReport(Self.report("i1", "Stopped", epoch: 6, sequence: 1)).outcome
+        else { Issue.record("new epoch not applied"); return }
+        await fleet.journal.flush()
+        #expect(try await db.transitions(instanceID: "i1").map(\.state) == ["Scheduling", "Started", "Stopped"])
+        let node = try #require(try await db.node(id: "n1"))
+        #expect(node.eventEpoch == 6 && node.eventSeq == 1)
+        // Reloaded, the key still holds.
+        let reloaded = try await self.fleet(db)
+        #expect(await reloaded.applyReport(Self.report("i1", "Started", epoch: 6, sequence: 1)).outcome == .duplicate)
+    }
+
+    @Test func aNodeCannotChangeAnInstanceOnAnotherNode() async throws {
+        let db = try await seed([Self.instance("i1", on: "n1")])
+        let fleet = try await fleet(db)
+        let forged = Self.report("i1", "Error", from: "n2", epoch: 1, sequence: 1)
+        #expect(await fleet.applyReport(forged).outcome == .notOwned)
+        #expect(await fleet.instances["i1"]?.state == "Scheduling")
+        await fleet.journal.flush()
+        #expect(try await db.instance(id: "i1")?.state == "Scheduling")
+    }
+
+    @Test func terminatingIsNotUndoneByALateStartReport() async throws {
+        let db = try await seed([Self.instance("i1", on: "n1")])
+        let fleet = try await fleet(db)
+        try await fleet.terminateInstance(id: "i1")
+        #expect(await fleet.outbox.pending["n1"]?.map(\.row.kind) == ["terminate"])
+        _ = await fleet.applyReport(Self.report("i1", "Started", epoch: 1, sequence: 1))
+        #expect(await fleet.instances["i1"]?.state == "Terminating")
+        _ = await fleet.applyReport(Self.report("i1", "Terminated", epoch: 1, sequence: 2))
+        #expect(await fleet.instances["i1"]?.state == "Terminated")
+        try await fleet.terminateInstance(id: "i1")
+        #expect(await fleet.outbox.pending["n1"]?.count == 1)
+        await fleet.journal.flush()
+        #expect(try await db.instance(id: "i1")?.state == "Terminated")
+        #expect(try await db.transitions(instanceID: "i1").map(\.state) == ["Scheduling", "Terminating", "Terminated"])
+        #expect(try await db.pendingCommands(nodeID: "n1").map(\.kind) == ["terminate"])
+    }
+
+    @Test func anUnplacedInstanceTerminatesAtOnceAndIsPurgedAfterRetention() async throws {
+        let db = try await seed([Self.instance("old"), Self.instance("live")])
+        let fleet = try await fleet(db)
+        #expect(await fleet.instances.queued == ["old", "live"])
+        try await fleet.terminateInstance(id: "old")
+        #expect(await fleet.instances.queued == ["live"])
+        #expect(await fleet.instances["old"]?.state == "Terminated")
+        await #expect(throws: ControlPlaneError.self) { try await fleet.terminateInstance(id: "nope") }
+        await fleet.purgeTerminated(before: BerthDatabase.nowMicros() + 1)
+        #expect(await fleet.instances["old"] == nil)
+        await fleet.journal.flush()
+        #expect(try await db.instances().map(\.id) == ["live"])
+        #expect(try await db.transitions(instanceID: "old").isEmpty)
+    }
+
+    /// Ids continue above everything storage ever issued, under the new start's epoch, and
+    /// unacknowledged commands come back with a restart.
+    @Test func commandIdsGrowAcrossRestartsAndTheOutboxIsReloaded() async throws {
+        let db = try await seed([])
+        let first = try await fleet(db)
+        await first.queueCommand(nodeID: "n1", instanceID: "", kind: "update_agent", payload: nil, now: 1)
+        await first.queueCommand(nodeID: "n1", instanceID: "", kind: "update_agent", payload: nil, now: 1)
+        await first.journal.flush()
+        let firstEpoch = await first.outbox.epoch
+        let second = try await fleet(db)
+        #expect(await second.outbox.pending["n1"]?.map(\.row.id) == [1, 2])
+        await second.queueCommand(nodeID: "n1", instanceID: "", kind: "update_agent", payload: nil, now: 2)
+        let issued = try #require(await second.outbox.pending["n1"]?.last?.row)
+        #expect(issued.id == 3)
+        #expect(issued.epoch != firstEpoch && issued.epoch > 0)
+    }
+
+    /// A node's "applied through" counts as far as this database's history agrees.
+    @Test func aNodesMarkCountsAsFarAsThisDatabasesHistoryAgrees() async throws {
+        let db = try await seed([])
+        let earlier = try await fleet(db)
+        for _ in 0..<3 { await earlier.queueCommand(nodeID: "n1", instanceID: "", kind: "stop", payload: nil, now: 1) }
+        await earlier.journal.flush()
+        let first = await earlier.outbox.epoch
+        let fleet = try await fleet(db)
+        let second = await fleet.outbox.epoch
+        await fleet.queueCommand(nodeID: "n1", instanceID: "", kind: "stop", payload: nil, now: 2)
+        var outbox = await fleet.outbox
+        // A mark within the first epoch's history acknowledges through it.
+        #expect(outbox.agreed(epoch: first, id: 2) == (2, false))
+        // Beyond what the first epoch issued here: the database went back; only the shared part counts.
+        #expect(outbox.agreed(epoch: first, id: 9) == (3, true))
+        // An epoch this database never began counts for nothing.
+        #expect(outbox.agreed(epoch: 12345, id: 4) == (0, true))
+        // The current epoch's mark reaches its last id.
+        #expect(outbox.agreed(epoch: second, id: 4) == (4, false))
+        outbox.acknowledge(through: 3, nodeID: "n1")
+        #expect(outbox.pending["n1"]?.map(\.row.id) == [4])
+    }
+}
