@@ -122,10 +122,11 @@ class Lab:
     commands in another network namespace (`ip netns exec ...`)."""
 
     def __init__(self, berth, root, name, cp_host="127.0.0.1", cp_extra=(), node_prefix=(), nodes=3, max_vms=3,
-                 node_extra=()):
+                 node_extra=(), boot_ms=100):
         self.berth, self.root, self.name = berth, root, name
         self.cp_host, self.cp_extra, self.node_prefix = cp_host, list(cp_extra), list(node_prefix)
         self.node_count, self.max_vms, self.node_extra = nodes, max_vms, list(node_extra)
+        self.boot_ms = boot_ms
         self.cp_dir, self.gw_dir = os.path.join(root, "cp"), os.path.join(root, "gw")
         self.processes = []
         self.acknowledged, self.terminated, self.over_placed = set(), set(), []
@@ -154,7 +155,7 @@ class Lab:
                              fields["ca-hash:"], "--data-dir", node_dir, "--name", f"{self.name}-{index}"],
                 prefix=self.node_prefix)
             node = Process(self.berth, ["node", "run", "--server", server, "--data-dir", node_dir, "--boot-time-ms",
-                                        "100", "--max-vms", str(self.max_vms)] + self.node_extra,
+                                        str(self.boot_ms), "--max-vms", str(self.max_vms)] + self.node_extra,
                            f"node {index}", prefix=self.node_prefix)
             self.processes.append(node)
             node.wait_for("connected to control plane")
