@@ -35,6 +35,9 @@ public struct GatewayConfiguration: Sendable {
     public var rootTokenLockout: Double = 300
     /// Connections held at once; past it the gateway stops accepting until one closes.
     public var maxConnections: Int = 8192
+    /// Instances per RPC page when `GET /api/v1/vm` lists them all (the control plane may
+    /// send fewer, to keep a page under its byte budget).
+    public var instancePageSize: Int = 2_000
 
     public init() {}
 }
@@ -80,7 +83,11 @@ public struct Gateway: Sendable {
         )
         router.add(middleware: PortalKeyMiddleware(keyring: portal.keyring))
         HealthRoutes(client: client).register(on: router)
-        InstanceRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
+        InstanceRoutes(
+            client: client,
+            registryAddress: configuration.registryAddress,
+            pageSize: max(1, configuration.instancePageSize)
+        ).register(on: router)
         NodeRoutes(client: client).register(on: router)
         GroupRoutes(client: client).register(on: router)
         KeyRoutes(client: client).register(on: router)

@@ -50,4 +50,42 @@ import Testing
         }
         #expect(table.all.map(\.crTime) == table.all.map(\.crTime).sorted())
     }
+
+    /// Paging by cursor visits every instance once, in creation order, across removals
+    /// (including compaction of the order) and additions between pages.
+    @Test func pagesVisitEveryInstanceOnceInOrderAcrossChanges() {
+        var generator = SplitMix64(seed: 99)
+        var table = InstanceTable()
+        var live: [String] = []
+        for step in 0..<3000 {
+            table.put(InstanceRow(id: "i\(step)", state: "Scheduling", templateId: "t", crTime: Int64(step)))
+            live.append("i\(step)")
+        }
+        for id in live where Bool.random(using: &generator) { table.remove(id) }
+        live.removeAll { table[$0] == nil }
+        var seen: [String] = []
+        var cursor: UInt64 = 0
+        var pages = 0
+        repeat {
+            let limit = Int.random(in: 1...200, using: &generator)
+            let page = table.page(after: cursor, limit: limit, budget: 40) { _ in 1 }
+            #expect(page.rows.count <= min(limit, 40))
+            #expect(!page.rows.isEmpty || page.next == 0)
+            seen += page.rows.map(\.id)
+            cursor = page.next
+            pages += 1
+            // Between pages: something new (at the end), and something already seen goes.
+            if pages % 3 == 0 {
+                let id = "late\(pages)"
+                table.put(InstanceRow(id: id, state: "Scheduling", templateId: "t", crTime: 9999))
+                live.append(id)
+            }
+            if let gone = seen.randomElement(using: &generator) { table.remove(gone) }
+        } while cursor != 0 && pages < 10_000
+        #expect(seen == live)
+        // A page never comes back empty while rows remain, even when one row alone is over the budget.
+        let heavy = table.page(after: 0, limit: 10, budget: 1) { _ in 100 }
+        #expect(heavy.rows.count == 1)
+        #expect(heavy.next != 0)
+    }
 }

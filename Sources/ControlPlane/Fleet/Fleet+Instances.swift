@@ -88,6 +88,16 @@ extension Fleet {
         return instances.all.map(InstanceRecord.init)
     }
 
+    /// A page of every instance, oldest first, after the cursor `after`: at most `limit`,
+    /// and fewer when the page nears ``InstanceTable/pageBudget`` bytes, so an answer always
+    /// fits a frame however large the fleet.
+    func listInstances(after: UInt64, limit: Int) -> InstanceList {
+        let page = instances.page(after: after, limit: limit, budget: InstanceTable.pageBudget) {
+            InstanceTable.estimatedWireSize($0)
+        }
+        return InstanceList(instances: page.rows.map(InstanceRecord.init), next: page.next)
+    }
+
     /// One instance as memory holds it now.
     func instance(id: String) -> InstanceRecord? {
         instances[id].map(InstanceRecord.init)

@@ -142,7 +142,10 @@ struct RPCDispatcher: Sendable {
                 try await authorizer.authorizeStart(principal, body)
                 return .ok(IDList(ids: try await fleet.startInstances(body)))
             case .listInstances:
-                let query = try IDQuery(bytes: request.body)
+                let query = try InstanceQuery(bytes: request.body)
+                if query.id.isEmpty, query.limit > 0 {
+                    return .ok(await fleet.listInstances(after: query.after, limit: query.limit))
+                }
                 return .ok(InstanceList(instances: try await fleet.listInstances(id: query.id)))
             case .terminateInstance:
                 let query = try IDQuery(bytes: request.body)

@@ -132,8 +132,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             case 431: "Request headers too large"
             default: status.reasonPhrase
             }
-        let json = (try? JSONSerialization.data(withJSONObject: ["status": "FAIL", "message": message])) ?? Data()
-        return ByteBuffer(bytes: json)
+        let envelope = AnkaEnvelope<Never?>(status: "FAIL", message: message, body: .absent)
+        return (try? JSONBytesEncoder.encode(envelope)) ?? ByteBuffer()
     }
 }
 

@@ -6,23 +6,39 @@ import NIOCore
 /// Anka's response envelope and value formats.
 ///
 /// Every response, errors included, is `{"status":"OK"|"FAIL","message":"...","body":...}`.
+/// Bodies are `Encodable` values written by ``JSONBytesEncoder``.
 enum AnkaJSON {
-    static func ok(_ body: Any? = nil, message: String = "") -> Response {
-        var object: [String: Any] = ["status": "OK", "message": message]
-        if let body { object["body"] = body }
-        return response(.ok, object)
+    /// `OK` with a body.
+    static func ok<Body: Encodable>(_ body: Body, message: String = "") -> Response {
+        response(.ok, AnkaEnvelope(status: "OK", message: message, body: .value(body)))
+    }
+
+    /// `OK` with no `body` key.
+    static func ok(message: String = "") -> Response {
+        response(.ok, AnkaEnvelope<Never?>(status: "OK", message: message, body: .absent))
+    }
+
+    /// `OK` with `"body": null`, where Anka sends one.
+    static func okWithNullBody(message: String = "") -> Response {
+        response(.ok, AnkaEnvelope<Never?>(status: "OK", message: message, body: .null))
     }
 
     static func fail(_ error: GatewayError) -> Response {
-        response(error.status, ["status": "FAIL", "message": error.message])
+        response(error.status, AnkaEnvelope<Never?>(status: "FAIL", message: error.message, body: .absent))
     }
 
-    static func response(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
-        let data =
-            (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
+    static func response(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let buffer =
+            (try? JSONBytesEncoder.encode(value))
+            ?? ByteBuffer(string: #"{"status":"FAIL","message":"response could not be encoded"}"#)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+    }
+
+    /// The headers of every JSON response.
+    static var headers: HTTPFields {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return headers
     }
 
     /// RFC 3339 in UTC with microseconds, e.g. `2024-01-24T16:51:56.935646Z`.
@@ -32,21 +48,66 @@ enum AnkaJSON {
         var seconds = time_t(micros / 1_000_000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let fraction = micros % 1_000_000
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-            Int(parts.tm_year) + 1900,
-            Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday),
-            Int(parts.tm_hour),
-            Int(parts.tm_min),
-            Int(parts.tm_sec),
-            fraction
-        )
+        return String(unsafeUninitializedCapacity: 27) { text in
+            var index = 0
+            func put(_ value: Int, digits: Int) {
+                var value = value
+                for position in stride(from: index + digits - 1, through: index, by: -1) {
+                    text[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                index += digits
+            }
+            func put(_ character: Unicode.Scalar) {
+                text[index] = UInt8(ascii: character)
+                index += 1
+            }
+            put(Int(parts.tm_year) + 1900, digits: 4)
+            put("-")
+            put(Int(parts.tm_mon) + 1, digits: 2)
+            put("-")
+            put(Int(parts.tm_mday), digits: 2)
+            put("T")
+            put(Int(parts.tm_hour), digits: 2)
+            put(":")
+            put(Int(parts.tm_min), digits: 2)
+            put(":")
+            put(Int(parts.tm_sec), digits: 2)
+            put(".")
+            put(micros % 1_000_000, digits: 6)
+            put("Z")
+            return index
+        }
     }
 
     /// RAM as Anka prints it: `4G`, or `1536M` when not whole gigabytes.
     static func ram(megabytes: Int) -> String {
         megabytes % 1024 == 0 ? "\(megabytes / 1024)G" : "\(megabytes)M"
+    }
+}
+
+/// `{"status":…,"message":…,"body":…}`, with `body` left out, `null`, or a value.
+struct AnkaEnvelope<Body: Encodable>: Encodable {
+    enum Content {
+        case absent
+        case null
+        case value(Body)
+    }
+
+    let status: String
+    let message: String
+    let body: Content
+
+    enum CodingKeys: String, CodingKey { case status, message, body }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(status, forKey: .status)
+        try container.encode(message, forKey: .message)
+        switch body {
+        case .absent: break
+        case .null: try container.encodeNil(forKey: .body)
+        case .value(let value): try container.encode(value, forKey: .body)
+        }
     }
 }

@@ -1,91 +1,160 @@
-import Foundation
 import WireProtocol
 
-/// Renders instances in Anka's shape.
+/// An instance in Anka's shape: the `vm` object (also the body of `GET /api/v1/vm?id=`).
 ///
 /// Fields are omitted when empty, except those Anka always sends: `vmid`, `group_id`,
 /// `instance_state`, `anka_registry`, `ts`, `cr_time`, `progress`, `vlan`, `usb_device`.
-enum InstanceJSON {
-    /// The `vm` object (also the body of `GET /api/v1/vm?id=`).
-    static func vm(_ record: InstanceRecord, registry: String) -> [String: Any] {
-        var vm: [String: Any] = [
-            "instance_id": record.instanceID,
-            "instance_state": record.state.description,
-            "anka_registry": registry,
-            "vmid": record.templateID,
-            "group_id": record.groupID,
-            "ts": AnkaJSON.timestamp(micros: record.tsMicros),
-            "cr_time": AnkaJSON.timestamp(micros: record.createdMicros),
-            "progress": record.progress,
-            "vlan": record.vlan,
-            "usb_device": record.usbDevice,
-        ]
-        if !record.message.isEmpty { vm["message"] = record.message }
-        if !record.tag.isEmpty { vm["tag"] = record.tag }
-        if record.version > 0 { vm["version"] = record.version }
-        if !record.nodeID.isEmpty { vm["node_id"] = record.nodeID }
-        if !record.inflightRequestID.isEmpty { vm["inflight_reqid"] = record.inflightRequestID }
-        if !record.name.isEmpty { vm["name"] = record.name }
-        if !record.externalID.isEmpty { vm["external_id"] = record.externalID }
-        if !record.arch.isEmpty { vm["arch"] = record.arch }
-        if !record.macAddress.isEmpty { vm["mac_address"] = record.macAddress }
-        if !record.waitReason.isEmpty { vm["wait_reason"] = record.waitReason }
-        if let metadata = metadata(record.metadataJSON) { vm["metadata"] = metadata }
-        if let info = record.vmInfo { vm["vminfo"] = vmInfo(info, nodeID: record.nodeID) }
-        if let result = record.scriptResult { vm["startup_script"] = scriptResult(result, emptyErrors: nil) }
-        return vm
+struct InstanceJSON: Encodable {
+    let record: InstanceRecord
+    let registry: String
+
+    init(_ record: InstanceRecord, registry: String) {
+        self.record = record
+        self.registry = registry
     }
 
-    /// A script's outcome: `return_code`, `did_timeout`, `stdout`, `stderr`, `errors`. With
-    /// no errors, `errors` is `emptyErrors`: null in Anka's save-image `script_result`,
-    /// left out (`nil`) in an instance's `startup_script`.
-    static func scriptResult(_ result: ScriptResult, emptyErrors: Any? = NSNull()) -> [String: Any] {
-        var script: [String: Any] = [
-            "return_code": result.returnCode,
-            "did_timeout": result.didTimeout,
-            "stdout": result.stdout,
-            "stderr": result.stderr,
-        ]
-        script["errors"] = result.errors.isEmpty ? emptyErrors : result.errors
-        return script
+    enum CodingKeys: String, CodingKey {
+        case instanceID = "instance_id", state = "instance_state", registry = "anka_registry", vmid
+        case groupID = "group_id", ts, crTime = "cr_time", progress, vlan, usbDevice = "usb_device"
+        case message, tag, version, nodeID = "node_id", inflightRequestID = "inflight_reqid", name
+        case externalID = "external_id", arch, macAddress = "mac_address", waitReason = "wait_reason"
+        case metadata, vminfo, startupScript = "startup_script"
     }
 
-    /// One entry of `GET /api/v1/vm`.
-    static func listEntry(_ record: InstanceRecord, registry: String) -> [String: Any] {
-        var entry: [String: Any] = ["instance_id": record.instanceID, "vm": vm(record, registry: registry)]
-        if !record.externalID.isEmpty { entry["external_id"] = record.externalID }
-        if !record.name.isEmpty { entry["name"] = record.name }
-        return entry
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(record.instanceID, forKey: .instanceID)
+        try c.encode(record.state.description, forKey: .state)
+        try c.encode(registry, forKey: .registry)
+        try c.encode(record.templateID, forKey: .vmid)
+        try c.encode(record.groupID, forKey: .groupID)
+        try c.encode(AnkaJSON.timestamp(micros: record.tsMicros), forKey: .ts)
+        try c.encode(AnkaJSON.timestamp(micros: record.createdMicros), forKey: .crTime)
+        try c.encode(record.progress, forKey: .progress)
+        try c.encode(record.vlan, forKey: .vlan)
+        try c.encode(record.usbDevice, forKey: .usbDevice)
+        try c.encodeUnlessEmpty(record.message, forKey: .message)
+        try c.encodeUnlessEmpty(record.tag, forKey: .tag)
+        if record.version > 0 { try c.encode(record.version, forKey: .version) }
+        try c.encodeUnlessEmpty(record.nodeID, forKey: .nodeID)
+        try c.encodeUnlessEmpty(record.inflightRequestID, forKey: .inflightRequestID)
+        try c.encodeUnlessEmpty(record.name, forKey: .name)
+        try c.encodeUnlessEmpty(record.externalID, forKey: .externalID)
+        try c.encodeUnlessEmpty(record.arch, forKey: .arch)
+        try c.encodeUnlessEmpty(record.macAddress, forKey: .macAddress)
+        try c.encodeUnlessEmpty(record.waitReason, forKey: .waitReason)
+        // Stored metadata was written by a gateway as a JSON object; anything else is left out.
+        if record.metadataJSON.first == "{" { try c.encode(RawJSON(text: record.metadataJSON), forKey: .metadata) }
+        if let info = record.vmInfo { try c.encode(VMInfoJSON(info, nodeID: record.nodeID), forKey: .vminfo) }
+        if let result = record.scriptResult {
+            try c.encode(ScriptResultJSON(result, nullWhenNoErrors: false), forKey: .startupScript)
+        }
+    }
+}
+
+/// One entry of `GET /api/v1/vm`: `instance_id`, the `vm` object, and the name fields.
+struct InstanceListEntryJSON: Encodable {
+    let vm: InstanceJSON
+
+    init(_ record: InstanceRecord, registry: String) { vm = InstanceJSON(record, registry: registry) }
+
+    enum CodingKeys: String, CodingKey { case instanceID = "instance_id", vm, externalID = "external_id", name }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(vm.record.instanceID, forKey: .instanceID)
+        try c.encode(vm, forKey: .vm)
+        try c.encodeUnlessEmpty(vm.record.externalID, forKey: .externalID)
+        try c.encodeUnlessEmpty(vm.record.name, forKey: .name)
+    }
+}
+
+/// A script's outcome: `return_code`, `did_timeout`, `stdout`, `stderr`, `errors`. With no
+/// errors, `errors` is null in Anka's save-image `script_result` and left out of an
+/// instance's `startup_script`.
+struct ScriptResultJSON: Encodable {
+    let result: ScriptResult
+    let nullWhenNoErrors: Bool
+
+    init(_ result: ScriptResult, nullWhenNoErrors: Bool) {
+        self.result = result
+        self.nullWhenNoErrors = nullWhenNoErrors
     }
 
-    static func vmInfo(_ info: VMInfo, nodeID: String) -> [String: Any] {
-        var object: [String: Any] = [
-            "uuid": info.uuid,
-            "name": info.name,
-            "status": info.status,
-            "version": "",
-            "cpu_cores": info.cpuCores,
-            "ram": AnkaJSON.ram(megabytes: info.ramMB),
-            "node_id": nodeID,
-            "host_ip": info.hostIP,
-            "ip": info.ip,
-            "vnc_port": info.vncPort,
-            "vnc_connection_string": "vnc://:@\(info.hostIP):\(info.vncPort)",
-            "port_forwarding": info.portForwarding.map {
-                ["guest_port": $0.guestPort, "host_port": $0.hostPort, "protocol": $0.proto, "name": $0.name]
-                    as [String: Any]
+    enum CodingKeys: String, CodingKey {
+        case returnCode = "return_code", didTimeout = "did_timeout", stdout, stderr, errors
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(result.returnCode, forKey: .returnCode)
+        try c.encode(result.didTimeout, forKey: .didTimeout)
+        try c.encode(result.stdout, forKey: .stdout)
+        try c.encode(result.stderr, forKey: .stderr)
+        if !result.errors.isEmpty {
+            try c.encode(result.errors, forKey: .errors)
+        } else if nullWhenNoErrors {
+            try c.encodeNil(forKey: .errors)
+        }
+    }
+}
+
+/// Anka's `vminfo`: what the node reports about the running VM.
+struct VMInfoJSON: Encodable {
+    let info: VMInfo
+    let nodeID: String
+
+    init(_ info: VMInfo, nodeID: String) {
+        self.info = info
+        self.nodeID = nodeID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case uuid, name, status, version, cpuCores = "cpu_cores", ram, nodeID = "node_id", hostIP = "host_ip", ip
+        case vncPort = "vnc_port", vncConnectionString = "vnc_connection_string", portForwarding = "port_forwarding"
+        case creationDate = "creation_date", startDate = "start_date", stopDate = "stop_date", timestamp
+        case accessDate = "access_date"
+    }
+
+    struct PortForwardJSON: Encodable {
+        let guest_port: Int
+        let host_port: Int
+        let `protocol`: String
+        let name: String
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(info.uuid, forKey: .uuid)
+        try c.encode(info.name, forKey: .name)
+        try c.encode(info.status, forKey: .status)
+        try c.encode("", forKey: .version)
+        try c.encode(info.cpuCores, forKey: .cpuCores)
+        try c.encode(AnkaJSON.ram(megabytes: info.ramMB), forKey: .ram)
+        try c.encode(nodeID, forKey: .nodeID)
+        try c.encode(info.hostIP, forKey: .hostIP)
+        try c.encode(info.ip, forKey: .ip)
+        try c.encode(info.vncPort, forKey: .vncPort)
+        try c.encode("vnc://:@\(info.hostIP):\(info.vncPort)", forKey: .vncConnectionString)
+        try c.encode(
+            info.portForwarding.map {
+                PortForwardJSON(guest_port: $0.guestPort, host_port: $0.hostPort, protocol: $0.proto, name: $0.name)
             },
-            "creation_date": AnkaJSON.timestamp(micros: info.creationDateMicros),
-            "start_date": AnkaJSON.timestamp(micros: info.startDateMicros),
-            "stop_date": AnkaJSON.timestamp(micros: info.stopDateMicros),
-            "timestamp": AnkaJSON.timestamp(micros: max(info.startDateMicros, info.stopDateMicros)),
-        ]
-        if info.creationDateMicros > 0 { object["access_date"] = AnkaJSON.timestamp(micros: info.startDateMicros) }
-        return object
+            forKey: .portForwarding
+        )
+        try c.encode(AnkaJSON.timestamp(micros: info.creationDateMicros), forKey: .creationDate)
+        try c.encode(AnkaJSON.timestamp(micros: info.startDateMicros), forKey: .startDate)
+        try c.encode(AnkaJSON.timestamp(micros: info.stopDateMicros), forKey: .stopDate)
+        try c.encode(AnkaJSON.timestamp(micros: max(info.startDateMicros, info.stopDateMicros)), forKey: .timestamp)
+        if info.creationDateMicros > 0 {
+            try c.encode(AnkaJSON.timestamp(micros: info.startDateMicros), forKey: .accessDate)
+        }
     }
+}
 
-    private static func metadata(_ text: String) -> Any? {
-        guard !text.isEmpty, let data = text.data(using: .utf8) else { return nil }
-        return try? JSONSerialization.jsonObject(with: data)
+extension KeyedEncodingContainer {
+    /// Writes `value` unless it is the empty string: Anka leaves such fields out.
+    mutating func encodeUnlessEmpty(_ value: String, forKey key: Key) throws {
+        if !value.isEmpty { try encode(value, forKey: key) }
     }
 }

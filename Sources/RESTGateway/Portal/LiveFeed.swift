@@ -107,7 +107,17 @@ struct LiveFeed: Sendable {
     }
 
     static func event(_ name: String, _ body: [String: String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return "event: \(name)\ndata: \(String(decoding: data, as: UTF8.self))\n\n"
+        let json = (try? JSONBytesEncoder.encode(SortedFields(fields: body))) ?? ByteBuffer(string: "{}")
+        return "event: \(name)\ndata: \(String(buffer: json))\n\n"
+    }
+
+    /// A string map written with its keys sorted, so each event reads the same way.
+    struct SortedFields: Encodable {
+        let fields: [String: String]
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: JSONKey.self)
+            for key in fields.keys.sorted() { try container.encode(fields[key] ?? "", forKey: JSONKey(key)) }
+        }
     }
 }

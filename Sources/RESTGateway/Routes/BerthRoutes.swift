@@ -36,12 +36,12 @@ struct BerthRoutes {
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: chunk.data)))
             }
             return AnkaJSON.ok(
-                [
-                    "offset": chunk.offset,
-                    "length": chunk.data.count,
-                    "size": chunk.totalSize,
-                    "output": String(decoding: chunk.data, as: UTF8.self),
-                ] as [String: Any]
+                LogChunkJSON(
+                    offset: chunk.offset,
+                    length: chunk.data.count,
+                    size: chunk.totalSize,
+                    output: String(decoding: chunk.data, as: UTF8.self)
+                )
             )
         }
 
@@ -69,10 +69,10 @@ struct BerthRoutes {
             )
             return AnkaJSON.ok(
                 list.events.map {
-                    [
-                        "id": $0.id, "ts": AnkaJSON.timestamp(micros: $0.tsMicros), "kind": $0.kind,
-                        "subject": $0.subject, "message": $0.message, "actor": $0.actor,
-                    ] as [String: Any]
+                    EventJSON(
+                        id: $0.id, ts: AnkaJSON.timestamp(micros: $0.tsMicros), kind: $0.kind,
+                        subject: $0.subject, message: $0.message, actor: $0.actor
+                    )
                 }
             )
         }
@@ -102,7 +102,7 @@ struct BerthRoutes {
             let wanted = states.map(\.description).joined(separator: " or ")
             switch result.outcome {
             case .reached:
-                return AnkaJSON.ok(InstanceJSON.vm(result.instance, registry: registryAddress))
+                return AnkaJSON.ok(InstanceJSON(result.instance, registry: registryAddress))
             case .timedOut:
                 throw GatewayError(
                     .requestTimeout,
@@ -116,5 +116,23 @@ struct BerthRoutes {
                 )
             }
         }
+    }
+
+    /// A slice of an instance's log.
+    struct LogChunkJSON: Encodable {
+        let offset: Int
+        let length: Int
+        let size: Int
+        let output: String
+    }
+
+    /// One entry of the event log.
+    struct EventJSON: Encodable {
+        let id: Int
+        let ts: String
+        let kind: String
+        let subject: String
+        let message: String
+        let actor: String
     }
 }

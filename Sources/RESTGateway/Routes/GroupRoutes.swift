@@ -17,14 +17,14 @@ struct GroupRoutes {
                 fallbackGroupID: try json.string("fallback_group_id")
             )
             let created: GroupRecord = try await client.rpc(.createGroup, principal: context.principal, body: body)
-            return AnkaJSON.ok(GroupJSON.group(created))
+            return AnkaJSON.ok(GroupJSON(created))
         }
         router.get("/api/v1/group") { request, context -> Response in
             let list: GroupList = try await client.rpc(.listGroups, principal: context.principal, body: Empty())
             let id = request.uri.queryParameters.get("id") ?? ""
             let groups = id.isEmpty ? list.groups : list.groups.filter { $0.id == id }
             if !id.isEmpty && groups.isEmpty { throw GatewayError(.notFound, "No such group \(id)") }
-            return AnkaJSON.ok(groups.map(GroupJSON.group))
+            return AnkaJSON.ok(groups.map(GroupJSON.init))
         }
         router.put("/api/v1/group") { request, context -> Response in
             let json = try await RequestJSON.read(request)

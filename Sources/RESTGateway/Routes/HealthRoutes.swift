@@ -15,13 +15,23 @@ struct HealthRoutes {
         }
         router.get("/api/v1/status") { _, context -> Response in
             let status: ControllerStatus = try await client.rpc(.status, principal: context.principal, body: Empty())
-            return AnkaJSON.ok([
-                "status": status.status,
-                "version": status.version,
-                "registry_address": status.registryAddress,
-                "registry_status": status.registryStatus,
-                "license": "berth",
-            ])
+            return AnkaJSON.ok(
+                StatusJSON(
+                    status: status.status,
+                    version: status.version,
+                    registry_address: status.registryAddress,
+                    registry_status: status.registryStatus,
+                    license: "berth"
+                )
+            )
         }
+    }
+
+    struct StatusJSON: Encodable {
+        let status: String
+        let version: String
+        let registry_address: String
+        let registry_status: String
+        let license: String
     }
 }

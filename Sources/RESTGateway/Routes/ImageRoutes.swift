@@ -33,7 +33,7 @@ struct ImageRoutes {
                 throw GatewayError(.badRequest, "new_template_name is required when target_vm_id is not given")
             }
             let id: IDQuery = try await client.rpc(.saveImage, principal: context.principal, body: body)
-            return AnkaJSON.ok(["request_id": id.id])
+            return AnkaJSON.ok(RequestIDJSON(request_id: id.id))
         }
         router.get("/api/v1/image") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
@@ -48,35 +48,88 @@ struct ImageRoutes {
     }
 
     /// Anka's save-image request shape (its `request` keys are Go field names).
-    func image(_ record: ImageRequestRecord) -> [String: Any] {
+    func image(_ record: ImageRequestJSON.Record) -> ImageRequestJSON {
+        ImageRequestJSON(record: record, registryAddress: registryAddress)
+    }
+}
+
+/// A save-image request as Anka shows it: `error` and `script_result` are `null` when unset.
+struct ImageRequestJSON: Encodable {
+    typealias Record = ImageRequestRecord
+
+    let record: ImageRequestRecord
+    let registryAddress: String
+
+    struct Request: Encodable {
+        let RequestId: String
+        let Priority: Int
+        let Timestamp: Int
+        let ReserveExpiryTimestamp: Int
+        let RegistryAddr: String
+        let VMID: String
+        let InstanceID: String
+        let NodeID: String
+        let TemplateID: String
+        let NewTemplateName: String
+        let Tag: String
+        let Description: String
+        let Suspend: Bool
+        let Script: String
+        let DoSuspendTest: Bool
+        let RevertBeforePush: Bool
+        let RevertTag: String
+        let CancelOnScriptFailure: Bool
+    }
+
+    struct Failure: Encodable {
+        let Message: String
+        let Code: Int
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, request, error, scriptResult = "script_result", templateID = "template_id"
+        case uploadedBytes = "uploaded_bytes"
+    }
+
+    func encode(to encoder: any Encoder) throws {
         let request = record.request
-        return [
-            "id": record.id,
-            "status": record.status,
-            "request": [
-                "RequestId": record.id,
-                "Priority": 0,
-                "Timestamp": record.createdAtMicros / 1_000_000,
-                "ReserveExpiryTimestamp": 0,
-                "RegistryAddr": registryAddress,
-                "VMID": record.templateID,
-                "InstanceID": request.instanceID,
-                "NodeID": record.nodeID,
-                "TemplateID": request.targetTemplateID,
-                "NewTemplateName": request.newTemplateName,
-                "Tag": request.tag,
-                "Description": request.description,
-                "Suspend": request.suspend,
-                "Script": request.script.isEmpty ? "" : Data(request.script).base64EncodedString(),
-                "DoSuspendTest": request.doSuspendSanityTest,
-                "RevertBeforePush": request.revertBeforePush,
-                "RevertTag": request.revertTag,
-                "CancelOnScriptFailure": request.cancelOnScriptFailure,
-            ] as [String: Any],
-            "error": record.error.isEmpty ? NSNull() : ["Message": record.error, "Code": 0] as [String: Any],
-            "script_result": record.scriptResult.map { InstanceJSON.scriptResult($0) } ?? NSNull(),
-            "template_id": record.templateID,
-            "uploaded_bytes": record.bytesUploaded,
-        ]
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(record.id, forKey: .id)
+        try c.encode(record.status, forKey: .status)
+        try c.encode(
+            Request(
+                RequestId: record.id,
+                Priority: 0,
+                Timestamp: record.createdAtMicros / 1_000_000,
+                ReserveExpiryTimestamp: 0,
+                RegistryAddr: registryAddress,
+                VMID: record.templateID,
+                InstanceID: request.instanceID,
+                NodeID: record.nodeID,
+                TemplateID: request.targetTemplateID,
+                NewTemplateName: request.newTemplateName,
+                Tag: request.tag,
+                Description: request.description,
+                Suspend: request.suspend,
+                Script: request.script.isEmpty ? "" : Data(request.script).base64EncodedString(),
+                DoSuspendTest: request.doSuspendSanityTest,
+                RevertBeforePush: request.revertBeforePush,
+                RevertTag: request.revertTag,
+                CancelOnScriptFailure: request.cancelOnScriptFailure
+            ),
+            forKey: .request
+        )
+        if record.error.isEmpty {
+            try c.encodeNil(forKey: .error)
+        } else {
+            try c.encode(Failure(Message: record.error, Code: 0), forKey: .error)
+        }
+        if let result = record.scriptResult {
+            try c.encode(ScriptResultJSON(result, nullWhenNoErrors: true), forKey: .scriptResult)
+        } else {
+            try c.encodeNil(forKey: .scriptResult)
+        }
+        try c.encode(record.templateID, forKey: .templateID)
+        try c.encode(record.bytesUploaded, forKey: .uploadedBytes)
     }
 }

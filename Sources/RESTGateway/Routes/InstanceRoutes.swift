@@ -1,12 +1,15 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import WireProtocol
 
 /// `/api/v1/vm`: start, list/show and terminate instances.
 struct InstanceRoutes {
     let client: ControlPlaneClient
     let registryAddress: String
+    /// How many instances one RPC page asks for.
+    let pageSize: Int
 
     func register(on router: Router<GatewayContext>) {
         router.post("/api/v1/vm") { request, context -> Response in
@@ -17,15 +20,16 @@ struct InstanceRoutes {
         }
         router.get("/api/v1/vm") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
-            let list: InstanceList = try await client.rpc(
-                .listInstances,
-                principal: context.principal,
-                body: IDQuery(id: id)
-            )
-            if !id.isEmpty, let record = list.instances.first {
-                return AnkaJSON.ok(InstanceJSON.vm(record, registry: registryAddress))
+            if !id.isEmpty {
+                let list: InstanceList = try await client.rpc(
+                    .listInstances,
+                    principal: context.principal,
+                    body: InstanceQuery(id: id)
+                )
+                guard let record = list.instances.first else { throw GatewayError(.notFound, "No such instance \(id)") }
+                return AnkaJSON.ok(InstanceJSON(record, registry: registryAddress))
             }
-            return AnkaJSON.ok(list.instances.map { InstanceJSON.listEntry($0, registry: registryAddress) })
+            return try await list(principal: context.principal)
         }
         router.put("/api/v1/vm") { request, context -> Response in
             let json = try await RequestJSON.read(request)
@@ -59,6 +63,62 @@ struct InstanceRoutes {
             guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
             let _: Empty = try await client.rpc(.terminateInstance, principal: context.principal, body: IDQuery(id: id))
             return AnkaJSON.ok()
+        }
+    }
+
+    /// Every instance, fetched page by page. The first page is fetched before the answer
+    /// starts, so a refusal still gets its envelope; when it is the only page the body goes
+    /// out whole, else each further page is streamed as it arrives (a failure then cuts
+    /// the body short, which a client sees as an incomplete response, never a short list).
+    func list(principal: Principal) async throws -> Response {
+        let first: InstanceList = try await client.rpc(
+            .listInstances,
+            principal: principal,
+            body: InstanceQuery(limit: pageSize)
+        )
+        let registry = registryAddress
+        var head = ByteBuffer(string: #"{"status":"OK","message":"","body":["#)
+        try Self.appendEntries(first.instances, registry: registry, first: true, to: &head)
+        guard first.next != 0 else {
+            head.writeStaticString("]}")
+            return Response(status: .ok, headers: AnkaJSON.headers, body: .init(byteBuffer: head))
+        }
+        let client = client
+        let pageSize = pageSize
+        let firstPage = head
+        let cursor = first.next
+        return Response(
+            status: .ok,
+            headers: AnkaJSON.headers,
+            body: ResponseBody { writer in
+                try await writer.write(firstPage)
+                var cursor = cursor
+                while cursor != 0 {
+                    let page: InstanceList = try await client.rpc(
+                        .listInstances,
+                        principal: principal,
+                        body: InstanceQuery(after: cursor, limit: pageSize)
+                    )
+                    var buffer = ByteBuffer()
+                    try Self.appendEntries(page.instances, registry: registry, first: false, to: &buffer)
+                    if page.next == 0 { buffer.writeStaticString("]}") }
+                    try await writer.write(buffer)
+                    cursor = page.next
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    static func appendEntries(
+        _ records: [InstanceRecord],
+        registry: String,
+        first: Bool,
+        to buffer: inout ByteBuffer
+    ) throws {
+        for (index, record) in records.enumerated() {
+            if !(first && index == 0) { buffer.writeInteger(UInt8(ascii: ",")) }
+            try JSONBytesEncoder.append(InstanceListEntryJSON(record, registry: registry), to: &buffer)
         }
     }
 

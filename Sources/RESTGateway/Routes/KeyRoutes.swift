@@ -39,12 +39,12 @@ struct KeyRoutes {
             )
             return AnkaJSON.ok(
                 list.keys.map {
-                    [
-                        "id": $0.id,
-                        "groups": $0.groups,
-                        "expiration": AnkaJSON.timestamp(micros: $0.expiresMicros),
-                        "created": AnkaJSON.timestamp(micros: $0.createdMicros),
-                    ] as [String: Any]
+                    KeyJSON(
+                        id: $0.id,
+                        groups: $0.groups,
+                        expiration: AnkaJSON.timestamp(micros: $0.expiresMicros),
+                        created: AnkaJSON.timestamp(micros: $0.createdMicros)
+                    )
                 }
             )
         }
@@ -92,10 +92,10 @@ struct KeyRoutes {
             )
             return AnkaJSON.response(
                 .ok,
-                [
-                    "id": id,
-                    "data": ["userName": session.userName, "token": session.token, "sessionId": session.sessionID],
-                ]
+                ShakeJSON(
+                    id: id,
+                    data: .init(userName: session.userName, token: session.token, sessionId: session.sessionID)
+                )
             )
         }
     }
@@ -103,5 +103,24 @@ struct KeyRoutes {
     /// Accepts the documented bare base64 and, leniently, PEM armour around it.
     static func stripPEM(_ text: String) -> String {
         text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined().trimmingCharacters(in: .whitespaces)
+    }
+
+    struct KeyJSON: Encodable {
+        let id: String
+        let groups: [String]
+        let expiration: String
+        let created: String
+    }
+
+    /// The TAP handshake's answer: not the envelope, as Anka's is not.
+    struct ShakeJSON: Encodable {
+        struct Session: Encodable {
+            let userName: String
+            let token: String
+            let sessionId: String
+        }
+
+        let id: String
+        let data: Session
     }
 }

@@ -9,7 +9,7 @@ struct NodeRoutes {
         router.get("/api/v1/node") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
             let list: NodeList = try await client.rpc(.listNodes, principal: context.principal, body: IDQuery(id: id))
-            return AnkaJSON.ok(list.nodes.map(NodeJSON.node))
+            return AnkaJSON.ok(list.nodes.map(NodeJSON.init))
         }
         router.post("/api/v1/node/config") { request, context -> Response in
             let json = try await RequestJSON.read(request)

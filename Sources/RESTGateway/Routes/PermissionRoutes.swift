@@ -34,7 +34,7 @@ struct PermissionRoutes {
             )
             return AnkaJSON.ok(
                 catalogue.entries.filter { $0.scope == "controller" }.map {
-                    ["name": $0.name, "category": $0.category, "label": $0.label, "description": $0.description]
+                    PermissionJSON(name: $0.name, category: $0.category, label: $0.label, description: $0.description)
                 }
             )
         }
@@ -92,7 +92,7 @@ struct PermissionRoutes {
                 principal: context.principal,
                 body: IDQuery(id: try Self.groupName(context))
             )
-            return AnkaJSON.ok(groups.groups.first.map(Self.groupJSON) ?? [:])
+            return AnkaJSON.ok(groups.groups.first.map(Self.groupJSON) ?? PermissionGroupJSON.empty)
         }
         router.put("\(prefix)/group/:name") { request, context -> Response in
             let json = try await RequestJSON.read(request)
@@ -191,27 +191,61 @@ struct PermissionRoutes {
         )
     }
 
-    static func resourceJSON(_ grant: ResourceGrant) -> [String: Any] {
-        ["id": grant.id, "id_type": grant.idType, "type": grant.type, "permissions": grant.permissions]
+    static func resourceJSON(_ grant: ResourceGrant) -> ResourceJSON {
+        ResourceJSON(id: grant.id, id_type: grant.idType, type: grant.type, permissions: grant.permissions)
     }
 
-    static func groupJSON(_ group: PermissionGroupRecord) -> [String: Any] {
-        [
-            "name": group.name,
-            "description": group.description,
-            "permissions": group.permissions,
-            "resources": group.resources.map(resourceJSON),
-        ]
+    static func groupJSON(_ group: PermissionGroupRecord) -> PermissionGroupJSON {
+        PermissionGroupJSON(
+            name: group.name,
+            description: group.description,
+            permissions: group.permissions,
+            resources: group.resources.map(resourceJSON)
+        )
     }
 
     /// Anka's shape: one object per resource type, permissions keyed by name.
-    static func resourceCatalogueJSON(_ catalogue: PermissionCatalogue) -> [[String: Any]] {
+    static func resourceCatalogueJSON(_ catalogue: PermissionCatalogue) -> [ResourceTypeJSON] {
         var order: [String] = []
-        var byType: [String: [String: Any]] = [:]
+        var byType: [String: [String: ResourceTypeJSON.Permission]] = [:]
         for entry in catalogue.entries where entry.scope != "controller" {
             if byType[entry.scope] == nil { order.append(entry.scope) }
-            byType[entry.scope, default: [:]][entry.name] = ["label": entry.label, "description": entry.description]
+            byType[entry.scope, default: [:]][entry.name] = .init(label: entry.label, description: entry.description)
         }
-        return order.map { ["resource_type": $0, "permissions": byType[$0] ?? [:]] }
+        return order.map { ResourceTypeJSON(resource_type: $0, permissions: byType[$0] ?? [:]) }
+    }
+
+    struct PermissionJSON: Encodable {
+        let name: String
+        let category: String
+        let label: String
+        let description: String
+    }
+
+    struct ResourceJSON: Encodable {
+        let id: String
+        let id_type: String
+        let type: String
+        let permissions: [String]
+    }
+
+    /// A permission group; `{}` when the asked-for group does not exist, as Anka answers.
+    struct PermissionGroupJSON: Encodable {
+        static let empty = PermissionGroupJSON(name: nil, description: nil, permissions: nil, resources: nil)
+
+        let name: String?
+        let description: String?
+        let permissions: [String]?
+        let resources: [ResourceJSON]?
+    }
+
+    struct ResourceTypeJSON: Encodable {
+        struct Permission: Encodable {
+            let label: String
+            let description: String
+        }
+
+        let resource_type: String
+        let permissions: [String: Permission]
     }
 }

@@ -46,7 +46,7 @@ struct RegistryRoutes {
                 principal: context.principal,
                 body: RevertTemplateRequest(id: id, tag: query.get("tag") ?? "", number: number)
             )
-            return AnkaJSON.response(.ok, ["status": "OK", "message": "", "body": NSNull()])
+            return AnkaJSON.okWithNullBody()
         }
         router.delete("/api/v1/registry/vm/remove") { request, context -> Response in
             let json = try await RequestJSON.read(request)
@@ -57,7 +57,7 @@ struct RegistryRoutes {
                 principal: context.principal,
                 body: RemoveFromNodesRequest(templateID: id, nodeIDs: try json.stringArray("node_ids") ?? [])
             )
-            return AnkaJSON.ok(["requests_sent": nodes.ids.count, "node_ids": nodes.ids])
+            return AnkaJSON.ok(RemovalJSON(requests_sent: nodes.ids.count, node_ids: nodes.ids))
         }
         router.post("/api/v1/registry/vm/distribute") { request, context -> Response in
             let json = try await RequestJSON.read(request)
@@ -70,7 +70,7 @@ struct RegistryRoutes {
             body.groupID = try json.string("group_id") ?? ""
             body.permissionGroup = try json.string("group") ?? ""
             let id: IDQuery = try await client.rpc(.distributeTemplate, principal: context.principal, body: body)
-            return AnkaJSON.ok(["request_id": id.id])
+            return AnkaJSON.ok(RequestIDJSON(request_id: id.id))
         }
         router.get("/api/v1/registry/vm/distribute") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
@@ -95,35 +95,42 @@ struct RegistryRoutes {
         }
         router.get("/api/v1/registry/disk") { _, context -> Response in
             let disk: RegistryDisk = try await client.rpc(.registryDisk, principal: context.principal, body: Empty())
-            return AnkaJSON.ok([
-                "total": disk.totalBytes,
-                "free": disk.freeBytes,
-                "used": disk.storedBytes,
-                "logical_size": disk.logicalBytes,
-                "chunks": disk.chunkCount,
-            ])
+            return AnkaJSON.ok(
+                DiskJSON(
+                    total: disk.totalBytes,
+                    free: disk.freeBytes,
+                    used: disk.storedBytes,
+                    logical_size: disk.logicalBytes,
+                    chunks: disk.chunkCount
+                )
+            )
         }
     }
 
-    static func distribution(_ record: DistributionRecord) -> [String: Any] {
-        [
-            "request": [
-                "request_id": record.id,
-                "template_id": record.templateID,
-                "tag": record.tag,
-                "time_requested": AnkaJSON.timestamp(micros: record.requestedAtMicros),
-                "cancelled": record.cancelled,
-            ] as [String: Any],
-            "distribute_status": Dictionary(
-                uniqueKeysWithValues: record.nodes.map { node -> (String, Any) in
-                    var status: [String: Any] = [
-                        "progress": node.progress, "status": node.done, "bytes_fetched": node.bytesFetched,
-                    ]
-                    if !node.error.isEmpty { status["error"] = node.error }
-                    return (node.nodeID, status)
-                }
+    static func distribution(_ record: DistributionRecord) -> DistributionJSON {
+        DistributionJSON(
+            request: .init(
+                request_id: record.id,
+                template_id: record.templateID,
+                tag: record.tag,
+                time_requested: AnkaJSON.timestamp(micros: record.requestedAtMicros),
+                cancelled: record.cancelled
             ),
-        ]
+            distribute_status: Dictionary(
+                record.nodes.map {
+                    (
+                        $0.nodeID,
+                        DistributionJSON.NodeStatus(
+                            progress: $0.progress,
+                            status: $0.done,
+                            bytes_fetched: $0.bytesFetched,
+                            error: $0.error.isEmpty ? nil : $0.error
+                        )
+                    )
+                },
+                uniquingKeysWith: { first, _ in first }
+            )
+        )
     }
 
     /// Sorts a version's files into Anka's fields by name: `nvram`, the config (`.yaml`,
@@ -148,36 +155,97 @@ struct RegistryRoutes {
         return (images, states, config, nvram)
     }
 
-    static func template(_ template: TemplateRecord, withVersions: Bool, light: Bool) -> [String: Any] {
-        var object: [String: Any] = ["id": template.id, "name": template.name]
-        if !light {
-            object["size"] = template.sizeBytes
-            object["arch"] = template.arch
-            object["last_pull"] = template.lastPull
-            object["last_push"] = template.lastPush
-        }
-        if withVersions {
-            object["versions"] = template.versions.map { version -> [String: Any] in
-                let files = classify(version.files)
-                var entry: [String: Any] = [
-                    "number": version.number,
-                    "tag": version.tag,
-                    "description": version.description,
-                    "images": files.images,
-                    "state_files": files.states,
-                    "config_file": files.config,
-                    "nvram": files.nvram,
-                ]
-                if let state = files.states.first { entry["state_file"] = state }
-                if !light {
-                    entry["size"] = version.sizeBytes
-                    entry["arch"] = template.arch
-                    entry["last_pull"] = version.lastPull
-                    entry["last_push"] = version.lastPush
-                }
-                return entry
-            }
-        }
-        return object
+    static func template(_ template: TemplateRecord, withVersions: Bool, light: Bool) -> TemplateJSON {
+        TemplateJSON(
+            id: template.id,
+            name: template.name,
+            size: light ? nil : template.sizeBytes,
+            arch: light ? nil : template.arch,
+            last_pull: light ? nil : template.lastPull,
+            last_push: light ? nil : template.lastPush,
+            versions: withVersions
+                ? template.versions.map { version in
+                    let files = classify(version.files)
+                    return TemplateJSON.Version(
+                        number: version.number,
+                        tag: version.tag,
+                        description: version.description,
+                        images: files.images,
+                        state_files: files.states,
+                        config_file: files.config,
+                        nvram: files.nvram,
+                        state_file: files.states.first,
+                        size: light ? nil : version.sizeBytes,
+                        arch: light ? nil : template.arch,
+                        last_pull: light ? nil : version.lastPull,
+                        last_push: light ? nil : version.lastPush
+                    )
+                } : nil
+        )
     }
+
+    /// A template in the registry; size, arch and times are left out of Registry V1's light list.
+    struct TemplateJSON: Encodable {
+        struct Version: Encodable {
+            let number: Int
+            let tag: String
+            let description: String
+            let images: [String]
+            let state_files: [String]
+            let config_file: String
+            let nvram: String
+            let state_file: String?
+            let size: Int?
+            let arch: String?
+            let last_pull: Int?
+            let last_push: Int?
+        }
+
+        let id: String
+        let name: String
+        let size: Int?
+        let arch: String?
+        let last_pull: Int?
+        let last_push: Int?
+        let versions: [Version]?
+    }
+
+    /// A distribution request and each node's progress, keyed by node id.
+    struct DistributionJSON: Encodable {
+        struct Request: Encodable {
+            let request_id: String
+            let template_id: String
+            let tag: String
+            let time_requested: String
+            let cancelled: Bool
+        }
+
+        struct NodeStatus: Encodable {
+            let progress: Double
+            let status: Bool
+            let bytes_fetched: Int
+            let error: String?
+        }
+
+        let request: Request
+        let distribute_status: [String: NodeStatus]
+    }
+
+    struct RemovalJSON: Encodable {
+        let requests_sent: Int
+        let node_ids: [String]
+    }
+
+    struct DiskJSON: Encodable {
+        let total: Int
+        let free: Int
+        let used: Int
+        let logical_size: Int
+        let chunks: Int
+    }
+}
+
+/// `{"request_id": …}`: the answer to a request that runs on.
+struct RequestIDJSON: Encodable {
+    let request_id: String
 }

@@ -83,16 +83,18 @@ struct TemplatePushRoutes {
         commit.manifest = TemplateManifest(files: files)
         let template: TemplateRecord = try await client.rpc(.commitTemplateVersion, principal: principal, body: commit)
         let version = template.versions.first
-        return AnkaJSON.ok([
-            "template_id": template.id,
-            "name": template.name,
-            "tag": version?.tag ?? commit.tag,
-            "number": version?.number ?? 0,
-            "size": version?.sizeBytes ?? 0,
-            "files": files.count,
-            "chunks": files.reduce(0) { $0 + $1.chunks.count },
-            "uploaded_bytes": upload.uploadedBytes,
-        ])
+        return AnkaJSON.ok(
+            PushedJSON(
+                template_id: template.id,
+                name: template.name,
+                tag: version?.tag ?? commit.tag,
+                number: version?.number ?? 0,
+                size: version?.sizeBytes ?? 0,
+                files: files.count,
+                chunks: files.reduce(0) { $0 + $1.chunks.count },
+                uploaded_bytes: upload.uploadedBytes
+            )
+        )
     }
 
     static func number(_ text: String?, _ name: String, _ range: ClosedRange<Int>) throws -> Int? {
@@ -157,5 +159,19 @@ struct ChunkUploader {
             uploadedBytes += chunk.count
         }
         hashes.append(hash)
+    }
+}
+
+extension TemplatePushRoutes {
+    /// What a push stored.
+    struct PushedJSON: Encodable {
+        let template_id: String
+        let name: String
+        let tag: String
+        let number: Int
+        let size: Int
+        let files: Int
+        let chunks: Int
+        let uploaded_bytes: Int
     }
 }
