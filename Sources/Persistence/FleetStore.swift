@@ -36,6 +36,13 @@ public enum StoredChange: Sendable, Equatable {
 public protocol FleetStore: Sendable {
     /// Writes `changes` in order, in one transaction that is durable when this returns.
     func commit(_ changes: [StoredChange]) async throws
+
+    /// Creates instances for several requests in one durable transaction, each request
+    /// all or nothing on its own (see ``BerthDatabase/insertInstanceGroups(_:drawMACs:)``).
+    func insertInstanceGroups(
+        _ groups: [[InstanceRow]],
+        drawMACs: Bool
+    ) async throws -> [Result<[InstanceRow], PersistenceError>]
 }
 
 extension BerthDatabase: FleetStore {}

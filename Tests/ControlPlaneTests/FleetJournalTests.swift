@@ -24,6 +24,12 @@ import Testing
             beginning.yield()
             try await database.commit(changes)
         }
+        func insertInstanceGroups(
+            _ groups: [[InstanceRow]],
+            drawMACs: Bool
+        ) async throws -> [Result<[InstanceRow], PersistenceError>] {
+            try await database.insertInstanceGroups(groups, drawMACs: drawMACs)
+        }
     }
 
     @Test func changesAppendedWhileACommitIsSlowGoInOneBatchInOrder() async throws {

@@ -67,7 +67,7 @@ extension Fleet {
         }
         let stored: [InstanceRow]
         do {
-            stored = try await database.insertInstances(rows, drawMACs: configuration.macRange != nil)
+            stored = try await creator.create(rows)
         } catch let error as PersistenceError {
             throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
         }

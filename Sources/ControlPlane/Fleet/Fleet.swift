@@ -19,6 +19,8 @@ actor Fleet {
     let database: BerthDatabase
     /// Writes node changes to storage in the order they were made here, in batches.
     let journal: FleetJournal
+    /// Creates instances, concurrent requests sharing one transaction.
+    let creator: InstanceCreator
     let configuration: ControlPlaneConfiguration
     let revocations: RevocationSet
     let logger: Logger
@@ -74,6 +76,7 @@ actor Fleet {
             ?? URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("chunks")
         self.registry = Registry(database: database, content: ContentStore(root: contentRoot, database: database))
         self.journal = FleetJournal(store: database, logger: logger)
+        self.creator = InstanceCreator(store: database, drawMACs: configuration.macRange != nil)
         self.events = events
         self.history = FleetSampleRing(capacity: Int(3600 / max(1, configuration.historyInterval)))
         self.permissions = permissions

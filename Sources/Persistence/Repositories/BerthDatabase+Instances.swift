@@ -63,24 +63,54 @@ extension BerthDatabase {
     /// ``PersistenceError/Code/conflict`` when the pool cannot serve them all.
     @discardableResult
     public func insertInstances(_ instances: [InstanceRow], drawMACs: Bool = false) async throws -> [InstanceRow] {
+        try await writer.write { db in try Self.insertInstances(db, instances, drawMACs: drawMACs) }
+    }
+
+    /// Inserts several requests' instances in one transaction (group commit), each request
+    /// in a savepoint of its own: a request that fails on its merits (a
+    /// ``PersistenceError``, such as a MAC pool that cannot serve it) leaves nothing behind
+    /// and does not stop the others. Any other error fails the whole transaction and throws.
+    ///
+    /// Returns one result per request, in order.
+    public func insertInstanceGroups(
+        _ groups: [[InstanceRow]],
+        drawMACs: Bool
+    ) async throws -> [Result<[InstanceRow], PersistenceError>] {
         try await writer.write { db in
-            var instances = instances
-            if drawMACs {
-                for index in instances.indices {
-                    instances[index].macAddress = try Self.claimMAC(
-                        db,
-                        instanceID: instances[index].id,
-                        wanted: instances[index].macAddress
-                    )
+            var results: [Result<[InstanceRow], PersistenceError>] = []
+            for group in groups {
+                var stored: [InstanceRow] = []
+                do {
+                    try db.inSavepoint {
+                        stored = try Self.insertInstances(db, group, drawMACs: drawMACs)
+                        return .commit
+                    }
+                    results.append(.success(stored))
+                } catch let failure as PersistenceError {
+                    results.append(.failure(failure))
                 }
             }
-            for instance in instances {
-                try instance.insert(db)
-                var transition = InstanceTransitionRow(instanceId: instance.id, state: instance.state, ts: instance.ts)
-                try transition.insert(db)
-            }
-            return instances
+            return results
         }
+    }
+
+    static func insertInstances(_ db: Database, _ instances: [InstanceRow], drawMACs: Bool) throws -> [InstanceRow] {
+        var instances = instances
+        if drawMACs {
+            for index in instances.indices {
+                instances[index].macAddress = try claimMAC(
+                    db,
+                    instanceID: instances[index].id,
+                    wanted: instances[index].macAddress
+                )
+            }
+        }
+        for instance in instances {
+            try instance.insert(db)
+            var transition = InstanceTransitionRow(instanceId: instance.id, state: instance.state, ts: instance.ts)
+            try transition.insert(db)
+        }
+        return instances
     }
 
     public func instance(id: String) async throws -> InstanceRow? {
