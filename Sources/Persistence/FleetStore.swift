@@ -27,6 +27,14 @@ public enum StoredChange: Sendable, Equatable {
     case commandsAcknowledged(nodeID: String, through: Int64, at: Int64)
     /// Terminated instances past their retention, with their history.
     case instancesPurged([String])
+    /// A node group as the fleet holds it now, created or changed.
+    case group(NodeGroupRow)
+    /// A group is gone: its memberships go with it, and groups falling back to it lose
+    /// their fallback.
+    case groupDeleted(id: String)
+    /// Every one of these nodes joins (`member`) or leaves every one of these groups. A node
+    /// or group deleted meanwhile is skipped.
+    case membership(nodeIDs: [String], groupIDs: [String], member: Bool)
 }
 
 /// The storage the fleet core writes to: one batch of changes per transaction.

@@ -3,6 +3,7 @@ import Foundation
 import Persistence
 import TLSTransport
 import Testing
+import WireProtocol
 
 @testable import ControlPlane
 
@@ -156,5 +157,48 @@ import Testing
         #expect(outbox.agreed(epoch: second, id: 4) == (4, false))
         outbox.acknowledge(through: 3, nodeID: "n1")
         #expect(outbox.pending["n1"]?.map(\.row.id) == [4])
+    }
+
+    /// Groups and memberships change in memory and reach storage through the journal with
+    /// storage's own rules: a fresh fleet loaded from the file sees what the first one held.
+    @Test func groupsAndMembershipsChangeInMemoryAndReachStorageInOrder() async throws {
+        let db = try await seed([])
+        let fleet = try await fleet(db)
+        let fast = try await fleet.createGroup(GroupRecord(id: "", name: "fast", description: "M2"))
+        let slow = try await fleet.createGroup(
+            GroupRecord(id: "", name: "slow", description: "", fallbackGroupID: fast.id)
+        )
+        await #expect(throws: ControlPlaneError.self) {
+            try await fleet.createGroup(GroupRecord(id: "", name: "fast", description: "again"))
+        }
+        await #expect(throws: ControlPlaneError.self) {
+            var cycle = GroupUpdateRequest(id: fast.id)
+            cycle.fallbackGroupID = slow.id
+            try await fleet.updateGroup(cycle)
+        }
+        try await fleet.setMembership(
+            NodeGroupsRequest(nodeIDs: ["n1", "n2"], groupIDs: [fast.id, slow.id]),
+            member: true
+        )
+        try await fleet.setMembership(NodeGroupsRequest(nodeIDs: ["n2"], groupIDs: [slow.id]), member: false)
+        await #expect(throws: ControlPlaneError.self) {
+            try await fleet.setMembership(NodeGroupsRequest(nodeIDs: ["nope"], groupIDs: [fast.id]), member: true)
+        }
+        var rename = GroupUpdateRequest(id: slow.id)
+        rename.name = "slower"
+        try await fleet.updateGroup(rename)
+        // Deleting `fast` drops its memberships and clears `slower`'s fallback, here and in storage.
+        try await fleet.deleteGroup(id: fast.id)
+        let held = await fleet.groups
+        #expect(held.sorted.map(\.name) == ["slower"])
+        #expect(held[slow.id]?.fallbackGroupId == nil)
+        #expect(held.memberships == ["n1": [slow.id]])
+
+        #expect(try await db.groups().map(\.name) == ["slower"])
+        #expect(try await db.groups().first?.fallbackGroupId == nil)
+        #expect(try await db.groupMemberships() == ["n1": [slow.id]])
+        let reloaded = try await self.fleet(db)
+        #expect(await reloaded.listGroups() == [GroupRecord(id: slow.id, name: "slower", description: "")])
+        #expect(await reloaded.groups.memberships == ["n1": [slow.id]])
     }
 }

@@ -32,11 +32,10 @@ extension Fleet {
             }
             targets = Array(Set(request.nodeIDs))
         } else if !request.groupID.isEmpty {
-            guard try await database.group(id: request.groupID) != nil else {
+            guard groups[request.groupID] != nil else {
                 throw ControlPlaneError.notFound("No such group \(request.groupID)")
             }
-            let memberships = try await database.groupMemberships()
-            targets = nodes.keys.filter { memberships[$0]?.contains(request.groupID) ?? false }
+            targets = nodes.keys.filter { groups.memberships[$0]?.contains(request.groupID) ?? false }
         } else {
             targets = Array(nodes.keys)
         }

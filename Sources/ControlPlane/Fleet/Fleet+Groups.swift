@@ -3,7 +3,7 @@ import Persistence
 import WireProtocol
 
 extension Fleet {
-    /// Creates a node group and returns it with its new id.
+    /// Creates a node group and returns it with its new id, once it is durable.
     func createGroup(_ request: GroupRecord) async throws -> GroupRecord {
         let name = request.name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty else { throw ControlPlaneError.badRequest("name is required") }
@@ -15,19 +15,19 @@ extension Fleet {
             fallbackGroupId: fallback,
             createdAt: BerthDatabase.nowMicros()
         )
-        try await saveGroup(row, creating: true)
+        try checkGroup(row)
+        groups.put(row)
+        try await journal.durable(journal.append(.group(row)))
         return GroupRecord(row)
     }
 
-    func listGroups() async throws -> [GroupRecord] {
-        try await database.groups().map(GroupRecord.init)
+    func listGroups() -> [GroupRecord] {
+        groups.sorted.map(GroupRecord.init)
     }
 
     /// Changes a group's name, description or fallback (refusing a fallback cycle).
     func updateGroup(_ request: GroupUpdateRequest) async throws {
-        guard var row = try await database.group(id: request.id) else {
-            throw ControlPlaneError.notFound("No such group \(request.id)")
-        }
+        guard var row = groups[request.id] else { throw ControlPlaneError.notFound("No such group \(request.id)") }
         if let name = request.name {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { throw ControlPlaneError.badRequest("name must not be empty") }
@@ -37,59 +37,58 @@ extension Fleet {
         if let fallback = request.fallbackGroupID {
             row.fallbackGroupId = fallback.isEmpty ? nil : fallback
         }
+        try checkGroup(row)
         if let fallback = row.fallbackGroupId {
-            let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, $0) })
             var next: String? = fallback
             var seen: Set<String> = [row.id]
             while let id = next {
                 if seen.contains(id) {
-                    throw ControlPlaneError(
-                        .conflict,
-                        "fallback group \(fallback) would make a cycle back to \(row.name)"
-                    )
+                    throw ControlPlaneError(.conflict, "fallback group \(fallback) would make a cycle back to \(row.name)")
                 }
                 seen.insert(id)
                 next = groups[id]?.fallbackGroupId
             }
         }
-        try await saveGroup(row, creating: false)
+        groups.put(row)
+        let ticket = journal.append(.group(row))
         requestScheduling()
+        try await journal.durable(ticket)
     }
 
     func deleteGroup(id: String) async throws {
-        do {
-            try await database.deleteGroup(id: id)
-        } catch let error as PersistenceError where error.code == .notFound {
-            throw ControlPlaneError.notFound("No such group \(id)")
-        }
+        guard groups[id] != nil else { throw ControlPlaneError.notFound("No such group \(id)") }
+        groups.remove(id)
+        let ticket = journal.append(.groupDeleted(id: id))
         requestScheduling()
+        try await journal.durable(ticket)
     }
 
     /// Adds nodes to groups (`member`) or removes them.
     func setMembership(_ request: NodeGroupsRequest, member: Bool) async throws {
         guard !request.nodeIDs.isEmpty else { throw ControlPlaneError.badRequest("node_ids is required") }
         guard !request.groupIDs.isEmpty else { throw ControlPlaneError.badRequest("group_ids is required") }
-        do {
-            try await database.setMembership(nodeIDs: request.nodeIDs, groupIDs: request.groupIDs, member: member)
-        } catch let error as PersistenceError where error.code == .notFound {
-            throw ControlPlaneError.notFound(error.reason)
+        for id in request.nodeIDs where nodes[id] == nil { throw ControlPlaneError.notFound("no node with id \(id)") }
+        for id in request.groupIDs where groups[id] == nil {
+            throw ControlPlaneError.notFound("no group with id \(id)")
         }
+        groups.setMembership(nodeIDs: request.nodeIDs, groupIDs: request.groupIDs, member: member)
+        let ticket = journal.append(.membership(nodeIDs: request.nodeIDs, groupIDs: request.groupIDs, member: member))
         requestScheduling()
+        try await journal.durable(ticket)
     }
 
-    private func saveGroup(_ row: NodeGroupRow, creating: Bool) async throws {
-        do {
-            try await database.saveGroup(row, creating: creating)
-        } catch let error as PersistenceError {
-            switch error.code {
-            case .conflict: throw ControlPlaneError(.conflict, error.reason)
-            default: throw ControlPlaneError.notFound(error.reason)
-            }
+    /// The rules storage enforces, checked in memory first: a unique name and an existing fallback.
+    private func checkGroup(_ row: NodeGroupRow) throws {
+        if let taken = groups.named(row.name, other: row.id) {
+            throw ControlPlaneError(.conflict, "a group named \(taken.name) already exists (\(taken.id))")
+        }
+        if let fallback = row.fallbackGroupId, groups[fallback] == nil {
+            throw ControlPlaneError.notFound("no group with id \(fallback)")
         }
     }
 
     /// A group followed by its fallbacks, stopping at a missing group or a repeat.
-    static func groupChain(from id: String, groups: [String: NodeGroupRow]) -> [SchedulerGroup] {
+    static func groupChain(from id: String, groups: GroupTable) -> [SchedulerGroup] {
         var chain: [SchedulerGroup] = []
         var seen: Set<String> = []
         var next: String? = id

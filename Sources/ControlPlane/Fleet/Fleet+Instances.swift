@@ -27,7 +27,7 @@ extension Fleet {
         } else {
             version = versions.first
         }
-        if !request.groupID.isEmpty, try await database.group(id: request.groupID) == nil {
+        if !request.groupID.isEmpty, groups[request.groupID] == nil {
             throw ControlPlaneError.notFound("No such group \(request.groupID)")
         }
         let count = request.count == 0 ? 1 : request.count

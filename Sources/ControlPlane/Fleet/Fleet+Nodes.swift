@@ -12,8 +12,8 @@ extension Fleet {
         } else {
             selected = nodes.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
-        let memberships = try await database.groupMemberships()
-        let groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, GroupRecord($0)) })
+        let memberships = groups.memberships
+        let groupRecords = groups.groups.mapValues(GroupRecord.init)
         return selected.map { node in
             var record = NodeRecord()
             var row = node
@@ -54,7 +54,7 @@ extension Fleet {
                 // Anka: full, and none of its VMs running (stuck pulling, failed, ...).
                 record.state = "Unhealthy"
             }
-            record.groups = (memberships[row.id] ?? []).compactMap { groups[$0] }.sorted { $0.name < $1.name }
+            record.groups = (memberships[row.id] ?? []).compactMap { groupRecords[$0] }.sorted { $0.name < $1.name }
             return record
         }
     }
@@ -134,6 +134,7 @@ extension Fleet {
             publishInstance(id: instance.id)
         }
         outbox.drop(nodeID: id)
+        groups.removeNode(id)
         for serial in serials { revocations.revoke(serial) }
         events.publish(.node(id: id, state: "Deleted"))
         logger.notice("node deleted; certificates revoked", metadata: ["node": "\(id)", "serials": "\(serials)"])

@@ -31,25 +31,16 @@ extension Fleet {
     /// no suspension, so no change can come between the decision and its record.
     func runSchedulingPass() async {
         guard !instances.queued.isEmpty else { return }
-        let memberships: [String: Set<String>]
-        let groups: [String: NodeGroupRow]
         var allowed: [String: Set<String>] = [:]
-        do {
-            if let permissions {
-                let names = Set(instances.queued.compactMap { instances[$0]?.permissionGroup }).filter { !$0.isEmpty }
-                for name in names {
-                    allowed[name] = await permissions.resourceIDs([name], type: "node", permission: "create_instance")
-                }
+        if let permissions {
+            let names = Set(instances.queued.compactMap { instances[$0]?.permissionGroup }).filter { !$0.isEmpty }
+            for name in names {
+                allowed[name] = await permissions.resourceIDs([name], type: "node", permission: "create_instance")
             }
-            memberships = try await database.groupMemberships()
-            groups = Dictionary(uniqueKeysWithValues: try await database.groups().map { ($0.id, $0) })
-        } catch is CancellationError {
-            return
-        } catch {
-            logger.error("scheduling pass failed", metadata: ["error": "\(error)"])
-            return
         }
+        if Task.isCancelled { return }
         // From here to the journal: no suspension.
+        let memberships = groups.memberships
         var pending = instances.queued.compactMap { instances[$0] }
         if permissions != nil {
             // A permission group that appeared during the reads waits for the next pass.

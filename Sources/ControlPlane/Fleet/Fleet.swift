@@ -34,6 +34,8 @@ actor Fleet {
     var nodes: [String: NodeRow] = [:]
     /// Every instance not purged yet, with the scheduler's indexes.
     var instances = InstanceTable()
+    /// Node groups and memberships.
+    var groups = GroupTable()
     /// Commands nodes have not acknowledged, and the issuing of new ones.
     var outbox = CommandOutbox(epochs: [], lastID: 0, pending: [])
     /// Connected nodes.
@@ -92,6 +94,7 @@ actor Fleet {
         try await database.markAllNodesOffline()
         for node in try await database.nodes() { nodes[node.id] = node }
         instances = InstanceTable(try await database.instances())
+        groups = GroupTable(groups: try await database.groups(), memberships: try await database.groupMemberships())
         let history = try await database.commandHistory()
         outbox = CommandOutbox(epochs: history.epochs, lastID: history.lastID, pending: try await database.pendingCommands())
     }

@@ -236,7 +236,7 @@ struct RPCDispatcher: Sendable {
             case .createGroup:
                 return .ok(try await fleet.createGroup(try GroupRecord(bytes: request.body)))
             case .listGroups:
-                return .ok(GroupList(groups: try await fleet.listGroups()))
+                return .ok(GroupList(groups: await fleet.listGroups()))
             case .updateGroup:
                 try await fleet.updateGroup(try GroupUpdateRequest(bytes: request.body))
                 return .ok(Empty())

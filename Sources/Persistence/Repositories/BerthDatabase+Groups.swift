@@ -69,19 +69,29 @@ extension BerthDatabase {
             for id in groupIDs where try !NodeGroupRow.exists(db, key: id) {
                 throw PersistenceError(.notFound, "no group with id \(id)")
             }
-            for node in nodeIDs {
-                for group in groupIDs {
-                    if member {
-                        try db.execute(
-                            sql: "INSERT OR IGNORE INTO node_group_members (node_id, group_id) VALUES (?, ?)",
-                            arguments: [node, group]
-                        )
-                    } else {
-                        try db.execute(
-                            sql: "DELETE FROM node_group_members WHERE node_id = ? AND group_id = ?",
-                            arguments: [node, group]
-                        )
-                    }
+            try Self.setMembership(db, nodeIDs: nodeIDs, groupIDs: groupIDs, member: member)
+        }
+    }
+
+    /// Adds or removes memberships; pairs whose node or group does not exist are skipped
+    /// (``StoredChange/membership(nodeIDs:groupIDs:member:)``).
+    static func setMembership(_ db: Database, nodeIDs: [String], groupIDs: [String], member: Bool) throws {
+        for node in nodeIDs {
+            for group in groupIDs {
+                if member {
+                    try db.execute(
+                        sql: """
+                            INSERT OR IGNORE INTO node_group_members (node_id, group_id)
+                            SELECT ?, ? WHERE EXISTS (SELECT 1 FROM nodes WHERE id = ?)
+                            AND EXISTS (SELECT 1 FROM node_groups WHERE id = ?)
+                            """,
+                        arguments: [node, group, node, group]
+                    )
+                } else {
+                    try db.execute(
+                        sql: "DELETE FROM node_group_members WHERE node_id = ? AND group_id = ?",
+                        arguments: [node, group]
+                    )
                 }
             }
         }

@@ -76,6 +76,12 @@ extension BerthDatabase {
                     try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: at)
                 case .instancesPurged(let ids):
                     try Self.deleteInstances(db, ids: ids)
+                case .group(let group):
+                    try group.upsert(db)
+                case .groupDeleted(let id):
+                    try NodeGroupRow.deleteOne(db, key: id)
+                case .membership(let nodeIDs, let groupIDs, let member):
+                    try Self.setMembership(db, nodeIDs: nodeIDs, groupIDs: groupIDs, member: member)
                 }
             }
         }
