@@ -27,6 +27,8 @@ public enum StoredChange: Sendable, Equatable {
     case commandsAcknowledged(nodeID: String, through: Int64, at: Int64)
     /// Terminated instances past their retention, with their history.
     case instancesPurged([String])
+    /// The node holds these template versions: its unfinished pulls of them are done.
+    case templatesHeld(nodeID: String, versions: [TemplateVersionKey])
     /// A node group as the fleet holds it now, created or changed.
     case group(NodeGroupRow)
     /// A group is gone: its memberships go with it, and groups falling back to it lose
@@ -35,6 +37,17 @@ public enum StoredChange: Sendable, Equatable {
     /// Every one of these nodes joins (`member`) or leaves every one of these groups. A node
     /// or group deleted meanwhile is skipped.
     case membership(nodeIDs: [String], groupIDs: [String], member: Bool)
+}
+
+/// A template version by template id and tag.
+public struct TemplateVersionKey: Sendable, Hashable {
+    public var templateID: String
+    public var tag: String
+
+    public init(templateID: String, tag: String) {
+        self.templateID = templateID
+        self.tag = tag
+    }
 }
 
 /// The storage the fleet core writes to: one batch of changes per transaction.

@@ -326,6 +326,16 @@ enum Schema {
             // Commands written before epochs existed are epoch 0, which began with id 1.
             try db.execute(sql: "INSERT INTO command_epochs (epoch, first_id, started_at) VALUES (0, 1, 0)")
         }
+        migrator.registerMigration("v15-pending-distribution-index") { db in
+            // Every hello and cache report looks for the node's unfinished pulls; without an
+            // index that scanned every distribution's rows, once per node.
+            try db.execute(
+                sql: """
+                    CREATE INDEX distribution_nodes_pending ON distribution_nodes (node_id)
+                    WHERE done = 0 AND error = ''
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -148,4 +148,35 @@ extension DatabaseTests {
         }
         #expect(try await db.group(id: id) == nil)
     }
+
+    /// A node that holds a version finishes its pulls of that version only: not other
+    /// versions, not other nodes, not cancelled or failed pulls. The lookup uses the index.
+    @Test func templatesHeldFinishOnlyThatNodesPendingPullsOfThoseVersions() async throws {
+        let db = try open()
+        try await seed(db, nodes: ["n1", "n2"])
+        try await db.insertDistribution(
+            DistributionRow(id: "d1", templateId: "t1", tag: "v1", requestedAt: 1),
+            nodes: ["n1", "n2"].map { DistributionNodeRow(distributionId: "d1", nodeId: $0) }
+        )
+        try await db.insertDistribution(
+            DistributionRow(id: "d2", templateId: "t1", tag: "v2", requestedAt: 2),
+            nodes: [DistributionNodeRow(distributionId: "d2", nodeId: "n1")]
+        )
+        try await db.commit([
+            .templatesHeld(nodeID: "n1", versions: [TemplateVersionKey(templateID: "t1", tag: "v1")])
+        ])
+        func done(_ id: String) async throws -> [String: Bool] {
+            let nodes = try await db.distributions(id: id).first?.1 ?? []
+            return Dictionary(uniqueKeysWithValues: nodes.map { ($0.nodeId, $0.done) })
+        }
+        #expect(try await done("d1") == ["n1": true, "n2": false])
+        #expect(try await done("d2") == ["n1": false])
+        let plan = try await db.explain(
+            """
+            SELECT dn.distribution_id FROM distribution_nodes dn
+            WHERE dn.node_id = 'n1' AND dn.done = 0 AND dn.error = ''
+            """
+        )
+        #expect(plan.contains("distribution_nodes_pending"), "\(plan)")
+    }
 }

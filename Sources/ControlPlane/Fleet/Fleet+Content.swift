@@ -148,13 +148,10 @@ extension Fleet {
         node.templates = TemplateSet(report.templates).encodedBytes()
         node.cacheBytes = report.cacheBytes
         nodes[nodeID] = node
-        let saved = journal.append(.node(node))
+        journal.append(.node(node))
+        let saved = journal.append(.templatesHeld(nodeID: nodeID, versions: report.templates.map(\.versionKey)))
         do {
             try await journal.durable(saved)
-            try await database.completeDistributions(
-                nodeID: nodeID,
-                held: report.templates.map { ($0.templateID, $0.tag) }
-            )
             events.publish(.nodeCache(id: nodeID))
         } catch {
             logger.error("could not save a node's cache report", metadata: ["node": "\(nodeID)", "error": "\(error)"])

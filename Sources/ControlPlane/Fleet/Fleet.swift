@@ -129,10 +129,11 @@ actor Fleet {
         // Not ready: no commands and no placements until the welcome is out.
         links[nodeID] = NodeLink(session: session, lastSentCommandID: 0)
         let saved = journal.append(.node(node))
+        if !hello.templates.isEmpty {
+            journal.append(.templatesHeld(nodeID: nodeID, versions: hello.templates.map(\.versionKey)))
+        }
         do {
             try await journal.durable(saved)
-            try ensureCurrent(session)
-            try await database.completeDistributions(nodeID: nodeID, held: hello.templates.map { ($0.templateID, $0.tag) })
             try ensureCurrent(session)
             // What the node applied counts only as far as this database's history agrees; the
             // rest of the outbox is sent (a restored database's new commands included).

@@ -1,3 +1,4 @@
+import Persistence
 import WireProtocol
 
 /// The templates a node holds, stored wire-encoded in the node's row.
@@ -22,4 +23,9 @@ struct TemplateSet: WireCodable, Equatable {
             if tag.number == 1 { templates.append(try r.message(tag)) } else { try r.skip(tag) }
         }
     }
+}
+
+extension TemplateRef {
+    /// The version this names, as storage keys pulls by it.
+    var versionKey: TemplateVersionKey { TemplateVersionKey(templateID: templateID, tag: tag) }
 }

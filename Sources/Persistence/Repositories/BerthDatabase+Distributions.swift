@@ -36,35 +36,28 @@ extension BerthDatabase {
         }
     }
 
-    /// Marks a node's pending distributions of versions it now holds as done (a final
-    /// progress report lost with a connection is made good by the node's next cache report).
-    public func completeDistributions(nodeID: String, held: [(templateID: String, tag: String)]) async throws {
+    /// Marks done the node's unfinished pulls of versions it holds
+    /// (``StoredChange/templatesHeld(nodeID:versions:)``). Most hellos find none pending, so
+    /// the read (by the partial index on pending rows) comes first.
+    static func completeDistributions(_ db: Database, nodeID: String, held: Set<TemplateVersionKey>) throws {
         guard !held.isEmpty else { return }
-        let versions = Set(held.map { "\($0.templateID)\t\($0.tag)" })
-        // Every hello and cache report comes here; most find nothing pending, so read first.
-        let pending = try await writer.read { db in
-            try Row.fetchAll(
-                db,
+        let pending = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT dn.distribution_id, d.template_id, d.tag FROM distribution_nodes dn
+                JOIN distributions d ON d.id = dn.distribution_id
+                WHERE dn.node_id = ? AND dn.done = 0 AND dn.error = '' AND d.cancelled = 0
+                """,
+            arguments: [nodeID]
+        )
+        for row in pending where held.contains(TemplateVersionKey(templateID: row["template_id"], tag: row["tag"])) {
+            try db.execute(
                 sql: """
-                    SELECT dn.distribution_id, d.template_id, d.tag FROM distribution_nodes dn
-                    JOIN distributions d ON d.id = dn.distribution_id
-                    WHERE dn.node_id = ? AND dn.done = 0 AND dn.error = '' AND d.cancelled = 0
+                    UPDATE distribution_nodes SET done = 1, progress = 1
+                    WHERE distribution_id = ? AND node_id = ? AND done = 0 AND error = ''
                     """,
-                arguments: [nodeID]
-            ).filter { versions.contains("\($0["template_id"] as String)\t\($0["tag"] as String)") }
-                .map { $0["distribution_id"] as String }
-        }
-        guard !pending.isEmpty else { return }
-        try await writer.write { db in
-            for id in pending {
-                try db.execute(
-                    sql: """
-                        UPDATE distribution_nodes SET done = 1, progress = 1
-                        WHERE distribution_id = ? AND node_id = ? AND done = 0 AND error = ''
-                        """,
-                    arguments: [id, nodeID]
-                )
-            }
+                arguments: [row["distribution_id"] as String, nodeID]
+            )
         }
     }
 
@@ -112,6 +105,16 @@ extension BerthDatabase {
         try await writer.read { db in
             try ImageRequestRow.filter(Column("instance_id") == instanceID && Column("status") == "pending")
                 .fetchOne(db)
+        }
+    }
+}
+
+extension BerthDatabase {
+    /// SQLite's plan for a query (`EXPLAIN QUERY PLAN`), one step per line: for tests that
+    /// a lookup uses its index.
+    package func explain(_ sql: String) async throws -> String {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "\n")
         }
     }
 }

@@ -76,6 +76,8 @@ extension BerthDatabase {
                     try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: at)
                 case .instancesPurged(let ids):
                     try Self.deleteInstances(db, ids: ids)
+                case .templatesHeld(let nodeID, let versions):
+                    try Self.completeDistributions(db, nodeID: nodeID, held: Set(versions))
                 case .group(let group):
                     try group.upsert(db)
                 case .groupDeleted(let id):
