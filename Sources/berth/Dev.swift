@@ -13,6 +13,14 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "Number of simulated nodes (odd ones arm64, even ones amd64).")
     var nodes = 2
 
+    @Option(
+        help: "Allow more than 500 nodes (each is an agent in this process and an open file); up to 15,000."
+    )
+    var maxNodes = 500
+
+    @Option(help: "Addresses in the managed MAC pool (0: no managed pool, instances get none).")
+    var macPoolSize = 4096
+
     @Option(help: "HTTP port of the REST gateway.")
     var httpPort = 8090
 
@@ -52,7 +60,13 @@ struct Dev: AsyncParsableCommand {
     func validate() throws {
         if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
         guard (0...1).contains(failureRate) else { throw ValidationError("--failure-rate must be between 0 and 1") }
-        guard (1...500).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 500") }
+        guard (1...15_000).contains(maxNodes) else { throw ValidationError("--max-nodes must be between 1 and 15000") }
+        guard (1...maxNodes).contains(nodes) else {
+            throw ValidationError("--nodes must be between 1 and \(maxNodes) (raise --max-nodes for more)")
+        }
+        guard (0...(1 << 24)).contains(macPoolSize) else {
+            throw ValidationError("--mac-pool-size must be between 0 and 16777216")
+        }
     }
 
     func run() async throws {
@@ -71,6 +85,7 @@ struct Dev: AsyncParsableCommand {
         options.authorization = authorization || resourceManagement
         options.resourceManagement = resourceManagement
         options.processDriver = processNodes
+        options.macRange = macPoolSize == 0 ? nil : 0x001C_4200_0000...(0x001C_4200_0000 + UInt64(macPoolSize) - 1)
         let cluster = DevCluster(options: options)
         try await RunService.run(label: "berth.dev") {
             try await cluster.run { [processNodes] endpoints in Self.printBanner(endpoints, processNodes: processNodes)

@@ -31,18 +31,26 @@ public struct EnrollmentService: Sendable {
 
     /// Creates a single-use join token valid for `ttl` seconds.
     public func createToken(ttl: Double, description: String = "") async throws -> JoinToken {
-        let token = JoinToken.generate()
+        try await createTokens(count: 1, ttl: ttl, description: description)[0]
+    }
+
+    /// Mints `count` single-use tokens in one transaction (for enrolling a fleet at once,
+    /// such as `berth sim`'s simulated nodes).
+    public func createTokens(count: Int, ttl: Double, description: String = "") async throws -> [JoinToken] {
+        let tokens = (0..<max(0, count)).map { _ in JoinToken.generate() }
         let now = BerthDatabase.nowMicros()
-        try await database.insertJoinToken(
-            JoinTokenRow(
-                id: token.id,
-                secretHash: token.secretHash,
-                description: description,
-                createdAt: now,
-                expiresAt: now + Int64(ttl * 1_000_000)
-            )
+        try await database.insertJoinTokens(
+            tokens.map {
+                JoinTokenRow(
+                    id: $0.id,
+                    secretHash: $0.secretHash,
+                    description: description,
+                    createdAt: now,
+                    expiresAt: now + Int64(ttl * 1_000_000)
+                )
+            }
         )
-        return token
+        return tokens
     }
 
     /// What an unauthenticated peer is told when its token is refused; the detail (which

@@ -4,7 +4,14 @@ import GRDB
 extension BerthDatabase {
     /// Stores a new join token (only the secret's hash).
     public func insertJoinToken(_ token: JoinTokenRow) async throws {
-        try await writer.write { db in try token.insert(db) }
+        try await insertJoinTokens([token])
+    }
+
+    /// Stores several join tokens in one transaction.
+    public func insertJoinTokens(_ tokens: [JoinTokenRow]) async throws {
+        try await writer.write { db in
+            for token in tokens { try token.insert(db) }
+        }
     }
 
     public func joinToken(id: String) async throws -> JoinTokenRow? {

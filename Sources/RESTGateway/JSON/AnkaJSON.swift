@@ -45,9 +45,20 @@ enum AnkaJSON {
     /// Zero renders as Go's zero time, as Anka does for unset dates.
     static func timestamp(micros: Int) -> String {
         guard micros > 0 else { return "0001-01-01T00:00:00Z" }
-        var seconds = time_t(micros / 1_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
+        // The civil date from days since 1970 (Howard Hinnant's algorithm): no libc call,
+        // no time-zone lock, for lists that format tens of thousands of these.
+        let seconds = micros / 1_000_000
+        let days = seconds / 86_400
+        let secondOfDay = seconds % 86_400
+        let shifted = days + 719_468
+        let era = shifted / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         return String(unsafeUninitializedCapacity: 27) { text in
             var index = 0
             func put(_ value: Int, digits: Int) {
@@ -62,17 +73,17 @@ enum AnkaJSON {
                 text[index] = UInt8(ascii: character)
                 index += 1
             }
-            put(Int(parts.tm_year) + 1900, digits: 4)
+            put(year, digits: 4)
             put("-")
-            put(Int(parts.tm_mon) + 1, digits: 2)
+            put(month, digits: 2)
             put("-")
-            put(Int(parts.tm_mday), digits: 2)
+            put(day, digits: 2)
             put("T")
-            put(Int(parts.tm_hour), digits: 2)
+            put(secondOfDay / 3600, digits: 2)
             put(":")
-            put(Int(parts.tm_min), digits: 2)
+            put(secondOfDay / 60 % 60, digits: 2)
             put(":")
-            put(Int(parts.tm_sec), digits: 2)
+            put(secondOfDay % 60, digits: 2)
             put(".")
             put(micros % 1_000_000, digits: 6)
             put("Z")

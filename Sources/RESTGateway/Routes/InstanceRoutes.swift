@@ -91,19 +91,28 @@ struct InstanceRoutes {
             status: .ok,
             headers: AnkaJSON.headers,
             body: ResponseBody { writer in
-                try await writer.write(firstPage)
-                var cursor = cursor
-                while cursor != 0 {
-                    let page: InstanceList = try await client.rpc(
+                @Sendable func fetch(after cursor: UInt64) async throws -> InstanceList {
+                    try await client.rpc(
                         .listInstances,
                         principal: principal,
                         body: InstanceQuery(after: cursor, limit: pageSize)
                     )
+                }
+                // One page ahead: the control plane makes the next page while this one is encoded.
+                var next = Task { try await fetch(after: cursor) }
+                defer { next.cancel() }
+                try await writer.write(firstPage)
+                while true {
+                    let page = try await next.value
+                    if page.next != 0 {
+                        let cursor = page.next
+                        next = Task { try await fetch(after: cursor) }
+                    }
                     var buffer = ByteBuffer()
                     try Self.appendEntries(page.instances, registry: registry, first: false, to: &buffer)
                     if page.next == 0 { buffer.writeStaticString("]}") }
                     try await writer.write(buffer)
-                    cursor = page.next
+                    if page.next == 0 { break }
                 }
                 try await writer.finish(nil)
             }
@@ -116,10 +125,13 @@ struct InstanceRoutes {
         first: Bool,
         to buffer: inout ByteBuffer
     ) throws {
+        let sink = JSONSink()
+        sink.bytes.reserveCapacity(records.count * 1100)
         for (index, record) in records.enumerated() {
-            if !(first && index == 0) { buffer.writeInteger(UInt8(ascii: ",")) }
-            try JSONBytesEncoder.append(InstanceListEntryJSON(record, registry: registry), to: &buffer)
+            if !(first && index == 0) { sink.put(UInt8(ascii: ",")) }
+            try sink.encodeValue(InstanceListEntryJSON(record, registry: registry))
         }
+        buffer.writeBytes(sink.bytes)
     }
 
     func startRequest(_ json: RequestJSON) throws -> StartInstancesRequest {

@@ -29,7 +29,13 @@ public enum InstanceState: UInt8, Sendable, CaseIterable, CustomStringConvertibl
 
     /// Parses the Anka spelling (case-insensitive).
     public init?(ankaName: String) {
-        guard let match = Self.allCases.first(where: { $0.description.lowercased() == ankaName.lowercased() }) else {
+        // The exact spelling first (every stored state): no lowercasing on the hot path.
+        if let exact = Self.allCases.first(where: { $0.description == ankaName }) {
+            self = exact
+            return
+        }
+        let lowered = ankaName.lowercased()
+        guard let match = Self.allCases.first(where: { $0.description.lowercased() == lowered }) else {
             return nil
         }
         self = match
