@@ -60,7 +60,9 @@ public final class ControlPlane: Service, Sendable {
                 total: configuration.maxUnauthenticatedConnections,
                 perSource: configuration.maxUnauthenticatedPerSource,
                 handshakeTimeout: .milliseconds(Int64(configuration.handshakeTimeout * 1000)),
-                firstFrameTimeout: .milliseconds(Int64(configuration.firstFrameTimeout * 1000))
+                firstFrameTimeout: .milliseconds(Int64(configuration.firstFrameTimeout * 1000)),
+                handshakes: configuration.maxHandshakes,
+                stallAge: .milliseconds(Int64(configuration.handshakeStallAge * 1000))
             )
         )
         self.revocations = RevocationSet(try await database.revokedSerials())

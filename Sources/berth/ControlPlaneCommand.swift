@@ -56,6 +56,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Connections not yet authenticated, at once, from one source address.")
     var maxUnauthenticatedPerSource = 64
 
+    @Option(help: "TLS handshakes in progress at once; past it new connections wait in the accept queue.")
+    var maxHandshakes = 128
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
@@ -81,6 +84,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.firstFrameTimeout = firstFrameTimeout
         configuration.maxUnauthenticatedConnections = maxUnauthenticated
         configuration.maxUnauthenticatedPerSource = maxUnauthenticatedPerSource
+        configuration.maxHandshakes = maxHandshakes
         configuration.authorization = authorization || resourceManagement
         configuration.resourceManagement = resourceManagement
         if let macRange { configuration.macRange = try MACRange.parse(macRange) }

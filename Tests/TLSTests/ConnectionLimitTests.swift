@@ -1,5 +1,7 @@
 import BerthTestSupport
 import ControlPlane
+import Foundation
+import NodeAgent
 import NIOCore
 import TLSTransport
 import Testing
@@ -88,5 +90,108 @@ import WireProtocol
         await gateway.stop()
         for connection in connections { try? await connection.close() }
         await cp.stop()
+    }
+
+    /// The handshake gate: with two handshakes in progress (idle connections that never send
+    /// a ClientHello), the listener stops accepting, so a real node's connection waits in the
+    /// kernel's accept queue; it is accepted, in order, as soon as a slot frees.
+    @Test func pastTheHandshakeGateConnectionsWaitInTheAcceptQueueUntilASlotFrees() async throws {
+        let cp = try await TestControlPlane.start {
+            $0.maxHandshakes = 2
+            $0.handshakeStallAge = 600
+            $0.handshakeTimeout = 600
+        }
+        let enrolled = try await cp.enroll(name: "queued-node")
+        let first = try await RawConnections.plainTCP(port: cp.port, from: "127.0.2.1")
+        let second = try await RawConnections.plainTCP(port: cp.port, from: "127.0.2.2")
+        try await withTimeout(30, "both idle connections to hold the gate") {
+            while cp.controlPlane.admission.statistics.handshaking < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let agent = cp.startAgent(enrolled, name: "queued-node")
+        // The kernel holds the node's connection: accepted by TCP, not by the control plane.
+        try await withTimeout(30, "the node's connection to wait in the accept queue") {
+            while try Self.acceptQueueLength(port: cp.port) < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(await agent.agent.connections == 0)
+        #expect(cp.controlPlane.admission.statistics.acceptPauses >= 1)
+
+        let events = cp.controlPlane.events.subscribe()
+        try await first.close()
+        try await events.node(enrolled.nodeID, becomes: "Active", timeout: 30)
+        let statistics = cp.controlPlane.admission.statistics
+        #expect(statistics.stalled == 0)
+        #expect(statistics.evicted == 0)
+        #expect(statistics.timedOut == 0)
+        #expect(second.isActive, "the other idle connection is left alone: it had not stalled yet")
+        try? await second.close()
+        await agent.stop()
+        await cp.stop()
+    }
+
+    /// Idle connections cannot hold the gate shut: while it is full, a handshake older than
+    /// the stall age is closed, and the queued node gets in.
+    @Test func aStalledHandshakeIsClosedWhenTheGateIsFull() async throws {
+        let cp = try await TestControlPlane.start {
+            $0.maxHandshakes = 2
+            $0.handshakeStallAge = 0.3
+            $0.handshakeTimeout = 600
+        }
+        let enrolled = try await cp.enroll(name: "behind-idlers")
+        let idle = [
+            try await RawConnections.plainTCP(port: cp.port, from: "127.0.3.1"),
+            try await RawConnections.plainTCP(port: cp.port, from: "127.0.3.2"),
+        ]
+        let events = cp.controlPlane.events.subscribe()
+        let agent = cp.startAgent(enrolled, name: "behind-idlers")
+        try await events.node(enrolled.nodeID, becomes: "Active", timeout: 30)
+        try await withTimeout(30, "a stalled connection to be closed") {
+            await RawConnections.waitUntilClosed(1, of: idle)
+        }
+        #expect(cp.controlPlane.admission.statistics.stalled >= 1)
+        #expect(cp.controlPlane.admission.statistics.timedOut == 0)
+        for connection in idle { try? await connection.close() }
+        await agent.stop()
+        await cp.stop()
+    }
+
+    /// A crowd of nodes connecting at once through a gate of four: every one is served,
+    /// none times out or is evicted.
+    @Test func aCrowdOfNodesPassesANarrowGate() async throws {
+        let cp = try await TestControlPlane.start {
+            $0.maxHandshakes = 4
+            $0.handshakeStallAge = 60
+        }
+        var enrolled: [EnrolledNode] = []
+        for index in 0..<16 { enrolled.append(try await cp.enroll(name: "crowd-\(index)")) }
+        let nodes = enrolled
+        let events = cp.controlPlane.events.subscribe()
+        let agents = nodes.enumerated().map { cp.startAgent($0.element, name: "crowd-\($0.offset)") }
+        try await withTimeout(120, "all 16 nodes to be Active") {
+            var active: Set<String> = []
+            for await event in events {
+                if case .node(let id, "Active") = event { active.insert(id) }
+                if active.count == nodes.count { return }
+            }
+        }
+        let statistics = cp.controlPlane.admission.statistics
+        #expect(statistics.timedOut == 0)
+        #expect(statistics.evicted == 0)
+        #expect(statistics.stalled == 0)
+        #expect(statistics.handshaking == 0)
+        for agent in agents { await agent.stop() }
+        await cp.stop()
+    }
+
+    /// Connections waiting in the accept queue of the IPv4 listener on `port`
+    /// (`/proc/net/tcp`: rx_queue of a LISTEN socket).
+    static func acceptQueueLength(port: Int) throws -> Int {
+        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        let wanted = String(format: ":%04X", port)
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[1].hasSuffix(wanted), fields[3] == "0A" else { continue }
+            return Int(fields[4].split(separator: ":")[1], radix: 16) ?? 0
+        }
+        return 0
     }
 }

@@ -20,7 +20,12 @@ public actor NodeAgent {
         public var identity: TLSIdentity
         public var trustRoot: Certificate
         public var agentVersion: String = "berth-node/0.1.0"
-        public var backoff = Backoff()
+        /// Reconnect delays after a refusal, a reset or a failed connect: the control plane's
+        /// host answered, so it is down, restarting or busy. Full jitter spreads the fleet;
+        /// the 5 s ceiling bounds how long a node stays away after its control plane is back
+        /// (a refused connect costs that host only a kernel reset, and a restarted control
+        /// plane queues a crowd in its accept queue behind its handshake gate).
+        public var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5))
         /// Reconnect delays after the path to the control plane went dark (a timeout, not a
         /// refusal): short, so the node is back soon after the network heals, before the
         /// control plane's offline timeout. A refused or failed connection (the control plane
@@ -171,11 +176,16 @@ public actor NodeAgent {
 
     /// Whether a failure means the network path went dark (a timeout or silence), as
     /// opposed to a control plane that answered with a refusal.
+    ///
+    /// A reset is an answer: the control plane's host is reachable and closed the connection
+    /// (it died, restarted, or shed the connection under load). Redialling within a second,
+    /// as after path loss, would have the whole fleet hit a restarted control plane at once,
+    /// so a reset backs off like a refusal.
     static func isPathLoss(_ error: any Error) -> Bool {
         if let error = error as? ChannelError, case .connectTimeout = error { return true }
         if let error = error as? TLSTransportError, error.code == .peerSilent { return true }
         if let error = error as? IOError {
-            return [ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ECONNRESET, EPIPE].contains(error.errnoCode)
+            return [ETIMEDOUT, EHOSTUNREACH, ENETUNREACH].contains(error.errnoCode)
         }
         if let error = error as? NIOConnectionError {
             return error.connectionErrors.contains { isPathLoss($0.error) }

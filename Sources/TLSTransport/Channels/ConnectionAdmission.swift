@@ -18,6 +18,13 @@ import WireProtocol
 /// are bounded by ``Limits/total``, which leaves the rest of the process's descriptors to
 /// enrolled nodes, gateways and storage.
 ///
+/// TLS handshakes in progress are gated as well (``Limits/handshakes``). At the gate the
+/// listener stops accepting, so further connections wait in the kernel's accept queue, in
+/// order, instead of all handshaking at once and all missing their deadlines (a whole fleet
+/// reconnecting to a restarted control plane). A handshake that has stalled for
+/// ``Limits/stallAge`` while the gate is shut is closed to let the queue move, so idle
+/// connections cannot hold the gate shut.
+///
 /// Thread-safe.
 public final class ConnectionAdmission: Sendable {
     /// The caps and deadlines.
@@ -30,17 +37,25 @@ public final class ConnectionAdmission: Sendable {
         public var handshakeTimeout: TimeAmount
         /// From the finished handshake to the first complete frame.
         public var firstFrameTimeout: TimeAmount
+        /// TLS handshakes in progress at once; at this many the listener stops accepting.
+        public var handshakes: Int
+        /// While accepting is stopped, a handshake older than this is closed to make room.
+        public var stallAge: TimeAmount
 
         public init(
             total: Int = 1024,
             perSource: Int = 64,
             handshakeTimeout: TimeAmount = .seconds(10),
-            firstFrameTimeout: TimeAmount = .seconds(10)
+            firstFrameTimeout: TimeAmount = .seconds(10),
+            handshakes: Int = 128,
+            stallAge: TimeAmount = .seconds(2)
         ) {
             self.total = max(1, total)
             self.perSource = max(1, perSource)
             self.handshakeTimeout = handshakeTimeout
             self.firstFrameTimeout = firstFrameTimeout
+            self.handshakes = max(1, handshakes)
+            self.stallAge = stallAge
         }
     }
 
@@ -56,6 +71,12 @@ public final class ConnectionAdmission: Sendable {
         public var timedOut = 0
         /// Connections that authenticated.
         public var authenticated = 0
+        /// TLS handshakes in progress now (filled in when read).
+        public var handshaking = 0
+        /// Times the listener stopped accepting because the handshake gate was full.
+        public var acceptPauses = 0
+        /// Handshakes closed because they stalled while the gate was full.
+        public var stalled = 0
     }
 
     struct Entry {
@@ -72,8 +93,24 @@ public final class ConnectionAdmission: Sendable {
         var statistics = Statistics()
     }
 
+    struct Handshake {
+        var channel: any Channel
+        var began: NIODeadline
+    }
+
+    /// The handshake gate: connections accepted whose TLS handshake has not finished.
+    struct Gate {
+        var inFlight: [ObjectIdentifier: Handshake] = [:]
+        /// Accept order, oldest first; finished ones are skipped lazily.
+        var order = CircularBuffer<ObjectIdentifier>()
+        /// Set when the listener was told to wait; whoever opens the gate resumes it.
+        var paused = false
+        var resume: (@Sendable () -> Void)?
+    }
+
     public let limits: Limits
     private let state = Mutex(State())
+    private let gate = Mutex(Gate())
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
@@ -84,8 +121,76 @@ public final class ConnectionAdmission: Sendable {
         state.withLock { state in
             var statistics = state.statistics
             statistics.unauthenticated = state.entries.count
+            statistics.handshaking = gate.withLock { $0.inFlight.count }
             return statistics
         }
+    }
+
+    /// Counts `channel`, just accepted, as handshaking until ``handshakeEnded(_:)`` or its close.
+    func handshakeBegan(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        gate.withLock { gate in
+            gate.inFlight[id] = Handshake(channel: channel, began: .now())
+            gate.order.append(id)
+        }
+        channel.closeFuture.whenComplete { [self] _ in handshakeEnded(id) }
+    }
+
+    /// The TLS handshake of `channel` finished (or the connection closed).
+    func handshakeEnded(_ channel: any Channel) {
+        handshakeEnded(ObjectIdentifier(channel))
+    }
+
+    private func handshakeEnded(_ id: ObjectIdentifier) {
+        let resume = gate.withLock { gate -> (@Sendable () -> Void)? in
+            guard gate.inFlight.removeValue(forKey: id) != nil else { return nil }
+            if gate.order.count > 4 * max(16, gate.inFlight.count) {
+                gate.order = CircularBuffer(gate.order.filter { gate.inFlight[$0] != nil })
+            }
+            guard gate.paused, gate.inFlight.count < limits.handshakes else { return nil }
+            gate.paused = false
+            return gate.resume
+        }
+        resume?()
+    }
+
+    /// Whether the listener may accept more now. When not, the gate remembers to call
+    /// `resume` once a handshake ends, and answers how long until the oldest one stalls.
+    func mayAccept(resume: @escaping @Sendable () -> Void) -> (open: Bool, oldestStallsIn: TimeAmount?) {
+        let (open, paused, oldest) = gate.withLock { gate -> (Bool, Bool, NIODeadline?) in
+            guard gate.inFlight.count >= limits.handshakes else { return (true, false, nil) }
+            let firstPause = !gate.paused
+            gate.paused = true
+            gate.resume = resume
+            while let id = gate.order.first, gate.inFlight[id] == nil { gate.order.removeFirst() }
+            return (false, firstPause, gate.order.first.flatMap { gate.inFlight[$0]?.began })
+        }
+        if paused { state.withLock { $0.statistics.acceptPauses += 1 } }
+        guard !open else { return (true, nil) }
+        return (false, oldest.map { $0 + limits.stallAge - .now() })
+    }
+
+    /// Closes handshakes older than ``Limits/stallAge`` while the gate is shut.
+    func closeStalledHandshakes() {
+        let stalled = gate.withLock { gate -> [any Channel] in
+            guard gate.paused else { return [] }
+            let cutoff = NIODeadline.now() - limits.stallAge
+            var stalled: [any Channel] = []
+            while let id = gate.order.first {
+                guard let handshake = gate.inFlight[id] else {
+                    gate.order.removeFirst()
+                    continue
+                }
+                guard handshake.began <= cutoff else { break }
+                gate.order.removeFirst()
+                stalled.append(handshake.channel)
+            }
+            return stalled
+        }
+        guard !stalled.isEmpty else { return }
+        state.withLock { $0.statistics.stalled += stalled.count }
+        // Each close ends its handshake (its close future), which reopens the gate.
+        for channel in stalled { channel.close(promise: nil) }
     }
 
     /// Admits `channel` from `source`; `nil` when the source is at its cap (close it).
@@ -184,6 +289,9 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            admission.handshakeEnded(context.channel)
+        }
         if case TLSUserEvent.handshakeCompleted = event, phase == .handshaking {
             phase = .awaitingFirstFrame
             arm(context: context, after: admission.limits.firstFrameTimeout)

@@ -49,7 +49,15 @@ public enum FramedChannel {
         userTimeout: TimeAmount? = nil
     ) async throws -> NIOAsyncChannel<Connection, Never> {
         try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            // Deep enough for a fleet reconnecting at once to wait here behind the
+            // handshake gate (the kernel caps it at net.core.somaxconn).
+            .serverChannelOption(.backlog, value: 8192)
+            .serverChannelInitializer { channel in
+                guard let admission else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptGateHandler(admission: admission))
+                }
+            }
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
