@@ -23,6 +23,7 @@ class Process:
     def __init__(self, berth, args, name, prefix=()):
         self.name = name
         self.lines = []
+        self.stamps = []  # time.monotonic() when each line arrived
         self.cond = threading.Condition()
         self.proc = subprocess.Popen(
             list(prefix) + [berth] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -33,6 +34,7 @@ class Process:
         for line in self.proc.stdout:
             with self.cond:
                 self.lines.append(line.rstrip("\n"))
+                self.stamps.append(time.monotonic())
                 self.cond.notify_all()
         with self.cond:
             self.cond.notify_all()

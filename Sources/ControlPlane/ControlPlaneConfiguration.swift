@@ -41,7 +41,7 @@ public struct ControlPlaneConfiguration: Sendable {
     /// TLS handshakes in progress at once. At this many the listener stops accepting and
     /// further connections wait in the kernel's accept queue, in order, so a fleet that
     /// reconnects at once is served at full speed instead of all its handshakes timing out.
-    public var maxHandshakes: Int = 128
+    public var maxHandshakes: Int = 512
     /// While the handshake gate is full, a handshake in progress this long is closed to
     /// make room (idle connections cannot hold the gate shut).
     public var handshakeStallAge: Double = 2

@@ -57,7 +57,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     var maxUnauthenticatedPerSource = 64
 
     @Option(help: "TLS handshakes in progress at once; past it new connections wait in the accept queue.")
-    var maxHandshakes = 128
+    var maxHandshakes = 512
 
     @Option(help: "Log level.")
     var logLevel = "info"

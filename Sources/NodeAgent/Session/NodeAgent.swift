@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import TLSTransport
 import WireProtocol
 import X509
@@ -92,6 +93,9 @@ public actor NodeAgent {
     var updating = false
     var backoff: Backoff
     var pathLossBackoff: Backoff
+    /// Built at the first connect and kept: building one parses the key and certificates,
+    /// which costs more than a handshake, and a fleet reconnecting at once pays it per node.
+    var sslContext: NIOSSLContext?
     public private(set) var connections = 0
 
     /// Template content this node holds.
@@ -194,11 +198,16 @@ public actor NodeAgent {
     }
 
     private func runSession() async throws {
+        if sslContext == nil {
+            sslContext = try ControlPlaneHandshake.clientContext(
+                identity: configuration.identity,
+                trustRoot: configuration.trustRoot
+            )
+        }
         let connection = try await ControlPlaneHandshake.connect(
             host: configuration.host,
             port: configuration.port,
-            identity: configuration.identity,
-            trustRoot: configuration.trustRoot,
+            sslContext: sslContext!,
             group: group,
             connectTimeout: TimeAmount(configuration.connectTimeout),
             handshakeTimeout: TimeAmount(configuration.setupTimeout)

@@ -38,7 +38,8 @@ public actor ControlPlaneClient {
     var pending: [UInt32: (continuation: CheckedContinuation<RPCResponse, any Error>, deadline: NIODeadline)] = [:]
     var connectionWaiters: [UInt64: CheckedContinuation<any Channel, any Error>] = [:]
     var nextWaiterID: UInt64 = 1
-    var backoff = Backoff()
+    /// One gateway is no herd: a short ceiling keeps its callers' 503 window short.
+    var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5))
 
     public init(
         configuration: Configuration,

@@ -47,7 +47,7 @@ public final class ConnectionAdmission: Sendable {
             perSource: Int = 64,
             handshakeTimeout: TimeAmount = .seconds(10),
             firstFrameTimeout: TimeAmount = .seconds(10),
-            handshakes: Int = 128,
+            handshakes: Int = 512,
             stallAge: TimeAmount = .seconds(2)
         ) {
             self.total = max(1, total)

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import WireProtocol
 import X509
 
@@ -15,10 +16,37 @@ public enum ControlPlaneHandshake {
         handshakeTimeout: TimeAmount = .seconds(10),
         userTimeout: TimeAmount? = nil
     ) async throws -> FramedChannel.Connection {
+        try await connect(
+            host: host,
+            port: port,
+            sslContext: try clientContext(identity: identity, trustRoot: trustRoot),
+            group: group,
+            connectTimeout: connectTimeout,
+            handshakeTimeout: handshakeTimeout,
+            userTimeout: userTimeout
+        )
+    }
+
+    /// The mTLS client context for ``connect(host:port:sslContext:group:connectTimeout:handshakeTimeout:userTimeout:)``;
+    /// build it once per identity and keep it across reconnects.
+    public static func clientContext(identity: TLSIdentity, trustRoot: Certificate) throws -> NIOSSLContext {
+        try NIOSSLContext(configuration: try TLSConfigurations.mutualClient(identity: identity, trustRoot: trustRoot))
+    }
+
+    /// Connects with a context from ``clientContext(identity:trustRoot:)``.
+    public static func connect(
+        host: String,
+        port: Int,
+        sslContext: NIOSSLContext,
+        group: any EventLoopGroup,
+        connectTimeout: TimeAmount = .seconds(10),
+        handshakeTimeout: TimeAmount = .seconds(10),
+        userTimeout: TimeAmount? = nil
+    ) async throws -> FramedChannel.Connection {
         try await FramedChannel.connect(
             host: host,
             port: port,
-            configuration: try TLSConfigurations.mutualClient(identity: identity, trustRoot: trustRoot),
+            sslContext: sslContext,
             verifyServer: FramedChannel.requireControlPlane,
             group: group,
             connectTimeout: connectTimeout,

@@ -49,9 +49,10 @@ public enum FramedChannel {
         userTimeout: TimeAmount? = nil
     ) async throws -> NIOAsyncChannel<Connection, Never> {
         try await ServerBootstrap(group: group)
-            // Deep enough for a fleet reconnecting at once to wait here behind the
-            // handshake gate (the kernel caps it at net.core.somaxconn).
-            .serverChannelOption(.backlog, value: 8192)
+            // A fleet reconnecting at once waits here behind the handshake gate. Kept short
+            // of what the gate drains within a client's handshake deadline: a deeper queue
+            // fills with connections whose clients gave up, and each costs a full handshake.
+            .serverChannelOption(.backlog, value: 1024)
             .serverChannelInitializer { channel in
                 guard let admission else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return channel.eventLoop.makeCompletedFuture {
@@ -93,7 +94,34 @@ public enum FramedChannel {
         userTimeout: TimeAmount? = nil,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize
     ) async throws -> Connection {
-        let sslContext = try NIOSSLContext(configuration: configuration)
+        try await connect(
+            host: host,
+            port: port,
+            sslContext: try NIOSSLContext(configuration: configuration),
+            pinnedCA: pinnedCA,
+            verifyServer: verifyServer,
+            group: group,
+            connectTimeout: connectTimeout,
+            handshakeTimeout: handshakeTimeout,
+            userTimeout: userTimeout,
+            maxPayloadSize: maxPayloadSize
+        )
+    }
+
+    /// Connects over TLS with a context built once (a client that reconnects keeps one:
+    /// building it parses the key and certificates and costs more than the handshake).
+    public static func connect(
+        host: String,
+        port: Int,
+        sslContext: NIOSSLContext,
+        pinnedCA: PinnedCAVerifier? = nil,
+        verifyServer: (@Sendable (Certificate) throws -> Void)? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        connectTimeout: TimeAmount = .seconds(10),
+        handshakeTimeout: TimeAmount = .seconds(10),
+        userTimeout: TimeAmount? = nil,
+        maxPayloadSize: Int = Frame.defaultMaxPayloadSize
+    ) async throws -> Connection {
         let (connection, handshake) = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
