@@ -198,16 +198,13 @@ public actor NodeAgent {
     }
 
     private func runSession() async throws {
-        if sslContext == nil {
-            sslContext = try ControlPlaneHandshake.clientContext(
-                identity: configuration.identity,
-                trustRoot: configuration.trustRoot
-            )
-        }
+        let context = try sslContext
+            ?? ControlPlaneHandshake.clientContext(identity: configuration.identity, trustRoot: configuration.trustRoot)
+        sslContext = context
         let connection = try await ControlPlaneHandshake.connect(
             host: configuration.host,
             port: configuration.port,
-            sslContext: sslContext!,
+            sslContext: context,
             group: group,
             connectTimeout: TimeAmount(configuration.connectTimeout),
             handshakeTimeout: TimeAmount(configuration.setupTimeout)

@@ -44,7 +44,7 @@ final class AcceptGateHandler: ChannelDuplexHandler {
             let (handler, context) = loopBound.value
             handler.stallCheck = nil
             handler.admission.closeStalledHandshakes()
-            // Still shut (nothing had stalled yet): look again when the next one would.
+            // Open again if something stalled; if not, look again when the next one would.
             if handler.readHeld { handler.read(context: context) }
         }
     }

@@ -86,9 +86,7 @@ public final class ConnectionAdmission: Sendable {
 
     struct State {
         var nextID: UInt64 = 1
-        var entries: [UInt64: Entry] = [:]
-        /// Admission order, oldest first; ids already released are skipped lazily.
-        var order = CircularBuffer<UInt64>()
+        var entries = ArrivalOrder<UInt64, Entry>()
         var perSource: [String: Int] = [:]
         var statistics = Statistics()
     }
@@ -100,9 +98,7 @@ public final class ConnectionAdmission: Sendable {
 
     /// The handshake gate: connections accepted whose TLS handshake has not finished.
     struct Gate {
-        var inFlight: [ObjectIdentifier: Handshake] = [:]
-        /// Accept order, oldest first; finished ones are skipped lazily.
-        var order = CircularBuffer<ObjectIdentifier>()
+        var inFlight = ArrivalOrder<ObjectIdentifier, Handshake>()
         /// Set when the listener was told to wait; whoever opens the gate resumes it.
         var paused = false
         var resume: (@Sendable () -> Void)?
@@ -129,10 +125,7 @@ public final class ConnectionAdmission: Sendable {
     /// Counts `channel`, just accepted, as handshaking until ``handshakeEnded(_:)`` or its close.
     func handshakeBegan(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
-        gate.withLock { gate in
-            gate.inFlight[id] = Handshake(channel: channel, began: .now())
-            gate.order.append(id)
-        }
+        gate.withLock { $0.inFlight.append(id, Handshake(channel: channel, began: .now())) }
         channel.closeFuture.whenComplete { [self] _ in handshakeEnded(id) }
     }
 
@@ -143,10 +136,7 @@ public final class ConnectionAdmission: Sendable {
 
     private func handshakeEnded(_ id: ObjectIdentifier) {
         let resume = gate.withLock { gate -> (@Sendable () -> Void)? in
-            guard gate.inFlight.removeValue(forKey: id) != nil else { return nil }
-            if gate.order.count > 4 * max(16, gate.inFlight.count) {
-                gate.order = CircularBuffer(gate.order.filter { gate.inFlight[$0] != nil })
-            }
+            guard gate.inFlight.remove(id) != nil else { return nil }
             guard gate.paused, gate.inFlight.count < limits.handshakes else { return nil }
             gate.paused = false
             return gate.resume
@@ -157,15 +147,17 @@ public final class ConnectionAdmission: Sendable {
     /// Whether the listener may accept more now. When not, the gate remembers to call
     /// `resume` once a handshake ends, and answers how long until the oldest one stalls.
     func mayAccept(resume: @escaping @Sendable () -> Void) -> (open: Bool, oldestStallsIn: TimeAmount?) {
-        let (open, paused, oldest) = gate.withLock { gate -> (Bool, Bool, NIODeadline?) in
-            guard gate.inFlight.count >= limits.handshakes else { return (true, false, nil) }
-            let firstPause = !gate.paused
+        let (open, newlyPaused, oldest) = gate.withLock { gate -> (Bool, Bool, NIODeadline?) in
+            guard gate.inFlight.count >= limits.handshakes else {
+                gate.paused = false
+                return (true, false, nil)
+            }
+            let newlyPaused = !gate.paused
             gate.paused = true
             gate.resume = resume
-            while let id = gate.order.first, gate.inFlight[id] == nil { gate.order.removeFirst() }
-            return (false, firstPause, gate.order.first.flatMap { gate.inFlight[$0]?.began })
+            return (false, newlyPaused, gate.inFlight.oldest()?.value.began)
         }
-        if paused { state.withLock { $0.statistics.acceptPauses += 1 } }
+        if newlyPaused { state.withLock { $0.statistics.acceptPauses += 1 } }
         guard !open else { return (true, nil) }
         return (false, oldest.map { $0 + limits.stallAge - .now() })
     }
@@ -176,20 +168,15 @@ public final class ConnectionAdmission: Sendable {
             guard gate.paused else { return [] }
             let cutoff = NIODeadline.now() - limits.stallAge
             var stalled: [any Channel] = []
-            while let id = gate.order.first {
-                guard let handshake = gate.inFlight[id] else {
-                    gate.order.removeFirst()
-                    continue
-                }
-                guard handshake.began <= cutoff else { break }
-                gate.order.removeFirst()
+            while let (id, handshake) = gate.inFlight.oldest(), handshake.began <= cutoff {
+                gate.inFlight.remove(id)
                 stalled.append(handshake.channel)
             }
             return stalled
         }
         guard !stalled.isEmpty else { return }
         state.withLock { $0.statistics.stalled += stalled.count }
-        // Each close ends its handshake (its close future), which reopens the gate.
+        // Their slots are free already; the caller reads the accept socket again.
         for channel in stalled { channel.close(promise: nil) }
     }
 
@@ -202,18 +189,14 @@ public final class ConnectionAdmission: Sendable {
             }
             var evicted: (any Channel)?
             if state.entries.count >= limits.total {
-                while let oldest = state.order.popFirst() {
-                    if let entry = Self.remove(oldest, from: &state) {
-                        state.statistics.evicted += 1
-                        evicted = entry.channel
-                        break
-                    }
+                if let oldest = state.entries.oldest(), let entry = Self.remove(oldest.key, from: &state) {
+                    state.statistics.evicted += 1
+                    evicted = entry.channel
                 }
             }
             let id = state.nextID
             state.nextID += 1
-            state.entries[id] = Entry(source: source, channel: channel)
-            state.order.append(id)
+            state.entries.append(id, Entry(source: source, channel: channel))
             state.perSource[source, default: 0] += 1
             return (id, evicted)
         }
@@ -234,13 +217,9 @@ public final class ConnectionAdmission: Sendable {
     }
 
     private static func remove(_ id: UInt64, from state: inout State) -> Entry? {
-        guard let entry = state.entries.removeValue(forKey: id) else { return nil }
+        guard let entry = state.entries.remove(id) else { return nil }
         let left = state.perSource[entry.source, default: 1] - 1
         state.perSource[entry.source] = left > 0 ? left : nil
-        // Keep the order buffer from growing without bound when most slots end by release.
-        if state.order.count > 4 * max(16, state.entries.count) {
-            state.order = CircularBuffer(state.order.filter { state.entries[$0] != nil })
-        }
         return entry
     }
 
@@ -291,10 +270,10 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
             admission.handshakeEnded(context.channel)
-        }
-        if case TLSUserEvent.handshakeCompleted = event, phase == .handshaking {
-            phase = .awaitingFirstFrame
-            arm(context: context, after: admission.limits.firstFrameTimeout)
+            if phase == .handshaking {
+                phase = .awaitingFirstFrame
+                arm(context: context, after: admission.limits.firstFrameTimeout)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
