@@ -124,11 +124,14 @@ class Lab:
     commands in another network namespace (`ip netns exec ...`)."""
 
     def __init__(self, berth, root, name, cp_host="127.0.0.1", cp_extra=(), node_prefix=(), nodes=3, max_vms=3,
-                 node_extra=(), boot_ms=100):
+                 node_extra=(), boot_ms=100, sim=False):
         self.berth, self.root, self.name = berth, root, name
         self.cp_host, self.cp_extra, self.node_prefix = cp_host, list(cp_extra), list(node_prefix)
         self.node_count, self.max_vms, self.node_extra = nodes, max_vms, list(node_extra)
         self.boot_ms = boot_ms
+        # sim: one `berth sim` process holds every node (each still its own enrolled mTLS
+        # session), instead of one `berth node run` process per node.
+        self.sim = sim
         self.cp_dir, self.gw_dir = os.path.join(root, "cp"), os.path.join(root, "gw")
         self.processes = []
         self.acknowledged, self.terminated, self.over_placed = set(), set(), []
@@ -149,7 +152,14 @@ class Lab:
         self.processes.append(self.cp)
         self.cp_port = port_of(self.cp.wait_for("control plane listening"))
         server = f"{self.cp_host}:{self.cp_port}"
-        for index in range(self.node_count):
+        if self.sim:
+            sim = Process(self.berth, ["sim", "--server", server, "--data-dir", self.cp_dir, "--state-dir",
+                                       os.path.join(self.root, "sim"), "--nodes", str(self.node_count), "--max-vms",
+                                       str(self.max_vms), "--boot-time-ms", str(self.boot_ms), "--name-prefix",
+                                       self.name], "sim")
+            self.processes.append(sim)
+            sim.wait_for(f"connected {self.node_count}/{self.node_count} (all", timeout=1800)
+        for index in range(0 if self.sim else self.node_count):
             token = run(self.berth, ["token", "create", "--data-dir", self.cp_dir, "--server", server])
             fields = dict(line.split(None, 1) for line in token.splitlines() if len(line.split()) == 2)
             node_dir = os.path.join(self.root, f"node-{index}")

@@ -1,4 +1,5 @@
 import ControlPlane
+import NodeAgent
 import Testing
 
 /// The scheduler is pure: these tests need no sockets and no database.
@@ -219,5 +220,72 @@ extension SchedulerTests {
             scheduler.schedule(queue: [tablet], nodes: [plain, phones]).waiting["t"]
                 == "no active node has a USB device tablet"
         )
+    }
+
+    /// The pooled scheduler decides exactly as the plain scan does: the same placements in
+    /// the same order and the same reasons, over random fleets and queues that mix every
+    /// kind of constraint (and fill nodes up, so pools go stale and reasons repeat).
+    @Test func poolsDecideExactlyAsTheExhaustiveScan() {
+        var rng = SplitMix64(seed: 20261203)
+        let exhaustive = Scheduler(exhaustive: true)
+        func pick<T>(_ options: [T]) -> T { options[Int(rng.next() % UInt64(options.count))] }
+        for round in 0..<400 {
+            let nodeCount = Int(rng.next() % 40)
+            let templates = ["t1", "t2", "t3"]
+            let nodes = (0..<nodeCount).map { n -> SchedulerNode in
+                let resource = rng.next() % 4 == 0
+                var node = SchedulerNode(
+                    id: "n\(n)",
+                    arch: pick(["", "amd64", "arm64"]),
+                    isActive: rng.next() % 8 != 0,
+                    drainMode: rng.next() % 10 == 0,
+                    maxVMCount: Int(rng.next() % 5),
+                    running: Int(rng.next() % 3),
+                    templates: Set(templates.filter { _ in rng.next() % 2 == 0 }),
+                    groups: Set(["g1", "g2"].filter { _ in rng.next() % 3 == 0 }),
+                    resourceCapacity: resource,
+                    vcpuCapacity: resource ? Int(rng.next() % 16) : 0,
+                    ramCapacityMB: resource ? Int(rng.next() % 8) * 4096 : 0,
+                    usbFree: rng.next() % 5 == 0 ? ["iphone": Int(rng.next() % 2)] : [:]
+                )
+                node.versions = Set(node.templates.filter { _ in rng.next() % 2 == 0 }.map {
+                    SchedulerNode.versionKey(templateID: $0, tag: "v1")
+                })
+                return node
+            }
+            let ids = nodes.map(\.id)
+            let allowed: [String: Set<String>] = [
+                "team": Set(ids.filter { _ in rng.next() % 2 == 0 }),
+                "other": Set(ids.filter { _ in rng.next() % 2 == 0 }),
+            ]
+            let chains: [[SchedulerGroup]] = [
+                [], [], [SchedulerGroup(id: "g1", name: "one")],
+                [SchedulerGroup(id: "g2", name: "two"), SchedulerGroup(id: "g1", name: "one")],
+            ]
+            let queue = (0..<Int(rng.next() % 120)).map { i -> SchedulerRequest in
+                let group = pick(["", "", "team", "other"])
+                var request = SchedulerRequest(
+                    instanceID: "i\(i)",
+                    priority: pick([1, 1000, 1000, 5000]),
+                    createdMicros: Int64(rng.next() % 50),
+                    templateID: pick(templates),
+                    arch: pick(["", "", "amd64", "arm64"]),
+                    vcpu: pick([1, 2, 4]),
+                    ramMB: pick([2048, 4096, 8192]),
+                    usbDevice: rng.next() % 10 == 0 ? "iphone" : "",
+                    targetNodeID: rng.next() % 12 == 0 && nodeCount > 0 ? pick(ids + ["gone"]) : "",
+                    groupChain: pick(chains),
+                    permissionGroup: group,
+                    // Now and then a set of allowed nodes that differs under the same name.
+                    allowedNodes: group.isEmpty ? nil : rng.next() % 10 == 0 ? Set(ids.prefix(2)) : allowed[group]
+                )
+                request.tag = pick(["", "v1"])
+                return request
+            }
+            let pooled = scheduler.schedule(queue: queue, nodes: nodes)
+            let plain = exhaustive.schedule(queue: queue, nodes: nodes)
+            #expect(pooled == plain, "round \(round)")
+            if pooled != plain { return }
+        }
     }
 }

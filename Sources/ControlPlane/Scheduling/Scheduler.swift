@@ -22,7 +22,13 @@ public struct Scheduler: Sendable {
         }
     }
 
-    public init() {}
+    /// Scan every node for every request, with no pools and no kept reasons: the plain
+    /// algorithm, which the pooled one is tested against.
+    public var exhaustive = false
+
+    public init(exhaustive: Bool = false) {
+        self.exhaustive = exhaustive
+    }
 
     public func schedule(queue: [SchedulerRequest], nodes: [SchedulerNode]) -> Decision {
         var nodes = nodes
@@ -31,28 +37,94 @@ public struct Scheduler: Sendable {
             ($0.priority, $0.createdMicros, $0.instanceID) < ($1.priority, $1.createdMicros, $1.instanceID)
         }
         var decision = Decision(placements: [], waiting: [:])
+        // Bumped when a node is occupied, so pools know which of their scores are stale.
+        var stamps = [Int](repeating: 0, count: nodes.count)
+        var pools: [PoolKey: CandidatePool] = [:]
+        // A reason holds until the next placement changes some node.
+        var reasons: [CandidatePool.Shape: (reason: String, placements: Int, allowed: Set<String>?)] = [:]
         for request in ordered {
+            let shape = CandidatePool.Shape(request)
             var best: Int?
-            if request.groupChain.isEmpty {
-                best = pick(from: nodes.indices, in: nodes, for: request)
+            if exhaustive {
+                best = exhaustivePick(request, nodes)
+            } else if !request.targetNodeID.isEmpty {
+                // Anka `node_id`: one candidate, in the group chain if there is one.
+                if let i = index[request.targetNodeID], qualifies(nodes[i], for: request),
+                    request.groupChain.isEmpty || request.groupChain.contains(where: { nodes[i].groups.contains($0.id) })
+                {
+                    best = i
+                }
+            } else if request.groupChain.isEmpty {
+                best = bestNode(PoolKey(shape: shape, group: nil), request, nodes, stamps, &pools) {
+                    nodes.indices
+                }
             } else {
                 for group in request.groupChain {
-                    best = pick(
-                        from: nodes.indices.filter { nodes[$0].groups.contains(group.id) },
-                        in: nodes,
-                        for: request
-                    )
+                    best = bestNode(PoolKey(shape: shape, group: group.id), request, nodes, stamps, &pools) {
+                        nodes.indices.filter { nodes[$0].groups.contains(group.id) }
+                    }
                     if best != nil { break }
                 }
             }
             if let best {
                 nodes[best].occupy(vcpu: request.vcpu, ramMB: request.ramMB, usbDevice: request.usbDevice)
+                stamps[best] += 1
                 decision.placements.append((request.instanceID, nodes[best].id))
+            } else if !exhaustive, request.targetNodeID.isEmpty, let known = reasons[shape],
+                known.placements == decision.placements.count, known.allowed == request.allowedNodes
+            {
+                decision.waiting[request.instanceID] = known.reason
             } else {
-                decision.waiting[request.instanceID] = reason(for: request, nodes: nodes, index: index)
+                let reason = reason(for: request, nodes: nodes, index: index)
+                decision.waiting[request.instanceID] = reason
+                if request.targetNodeID.isEmpty {
+                    reasons[shape] = (reason, decision.placements.count, request.allowedNodes)
+                }
             }
         }
         return decision
+    }
+
+    /// The plain algorithm: every node in turn, for each group of the chain.
+    private func exhaustivePick(_ request: SchedulerRequest, _ nodes: [SchedulerNode]) -> Int? {
+        if request.groupChain.isEmpty { return pick(from: nodes.indices, in: nodes, for: request) }
+        for group in request.groupChain {
+            if let best = pick(from: nodes.indices.filter { nodes[$0].groups.contains(group.id) }, in: nodes, for: request) {
+                return best
+            }
+        }
+        return nil
+    }
+
+    /// Which pool a request draws from: its shape, within one node group of its chain.
+    private struct PoolKey: Hashable {
+        var shape: CandidatePool.Shape
+        var group: String?
+    }
+
+    /// The best node for `request` from its shape's pool, building the pool on first use.
+    private func bestNode<Candidates: Sequence<Int>>(
+        _ key: PoolKey,
+        _ request: SchedulerRequest,
+        _ nodes: [SchedulerNode],
+        _ stamps: [Int],
+        _ pools: inout [PoolKey: CandidatePool],
+        candidates: () -> Candidates
+    ) -> Int? {
+        if let pool = pools[key], pool.allowedNodes != request.allowedNodes {
+            // Another set of allowed nodes under the same permission group name: scan.
+            return pick(from: candidates(), in: nodes, for: request)
+        }
+        if pools[key] == nil {
+            pools[key] = CandidatePool(
+                for: request,
+                candidates: candidates(),
+                nodes: nodes,
+                stamps: stamps,
+                qualifies: { qualifies($0, for: $1) }
+            )
+        }
+        return pools[key]?.best(nodes: nodes, stamps: stamps)
     }
 
     private func pick(

@@ -53,3 +53,75 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
         self.ts = crTime
     }
 }
+
+/// Written and read column by column, not through `Codable`.
+///
+/// Every placement, event and state change journals a whole row, so this is on the
+/// scheduler's hot path: GRDB's `Encodable` route (a keyed encoder, a snake-case conversion
+/// of every key, an existential per value) took about a fifth of the control plane's CPU
+/// when placing 10,000 instances. `InstanceRowTests` checks that both routes agree.
+extension InstanceRow {
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["state"] = state
+        container["message"] = message
+        container["template_id"] = templateId
+        container["template_name"] = templateName
+        container["tag"] = tag
+        container["version"] = version
+        container["node_id"] = nodeId
+        container["target_node_id"] = targetNodeId
+        container["inflight_reqid"] = inflightReqid
+        container["priority"] = priority
+        container["group_id"] = groupId
+        container["permission_group"] = permissionGroup
+        container["start_options"] = startOptions
+        container["mac_address"] = macAddress
+        container["script_result"] = scriptResult
+        container["usb_device_id"] = usbDeviceId
+        container["name"] = name
+        container["external_id"] = externalId
+        container["metadata"] = metadata
+        container["vcpu"] = vcpu
+        container["vram_mb"] = vramMb
+        container["arch"] = arch
+        container["vlan"] = vlan
+        container["progress"] = progress
+        container["vminfo"] = vminfo
+        container["wait_reason"] = waitReason
+        container["cr_time"] = crTime
+        container["ts"] = ts
+    }
+
+    public init(row: Row) throws {
+        id = try row.decode(forColumn: "id")
+        state = try row.decode(forColumn: "state")
+        message = try row.decode(forColumn: "message")
+        templateId = try row.decode(forColumn: "template_id")
+        templateName = try row.decode(forColumn: "template_name")
+        tag = try row.decode(forColumn: "tag")
+        version = try row.decode(forColumn: "version")
+        nodeId = try row.decode(forColumn: "node_id")
+        targetNodeId = try row.decode(forColumn: "target_node_id")
+        inflightReqid = try row.decode(forColumn: "inflight_reqid")
+        priority = try row.decode(forColumn: "priority")
+        groupId = try row.decode(forColumn: "group_id")
+        permissionGroup = try row.decode(forColumn: "permission_group")
+        startOptions = try row.decode(forColumn: "start_options")
+        macAddress = try row.decode(forColumn: "mac_address")
+        scriptResult = try row.decode(forColumn: "script_result")
+        usbDeviceId = try row.decode(forColumn: "usb_device_id")
+        name = try row.decode(forColumn: "name")
+        externalId = try row.decode(forColumn: "external_id")
+        metadata = try row.decode(forColumn: "metadata")
+        vcpu = try row.decode(forColumn: "vcpu")
+        vramMb = try row.decode(forColumn: "vram_mb")
+        arch = try row.decode(forColumn: "arch")
+        vlan = try row.decode(forColumn: "vlan")
+        progress = try row.decode(forColumn: "progress")
+        vminfo = try row.decode(forColumn: "vminfo")
+        waitReason = try row.decode(forColumn: "wait_reason")
+        crTime = try row.decode(forColumn: "cr_time")
+        ts = try row.decode(forColumn: "ts")
+    }
+}
