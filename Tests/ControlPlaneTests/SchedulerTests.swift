@@ -226,7 +226,7 @@ extension SchedulerTests {
     /// the same order and the same reasons, over random fleets and queues that mix every
     /// kind of constraint (and fill nodes up, so pools go stale and reasons repeat).
     @Test func poolsDecideExactlyAsTheExhaustiveScan() {
-        var rng = SplitMix64(seed: 20261203)
+        var rng = SplitMix64(seed: 20_261_203)
         let exhaustive = Scheduler(exhaustive: true)
         func pick<T>(_ options: [T]) -> T { options[Int(rng.next() % UInt64(options.count))] }
         for round in 0..<400 {
@@ -248,9 +248,11 @@ extension SchedulerTests {
                     ramCapacityMB: resource ? Int(rng.next() % 8) * 4096 : 0,
                     usbFree: rng.next() % 5 == 0 ? ["iphone": Int(rng.next() % 2)] : [:]
                 )
-                node.versions = Set(node.templates.filter { _ in rng.next() % 2 == 0 }.map {
-                    SchedulerNode.versionKey(templateID: $0, tag: "v1")
-                })
+                node.versions = Set(
+                    node.templates.filter { _ in rng.next() % 2 == 0 }.map {
+                        SchedulerNode.versionKey(templateID: $0, tag: "v1")
+                    }
+                )
                 return node
             }
             let ids = nodes.map(\.id)

@@ -28,12 +28,31 @@ import Testing
         let queue = try DatabaseQueue(path: path)
         try Schema.migrator.migrate(queue)
         var row = InstanceRow(id: "i1", state: "Started", templateId: "t1", crTime: 11)
-        row.message = "m"; row.templateName = "tn"; row.tag = "v1"; row.version = 3; row.nodeId = "n1"
-        row.targetNodeId = "n2"; row.inflightReqid = "r"; row.priority = 7; row.groupId = "g"
-        row.permissionGroup = "p"; row.startOptions = [1, 2]; row.macAddress = "aa"; row.scriptResult = [3]
-        row.usbDeviceId = "u"; row.name = "nm"; row.externalId = "x"; row.metadata = "{}"; row.vcpu = 2
-        row.vramMb = 4096; row.arch = "arm64"; row.vlan = "vl"; row.progress = 0.5; row.vminfo = [4, 5]
-        row.waitReason = "w"; row.ts = 12
+        row.message = "m"
+        row.templateName = "tn"
+        row.tag = "v1"
+        row.version = 3
+        row.nodeId = "n1"
+        row.targetNodeId = "n2"
+        row.inflightReqid = "r"
+        row.priority = 7
+        row.groupId = "g"
+        row.permissionGroup = "p"
+        row.startOptions = [1, 2]
+        row.macAddress = "aa"
+        row.scriptResult = [3]
+        row.usbDeviceId = "u"
+        row.name = "nm"
+        row.externalId = "x"
+        row.metadata = "{}"
+        row.vcpu = 2
+        row.vramMb = 4096
+        row.arch = "arm64"
+        row.vlan = "vl"
+        row.progress = 0.5
+        row.vminfo = [4, 5]
+        row.waitReason = "w"
+        row.ts = 12
         let written = try row.databaseDictionary.keys
         let stored = row
         let (columns, back) = try await queue.write { db in

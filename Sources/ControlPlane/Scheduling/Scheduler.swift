@@ -50,7 +50,8 @@ public struct Scheduler: Sendable {
             } else if !request.targetNodeID.isEmpty {
                 // Anka `node_id`: one candidate, in the group chain if there is one.
                 if let i = index[request.targetNodeID], qualifies(nodes[i], for: request),
-                    request.groupChain.isEmpty || request.groupChain.contains(where: { nodes[i].groups.contains($0.id) })
+                    request.groupChain.isEmpty
+                        || request.groupChain.contains(where: { nodes[i].groups.contains($0.id) })
                 {
                     best = i
                 }
@@ -89,7 +90,11 @@ public struct Scheduler: Sendable {
     private func exhaustivePick(_ request: SchedulerRequest, _ nodes: [SchedulerNode]) -> Int? {
         if request.groupChain.isEmpty { return pick(from: nodes.indices, in: nodes, for: request) }
         for group in request.groupChain {
-            if let best = pick(from: nodes.indices.filter { nodes[$0].groups.contains(group.id) }, in: nodes, for: request) {
+            if let best = pick(
+                from: nodes.indices.filter { nodes[$0].groups.contains(group.id) },
+                in: nodes,
+                for: request
+            ) {
                 return best
             }
         }
