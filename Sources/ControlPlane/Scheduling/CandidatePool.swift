@@ -56,7 +56,7 @@ struct CandidatePool {
     }
 
     /// The allowed nodes the pool was built for; a request with other ones cannot use it.
-    let allowedNodes: Set<String>?
+    var allowedNodes: Set<String>? { request.allowedNodes }
     private let request: SchedulerRequest
     private let qualifies: (SchedulerNode, SchedulerRequest) -> Bool
     private var heap: Heap<Entry>
@@ -70,7 +70,6 @@ struct CandidatePool {
         qualifies: @escaping (SchedulerNode, SchedulerRequest) -> Bool
     ) {
         self.request = request
-        self.allowedNodes = request.allowedNodes
         self.qualifies = qualifies
         var entries: [Entry] = []
         for i in candidates where qualifies(nodes[i], request) {

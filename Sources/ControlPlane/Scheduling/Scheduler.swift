@@ -120,16 +120,16 @@ public struct Scheduler: Sendable {
             // Another set of allowed nodes under the same permission group name: scan.
             return pick(from: candidates(), in: nodes, for: request)
         }
-        if pools[key] == nil {
-            pools[key] = CandidatePool(
+        return pools[
+            key,
+            default: CandidatePool(
                 for: request,
                 candidates: candidates(),
                 nodes: nodes,
                 stamps: stamps,
                 qualifies: { qualifies($0, for: $1) }
             )
-        }
-        return pools[key]?.best(nodes: nodes, stamps: stamps)
+        ].best(nodes: nodes, stamps: stamps)
     }
 
     private func pick(
