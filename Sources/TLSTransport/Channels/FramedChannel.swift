@@ -17,6 +17,7 @@ public enum FramedChannel {
         admission: ConnectionAdmission? = nil,
         liveness: LivenessOptions? = nil
     ) throws -> Connection {
+        try channel.pipeline.syncOperations.addHandler(ReadCompactor())
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize))
         )
