@@ -63,11 +63,17 @@ public final class TestControlPlane: Sendable {
             let bound: Int
             do {
                 bound = try await controlPlane.bind()
-            } catch where port == 0 && attempt < 5 && "\(error)".contains("already in use") {
+            } catch  where port == 0 && attempt < 5 && "\(error)".contains("already in use") {
                 continue
             }
             let task = Task { try await controlPlane.run() }
-            return TestControlPlane(directory: directory, controlPlane: controlPlane, port: bound, logs: logs, task: task)
+            return TestControlPlane(
+                directory: directory,
+                controlPlane: controlPlane,
+                port: bound,
+                logs: logs,
+                task: task
+            )
         }
     }
 
@@ -150,7 +156,7 @@ public final class TestControlPlane: Sendable {
         // As TestGateway: hand the client out once its connection is up (each try waits for it).
         var connected = false
         for _ in 0..<6 where !connected {
-            connected = (try? await client.call(.status, principal: .root, body: Empty()))?.status == .ok
+            connected = (try? await client.call(RPCCatalog.status, principal: .root, body: Empty()))?.status == .ok
         }
         guard connected else { throw TestTimeout(what: "the gateway client's connection to the control plane") }
         return running
@@ -210,7 +216,7 @@ public final class TestGatewayClient: Sendable {
         var request = StartInstancesRequest()
         request.templateID = template
         request.nodeID = node
-        let response = try await client.call(.startInstances, principal: .root, body: request)
+        let response = try await client.call(RPCCatalog.startInstances, principal: .root, body: request)
         guard response.status == .ok, let id = try IDList(bytes: response.body).ids.first else {
             throw TestFailure("start refused: \(response.status) \(response.message)")
         }

@@ -50,7 +50,7 @@ public final class TestGateway: Sendable {
         // connection (up to the client's connect wait); it does not poll a timer.
         var connected = false
         for _ in 0..<6 where !connected {
-            connected = (try? await client.call(.status, principal: .root, body: Empty()))?.status == .ok
+            connected = (try? await client.call(RPCCatalog.status, principal: .root, body: Empty()))?.status == .ok
         }
         guard connected else { throw TestTimeout(what: "the gateway's connection to the control plane") }
         return TestGateway(port: port, rootToken: rootToken, task: task)

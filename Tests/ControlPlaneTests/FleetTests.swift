@@ -17,7 +17,7 @@ import WireProtocol
         var request = StartInstancesRequest()
         request.templateID = template
         request.nodeID = node
-        let response = try await gateway.client.call(.startInstances, principal: .root, body: request)
+        let response = try await gateway.client.call(RPCCatalog.startInstances, principal: .root, body: request)
         try #require(response.status == .ok, "\(response.message)")
         return try #require(try IDList(bytes: response.body).ids.first)
     }
@@ -186,7 +186,7 @@ import WireProtocol
         let client = gateway.client
         let reason = try await withTimeout(10, "a wait reason") {
             while true {
-                let response = try await client.call(.listInstances, principal: .root, body: IDQuery(id: id))
+                let response = try await client.call(RPCCatalog.listInstances, principal: .root, body: IDQuery(id: id))
                 guard let reason = try InstanceList(bytes: response.body).instances.first?.waitReason else {
                     throw TestTimeout(what: "instance \(id) in the list")
                 }
@@ -209,7 +209,7 @@ import WireProtocol
             var request = StartInstancesRequest()
             request.templateID = TestTemplates.linux
             request.priority = priority
-            let response = try await gateway.client.call(.startInstances, principal: .root, body: request)
+            let response = try await gateway.client.call(RPCCatalog.startInstances, principal: .root, body: request)
             try #require(response.status == .ok, "\(response.message)")
             ids[priority] = try #require(try IDList(bytes: response.body).ids.first)
         }
@@ -221,7 +221,7 @@ import WireProtocol
             let started = try await events.instance(where: { $0.state == .started })
             order.append(started.instanceID)
             _ = try await gateway.client.call(
-                .terminateInstance,
+                RPCCatalog.terminateInstance,
                 principal: .root,
                 body: IDQuery(id: started.instanceID)
             )

@@ -16,7 +16,11 @@ import WireProtocol
         try await TestTemplates.seed(cp.database)
         let enrolled = try await cp.enroll(name: "durable-events")
         let gateway = try await cp.gatewayClient()
-        let connection = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         try await connection.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
@@ -53,7 +57,11 @@ import WireProtocol
         try await TestTemplates.seed(cp.database)
         let enrolled = try await cp.enroll(name: "durable-commands")
         let gateway = try await cp.gatewayClient()
-        let connection = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         try await connection.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
@@ -61,7 +69,11 @@ import WireProtocol
             let start = try await RawConnections.takeCommand(&frames, outbound, epoch: 4, reporting: [.started])
             let hold = await cp.database.holdWrites()
             let terminated = Task {
-                try await gateway.client.call(.terminateInstance, principal: .root, body: IDQuery(id: start.instanceID))
+                try await gateway.client.call(
+                    RPCCatalog.terminateInstance,
+                    principal: .root,
+                    body: IDQuery(id: start.instanceID)
+                )
             }
             try await withTimeout(20, "the terminate command to be issued") {
                 await cp.logs.waitForLine("command issued", "kind=terminate", start.instanceID)
@@ -96,14 +108,20 @@ import WireProtocol
         try await TestTemplates.seed(cp.database)
         let enrolled = try await cp.enroll(name: "durable-placements")
         let gateway = try await cp.gatewayClient()
-        let connection = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         try await connection.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
             #expect(await NodeSessionRaceTests.welcomed(&frames))
             var drain = NodeConfigRequest(nodeID: enrolled.nodeID)
             drain.drainMode = true
-            #expect(try await gateway.client.call(.configureNode, principal: .root, body: drain).status == .ok)
+            #expect(
+                try await gateway.client.call(RPCCatalog.configureNode, principal: .root, body: drain).status == .ok
+            )
             let events = cp.controlPlane.events.subscribe()
             let id = try await gateway.startOne()
             // The pass that finds the node draining records why the instance waits, and is
@@ -112,7 +130,9 @@ import WireProtocol
             _ = try await events.instance(where: { $0.instanceID == id && $0.waitReason.contains("drain mode") })
             let hold = await cp.database.holdWrites()
             drain.drainMode = false
-            let undrained = Task { try await gateway.client.call(.configureNode, principal: .root, body: drain) }
+            let undrained = Task {
+                try await gateway.client.call(RPCCatalog.configureNode, principal: .root, body: drain)
+            }
             try await withTimeout(20, "the start command to be issued") {
                 await cp.logs.waitForLine("command issued", "kind=start", id)
             }

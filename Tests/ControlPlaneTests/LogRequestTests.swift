@@ -1,8 +1,8 @@
 import BerthTestSupport
 import ControlPlane
 import NIOCore
-import Testing
 import TLSTransport
+import Testing
 import WireProtocol
 
 /// A node's log answers are matched by node and request (issue 11, "Also fix"): request
@@ -25,10 +25,14 @@ import WireProtocol
         let intruder = try await cp.enroll(name: "intruder")
         let gateway = try await cp.gatewayClient()
         let ownerConnection = try await RawConnections.framed(
-            port: cp.port, identity: owner.identity, trustRoot: owner.caCertificate
+            port: cp.port,
+            identity: owner.identity,
+            trustRoot: owner.caCertificate
         )
         let intruderConnection = try await RawConnections.framed(
-            port: cp.port, identity: intruder.identity, trustRoot: intruder.caCertificate
+            port: cp.port,
+            identity: intruder.identity,
+            trustRoot: intruder.caCertificate
         )
         let served: [UInt8] = try await ownerConnection.executeThenClose { ownerInbound, ownerOutbound in
             try await intruderConnection.executeThenClose { intruderInbound, intruderOutbound in
@@ -43,7 +47,7 @@ import WireProtocol
                 let instanceID = try await gateway.startOne(node: owner.nodeID)
                 _ = try await Self.next(.nodeCommand, from: &ownerFrames)
                 let body = LogRequest(requestID: 0, instanceID: instanceID, offset: 0, limit: 4096)
-                async let answer = gateway.client.call(.instanceLog, principal: .root, body: body)
+                async let answer = gateway.client.call(RPCCatalog.instanceLog, principal: .root, body: body)
                 let request = try LogRequest(payload: try await Self.next(.logRequest, from: &ownerFrames).payload)
 
                 // The intruder answers first, with the owner's request id. Its heartbeat's

@@ -24,7 +24,7 @@ import WireProtocol
     }
 
     static func node(_ id: String, via gateway: TestGatewayClient) async throws -> NodeRecord? {
-        let reply = try await gateway.client.call(.listNodes, principal: .root, body: IDQuery(id: id))
+        let reply = try await gateway.client.call(RPCCatalog.listNodes, principal: .root, body: IDQuery(id: id))
         guard reply.status == .ok else { return nil }
         return try NodeList(bytes: reply.body).nodes.first
     }
@@ -37,13 +37,21 @@ import WireProtocol
         _ enrolled: EnrolledNode,
         _ body: (WriteHold, inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator) async throws -> Void
     ) async throws {
-        let first = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let first = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         try await first.executeThenClose { firstInbound, firstOutbound in
             try await firstOutbound.write(Hello().frame())
             var firstFrames = firstInbound.makeAsyncIterator()
             #expect(await Self.welcomed(&firstFrames))
             let hold = await cp.database.holdWrites()
-            let second = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+            let second = try await RawConnections.framed(
+                port: cp.port,
+                identity: enrolled.identity,
+                trustRoot: enrolled.caCertificate
+            )
             try await second.executeThenClose { inbound, outbound in
                 try await outbound.write(Hello().frame())
                 try await withTimeout(20, "the second hello to replace the first session") {
@@ -64,7 +72,9 @@ import WireProtocol
         try await Self.reconnectWhileStorageIsHeld(cp, enrolled) { hold, frames in
             var drain = NodeConfigRequest(nodeID: enrolled.nodeID)
             drain.drainMode = true
-            let configured = Task { try await gateway.client.call(.configureNode, principal: .root, body: drain) }
+            let configured = Task {
+                try await gateway.client.call(RPCCatalog.configureNode, principal: .root, body: drain)
+            }
             try await withTimeout(20, "the drain to be in force") {
                 await cp.logs.waitForLine("node configured", enrolled.nodeID)
             }
@@ -103,7 +113,11 @@ import WireProtocol
         try await cp.database.commit([.node(try #require(before))])
         #expect(try await cp.database.node(id: enrolled.nodeID) == nil)
         // Its certificate is revoked: a third hello is refused.
-        let third = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let third = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         let frames = try await RawConnections.exchange(third, send: [Hello().frame()])
         #expect(!frames.contains { $0.type == .welcome })
         await gateway.stop()
@@ -167,7 +181,11 @@ import WireProtocol
         let enrolled = try await cp.enroll(name: "away")
         let gateway = try await cp.gatewayClient()
         // Connection 1: the instance starts (acknowledged).
-        let first = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let first = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         let command: NodeCommand = try await first.executeThenClose { inbound, outbound in
             try await outbound.write(Hello().frame())
             var frames = inbound.makeAsyncIterator()
@@ -177,7 +195,11 @@ import WireProtocol
         let events = cp.controlPlane.events.subscribe()
         // Connection 2: the VM stopped meanwhile (its event unacknowledged), so the hello
         // lists no instance and names it as having a pending event.
-        let second = try await RawConnections.framed(port: cp.port, identity: enrolled.identity, trustRoot: enrolled.caCertificate)
+        let second = try await RawConnections.framed(
+            port: cp.port,
+            identity: enrolled.identity,
+            trustRoot: enrolled.caCertificate
+        )
         try await second.executeThenClose { inbound, outbound in
             var hello = Hello()
             hello.lastAppliedCommandID = command.commandID

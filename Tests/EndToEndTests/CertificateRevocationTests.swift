@@ -11,7 +11,7 @@ import WireProtocol
         let cp = try await TestControlPlane.start { $0.revocationPollInterval = 0.05 }
         let gateway = try await cp.gatewayClient(name: "edge-1")
         let other = try await cp.gatewayClient(name: "edge-2")
-        #expect(try await gateway.client.call(.status, principal: .root, body: Empty()).status == .ok)
+        #expect(try await gateway.client.call(RPCCatalog.status, principal: .root, body: Empty()).status == .ok)
 
         let revoke = try await BerthProcess.run([
             "ca", "revoke", "--data-dir", cp.directory.url.path, "--gateway", "edge-1", "--reason", "host retired",
@@ -27,14 +27,16 @@ import WireProtocol
         try await withTimeout(30, "the reconnect to be refused") {
             await cp.logs.waitForLine("refused a revoked certificate", "edge-1")
         }
-        #expect((try? await gateway.client.call(.status, principal: .root, body: Empty()))?.status != .ok)
+        #expect((try? await gateway.client.call(RPCCatalog.status, principal: .root, body: Empty()))?.status != .ok)
         // Another gateway is untouched.
-        #expect(try await other.client.call(.status, principal: .root, body: Empty()).status == .ok)
+        #expect(try await other.client.call(RPCCatalog.status, principal: .root, body: Empty()).status == .ok)
         let events = try await cp.database.events(kindPrefix: "certificate.revoked")
         #expect(events.contains { $0.message.contains("host retired") })
 
         // Nothing left to revoke: a clear error, non-zero.
-        let again = try await BerthProcess.run(["ca", "revoke", "--data-dir", cp.directory.url.path, "--gateway", "edge-1"])
+        let again = try await BerthProcess.run([
+            "ca", "revoke", "--data-dir", cp.directory.url.path, "--gateway", "edge-1",
+        ])
         #expect(again.status != 0)
         #expect(again.stderr.contains("no unrevoked certificate"))
         await gateway.stop()

@@ -50,18 +50,22 @@ import WireProtocol
         var ids: [String] = []
         for _ in 0..<3 { ids.append(try await gateway.startOne()) }
         // An IDQuery (what gateways sent before paging) decodes as a query without a limit.
-        let response = try await gateway.client.call(.listInstances, principal: .root, body: IDQuery())
+        let response = try await gateway.client.call(RPCCatalog.listInstances, principal: .root, body: IDQuery())
         let list = try InstanceList(bytes: response.body)
         #expect(list.instances.map(\.instanceID) == ids)
         #expect(list.next == 0)
         // A limit pages, with a cursor that resumes after the last one given.
         let first = try InstanceList(
-            bytes: try await gateway.client.call(.listInstances, principal: .root, body: InstanceQuery(limit: 2)).body
+            bytes: try await gateway.client.call(
+                RPCCatalog.listInstances,
+                principal: .root,
+                body: InstanceQuery(limit: 2)
+            ).body
         )
         #expect(first.instances.map(\.instanceID) == Array(ids.prefix(2)))
         let second = try InstanceList(
             bytes: try await gateway.client.call(
-                .listInstances,
+                RPCCatalog.listInstances,
                 principal: .root,
                 body: InstanceQuery(after: first.next, limit: 2)
             ).body

@@ -1,8 +1,8 @@
 import BerthTestSupport
 import ControlPlane
 import Foundation
-import NodeAgent
 import NIOCore
+import NodeAgent
 import TLSTransport
 import Testing
 import WireProtocol
@@ -81,7 +81,7 @@ import WireProtocol
         let events = cp.controlPlane.events.subscribe()
         let agent = cp.startAgent(enrolled, name: "real-node")
         try await events.node(enrolled.nodeID, becomes: "Active")
-        let status = try await gateway.client.call(.status, principal: .root, body: Empty())
+        let status = try await gateway.client.call(RPCCatalog.status, principal: .root, body: Empty())
         #expect(status.status == .ok)
         // Authenticated connections leave the count.
         #expect(cp.controlPlane.admission.statistics.unauthenticated <= 20)

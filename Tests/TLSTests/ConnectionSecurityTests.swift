@@ -115,7 +115,9 @@ import X509
             connection,
             send: [
                 Hello().frame(),
-                RPCRequest(method: .listNodes, principal: .root, body: IDQuery().encodedBytes()).frame(streamID: 1),
+                RPCRequest(method: RPCCatalog.listNodes.method, principal: .root, body: IDQuery().encodedBytes()).frame(
+                    streamID: 1
+                ),
             ]
         )
         #expect(!frames.contains { $0.type == .rpcResponse })
@@ -154,7 +156,7 @@ import X509
         let gateway = try await cp.gatewayClient()
         var request = StartInstancesRequest()
         request.templateID = TestTemplates.linux
-        let response = try await gateway.client.call(.startInstances, principal: .root, body: request)
+        let response = try await gateway.client.call(RPCCatalog.startInstances, principal: .root, body: request)
         try #require(response.status == .ok, "\(response.message)")
         let id = try #require(try IDList(bytes: response.body).ids.first)
         try await events.instances([id], reach: .started)
@@ -217,7 +219,7 @@ import X509
         var request = StartInstancesRequest()
         request.templateID = TestTemplates.linux
         let ids = try IDList(
-            bytes: try await gateway.client.call(.startInstances, principal: .root, body: request).body
+            bytes: try await gateway.client.call(RPCCatalog.startInstances, principal: .root, body: request).body
         ).ids
         try #require(!ids.isEmpty)
         try await events.instances(Set(ids), reach: .started)

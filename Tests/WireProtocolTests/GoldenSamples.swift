@@ -122,7 +122,7 @@ enum GoldenSamples {
             (
                 "rpcRequest",
                 RPCRequest(
-                    method: .listInstances,
+                    method: RPCCatalog.listInstances.method,
                     principal: Principal(kind: .root, name: "root"),
                     body: IDQuery(id: "i1").encodedBytes()
                 )

@@ -96,7 +96,7 @@ import WireProtocol
             #expect(try EnrollResponse(payload: frame.payload).caCertificateDER == [0x30, 0x01, 0x00])
         case .rpcRequest:
             let request = try RPCRequest(payload: frame.payload)
-            #expect(request.method == .listInstances)
+            #expect(request.method == RPCCatalog.listInstances.method)
             #expect(request.principal == Principal(kind: .root, name: "root"))
             #expect(try IDQuery(bytes: request.body).id == "i1")
         case .rpcResponse:

@@ -27,20 +27,20 @@ struct Authorizer: Sendable {
         principal.kind == .root || principal.kind == .anonymous
     }
 
-    /// Throws `forbidden`, naming the permission, when the principal may not call `method`.
-    func authorize(_ principal: Principal, for method: RPCMethod) async throws {
+    /// Throws `forbidden`, naming the permission, when the principal may not call the method
+    /// `rpc` describes.
+    func authorize(_ principal: Principal, for rpc: RPCDescriptor) async throws {
         guard enabled, principal.kind != .root else { return }
-        let requirement = PermissionCatalog.requirement(for: method)
         // A gateway running without authentication cannot bypass the control plane's checks.
-        if principal.kind == .anonymous && requirement != .none {
+        if principal.kind == .anonymous && rpc.permission != .none {
             throw ControlPlaneError(.unauthenticated, "Authentication Required")
         }
-        switch requirement {
+        switch rpc.permission {
         case .none, .authenticated:
             return
         case .root:
-            throw ControlPlaneError(.forbidden, "Permission denied: \(method) needs the root token")
-        case .permission(let name):
+            throw ControlPlaneError(.forbidden, "Permission denied: \(rpc.name) needs the root token")
+        case .controller(let name):
             guard await store.controllerPermissions(of: Self.subjects(of: principal)).contains(name) else {
                 throw ControlPlaneError(.forbidden, "Permission denied: missing permission \(name)")
             }

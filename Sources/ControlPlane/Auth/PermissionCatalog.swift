@@ -1,7 +1,7 @@
 import WireProtocol
 
 /// Every permission Berth knows, with the names Anka documents (including its spelling
-/// `view_prmission_groups`), and which controller permission each RPC needs.
+/// `view_prmission_groups`). The RPCs' permissions in ``RPCCatalog`` name these.
 enum PermissionCatalog {
     /// Controller permissions: `(category, name, label)`.
     static let controller: [(category: String, name: String, label: String)] = [
@@ -73,61 +73,6 @@ enum PermissionCatalog {
 
     static func resourcePermissionNames(type: String) -> Set<String>? {
         resources.first { $0.type == type }.map { Set($0.permissions.map(\.name)) }
-    }
-
-    /// What a caller needs to make an RPC.
-    enum Requirement: Equatable {
-        /// No credential at all (the TAP handshake).
-        case none
-        /// Any authenticated caller (status).
-        case authenticated
-        /// This controller permission.
-        case permission(String)
-        /// Root only: methods without a documented permission.
-        case root
-    }
-
-    static func requirement(for method: RPCMethod) -> Requirement {
-        switch method {
-        case .tapHand, .tapShake: .none
-        case .status, .portalSession, .watchFleet, .endSession: .authenticated
-        case .portalSecret: .root
-        case .fleetHistory: .permission("list_nodes")
-        case .instanceHistory: .permission("list_vms")
-        case .startInstances, .restartInstance: .permission("start_vm")
-        case .listInstances, .waitInstance: .permission("list_vms")
-        case .listEvents, .instanceLog: .permission("view_logs")
-        case .terminateInstance: .permission("terminate_vm")
-        case .updateInstance: .permission("update_vm")
-        case .listNodes: .permission("list_nodes")
-        case .deleteNode: .permission("delete_node")
-        case .configureNode, .updateNodeAgents: .permission("change_node_config")
-        case .createGroup: .permission("create_group")
-        case .listGroups: .permission("get_groups")
-        case .updateGroup: .permission("update_group")
-        case .deleteGroup: .permission("delete_group")
-        case .addNodesToGroups: .permission("add_node_to_group")
-        case .removeNodesFromGroups: .permission("remove_group_from_node")
-        case .createAPIKey: .permission("create_api_key")
-        case .listAPIKeys: .permission("get_api_key")
-        case .updateAPIKey: .permission("update_api_key")
-        case .deleteAPIKey: .permission("delete_api_key")
-        case .permissionCatalogue: .permission("view_permissions")
-        case .listPermissionGroups, .listGroupResources: .permission("view_prmission_groups")
-        case .createPermissionGroup, .updatePermissionGroup, .setGroupResources:
-            .permission("update_permission_groups")
-        case .deletePermissionGroup: .permission("delete_permission_groups")
-        case .listMACs, .populateMACs, .purgeMACs: .permission("mac_address")
-        case .listTemplates: .permission("registry_list")
-        case .deleteTemplate, .revertTemplate, .removeTemplateFromNodes: .permission("registry_delete")
-        case .putChunk, .missingChunks, .commitTemplateVersion: .permission("registry_push")
-        case .distributeTemplate, .cancelDistribution: .permission("registry_distribute")
-        case .listDistributions: .permission("registry_distribute_status")
-        case .registryDisk: .permission("get_registry_disk_info")
-        case .saveImage: .permission("save_image")
-        case .listImageRequests: .permission("list_images")
-        default: .root
-        }
     }
 
     /// The catalogue as the RPC answer.

@@ -1,20 +1,31 @@
 import WireProtocol
 
 extension ControlPlaneClient {
-    /// Calls `method` and decodes the answer's body, turning a non-OK status into a ``GatewayError``.
-    func rpc<Response: WireDecodable>(
-        _ method: RPCMethod,
+    /// Calls `rpc` with its declared request and decodes its declared response, turning a
+    /// non-OK status into a ``GatewayError``.
+    func rpc<Request, Response>(
+        _ rpc: RPC<Request, Response>,
         principal: Principal,
-        body: some WireEncodable,
-        as: Response.Type = Response.self,
+        body: Request,
         extraTime: Duration = .zero
     ) async throws -> Response {
-        let response = try await call(method, principal: principal, body: body, extraTime: extraTime)
+        let response = try await call(rpc.method, principal: principal, body: body, extraTime: extraTime)
         guard response.status == .ok else { throw GatewayError(response) }
         do {
             return try Response(bytes: response.body)
         } catch {
             throw GatewayError(.badGateway, "the control plane sent an unreadable answer")
         }
+    }
+
+    /// Sends `rpc` with any body and returns the raw answer (any status): for callers that
+    /// send a method an older form of its body, or read the status themselves.
+    public func call<Request, Response>(
+        _ rpc: RPC<Request, Response>,
+        principal: Principal,
+        body: some WireEncodable,
+        extraTime: Duration = .zero
+    ) async throws -> RPCResponse {
+        try await call(rpc.method, principal: principal, body: body, extraTime: extraTime)
     }
 }

@@ -6,7 +6,7 @@ import WireProtocol
 
 /// `GET /live?view=<name>&...`: server-sent events with fresh page fragments.
 ///
-/// It long-polls the control plane's change counter (``RPCMethod/watchFleet``), so an
+/// It long-polls the control plane's change counter (``RPCCatalog/watchFleet``), so an
 /// instance reaching `Started` reaches the page within a moment, and re-renders at least
 /// every few seconds for figures that change without an event (CPU, RAM). Only fragments
 /// whose HTML changed are sent. A stream ends after ``lifetime`` and the browser's
@@ -98,7 +98,7 @@ struct LiveFeed: Sendable {
     private func watch(after sequence: Int, principal: Principal, timeout: Duration) async throws -> Int {
         let millis = Int(timeout.components.seconds * 1000)
         let answer: FleetWatch = try await portal.client.rpc(
-            .watchFleet,
+            RPCCatalog.watchFleet,
             principal: principal,
             body: FleetWatch(sequence: sequence, timeoutMillis: millis),
             extraTime: timeout

@@ -4,7 +4,7 @@ import Synchronization
 import WireProtocol
 
 /// The key that signs the dashboard's cookies: one random secret per deployment, made and
-/// stored by the control plane and fetched by every gateway (``RPCMethod/portalSecret``), so
+/// stored by the control plane and fetched by every gateway (``RPCCatalog/portalSecret``), so
 /// sessions work across gateways and restarts.
 ///
 /// Nothing signed with it can be checked against the root token (the key once was a hash of
@@ -25,7 +25,7 @@ final class PortalKeyring: Sendable {
     /// Fetches the secret if it is not here yet; throws 503 while the control plane is away.
     func load() async throws {
         if current != nil { return }
-        let answer: PortalSecret = try await client.rpc(.portalSecret, principal: .root, body: Empty())
+        let answer: PortalSecret = try await client.rpc(RPCCatalog.portalSecret, principal: .root, body: Empty())
         guard answer.secret.count >= 32 else {
             throw GatewayError(.serviceUnavailable, "the control plane sent no dashboard secret")
         }

@@ -23,7 +23,7 @@ struct BerthRoutes {
                 throw GatewayError(.badRequest, "limit must be a positive number of bytes")
             }
             let chunk: LogChunk = try await client.rpc(
-                .instanceLog,
+                RPCCatalog.instanceLog,
                 principal: context.principal,
                 body: LogRequest(requestID: 0, instanceID: id, offset: offset, limit: limit)
             )
@@ -57,7 +57,7 @@ struct BerthRoutes {
             }
             func number(_ key: String) throws -> Int { try optionalNumber(key) ?? 0 }
             let list: EventList = try await client.rpc(
-                .listEvents,
+                RPCCatalog.listEvents,
                 principal: context.principal,
                 body: EventQuery(
                     afterID: try optionalNumber("after"),
@@ -70,8 +70,12 @@ struct BerthRoutes {
             return AnkaJSON.ok(
                 list.events.map {
                     EventJSON(
-                        id: $0.id, ts: AnkaJSON.timestamp(micros: $0.tsMicros), kind: $0.kind,
-                        subject: $0.subject, message: $0.message, actor: $0.actor
+                        id: $0.id,
+                        ts: AnkaJSON.timestamp(micros: $0.tsMicros),
+                        kind: $0.kind,
+                        subject: $0.subject,
+                        message: $0.message,
+                        actor: $0.actor
                     )
                 }
             )
@@ -94,7 +98,7 @@ struct BerthRoutes {
                 throw GatewayError(.badRequest, "timeout must be between 0 and 600 seconds")
             }
             let result: WaitInstanceResult = try await client.rpc(
-                .waitInstance,
+                RPCCatalog.waitInstance,
                 principal: context.principal,
                 body: WaitInstanceRequest(instanceID: id, states: states, timeoutMillis: Int(timeout * 1000)),
                 extraTime: .milliseconds(Int64(timeout * 1000))

@@ -16,11 +16,19 @@ struct GroupRoutes {
                 description: try json.string("description") ?? "",
                 fallbackGroupID: try json.string("fallback_group_id")
             )
-            let created: GroupRecord = try await client.rpc(.createGroup, principal: context.principal, body: body)
+            let created: GroupRecord = try await client.rpc(
+                RPCCatalog.createGroup,
+                principal: context.principal,
+                body: body
+            )
             return AnkaJSON.ok(GroupJSON(created))
         }
         router.get("/api/v1/group") { request, context -> Response in
-            let list: GroupList = try await client.rpc(.listGroups, principal: context.principal, body: Empty())
+            let list: GroupList = try await client.rpc(
+                RPCCatalog.listGroups,
+                principal: context.principal,
+                body: Empty()
+            )
             let id = request.uri.queryParameters.get("id") ?? ""
             let groups = id.isEmpty ? list.groups : list.groups.filter { $0.id == id }
             if !id.isEmpty && groups.isEmpty { throw GatewayError(.notFound, "No such group \(id)") }
@@ -35,24 +43,32 @@ struct GroupRoutes {
             body.description = try json.string("description")
             // `"fallback_group_id": null` (or "") clears the fallback.
             body.fallbackGroupID = json.isNull("fallback_group_id") ? "" : try json.string("fallback_group_id")
-            let _: Empty = try await client.rpc(.updateGroup, principal: context.principal, body: body)
+            let _: Empty = try await client.rpc(RPCCatalog.updateGroup, principal: context.principal, body: body)
             return AnkaJSON.ok()
         }
         router.delete("/api/v1/group") { request, context -> Response in
             let json = try await RequestJSON.read(request)
             let id = try request.uri.queryParameters.get("id") ?? json.string("id") ?? ""
             guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
-            let _: Empty = try await client.rpc(.deleteGroup, principal: context.principal, body: IDQuery(id: id))
+            let _: Empty = try await client.rpc(
+                RPCCatalog.deleteGroup,
+                principal: context.principal,
+                body: IDQuery(id: id)
+            )
             return AnkaJSON.ok()
         }
         router.post("/api/v1/node/group") { request, context -> Response in
             let body = try await membership(request)
-            let _: Empty = try await client.rpc(.addNodesToGroups, principal: context.principal, body: body)
+            let _: Empty = try await client.rpc(RPCCatalog.addNodesToGroups, principal: context.principal, body: body)
             return AnkaJSON.ok()
         }
         router.delete("/api/v1/node/group") { request, context -> Response in
             let body = try await membership(request)
-            let _: Empty = try await client.rpc(.removeNodesFromGroups, principal: context.principal, body: body)
+            let _: Empty = try await client.rpc(
+                RPCCatalog.removeNodesFromGroups,
+                principal: context.principal,
+                body: body
+            )
             return AnkaJSON.ok()
         }
     }

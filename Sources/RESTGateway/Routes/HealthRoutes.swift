@@ -14,7 +14,11 @@ struct HealthRoutes {
             return AnkaJSON.ok(message: "ready")
         }
         router.get("/api/v1/status") { _, context -> Response in
-            let status: ControllerStatus = try await client.rpc(.status, principal: context.principal, body: Empty())
+            let status: ControllerStatus = try await client.rpc(
+                RPCCatalog.status,
+                principal: context.principal,
+                body: Empty()
+            )
             return AnkaJSON.ok(
                 StatusJSON(
                     status: status.status,

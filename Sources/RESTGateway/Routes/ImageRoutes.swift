@@ -32,13 +32,13 @@ struct ImageRoutes {
             guard !body.targetTemplateID.isEmpty || !body.newTemplateName.isEmpty else {
                 throw GatewayError(.badRequest, "new_template_name is required when target_vm_id is not given")
             }
-            let id: IDQuery = try await client.rpc(.saveImage, principal: context.principal, body: body)
+            let id: IDQuery = try await client.rpc(RPCCatalog.saveImage, principal: context.principal, body: body)
             return AnkaJSON.ok(RequestIDJSON(request_id: id.id))
         }
         router.get("/api/v1/image") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
             let list: ImageRequestList = try await client.rpc(
-                .listImageRequests,
+                RPCCatalog.listImageRequests,
                 principal: context.principal,
                 body: IDQuery(id: id)
             )
@@ -87,7 +87,9 @@ struct ImageRequestJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, status, request, error, scriptResult = "script_result", templateID = "template_id"
+        case id, status, request, error
+        case scriptResult = "script_result"
+        case templateID = "template_id"
         case uploadedBytes = "uploaded_bytes"
     }
 

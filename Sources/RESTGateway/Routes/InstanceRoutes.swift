@@ -15,14 +15,14 @@ struct InstanceRoutes {
         router.post("/api/v1/vm") { request, context -> Response in
             let json = try await RequestJSON.read(request)
             let body = try startRequest(json)
-            let ids: IDList = try await client.rpc(.startInstances, principal: context.principal, body: body)
+            let ids: IDList = try await client.rpc(RPCCatalog.startInstances, principal: context.principal, body: body)
             return AnkaJSON.ok(ids.ids)
         }
         router.get("/api/v1/vm") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
             if !id.isEmpty {
                 let list: InstanceList = try await client.rpc(
-                    .listInstances,
+                    RPCCatalog.listInstances,
                     principal: context.principal,
                     body: InstanceQuery(id: id)
                 )
@@ -39,7 +39,7 @@ struct InstanceRoutes {
             body.name = try json.string("name")
             body.externalID = try json.string("external_id")
             body.metadataJSON = try metadataJSON(json)
-            let _: Empty = try await client.rpc(.updateInstance, principal: context.principal, body: body)
+            let _: Empty = try await client.rpc(RPCCatalog.updateInstance, principal: context.principal, body: body)
             return AnkaJSON.ok()
         }
         // The reference gives no method for restart; its curl example POSTs. Accept PUT too.
@@ -50,7 +50,7 @@ struct InstanceRoutes {
                     try json.string("id") ?? json.string("instance_id") ?? request.uri.queryParameters.get("id") ?? ""
                 guard !id.isEmpty else { throw GatewayError(.badRequest, "id (or instance_id) is required") }
                 let _: Empty = try await client.rpc(
-                    .restartInstance,
+                    RPCCatalog.restartInstance,
                     principal: context.principal,
                     body: IDQuery(id: id)
                 )
@@ -61,7 +61,11 @@ struct InstanceRoutes {
             let json = try await RequestJSON.read(request)
             let id = try json.string("id") ?? request.uri.queryParameters.get("id") ?? ""
             guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
-            let _: Empty = try await client.rpc(.terminateInstance, principal: context.principal, body: IDQuery(id: id))
+            let _: Empty = try await client.rpc(
+                RPCCatalog.terminateInstance,
+                principal: context.principal,
+                body: IDQuery(id: id)
+            )
             return AnkaJSON.ok()
         }
     }
@@ -72,7 +76,7 @@ struct InstanceRoutes {
     /// the body short, which a client sees as an incomplete response, never a short list).
     func list(principal: Principal) async throws -> Response {
         let first: InstanceList = try await client.rpc(
-            .listInstances,
+            RPCCatalog.listInstances,
             principal: principal,
             body: InstanceQuery(limit: pageSize)
         )
@@ -93,7 +97,7 @@ struct InstanceRoutes {
             body: ResponseBody { writer in
                 @Sendable func fetch(after cursor: UInt64) async throws -> InstanceList {
                     try await client.rpc(
-                        .listInstances,
+                        RPCCatalog.listInstances,
                         principal: principal,
                         body: InstanceQuery(after: cursor, limit: pageSize)
                     )

@@ -26,14 +26,18 @@ struct KeyRoutes {
                 groups: try json.stringArray("groups") ?? [],
                 publicKeyDER: publicKey
             )
-            let created: APIKeyCreated = try await client.rpc(.createAPIKey, principal: context.principal, body: body)
+            let created: APIKeyCreated = try await client.rpc(
+                RPCCatalog.createAPIKey,
+                principal: context.principal,
+                body: body
+            )
             return created.privateKeyDER.isEmpty
                 ? AnkaJSON.ok() : AnkaJSON.ok(Data(created.privateKeyDER).base64EncodedString())
         }
         router.get("/api/v1/apikey") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
             let list: APIKeyList = try await client.rpc(
-                .listAPIKeys,
+                RPCCatalog.listAPIKeys,
                 principal: context.principal,
                 body: IDQuery(id: id)
             )
@@ -56,14 +60,18 @@ struct KeyRoutes {
                 throw GatewayError(.badRequest, "groups is required")
             }
             let body = APIKeyUpdateRequest(id: id, groups: groups, ttlSeconds: try json.int("ttl"))
-            let _: Empty = try await client.rpc(.updateAPIKey, principal: context.principal, body: body)
+            let _: Empty = try await client.rpc(RPCCatalog.updateAPIKey, principal: context.principal, body: body)
             return AnkaJSON.ok()
         }
         router.delete("/api/v1/apikey") { request, context -> Response in
             let json = try await RequestJSON.read(request)
             let id = try json.string("id") ?? request.uri.queryParameters.get("id") ?? ""
             guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
-            let _: Empty = try await client.rpc(.deleteAPIKey, principal: context.principal, body: IDQuery(id: id))
+            let _: Empty = try await client.rpc(
+                RPCCatalog.deleteAPIKey,
+                principal: context.principal,
+                body: IDQuery(id: id)
+            )
             return AnkaJSON.ok()
         }
 
@@ -71,7 +79,11 @@ struct KeyRoutes {
         router.post("/tap/v1/hand") { request, _ -> Response in
             let json = try await RequestJSON.read(request)
             guard let id = try json.string("id"), !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
-            let challenge: TAPChallenge = try await client.rpc(.tapHand, principal: .anonymous, body: IDQuery(id: id))
+            let challenge: TAPChallenge = try await client.rpc(
+                RPCCatalog.tapHand,
+                principal: .anonymous,
+                body: IDQuery(id: id)
+            )
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; charset=utf-8"
             return Response(
@@ -86,7 +98,7 @@ struct KeyRoutes {
                 throw GatewayError(.badRequest, "id and secret are required")
             }
             let session: TAPSession = try await client.rpc(
-                .tapShake,
+                RPCCatalog.tapShake,
                 principal: .anonymous,
                 body: TAPShakeRequest(id: id, secret: secret)
             )

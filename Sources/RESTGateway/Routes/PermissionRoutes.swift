@@ -20,7 +20,7 @@ struct PermissionRoutes {
     private func register(prefix: String, on router: Router<GatewayContext>) {
         router.get("\(prefix)/resources/permissions") { _, context -> Response in
             let catalogue: PermissionCatalogue = try await client.rpc(
-                .permissionCatalogue,
+                RPCCatalog.permissionCatalogue,
                 principal: context.principal,
                 body: Empty()
             )
@@ -28,7 +28,7 @@ struct PermissionRoutes {
         }
         router.get("\(prefix)/permissions") { _, context -> Response in
             let catalogue: PermissionCatalogue = try await client.rpc(
-                .permissionCatalogue,
+                RPCCatalog.permissionCatalogue,
                 principal: context.principal,
                 body: Empty()
             )
@@ -43,7 +43,7 @@ struct PermissionRoutes {
         router.get("\(prefix)/group/:name/resources") { _, context -> Response in
             let name = try Self.groupName(context)
             let resources: GroupResources = try await client.rpc(
-                .listGroupResources,
+                RPCCatalog.listGroupResources,
                 principal: context.principal,
                 body: IDQuery(id: name)
             )
@@ -53,7 +53,7 @@ struct PermissionRoutes {
             let name = try Self.groupName(context)
             let grants = try await RequestJSON.readArray(request).map(Self.resourceGrant)
             let _: Empty = try await client.rpc(
-                .setGroupResources,
+                RPCCatalog.setGroupResources,
                 principal: context.principal,
                 body: GroupResources(group: name, resources: grants)
             )
@@ -77,7 +77,11 @@ struct PermissionRoutes {
                 description: try json.string("description") ?? "",
                 permissions: try json.stringArray("permissions") ?? []
             )
-            let _: Empty = try await client.rpc(.createPermissionGroup, principal: context.principal, body: record)
+            let _: Empty = try await client.rpc(
+                RPCCatalog.createPermissionGroup,
+                principal: context.principal,
+                body: record
+            )
             return AnkaJSON.ok(message: "Saved")
         }
         router.delete("\(prefix)/group") { request, context -> Response in
@@ -88,7 +92,7 @@ struct PermissionRoutes {
         }
         router.get("\(prefix)/group/:name") { _, context -> Response in
             let groups: PermissionGroupList = try await client.rpc(
-                .listPermissionGroups,
+                RPCCatalog.listPermissionGroups,
                 principal: context.principal,
                 body: IDQuery(id: try Self.groupName(context))
             )
@@ -101,7 +105,11 @@ struct PermissionRoutes {
                 description: try json.string("description"),
                 permissions: try json.stringArray("permissions")
             )
-            let _: Empty = try await client.rpc(.updatePermissionGroup, principal: context.principal, body: update)
+            let _: Empty = try await client.rpc(
+                RPCCatalog.updatePermissionGroup,
+                principal: context.principal,
+                body: update
+            )
             return AnkaJSON.ok(message: "Saved")
         }
         router.delete("\(prefix)/group/:name") { _, context -> Response in
@@ -110,7 +118,7 @@ struct PermissionRoutes {
         router.get("\(prefix)/group/:name/permissions") { _, context -> Response in
             let name = try Self.groupName(context)
             let groups: PermissionGroupList = try await client.rpc(
-                .listPermissionGroups,
+                RPCCatalog.listPermissionGroups,
                 principal: context.principal,
                 body: IDQuery(id: name)
             )
@@ -124,7 +132,11 @@ struct PermissionRoutes {
                     permissions: names,
                     createIfMissing: true
                 )
-                let _: Empty = try await client.rpc(.updatePermissionGroup, principal: context.principal, body: update)
+                let _: Empty = try await client.rpc(
+                    RPCCatalog.updatePermissionGroup,
+                    principal: context.principal,
+                    body: update
+                )
                 return AnkaJSON.ok(message: "Saved")
             }
         }
@@ -132,7 +144,7 @@ struct PermissionRoutes {
 
     private func list(name: String, context: GatewayContext) async throws -> Response {
         let groups: PermissionGroupList = try await client.rpc(
-            .listPermissionGroups,
+            RPCCatalog.listPermissionGroups,
             principal: context.principal,
             body: IDQuery(id: name)
         )
@@ -141,7 +153,7 @@ struct PermissionRoutes {
 
     private func delete(name: String, context: GatewayContext) async throws -> Response {
         let _: Empty = try await client.rpc(
-            .deletePermissionGroup,
+            RPCCatalog.deletePermissionGroup,
             principal: context.principal,
             body: IDQuery(id: name)
         )

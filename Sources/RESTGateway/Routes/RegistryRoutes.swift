@@ -12,7 +12,7 @@ struct RegistryRoutes {
             let query = request.uri.queryParameters
             let id = query.get("id") ?? ""
             let list: TemplateList = try await client.rpc(
-                .listTemplates,
+                RPCCatalog.listTemplates,
                 principal: context.principal,
                 body: IDQuery(id: id)
             )
@@ -27,7 +27,11 @@ struct RegistryRoutes {
             let json = try await RequestJSON.read(request)
             let id = try request.uri.queryParameters.get("id") ?? json.string("id") ?? ""
             guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
-            let _: Empty = try await client.rpc(.deleteTemplate, principal: context.principal, body: IDQuery(id: id))
+            let _: Empty = try await client.rpc(
+                RPCCatalog.deleteTemplate,
+                principal: context.principal,
+                body: IDQuery(id: id)
+            )
             return AnkaJSON.ok()
         }
         router.delete("/api/v1/registry/revert") { request, context -> Response in
@@ -42,7 +46,7 @@ struct RegistryRoutes {
                 number = value
             }
             let _: IDList = try await client.rpc(
-                .revertTemplate,
+                RPCCatalog.revertTemplate,
                 principal: context.principal,
                 body: RevertTemplateRequest(id: id, tag: query.get("tag") ?? "", number: number)
             )
@@ -53,7 +57,7 @@ struct RegistryRoutes {
             let id = try request.uri.queryParameters.get("id") ?? json.string("id") ?? ""
             guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
             let nodes: IDList = try await client.rpc(
-                .removeTemplateFromNodes,
+                RPCCatalog.removeTemplateFromNodes,
                 principal: context.principal,
                 body: RemoveFromNodesRequest(templateID: id, nodeIDs: try json.stringArray("node_ids") ?? [])
             )
@@ -69,13 +73,17 @@ struct RegistryRoutes {
             body.nodeIDs = try json.stringArray("node_ids") ?? []
             body.groupID = try json.string("group_id") ?? ""
             body.permissionGroup = try json.string("group") ?? ""
-            let id: IDQuery = try await client.rpc(.distributeTemplate, principal: context.principal, body: body)
+            let id: IDQuery = try await client.rpc(
+                RPCCatalog.distributeTemplate,
+                principal: context.principal,
+                body: body
+            )
             return AnkaJSON.ok(RequestIDJSON(request_id: id.id))
         }
         router.get("/api/v1/registry/vm/distribute") { request, context -> Response in
             let id = request.uri.queryParameters.get("id") ?? ""
             let list: DistributionList = try await client.rpc(
-                .listDistributions,
+                RPCCatalog.listDistributions,
                 principal: context.principal,
                 body: IDQuery(id: id)
             )
@@ -87,14 +95,18 @@ struct RegistryRoutes {
             let id = try request.uri.queryParameters.get("id") ?? json.string("id") ?? ""
             guard !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
             let _: Empty = try await client.rpc(
-                .cancelDistribution,
+                RPCCatalog.cancelDistribution,
                 principal: context.principal,
                 body: IDQuery(id: id)
             )
             return AnkaJSON.ok()
         }
         router.get("/api/v1/registry/disk") { _, context -> Response in
-            let disk: RegistryDisk = try await client.rpc(.registryDisk, principal: context.principal, body: Empty())
+            let disk: RegistryDisk = try await client.rpc(
+                RPCCatalog.registryDisk,
+                principal: context.principal,
+                body: Empty()
+            )
             return AnkaJSON.ok(
                 DiskJSON(
                     total: disk.totalBytes,

@@ -81,7 +81,11 @@ struct TemplatePushRoutes {
         }
         guard !files.isEmpty else { throw GatewayError(.badRequest, "the tar holds no files") }
         commit.manifest = TemplateManifest(files: files)
-        let template: TemplateRecord = try await client.rpc(.commitTemplateVersion, principal: principal, body: commit)
+        let template: TemplateRecord = try await client.rpc(
+            RPCCatalog.commitTemplateVersion,
+            principal: principal,
+            body: commit
+        )
         let version = template.versions.first
         return AnkaJSON.ok(
             PushedJSON(
@@ -143,13 +147,13 @@ struct ChunkUploader {
     private mutating func store(_ chunk: [UInt8]) async throws {
         let hash = ChunkHash(bytes: Array(SHA256.hash(data: chunk)))!
         let missing: ChunkList = try await client.rpc(
-            .missingChunks,
+            RPCCatalog.missingChunks,
             principal: principal,
             body: ChunkList(requestID: 0, hashes: [hash])
         )
         if !missing.hashes.isEmpty {
             let stored: ChunkList = try await client.rpc(
-                .putChunk,
+                RPCCatalog.putChunk,
                 principal: principal,
                 body: ChunkData(requestID: 0, data: chunk)
             )

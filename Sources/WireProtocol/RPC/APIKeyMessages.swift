@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/createAPIKey``.
+/// Body of ``RPCCatalog/createAPIKey``.
 public struct APIKeyCreateRequest: WireCodable, Equatable {
     public var id: String = ""
     /// Lifetime of the key itself, in seconds.
@@ -34,7 +34,7 @@ public struct APIKeyCreateRequest: WireCodable, Equatable {
     }
 }
 
-/// Answer to ``RPCMethod/createAPIKey``: the generated private key (PKCS#1 DER), if the
+/// Answer to ``RPCCatalog/createAPIKey``: the generated private key (PKCS#1 DER), if the
 /// server made the pair. It is not kept anywhere.
 public struct APIKeyCreated: WireCodable, Equatable {
     public var privateKeyDER: [UInt8]
@@ -85,7 +85,7 @@ public struct APIKeyRecord: WireCodable, Equatable {
     }
 }
 
-/// Answer to ``RPCMethod/listAPIKeys``.
+/// Answer to ``RPCCatalog/listAPIKeys``.
 public struct APIKeyList: WireCodable, Equatable {
     public var keys: [APIKeyRecord]
 
@@ -101,7 +101,7 @@ public struct APIKeyList: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/updateAPIKey``: new groups, and optionally a new lifetime from now.
+/// Body of ``RPCCatalog/updateAPIKey``: new groups, and optionally a new lifetime from now.
 public struct APIKeyUpdateRequest: WireCodable, Equatable {
     public var id: String = ""
     public var groups: [String] = []
@@ -131,7 +131,7 @@ public struct APIKeyUpdateRequest: WireCodable, Equatable {
     }
 }
 
-/// Answer to ``RPCMethod/tapHand``: the secret encrypted to the key, as standard base64.
+/// Answer to ``RPCCatalog/tapHand``: the secret encrypted to the key, as standard base64.
 public struct TAPChallenge: WireCodable, Equatable {
     public var encryptedSecretBase64: String
 
@@ -147,7 +147,7 @@ public struct TAPChallenge: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/tapShake``.
+/// Body of ``RPCCatalog/tapShake``.
 public struct TAPShakeRequest: WireCodable, Equatable {
     public var id: String
     public var secret: String
@@ -174,7 +174,7 @@ public struct TAPShakeRequest: WireCodable, Equatable {
     }
 }
 
-/// Answer to ``RPCMethod/tapShake``: the session a client then presents as its bearer.
+/// Answer to ``RPCCatalog/tapShake``: the session a client then presents as its bearer.
 public struct TAPSession: WireCodable, Equatable {
     public var userName: String
     public var token: String

@@ -1,4 +1,4 @@
-/// The answer to ``RPCMethod/status``: Anka's `/api/v1/status` body.
+/// The answer to ``RPCCatalog/status``: Anka's `/api/v1/status` body.
 public struct ControllerStatus: WireCodable, Equatable {
     public var status: String
     public var version: String

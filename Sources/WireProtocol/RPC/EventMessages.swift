@@ -50,7 +50,7 @@ public struct EventRecord: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/listEvents``.
+/// Body of ``RPCCatalog/listEvents``.
 public struct EventQuery: WireCodable, Equatable {
     /// Events after this id, oldest first (tailing; 0 is from the start); `nil` for the newest first.
     public var afterID: Int?
@@ -91,7 +91,7 @@ public struct EventQuery: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/listEvents``.
+/// Answer of ``RPCCatalog/listEvents``.
 public struct EventList: WireCodable, Equatable {
     public var events: [EventRecord]
 

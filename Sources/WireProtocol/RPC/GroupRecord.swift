@@ -33,7 +33,7 @@ public struct GroupRecord: WireCodable, Equatable {
     }
 }
 
-/// A list of groups: the answer to ``RPCMethod/listGroups``.
+/// A list of groups: the answer to ``RPCCatalog/listGroups``.
 public struct GroupList: WireCodable, Equatable {
     public var groups: [GroupRecord]
 

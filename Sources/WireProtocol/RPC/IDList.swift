@@ -1,4 +1,4 @@
-/// A list of ids: the body of ``RPCMethod/startInstances``' answer.
+/// A list of ids: the body of ``RPCCatalog/startInstances``' answer.
 public struct IDList: WireCodable, Equatable {
     public var ids: [String]
 

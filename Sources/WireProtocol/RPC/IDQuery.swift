@@ -1,7 +1,7 @@
 /// Selects one object by id, or all when `id` is empty.
 ///
-/// Body of ``RPCMethod/listInstances``, ``RPCMethod/terminateInstance``,
-/// ``RPCMethod/listNodes`` and ``RPCMethod/deleteNode``.
+/// Body of ``RPCCatalog/listInstances``, ``RPCCatalog/terminateInstance``,
+/// ``RPCCatalog/listNodes`` and ``RPCCatalog/deleteNode``.
 public struct IDQuery: WireCodable, Equatable {
     public var id: String
 

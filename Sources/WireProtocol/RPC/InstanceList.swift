@@ -1,4 +1,4 @@
-/// A list of instances: the answer to ``RPCMethod/listInstances``.
+/// A list of instances: the answer to ``RPCCatalog/listInstances``.
 public struct InstanceList: WireCodable, Equatable {
     public var instances: [InstanceRecord]
     /// The cursor for the next page (``InstanceQuery/after``); 0 when this page is the last.

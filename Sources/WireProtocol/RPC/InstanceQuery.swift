@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/listInstances``: one instance by id, or a page of all of them.
+/// Body of ``RPCCatalog/listInstances``: one instance by id, or a page of all of them.
 ///
 /// Wire-compatible with ``IDQuery``: an older gateway that sends only `id` gets the whole
 /// list in one frame, as before paging existed (so it fails past the frame cap).

@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/listMACs``: Anka's `GET /api/v1/macaddr` parameters.
+/// Body of ``RPCCatalog/listMACs``: Anka's `GET /api/v1/macaddr` parameters.
 public struct MACQuery: WireCodable, Equatable {
     /// Count free addresses (`count`), or those in use (`in_use` without `limit`).
     public var count: Bool = false

@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/configureNode``: Anka's `POST /api/v1/node/config`.
+/// Body of ``RPCCatalog/configureNode``: Anka's `POST /api/v1/node/config`.
 ///
 /// Only the fields that are set change.
 public struct NodeConfigRequest: WireCodable, Equatable {

@@ -1,4 +1,4 @@
-/// A list of nodes: the answer to ``RPCMethod/listNodes``.
+/// A list of nodes: the answer to ``RPCCatalog/listNodes``.
 public struct NodeList: WireCodable, Equatable {
     public var nodes: [NodeRecord]
 

@@ -38,7 +38,7 @@ public struct ResourceGrant: WireCodable, Equatable {
 
 /// A permission group: controller permissions and resource grants.
 ///
-/// Also the body of ``RPCMethod/createPermissionGroup``.
+/// Also the body of ``RPCCatalog/createPermissionGroup``.
 public struct PermissionGroupRecord: WireCodable, Equatable {
     public var name: String = ""
     public var description: String = ""
@@ -78,7 +78,7 @@ public struct PermissionGroupRecord: WireCodable, Equatable {
     }
 }
 
-/// A list of permission groups: the answer to ``RPCMethod/listPermissionGroups``.
+/// A list of permission groups: the answer to ``RPCCatalog/listPermissionGroups``.
 public struct PermissionGroupList: WireCodable, Equatable {
     public var groups: [PermissionGroupRecord]
 
@@ -94,7 +94,7 @@ public struct PermissionGroupList: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/updatePermissionGroup``: which fields to change.
+/// Body of ``RPCCatalog/updatePermissionGroup``: which fields to change.
 public struct PermissionGroupUpdate: WireCodable, Equatable {
     public var name: String = ""
     public var description: String?
@@ -136,7 +136,7 @@ public struct PermissionGroupUpdate: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/setGroupResources`` and answer to ``RPCMethod/listGroupResources``.
+/// Body of ``RPCCatalog/setGroupResources`` and answer to ``RPCCatalog/listGroupResources``.
 public struct GroupResources: WireCodable, Equatable {
     public var group: String = ""
     public var resources: [ResourceGrant] = []
@@ -202,7 +202,7 @@ public struct PermissionDescription: WireCodable, Equatable {
     }
 }
 
-/// Every permission the control plane knows: the answer to ``RPCMethod/permissionCatalogue``.
+/// Every permission the control plane knows: the answer to ``RPCCatalog/permissionCatalogue``.
 public struct PermissionCatalogue: WireCodable, Equatable {
     public var entries: [PermissionDescription]
 

@@ -83,7 +83,7 @@ public struct FleetSample: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/fleetHistory``: samples, oldest first, the current one last.
+/// Answer of ``RPCCatalog/fleetHistory``: samples, oldest first, the current one last.
 public struct FleetHistory: WireCodable, Equatable {
     public var samples: [FleetSample]
 
@@ -99,7 +99,7 @@ public struct FleetHistory: WireCodable, Equatable {
     }
 }
 
-/// Body and answer of ``RPCMethod/watchFleet``: a long poll on the fleet's change counter.
+/// Body and answer of ``RPCCatalog/watchFleet``: a long poll on the fleet's change counter.
 ///
 /// The call returns once the counter passes `sequence` (at once if it already has), or
 /// after `timeoutMillis`; the answer carries the counter's value then.
@@ -128,7 +128,7 @@ public struct FleetWatch: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/portalSession``: how long the dashboard session should last.
+/// Body of ``RPCCatalog/portalSession``: how long the dashboard session should last.
 public struct PortalSessionRequest: WireCodable, Equatable {
     public var ttlSeconds: Int = 0
 
@@ -143,7 +143,7 @@ public struct PortalSessionRequest: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/portalSession``: a TAP session for the same key, and when it ends.
+/// Answer of ``RPCCatalog/portalSession``: a TAP session for the same key, and when it ends.
 public struct PortalSessionGrant: WireCodable, Equatable {
     public var session: TAPSession
     public var expiresMicros: Int
@@ -202,7 +202,7 @@ public struct InstanceTransition: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/instanceHistory``: the instance's states, oldest first.
+/// Answer of ``RPCCatalog/instanceHistory``: the instance's states, oldest first.
 public struct InstanceHistory: WireCodable, Equatable {
     public var transitions: [InstanceTransition]
 
@@ -218,7 +218,7 @@ public struct InstanceHistory: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/portalSecret``: the deployment's cookie-signing secret, made once
+/// Answer of ``RPCCatalog/portalSecret``: the deployment's cookie-signing secret, made once
 /// by the control plane and shared by every gateway.
 public struct PortalSecret: WireCodable, Equatable {
     public var secret: [UInt8] = []

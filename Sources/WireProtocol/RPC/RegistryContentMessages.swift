@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/commitTemplateVersion``: a new version whose chunks are uploaded.
+/// Body of ``RPCCatalog/commitTemplateVersion``: a new version whose chunks are uploaded.
 ///
 /// `templateID` names an existing template; otherwise `templateName` is looked up, and a
 /// template is created with that name when none has it.
@@ -42,7 +42,7 @@ public struct CommitVersionRequest: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/distributeTemplate`` (Anka `POST /api/v1/registry/vm/distribute`).
+/// Body of ``RPCCatalog/distributeTemplate`` (Anka `POST /api/v1/registry/vm/distribute`).
 public struct DistributeRequest: WireCodable, Equatable {
     public var templateID: String = ""
     public var tag: String = ""
@@ -159,7 +159,7 @@ public struct DistributionRecord: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/listDistributions``, newest first.
+/// Answer of ``RPCCatalog/listDistributions``, newest first.
 public struct DistributionList: WireCodable, Equatable {
     public var distributions: [DistributionRecord]
 
@@ -175,7 +175,7 @@ public struct DistributionList: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/removeTemplateFromNodes`` (Anka `DELETE /api/v1/registry/vm/remove`).
+/// Body of ``RPCCatalog/removeTemplateFromNodes`` (Anka `DELETE /api/v1/registry/vm/remove`).
 public struct RemoveFromNodesRequest: WireCodable, Equatable {
     public var templateID: String = ""
     /// Every node holding it when empty.
@@ -202,7 +202,7 @@ public struct RemoveFromNodesRequest: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/registryDisk``: the registry's storage.
+/// Answer of ``RPCCatalog/registryDisk``: the registry's storage.
 public struct RegistryDisk: WireCodable, Equatable {
     /// The file system that holds the registry.
     public var totalBytes: Int = 0
@@ -237,7 +237,7 @@ public struct RegistryDisk: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/saveImage`` (Anka `POST /api/v1/image`), and the request kept
+/// Body of ``RPCCatalog/saveImage`` (Anka `POST /api/v1/image`), and the request kept
 /// with each save-image record.
 public struct SaveImageRequest: WireCodable, Equatable {
     public var instanceID: String = ""
@@ -334,7 +334,7 @@ public struct ImageRequestRecord: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/listImageRequests``, newest first.
+/// Answer of ``RPCCatalog/listImageRequests``, newest first.
 public struct ImageRequestList: WireCodable, Equatable {
     public var requests: [ImageRequestRecord]
 

@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/startInstances``: Anka's `POST /api/v1/vm`.
+/// Body of ``RPCCatalog/startInstances``: Anka's `POST /api/v1/vm`.
 public struct StartInstancesRequest: WireCodable, Equatable {
     /// Template id (Anka `vmid`).
     public var templateID: String = ""

@@ -90,7 +90,7 @@ public struct TemplateRecord: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/listTemplates``.
+/// Answer of ``RPCCatalog/listTemplates``.
 public struct TemplateList: WireCodable, Equatable {
     public var templates: [TemplateRecord]
 
@@ -106,7 +106,7 @@ public struct TemplateList: WireCodable, Equatable {
     }
 }
 
-/// Body of ``RPCMethod/revertTemplate``: revert to `tag` or `number`, or drop the newest.
+/// Body of ``RPCCatalog/revertTemplate``: revert to `tag` or `number`, or drop the newest.
 public struct RevertTemplateRequest: WireCodable, Equatable {
     public var id: String = ""
     public var tag: String = ""

@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/updateInstance``: Anka's `PUT /api/v1/vm?id=`.
+/// Body of ``RPCCatalog/updateInstance``: Anka's `PUT /api/v1/vm?id=`.
 ///
 /// Only the fields that are set change.
 public struct UpdateInstanceRequest: WireCodable, Equatable {

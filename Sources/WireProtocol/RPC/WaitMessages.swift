@@ -1,4 +1,4 @@
-/// Body of ``RPCMethod/waitInstance``.
+/// Body of ``RPCCatalog/waitInstance``.
 public struct WaitInstanceRequest: WireCodable, Equatable {
     public var instanceID: String = ""
     /// Any of these states ends the wait.
@@ -29,7 +29,7 @@ public struct WaitInstanceRequest: WireCodable, Equatable {
     }
 }
 
-/// Answer of ``RPCMethod/waitInstance``: the instance as the wait ended, and why it ended.
+/// Answer of ``RPCCatalog/waitInstance``: the instance as the wait ended, and why it ended.
 public struct WaitInstanceResult: WireCodable, Equatable {
     public enum Outcome: UInt8, Sendable {
         /// The instance is in one of the wanted states.

@@ -17,10 +17,10 @@ struct DashboardView {
         let client = portal.client
         let principal = request.principal
         async let history: FleetHistory? = PortalData.permitted {
-            try await client.rpc(.fleetHistory, principal: principal, body: Empty())
+            try await client.rpc(RPCCatalog.fleetHistory, principal: principal, body: Empty())
         }
         async let disk: RegistryDisk? = PortalData.permitted {
-            try await client.rpc(.registryDisk, principal: principal, body: Empty())
+            try await client.rpc(RPCCatalog.registryDisk, principal: principal, body: Empty())
         }
         let samples = try await history?.samples ?? []
         return [

@@ -34,7 +34,7 @@ struct EventsView {
         let query = request.query
         let before = Int(query["before"] ?? "") ?? 0
         let list: EventList = try await portal.client.rpc(
-            .listEvents,
+            RPCCatalog.listEvents,
             principal: request.principal,
             body: EventQuery(
                 afterID: nil,

@@ -8,13 +8,13 @@ struct GroupsView {
     func register(on router: Router<GatewayContext>) {
         portal.page(router, "/groups", title: "Groups", section: "groups") { request in
             let groups: GroupList = try await portal.client.rpc(
-                .listGroups,
+                RPCCatalog.listGroups,
                 principal: request.principal,
                 body: Empty()
             )
             let names = Dictionary(uniqueKeysWithValues: groups.groups.map { ($0.id, $0.name) })
             let nodes: NodeList? = try await PortalData.permitted {
-                try await portal.client.rpc(.listNodes, principal: request.principal, body: IDQuery())
+                try await portal.client.rpc(RPCCatalog.listNodes, principal: request.principal, body: IDQuery())
             }
             var members: [String: Int] = [:]
             for node in nodes?.nodes ?? [] { for group in node.groups { members[group.id, default: 0] += 1 } }
@@ -36,7 +36,7 @@ struct GroupsView {
         portal.page(router, "/groups/:id", title: "Edit group", section: "groups") { request in
             let id = request.parameter()
             let groups: GroupList = try await portal.client.rpc(
-                .listGroups,
+                RPCCatalog.listGroups,
                 principal: request.principal,
                 body: Empty()
             )
@@ -49,7 +49,7 @@ struct GroupsView {
         portal.action(router, "/groups") { request, form in
             guard let name = form["name"] else { throw GatewayError(.badRequest, "Enter a name.") }
             let created: GroupRecord = try await portal.client.rpc(
-                .createGroup,
+                RPCCatalog.createGroup,
                 principal: request.principal,
                 body: GroupRecord(name: name, description: form["description"] ?? "", fallbackGroupID: form["fallback"])
             )
@@ -62,7 +62,7 @@ struct GroupsView {
             body.name = name
             body.description = form.raw("description") ?? ""
             body.fallbackGroupID = form["fallback"] ?? ""
-            let _: Empty = try await portal.client.rpc(.updateGroup, principal: request.principal, body: body)
+            let _: Empty = try await portal.client.rpc(RPCCatalog.updateGroup, principal: request.principal, body: body)
             return PortalOutcome(redirect: "/groups", message: "Group \(name) saved.")
         }
         portal.action(
@@ -74,7 +74,7 @@ struct GroupsView {
             perform: { request, _ in
                 let id = request.parameter()
                 let _: Empty = try await portal.client.rpc(
-                    .deleteGroup,
+                    RPCCatalog.deleteGroup,
                     principal: request.principal,
                     body: IDQuery(id: id)
                 )

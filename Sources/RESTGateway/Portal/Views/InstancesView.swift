@@ -44,7 +44,11 @@ struct InstancesView {
                 body.options.startupScript = Array(script.replacingOccurrences(of: "\r\n", with: "\n").utf8)
                 body.options.scriptMonitoring = form["script_monitoring"] == "1"
             }
-            let ids: IDList = try await portal.client.rpc(.startInstances, principal: request.principal, body: body)
+            let ids: IDList = try await portal.client.rpc(
+                RPCCatalog.startInstances,
+                principal: request.principal,
+                body: body
+            )
             if ids.ids.count == 1 {
                 return PortalOutcome(
                     redirect: "/instances/\(PortalLayout.percentEncoded(ids.ids[0]))",
@@ -53,9 +57,9 @@ struct InstancesView {
             }
             return PortalOutcome(redirect: "/instances", message: "\(ids.ids.count) instances requested.")
         }
-        let lifecycle: [(path: String, verb: String, method: RPCMethod, done: String)] = [
-            ("terminate", "Terminate", .terminateInstance, "is terminating"),
-            ("restart", "Restart", .restartInstance, "is restarting"),
+        let lifecycle: [(path: String, verb: String, method: RPC<IDQuery, Empty>, done: String)] = [
+            ("terminate", "Terminate", RPCCatalog.terminateInstance, "is terminating"),
+            ("restart", "Restart", RPCCatalog.restartInstance, "is restarting"),
         ]
         for action in lifecycle {
             portal.action(
@@ -102,10 +106,10 @@ struct InstancesView {
     private func filterForm(_ request: PortalRequest) async throws -> HTML {
         let query = request.query
         let nodes: NodeList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listNodes, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listNodes, principal: request.principal, body: IDQuery())
         }
         let groups: GroupList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listGroups, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listGroups, principal: request.principal, body: Empty())
         }
         let states = InstanceState.allCases.filter { $0 != .terminated }.map(\.description) + ["Terminated"]
         let stateOptions = states.html { PortalLayout.option($0, label: $0, selected: query["state"] == $0) }
@@ -133,9 +137,9 @@ struct InstancesView {
     func listFragments(_ request: PortalRequest) async throws -> [LiveFragment] {
         let query = request.query
         let list: InstanceList = try await portal.client.rpc(
-            .listInstances,
+            RPCCatalog.listInstances,
             principal: request.principal,
-            body: IDQuery()
+            body: InstanceQuery()
         )
         let state = query["state"]
         let selected = list.instances.filter { instance in
@@ -214,12 +218,12 @@ struct InstancesView {
 
     private func createForm(_ request: PortalRequest) async throws -> HTML {
         let templates: TemplateList = try await portal.client.rpc(
-            .listTemplates,
+            RPCCatalog.listTemplates,
             principal: request.principal,
             body: IDQuery()
         )
         let groups: GroupList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listGroups, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listGroups, principal: request.principal, body: Empty())
         }
         let query = request.query
         let templateOptions = templates.templates.html {
@@ -249,13 +253,13 @@ struct InstancesView {
 
     func detailFragments(_ request: PortalRequest, id: String) async throws -> [LiveFragment] {
         let list: InstanceList = try await portal.client.rpc(
-            .listInstances,
+            RPCCatalog.listInstances,
             principal: request.principal,
-            body: IDQuery(id: id)
+            body: InstanceQuery(id: id)
         )
         guard let instance = list.instances.first else { throw GatewayError(.notFound, "No such instance \(id)") }
         let history: InstanceHistory = try await portal.client.rpc(
-            .instanceHistory,
+            RPCCatalog.instanceHistory,
             principal: request.principal,
             body: IDQuery(id: id)
         )
@@ -331,7 +335,7 @@ struct InstancesView {
         }
         do {
             let chunk: LogChunk = try await portal.client.rpc(
-                .instanceLog,
+                RPCCatalog.instanceLog,
                 principal: principal,
                 body: LogRequest(requestID: 0, instanceID: instance.instanceID, offset: -16_384, limit: 16_384)
             )
@@ -348,13 +352,13 @@ struct InstancesView {
     /// The error log Anka's portal offers: the instance, its state history and its node log.
     private func download(id: String, principal: Principal) async throws -> Response {
         let list: InstanceList = try await portal.client.rpc(
-            .listInstances,
+            RPCCatalog.listInstances,
             principal: principal,
-            body: IDQuery(id: id)
+            body: InstanceQuery(id: id)
         )
         guard let instance = list.instances.first else { throw GatewayError(.notFound, "No such instance \(id)") }
         let history: InstanceHistory = try await portal.client.rpc(
-            .instanceHistory,
+            RPCCatalog.instanceHistory,
             principal: principal,
             body: IDQuery(id: id)
         )
@@ -383,7 +387,7 @@ struct InstancesView {
         } else {
             do {
                 let chunk: LogChunk = try await portal.client.rpc(
-                    .instanceLog,
+                    RPCCatalog.instanceLog,
                     principal: principal,
                     body: LogRequest(requestID: 0, instanceID: id, offset: 0, limit: 4 << 20)
                 )

@@ -9,7 +9,7 @@ struct KeysView {
     func register(on router: Router<GatewayContext>) {
         portal.page(router, "/keys", title: "API keys", section: "keys") { request in
             let keys: APIKeyList = try await portal.client.rpc(
-                .listAPIKeys,
+                RPCCatalog.listAPIKeys,
                 principal: request.principal,
                 body: IDQuery()
             )
@@ -32,7 +32,7 @@ struct KeysView {
         portal.page(router, "/keys/:id", title: "Edit API key", section: "keys") { request in
             let id = request.parameter()
             let keys: APIKeyList = try await portal.client.rpc(
-                .listAPIKeys,
+                RPCCatalog.listAPIKeys,
                 principal: request.principal,
                 body: IDQuery(id: id)
             )
@@ -46,7 +46,7 @@ struct KeysView {
                 throw GatewayError(.badRequest, "Enter the key's lifetime in seconds.")
             }
             let created: APIKeyCreated = try await portal.client.rpc(
-                .createAPIKey,
+                RPCCatalog.createAPIKey,
                 principal: request.principal,
                 body: APIKeyCreateRequest(id: id, ttlSeconds: ttl, groups: Self.groups(form))
             )
@@ -64,7 +64,7 @@ struct KeysView {
             let id = request.parameter()
             let ttl = try form.int("ttl", label: "Lifetime", in: 1...(100 * 365 * 86_400))
             let _: Empty = try await portal.client.rpc(
-                .updateAPIKey,
+                RPCCatalog.updateAPIKey,
                 principal: request.principal,
                 body: APIKeyUpdateRequest(id: id, groups: Self.groups(form), ttlSeconds: ttl)
             )
@@ -79,7 +79,7 @@ struct KeysView {
             perform: { request, _ in
                 let id = request.parameter()
                 let _: Empty = try await portal.client.rpc(
-                    .deleteAPIKey,
+                    RPCCatalog.deleteAPIKey,
                     principal: request.principal,
                     body: IDQuery(id: id)
                 )

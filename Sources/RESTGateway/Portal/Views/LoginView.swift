@@ -7,7 +7,7 @@ import _CryptoExtras
 ///
 /// A UAK login runs the TAP handshake here in the gateway, with the private key the
 /// operator pasted; the key is used for that one decryption and never kept or logged.
-/// The session the cookie carries is a TAP session of its own (``RPCMethod/portalSession``),
+/// The session the cookie carries is a TAP session of its own (``RPCCatalog/portalSession``),
 /// so the control plane checks it on every call and deleting the key ends it.
 struct LoginView {
     let portal: Portal
@@ -48,7 +48,8 @@ struct LoginView {
                 portal.logger.notice("dashboard login refused", metadata: ["reason": "\(error.message)"])
                 return Portal.htmlResponse(
                     page(session: existing, next: next, error: error.message, notice: nil),
-                    status: error.status == .badRequest || error.status == .tooManyRequests ? error.status : .unauthorized
+                    status: error.status == .badRequest || error.status == .tooManyRequests
+                        ? error.status : .unauthorized
                 )
             }
         }
@@ -58,7 +59,11 @@ struct LoginView {
             // End the control plane's session, so a copy of the old cookie is worthless.
             if let principal = existing.principal {
                 do {
-                    let _: Empty = try await portal.client.rpc(.endSession, principal: principal, body: Empty())
+                    let _: Empty = try await portal.client.rpc(
+                        RPCCatalog.endSession,
+                        principal: principal,
+                        body: Empty()
+                    )
                 } catch let error as GatewayError where error.status == .unauthorized {
                     // Already over.
                 }
@@ -96,7 +101,7 @@ struct LoginView {
             throw GatewayError(.unauthorized, "That token is not the root token.")
         }
         let grant: PortalSessionGrant = try await portal.client.rpc(
-            .portalSession,
+            RPCCatalog.portalSession,
             principal: .root,
             body: PortalSessionRequest(ttlSeconds: portal.sessionLifetime)
         )
@@ -115,7 +120,7 @@ struct LoginView {
         let refused = GatewayError(.unauthorized, "That key id and private key do not match a live API key.")
         let challenge: TAPChallenge
         do {
-            challenge = try await portal.client.rpc(.tapHand, principal: .anonymous, body: IDQuery(id: keyID))
+            challenge = try await portal.client.rpc(RPCCatalog.tapHand, principal: .anonymous, body: IDQuery(id: keyID))
         } catch let error as GatewayError where error.status != .serviceUnavailable {
             throw refused
         }
@@ -123,12 +128,12 @@ struct LoginView {
             let secret = try? privateKey.decrypt(encrypted, padding: .PKCS1_OAEP_SHA256)
         else { throw refused }
         let tap: TAPSession = try await portal.client.rpc(
-            .tapShake,
+            RPCCatalog.tapShake,
             principal: .anonymous,
             body: TAPShakeRequest(id: keyID, secret: String(decoding: secret, as: UTF8.self))
         )
         return try await portal.client.rpc(
-            .portalSession,
+            RPCCatalog.portalSession,
             principal: Principal(kind: .apiKey, name: keyID, sessionID: tap.sessionID, token: tap.token),
             body: PortalSessionRequest(ttlSeconds: portal.sessionLifetime)
         )

@@ -38,7 +38,11 @@ struct NodesView {
                 body.capacityMode = form["capacity_mode"]
                 body.vcpuOverride = try form.int("vcpu_override", label: "vCPU override", in: 0...100_000) ?? 0
                 body.ramOverride = try form.int("ram_override", label: "RAM override", in: 0...100_000_000) ?? 0
-                let _: Empty = try await portal.client.rpc(.configureNode, principal: request.principal, body: body)
+                let _: Empty = try await portal.client.rpc(
+                    RPCCatalog.configureNode,
+                    principal: request.principal,
+                    body: body
+                )
                 return PortalOutcome(
                     redirect: "/nodes/\(PortalLayout.percentEncoded(id))",
                     message: "Capacity of \(id) saved."
@@ -58,7 +62,11 @@ struct NodesView {
                 let id = request.parameter()
                 var body = NodeConfigRequest(nodeID: id)
                 body.drainMode = form["drain"] == "1"
-                let _: Empty = try await portal.client.rpc(.configureNode, principal: request.principal, body: body)
+                let _: Empty = try await portal.client.rpc(
+                    RPCCatalog.configureNode,
+                    principal: request.principal,
+                    body: body
+                )
                 return PortalOutcome(
                     redirect: "/nodes/\(PortalLayout.percentEncoded(id))",
                     message: body.drainMode == true
@@ -79,7 +87,7 @@ struct NodesView {
             perform: { request, form in
                 let id = request.parameter()
                 let list: NodeList = try await portal.client.rpc(
-                    .listNodes,
+                    RPCCatalog.listNodes,
                     principal: request.principal,
                     body: IDQuery(id: id)
                 )
@@ -89,14 +97,14 @@ struct NodesView {
                 let removing = current.subtracting(wanted).sorted()
                 if !adding.isEmpty {
                     let _: Empty = try await portal.client.rpc(
-                        .addNodesToGroups,
+                        RPCCatalog.addNodesToGroups,
                         principal: request.principal,
                         body: NodeGroupsRequest(nodeIDs: [id], groupIDs: adding)
                     )
                 }
                 if !removing.isEmpty {
                     let _: Empty = try await portal.client.rpc(
-                        .removeNodesFromGroups,
+                        RPCCatalog.removeNodesFromGroups,
                         principal: request.principal,
                         body: NodeGroupsRequest(nodeIDs: [id], groupIDs: removing)
                     )
@@ -117,7 +125,7 @@ struct NodesView {
             perform: { request, _ in
                 let id = request.parameter()
                 let list: NodeList = try await portal.client.rpc(
-                    .listNodes,
+                    RPCCatalog.listNodes,
                     principal: request.principal,
                     body: IDQuery(id: id)
                 )
@@ -125,7 +133,7 @@ struct NodesView {
                     throw GatewayError(.conflict, "Only an offline node can be removed here; \(id) is connected.")
                 }
                 let _: Empty = try await portal.client.rpc(
-                    .deleteNode,
+                    RPCCatalog.deleteNode,
                     principal: request.principal,
                     body: IDQuery(id: id)
                 )
@@ -135,7 +143,11 @@ struct NodesView {
     }
 
     private func groupNames(_ request: PortalRequest, ids: [String]) async throws -> [String] {
-        let groups: GroupList = try await portal.client.rpc(.listGroups, principal: request.principal, body: IDQuery())
+        let groups: GroupList = try await portal.client.rpc(
+            RPCCatalog.listGroups,
+            principal: request.principal,
+            body: Empty()
+        )
         let names = Dictionary(uniqueKeysWithValues: groups.groups.map { ($0.id, $0.name) })
         return ids.map { names[$0] ?? $0 }
     }
@@ -145,7 +157,11 @@ struct NodesView {
     }
 
     func listFragments(_ request: PortalRequest) async throws -> [LiveFragment] {
-        let list: NodeList = try await portal.client.rpc(.listNodes, principal: request.principal, body: IDQuery())
+        let list: NodeList = try await portal.client.rpc(
+            RPCCatalog.listNodes,
+            principal: request.principal,
+            body: IDQuery()
+        )
         let rows = list.nodes.map { node -> HTML in
             let templates = node.templates.map { $0.tag.isEmpty ? $0.name : "\($0.name):\($0.tag)" }
             return PortalLayout.cells([
@@ -174,7 +190,7 @@ struct NodesView {
 
     private func node(_ request: PortalRequest, id: String) async throws -> NodeRecord {
         let list: NodeList = try await portal.client.rpc(
-            .listNodes,
+            RPCCatalog.listNodes,
             principal: request.principal,
             body: IDQuery(id: id)
         )
@@ -189,7 +205,7 @@ struct NodesView {
     private func detailFragments(_ request: PortalRequest, node: NodeRecord) async throws -> [LiveFragment] {
         let id = node.nodeID
         let instances: InstanceList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listInstances, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listInstances, principal: request.principal, body: InstanceQuery())
         }
         let here = (instances?.instances ?? []).filter { $0.nodeID == id && $0.state != .terminated }
         let drain: HTML =
@@ -271,7 +287,7 @@ struct NodesView {
     private func forms(_ request: PortalRequest, node: NodeRecord) async throws -> HTML {
         let id = node.nodeID
         let groups: GroupList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listGroups, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listGroups, principal: request.principal, body: Empty())
         }
         let member = Set(node.groups.map(\.id))
         let path = "/nodes/\(PortalLayout.percentEncoded(id))"

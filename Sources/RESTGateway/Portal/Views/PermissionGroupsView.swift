@@ -8,7 +8,7 @@ struct PermissionGroupsView {
     func register(on router: Router<GatewayContext>) {
         portal.page(router, "/permission-groups", title: "Permission groups", section: "permission-groups") { request in
             let groups: PermissionGroupList = try await portal.client.rpc(
-                .listPermissionGroups,
+                RPCCatalog.listPermissionGroups,
                 principal: request.principal,
                 body: IDQuery()
             )
@@ -31,7 +31,7 @@ struct PermissionGroupsView {
             request in
             let name = request.parameter("name")
             let groups: PermissionGroupList = try await portal.client.rpc(
-                .listPermissionGroups,
+                RPCCatalog.listPermissionGroups,
                 principal: request.principal,
                 body: IDQuery(id: name)
             )
@@ -49,7 +49,7 @@ struct PermissionGroupsView {
                 permissions: form.values("permission")
             )
             let _: Empty = try await portal.client.rpc(
-                .createPermissionGroup,
+                RPCCatalog.createPermissionGroup,
                 principal: request.principal,
                 body: record
             )
@@ -63,7 +63,7 @@ struct PermissionGroupsView {
                 permissions: form.values("permission")
             )
             let _: Empty = try await portal.client.rpc(
-                .updatePermissionGroup,
+                RPCCatalog.updatePermissionGroup,
                 principal: request.principal,
                 body: update
             )
@@ -78,7 +78,7 @@ struct PermissionGroupsView {
             perform: { request, _ in
                 let name = request.parameter("name")
                 let _: Empty = try await portal.client.rpc(
-                    .deletePermissionGroup,
+                    RPCCatalog.deletePermissionGroup,
                     principal: request.principal,
                     body: IDQuery(id: name)
                 )
@@ -89,7 +89,7 @@ struct PermissionGroupsView {
 
     private func form(_ request: PortalRequest, editing: PermissionGroupRecord?) async throws -> HTML {
         let catalogue: PermissionCatalogue? = try await PortalData.permitted {
-            try await portal.client.rpc(.permissionCatalogue, principal: request.principal, body: Empty())
+            try await portal.client.rpc(RPCCatalog.permissionCatalogue, principal: request.principal, body: Empty())
         }
         let held = Set(editing?.permissions ?? [])
         let boxes = (catalogue?.entries ?? []).filter { $0.scope == "controller" }.enumerated().html { index, entry in

@@ -57,7 +57,7 @@ struct TemplatesView {
                     break
                 }
                 let answer: IDQuery = try await portal.client.rpc(
-                    .distributeTemplate,
+                    RPCCatalog.distributeTemplate,
                     principal: request.principal,
                     body: body
                 )
@@ -75,7 +75,7 @@ struct TemplatesView {
                 let id = request.parameter()
                 let distribution = request.parameter("request")
                 let _: Empty = try await portal.client.rpc(
-                    .cancelDistribution,
+                    RPCCatalog.cancelDistribution,
                     principal: request.principal,
                     body: IDQuery(id: distribution)
                 )
@@ -96,7 +96,7 @@ struct TemplatesView {
                 let id = request.parameter()
                 guard let tag = form["tag"] else { throw GatewayError(.badRequest, "Choose a tag.") }
                 let removed: IDList = try await portal.client.rpc(
-                    .revertTemplate,
+                    RPCCatalog.revertTemplate,
                     principal: request.principal,
                     body: RevertTemplateRequest(id: id, tag: tag)
                 )
@@ -115,7 +115,7 @@ struct TemplatesView {
             perform: { request, _ in
                 let id = request.parameter()
                 let _: Empty = try await portal.client.rpc(
-                    .deleteTemplate,
+                    RPCCatalog.deleteTemplate,
                     principal: request.principal,
                     body: IDQuery(id: id)
                 )
@@ -126,7 +126,7 @@ struct TemplatesView {
 
     func listFragments(_ request: PortalRequest) async throws -> [LiveFragment] {
         let list: TemplateList = try await portal.client.rpc(
-            .listTemplates,
+            RPCCatalog.listTemplates,
             principal: request.principal,
             body: IDQuery()
         )
@@ -156,7 +156,7 @@ struct TemplatesView {
 
     private func template(_ request: PortalRequest, id: String) async throws -> TemplateRecord {
         let list: TemplateList = try await portal.client.rpc(
-            .listTemplates,
+            RPCCatalog.listTemplates,
             principal: request.principal,
             body: IDQuery(id: id)
         )
@@ -179,7 +179,7 @@ struct TemplatesView {
             ])
         }
         let distributions: DistributionList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listDistributions, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listDistributions, principal: request.principal, body: IDQuery())
         }
         let mine = (distributions?.distributions ?? []).filter { $0.templateID == id }
             .sorted { $0.requestedAtMicros > $1.requestedAtMicros }.prefix(10)
@@ -242,10 +242,10 @@ struct TemplatesView {
     private func forms(_ request: PortalRequest, template: TemplateRecord) async throws -> HTML {
         let id = template.id
         let nodes: NodeList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listNodes, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listNodes, principal: request.principal, body: IDQuery())
         }
         let groups: GroupList? = try await PortalData.permitted {
-            try await portal.client.rpc(.listGroups, principal: request.principal, body: IDQuery())
+            try await portal.client.rpc(RPCCatalog.listGroups, principal: request.principal, body: Empty())
         }
         let path = "/templates/\(PortalLayout.percentEncoded(id))"
         let tags = template.versions.sorted { $0.number > $1.number }.map(\.tag)
