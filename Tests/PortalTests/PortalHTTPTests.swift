@@ -209,7 +209,9 @@ import Testing
         )
         let parts = cookie.split(separator: ".")
         try #require(parts.count == 2)
-        let guessKey = SymmetricKey(data: SHA256.hash(data: Array("berth-portal-v1:".utf8) + Array(Self.rootToken.utf8)))
+        let guessKey = SymmetricKey(
+            data: SHA256.hash(data: Array("berth-portal-v1:".utf8) + Array(Self.rootToken.utf8))
+        )
         let payload = try #require(Self.base64URL(String(parts[0])))
         let guess = Data(HMAC<SHA256>.authenticationCode(for: payload, using: guessKey))
         #expect(Self.base64URL(String(parts[1])) != guess)
@@ -232,6 +234,57 @@ import Testing
         #expect(replay.header("Location")?.hasPrefix("/login") == true)
         await second.stop()
         await first.stop()
+        await cp.stop()
+    }
+
+    /// The instance and node lists hold one page, filtered, sorted and paged by the control
+    /// plane; the pager's links and the sortable headers keep the other settings.
+    @Test func listsArePagedSortedAndSearchedOnTheServer() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let gateway = try await TestGateway.start(cp, rootToken: Self.rootToken)
+        for (count, name) in [(120, "batch"), (5, "needle-job")] {
+            let started = try await gateway.http.send(
+                "POST",
+                "/api/v1/vm",
+                body: #"{"vmid": "\#(TestTemplates.linux)", "count": \#(count), "name": "\#(name)"}"#
+            )
+            #expect(started.status == 200)
+        }
+        let browser = Browser(base: gateway.base)
+        #expect(try await browser.logIn(token: Self.rootToken).status == 303)
+        func rows(_ body: String) -> Int { body.components(separatedBy: "<tr><td>").count - 1 }
+
+        let first = try await browser.request("/instances")
+        #expect(first.status == 200)
+        #expect(rows(first.body) == 50)
+        #expect(first.body.contains("1–50 of 125 instances"))
+        #expect(first.body.contains("href=\"/instances?p=2\" rel=\"next\""))
+        // Newest first: the five needles came last.
+        #expect(
+            first.body.range(of: "needle-job").map { $0.lowerBound < first.body.range(of: "batch")!.lowerBound } == true
+        )
+
+        let third = try await browser.request("/instances?sort=name&order=asc&p=3")
+        #expect(rows(third.body) == 25)
+        #expect(third.body.contains("101–125 of 125 instances"))
+        #expect(third.body.contains("rel=\"prev\"") && !third.body.contains("rel=\"next\""))
+        #expect(third.body.contains("aria-sort=\"ascending\""))
+        // Ascending by name: the needles come after every batch instance, so they end the last page.
+        #expect(third.body.contains("needle-job"))
+        // The live feed renders the same page.
+        #expect(third.body.contains("/live?view=instances&amp;sort=name&amp;order=asc&amp;p=3"))
+
+        let found = try await browser.request("/instances?q=NEEDLE")
+        #expect(rows(found.body) == 5)
+        #expect(found.body.contains("1–5 of 5 matching (125 instances in all)"))
+
+        _ = try await cp.enroll(name: "mini-1")
+        let nodes = try await browser.request("/nodes?q=MINI")
+        #expect(rows(nodes.body) == 1 && nodes.body.contains("1–1 of 1 nodes"))
+        let none = try await browser.request("/nodes?q=nothing-like-this")
+        #expect(none.status == 200 && none.body.contains("No nodes match."))
+        await gateway.stop()
         await cp.stop()
     }
 

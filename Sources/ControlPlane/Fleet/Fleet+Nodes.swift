@@ -12,6 +12,11 @@ extension Fleet {
         } else {
             selected = nodes.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         }
+        return nodeRecords(selected)
+    }
+
+    /// The records of `rows` as the API shows them: live state, load and groups added.
+    func nodeRecords(_ selected: [NodeRow]) -> [NodeRecord] {
         let memberships = groups.memberships
         let groupRecords = groups.groups.mapValues(GroupRecord.init)
         return selected.map { node in
@@ -74,7 +79,9 @@ extension Fleet {
         if let name = request.name, name.trimmingCharacters(in: .whitespaces).isEmpty {
             throw ControlPlaneError.badRequest("name must not be empty")
         }
-        guard var node = nodes[request.nodeID] else { throw ControlPlaneError.notFound("No such node \(request.nodeID)") }
+        guard var node = nodes[request.nodeID] else {
+            throw ControlPlaneError.notFound("No such node \(request.nodeID)")
+        }
         if let name = request.name { node.name = name }
         if let host = request.host { node.host = host }
         if let count = request.maxVMCount {
@@ -103,7 +110,9 @@ extension Fleet {
     /// if the write fails, it is put back and the caller told.
     func deleteNode(id: String) async throws {
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("node_id is required") }
-        guard let removed = nodes.removeValue(forKey: id) else { throw ControlPlaneError.notFound("No such node \(id)") }
+        guard let removed = nodes.removeValue(forKey: id) else {
+            throw ControlPlaneError.notFound("No such node \(id)")
+        }
         reconnecting.removeValue(forKey: id)
         storedFigures.removeValue(forKey: id)
         if let link = links.removeValue(forKey: id) {

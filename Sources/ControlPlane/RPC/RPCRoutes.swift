@@ -73,6 +73,7 @@ struct RPCRoutes: Sendable {
         table.on(RPCCatalog.instanceLog) { [fleet] request, _ in
             try await fleet.instanceLog(request)
         }
+        table.on(RPCCatalog.searchInstances) { [fleet] search, _ in try await fleet.searchInstances(search) }
         table.on(RPCCatalog.instanceHistory) { [fleet] query, _ in
             guard await fleet.instance(id: query.id) != nil else {
                 throw ControlPlaneError.notFound("No such instance \(query.id)")
@@ -94,6 +95,10 @@ struct RPCRoutes: Sendable {
                 nodes = nodes.filter { permitted.contains($0.nodeID) }
             }
             return NodeList(nodes: nodes)
+        }
+        table.on(RPCCatalog.searchNodes) { [fleet, authorizer] search, principal in
+            let permitted = await authorizer.permittedResources(principal, type: "node", permission: "list")
+            return try await fleet.searchNodes(search, permitted: permitted)
         }
         table.on(RPCCatalog.configureNode) { [fleet, authorizer] request, principal in
             try await authorizer.requireResource(

@@ -136,6 +136,11 @@ enum PortalAssets {
         .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; margin-right: .3rem; vertical-align: -1px; }
         form.inline { display: inline; }
         form.stack { display: grid; gap: .6rem; max-width: 36rem; }
+        nav.pager { display: flex; flex-wrap: wrap; gap: .75rem; align-items: baseline; margin: .25rem 0 .75rem; }
+        nav.pager p { margin: 0; }
+        nav.pager a { display: inline; padding: .2rem .4rem; }
+        th a { color: inherit; text-decoration: none; }
+        th a:hover, th a:focus { text-decoration: underline; }
         form.filters { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin-bottom: 1rem; }
         fieldset { border: 1px solid var(--border); border-radius: 8px; padding: .75rem; margin: 0; }
         label { display: grid; gap: .2rem; font-weight: 600; }

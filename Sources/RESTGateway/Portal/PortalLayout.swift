@@ -139,8 +139,13 @@ enum PortalLayout {
     }
 
     static func table(caption: String, headers: [String], rows: [HTML], empty: String) -> HTML {
+        table(caption: caption, headerCells: headers.map { "<th scope=\"col\">\($0)</th>" }, rows: rows, empty: empty)
+    }
+
+    /// A table whose header cells are built by the caller (sortable columns: ``ListControls``).
+    static func table(caption: String, headerCells: [HTML], rows: [HTML], empty: String) -> HTML {
         guard !rows.isEmpty else { return "<p class=\"empty\">\(empty)</p>" }
-        let head = headers.html { "<th scope=\"col\">\($0)</th>" }
+        let head = headerCells.html { $0 }
         return """
             <div class="table-wrap"><table>
             <caption class="visually-hidden">\(caption)</caption>

@@ -57,6 +57,12 @@ public enum RPCCatalog {
         "requestID unused; `notFound` when the node has no log, `unavailable` when the node is offline "
             + "or does not answer in 10 s"
     )
+    public static let searchInstances = RPC<InstanceSearch, SearchPage<InstanceRecord>>(
+        18,
+        "searchInstances",
+        .controller("list_vms"),
+        "a page of the instances that match, sorted, with the matching and total counts (the dashboard's list)"
+    )
     public static let instanceHistory = RPC<IDQuery, InstanceHistory>(
         86,
         "instanceHistory",
@@ -91,6 +97,14 @@ public enum RPCCatalog {
         .controller("change_node_config"),
         audited: true,
         "the nodes an updateAgent command was queued for (those with resource permission `force_upgrade`)"
+    )
+
+    public static let searchNodes = RPC<NodeSearch, SearchPage<NodeRecord>>(
+        24,
+        "searchNodes",
+        .controller("list_nodes"),
+        "a page of the nodes that match, sorted, among those with resource permission `list`; "
+            + "with the matching and total counts (the dashboard's list)"
     )
 
     // MARK: Node groups
@@ -338,8 +352,9 @@ public enum RPCCatalog {
         status.descriptor,
         startInstances.descriptor, listInstances.descriptor, terminateInstance.descriptor,
         updateInstance.descriptor, restartInstance.descriptor, waitInstance.descriptor, listEvents.descriptor,
-        instanceLog.descriptor,
+        instanceLog.descriptor, searchInstances.descriptor,
         listNodes.descriptor, deleteNode.descriptor, configureNode.descriptor, updateNodeAgents.descriptor,
+        searchNodes.descriptor,
         createGroup.descriptor, listGroups.descriptor, updateGroup.descriptor, deleteGroup.descriptor,
         addNodesToGroups.descriptor, removeNodesFromGroups.descriptor,
         createAPIKey.descriptor, listAPIKeys.descriptor, updateAPIKey.descriptor, deleteAPIKey.descriptor,

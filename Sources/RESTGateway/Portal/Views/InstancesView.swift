@@ -9,7 +9,19 @@ import WireProtocol
 struct InstancesView {
     let portal: Portal
 
-    static let filterKeys = ["state", "node", "group", "external_id"]
+    static let filterKeys = ["state", "node", "group", "external_id", "q"]
+
+    /// The list's filters, order and page, from the page's (or the live feed's) query.
+    static func controls(_ query: FormData) -> ListControls {
+        ListControls(
+            path: "/instances",
+            query: query,
+            filterKeys: filterKeys,
+            sortKeys: InstanceSearch.sortKeys,
+            defaultSort: "created",
+            defaultDescending: true
+        )
+    }
 
     func register(on router: Router<GatewayContext>) {
         portal.page(
@@ -18,7 +30,8 @@ struct InstancesView {
             title: "Instances",
             section: "instances",
             live: { request in
-                (["/live?view=instances"] + request.query.queryItems(Self.filterKeys)).joined(separator: "&")
+                (["/live?view=instances"] + request.query.queryItems(Self.controls(request.query).keys))
+                    .joined(separator: "&")
             }
         ) { request in
             let filters = try await filterForm(request)
@@ -105,65 +118,83 @@ struct InstancesView {
 
     private func filterForm(_ request: PortalRequest) async throws -> HTML {
         let query = request.query
-        let nodes: NodeList? = try await PortalData.permitted {
-            try await portal.client.rpc(RPCCatalog.listNodes, principal: request.principal, body: IDQuery())
+        // A fleet's worth of nodes makes no drop-down: past one page of them, the node is typed.
+        let nodes: SearchPage<NodeRecord>? = try await PortalData.permitted {
+            try await portal.client.rpc(
+                RPCCatalog.searchNodes,
+                principal: request.principal,
+                body: NodeSearch(limit: NodeSearch.maximumLimit)
+            )
         }
         let groups: GroupList? = try await PortalData.permitted {
             try await portal.client.rpc(RPCCatalog.listGroups, principal: request.principal, body: Empty())
         }
         let states = InstanceState.allCases.filter { $0 != .terminated }.map(\.description) + ["Terminated"]
         let stateOptions = states.html { PortalLayout.option($0, label: $0, selected: query["state"] == $0) }
-        let nodeOptions = (nodes?.nodes ?? []).html {
-            PortalLayout.option(
-                $0.nodeID,
-                label: $0.name.isEmpty ? $0.nodeID : $0.name,
-                selected: query["node"] == $0.nodeID
-            )
+        let nodeField: HTML
+        if let nodes, nodes.matching > nodes.items.count {
+            nodeField = "<input id=\"f-node\" name=\"node\" placeholder=\"node id\" value=\"\(query["node"] ?? "")\">"
+        } else {
+            let nodeOptions = (nodes?.items ?? []).html {
+                PortalLayout.option(
+                    $0.nodeID,
+                    label: $0.name.isEmpty ? $0.nodeID : $0.name,
+                    selected: query["node"] == $0.nodeID
+                )
+            }
+            nodeField = "<select id=\"f-node\" name=\"node\"><option value=\"\">Any node</option>\(nodeOptions)</select>"
         }
         let groupOptions = (groups?.groups ?? []).html {
             PortalLayout.option($0.id, label: $0.name, selected: query["group"] == $0.id)
         }
         return """
             <form method="get" action="/instances" class="filters" role="search" aria-label="Filter instances">
+            <label for="f-q">Search<input id="f-q" name="q" type="search" placeholder="id, name, external id" value="\(query["q"] ?? "")"></label>
             <label for="f-state">State<select id="f-state" name="state"><option value="">Any live state</option>\(stateOptions)</select></label>
-            <label for="f-node">Node<select id="f-node" name="node"><option value="">Any node</option>\(nodeOptions)</select></label>
+            <label for="f-node">Node\(nodeField)</label>
             <label for="f-group">Group<select id="f-group" name="group"><option value="">Any group</option>\(groupOptions)</select></label>
             <label for="f-external">External id<input id="f-external" name="external_id" value="\(query["external_id"] ?? "")"></label>
-            <button type="submit">Filter</button> <a href="/instances">Clear</a>
+            \(Self.controls(query).orderFields)<button type="submit">Filter</button> <a href="/instances">Clear</a>
             </form>
             """
     }
 
     func listFragments(_ request: PortalRequest) async throws -> [LiveFragment] {
         let query = request.query
-        let list: InstanceList = try await portal.client.rpc(
-            RPCCatalog.listInstances,
+        let controls = Self.controls(query)
+        let result = try await portal.client.rpc(
+            RPCCatalog.searchInstances,
             principal: request.principal,
-            body: InstanceQuery()
+            body: InstanceSearch(
+                state: query["state"] ?? "",
+                nodeID: query["node"] ?? "",
+                groupID: query["group"] ?? "",
+                externalID: query["external_id"] ?? "",
+                text: query["q"] ?? "",
+                sort: controls.sort,
+                ascending: !controls.descending,
+                offset: controls.offset,
+                limit: ListControls.pageSize
+            )
         )
-        let state = query["state"]
-        let selected = list.instances.filter { instance in
-            if let state {
-                guard instance.state.description == state else { return false }
-            } else if instance.state == .terminated {
-                return false
-            }
-            if let node = query["node"], instance.nodeID != node { return false }
-            if let group = query["group"], instance.groupID != group { return false }
-            if let external = query["external_id"], !instance.externalID.contains(external) { return false }
-            return true
-        }
-        let filters = query.queryItems(Self.filterKeys)
-        let back = filters.isEmpty ? "/instances" : "/instances?" + filters.joined(separator: "&")
-        let rows = selected.sorted { $0.createdMicros > $1.createdMicros }.map { row(request, $0, back: back) }
+        let back = controls.link([:])
+        let rows = result.items.map { row(request, $0, back: back) }
         return [
             LiveFragment(
                 id: "instances",
-                html: "<p class=\"detail\">\(selected.count) of \(list.instances.count) instances</p>"
+                html: controls.pager(
+                    shown: result.items.count,
+                    matching: result.matching,
+                    total: result.total,
+                    noun: "instances"
+                )
                     + PortalLayout.table(
                         caption: "Instances",
-                        headers: [
-                            "Instance", "State", "Template", "Node", "Group", "External id", "Created", "Actions",
+                        headerCells: [
+                            controls.header("Instance", sort: "name"), controls.header("State", sort: "state"),
+                            controls.header("Template", sort: "template"), controls.header("Node", sort: "node"),
+                            controls.header("Group"), controls.header("External id", sort: "external_id"),
+                            controls.header("Created", sort: "created"), controls.header("Actions"),
                         ],
                         rows: rows,
                         empty: "No instances match."

@@ -8,8 +8,17 @@ struct NodesView {
     let portal: Portal
 
     func register(on router: Router<GatewayContext>) {
-        portal.page(router, "/nodes", title: "Nodes", section: "nodes", live: { _ in "/live?view=nodes" }) { request in
-            try await LiveFragment.render(try await listFragments(request))
+        portal.page(
+            router,
+            "/nodes",
+            title: "Nodes",
+            section: "nodes",
+            live: { request in
+                (["/live?view=nodes"] + request.query.queryItems(Self.controls(request.query).keys))
+                    .joined(separator: "&")
+            }
+        ) { request in
+            try await filterForm(request) + LiveFragment.render(try await listFragments(request))
         }
         portal.page(
             router,
@@ -156,13 +165,57 @@ struct NodesView {
         PortalLayout.badge(node.state) + (node.drainMode ? " " + PortalLayout.badge("Drain mode") : .empty)
     }
 
-    func listFragments(_ request: PortalRequest) async throws -> [LiveFragment] {
-        let list: NodeList = try await portal.client.rpc(
-            RPCCatalog.listNodes,
-            principal: request.principal,
-            body: IDQuery()
+    static let filterKeys = ["state", "group", "q"]
+    static let states = ["Active", "Offline", "Updating", "Unhealthy", "Drain mode"]
+
+    /// The list's filters, order and page, from the page's (or the live feed's) query.
+    static func controls(_ query: FormData) -> ListControls {
+        ListControls(
+            path: "/nodes",
+            query: query,
+            filterKeys: filterKeys,
+            sortKeys: NodeSearch.sortKeys,
+            defaultSort: "name",
+            defaultDescending: false
         )
-        let rows = list.nodes.map { node -> HTML in
+    }
+
+    private func filterForm(_ request: PortalRequest) async throws -> HTML {
+        let query = request.query
+        let groups: GroupList? = try await PortalData.permitted {
+            try await portal.client.rpc(RPCCatalog.listGroups, principal: request.principal, body: Empty())
+        }
+        let stateOptions = Self.states.html { PortalLayout.option($0, label: $0, selected: query["state"] == $0) }
+        let groupOptions = (groups?.groups ?? []).html {
+            PortalLayout.option($0.id, label: $0.name, selected: query["group"] == $0.id)
+        }
+        return """
+            <form method="get" action="/nodes" class="filters" role="search" aria-label="Filter nodes">
+            <label for="f-q">Search<input id="f-q" name="q" type="search" placeholder="id, name, address" value="\(query["q"] ?? "")"></label>
+            <label for="f-state">State<select id="f-state" name="state"><option value="">Any state</option>\(stateOptions)</select></label>
+            <label for="f-group">Group<select id="f-group" name="group"><option value="">Any group</option>\(groupOptions)</select></label>
+            \(Self.controls(query).orderFields)<button type="submit">Filter</button> <a href="/nodes">Clear</a>
+            </form>
+            """
+    }
+
+    func listFragments(_ request: PortalRequest) async throws -> [LiveFragment] {
+        let query = request.query
+        let controls = Self.controls(query)
+        let result = try await portal.client.rpc(
+            RPCCatalog.searchNodes,
+            principal: request.principal,
+            body: NodeSearch(
+                state: query["state"] ?? "",
+                groupID: query["group"] ?? "",
+                text: query["q"] ?? "",
+                sort: controls.sort,
+                descending: controls.descending,
+                offset: controls.offset,
+                limit: ListControls.pageSize
+            )
+        )
+        let rows = result.items.map { node -> HTML in
             let templates = node.templates.map { $0.tag.isEmpty ? $0.name : "\($0.name):\($0.tag)" }
             return PortalLayout.cells([
                 "<a href=\"/nodes/\(PortalLayout.percentEncoded(node.nodeID))\">\(node.name.isEmpty ? node.nodeID : node.name)</a><br><small>\(node.nodeID)</small>",
@@ -178,12 +231,18 @@ struct NodesView {
         return [
             LiveFragment(
                 id: "nodes",
-                html: PortalLayout.table(
-                    caption: "Nodes",
-                    headers: ["Node", "State", "Groups", "Instances", "CPU", "RAM", "Disk", "Templates held"],
-                    rows: rows,
-                    empty: "No nodes have joined yet."
-                )
+                html: controls.pager(shown: result.items.count, matching: result.matching, total: result.total, noun: "nodes")
+                    + PortalLayout.table(
+                        caption: "Nodes",
+                        headerCells: [
+                            controls.header("Node", sort: "name"), controls.header("State", sort: "state"),
+                            controls.header("Groups"), controls.header("Instances", sort: "instances"),
+                            controls.header("CPU", sort: "cpu"), controls.header("RAM", sort: "ram"),
+                            controls.header("Disk"), controls.header("Templates held"),
+                        ],
+                        rows: rows,
+                        empty: result.total > 0 ? "No nodes match." : "No nodes have joined yet."
+                    )
             )
         ]
     }
@@ -204,10 +263,18 @@ struct NodesView {
 
     private func detailFragments(_ request: PortalRequest, node: NodeRecord) async throws -> [LiveFragment] {
         let id = node.nodeID
-        let instances: InstanceList? = try await PortalData.permitted {
-            try await portal.client.rpc(RPCCatalog.listInstances, principal: request.principal, body: InstanceQuery())
+        let instances: SearchPage<InstanceRecord>? = try await PortalData.permitted {
+            try await portal.client.rpc(
+                RPCCatalog.searchInstances,
+                principal: request.principal,
+                body: InstanceSearch(nodeID: id, limit: 100)
+            )
         }
-        let here = (instances?.instances ?? []).filter { $0.nodeID == id && $0.state != .terminated }
+        let here = instances?.items ?? []
+        let more: HTML =
+            (instances?.matching ?? 0) > here.count
+            ? "<p class=\"detail\">\(here.count) newest of \(instances?.matching ?? 0): <a href=\"/instances?node=\(PortalLayout.percentEncoded(id))\">all of this node's instances</a></p>"
+            : .empty
         let drain: HTML =
             node.drainMode
             ? PortalLayout.button(
@@ -273,6 +340,7 @@ struct NodesView {
                         rows: instanceRows,
                         empty: "No instances on this node."
                     )
+                    + more
                     + "<h2>Templates held</h2>"
                     + PortalLayout.table(
                         caption: "Templates in the node's cache",
