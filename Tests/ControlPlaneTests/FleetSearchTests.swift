@@ -56,6 +56,14 @@ import WireProtocol
         // Text search ignores case and looks at names and external ids; sorting by name.
         let byText = try await Self.search(gateway, InstanceSearch(text: "ALPHA", limit: 500))
         #expect(Set(byText.items.map(\.instanceID)) == Set(alpha))
+        let accented = try await Self.start(gateway, count: 1, name: "Ünïcode Build", externalID: "")
+        let byAccent = try await Self.search(gateway, InstanceSearch(text: "üNÏ"))
+        #expect(byAccent.items.map(\.instanceID) == accented)
+        _ = try await gateway.client.call(
+            RPCCatalog.terminateInstance,
+            principal: .root,
+            body: IDQuery(id: accented[0])
+        )
         let byExternal = try await Self.search(gateway, InstanceSearch(text: "job-22", limit: 500))
         #expect(byExternal.matching == 50)
         let byName = try await Self.search(gateway, InstanceSearch(sort: "name", ascending: true, limit: 1))
@@ -65,7 +73,7 @@ import WireProtocol
 
         // A state by name, and the external-id filter.
         let ended = try await Self.search(gateway, InstanceSearch(state: "terminated", limit: 500))
-        #expect(Set(ended.items.map(\.instanceID)) == Set(beta.prefix(10)))
+        #expect(Set(ended.items.map(\.instanceID)) == Set(beta.prefix(10) + accented))
         let external = try await Self.search(gateway, InstanceSearch(externalID: "job-1", limit: 500))
         #expect(external.matching == 70)
 

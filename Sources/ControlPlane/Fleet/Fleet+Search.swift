@@ -23,23 +23,7 @@ extension Fleet {
             }
             state = known.description
         }
-        let text = search.text.lowercased()
-        var matches: [InstanceRow] = []
-        for row in instances.rows.values {
-            if let state {
-                guard row.state == state else { continue }
-            } else if row.state == "Terminated" {
-                continue
-            }
-            if !search.nodeID.isEmpty, row.nodeId != search.nodeID { continue }
-            if !search.groupID.isEmpty, row.groupId != search.groupID { continue }
-            if !search.externalID.isEmpty, !row.externalId.contains(search.externalID) { continue }
-            if !text.isEmpty, !Self.contains(text, in: [row.id, row.name, row.externalId, row.templateName]) {
-                continue
-            }
-            matches.append(row)
-        }
-        let ascending = search.ascending
+        let text = Array(search.text.lowercased().utf8)
         let key: (InstanceRow) -> String? =
             switch sort {
             case "state": { $0.state }
@@ -49,15 +33,36 @@ extension Fleet {
             case "external_id": { $0.externalId }
             default: { _ in nil }
             }
+        // Matches are sorted as small values (the sort key, creation time and id), not as
+        // rows: a row is dozens of fields, and a sort moves its elements many times.
+        var matches: [SearchMatch] = []
+        for row in instances.rows.values {
+            if let state {
+                guard row.state == state else { continue }
+            } else if row.state == "Terminated" {
+                continue
+            }
+            if !search.nodeID.isEmpty, row.nodeId != search.nodeID { continue }
+            if !search.groupID.isEmpty, row.groupId != search.groupID { continue }
+            if !search.externalID.isEmpty, !row.externalId.contains(search.externalID) { continue }
+            if !text.isEmpty,
+                !(Self.contains(text, in: row.id) || Self.contains(text, in: row.name)
+                    || Self.contains(text, in: row.externalId) || Self.contains(text, in: row.templateName))
+            {
+                continue
+            }
+            matches.append(SearchMatch(key: key(row), created: row.crTime, id: row.id))
+        }
+        let ascending = search.ascending
         matches.sort { a, b in
-            if let keyA = key(a), let keyB = key(b), keyA != keyB { return ascending ? keyA < keyB : keyA > keyB }
+            if let keyA = a.key, let keyB = b.key, keyA != keyB { return ascending ? keyA < keyB : keyA > keyB }
             // Creation order, then the id, so every order is total and a page is stable.
-            if a.crTime != b.crTime { return ascending ? a.crTime < b.crTime : a.crTime > b.crTime }
+            if a.created != b.created { return ascending ? a.created < b.created : a.created > b.created }
             return a.id < b.id
         }
         let page = matches.dropFirst(search.offset).prefix(limit)
         return SearchPage(
-            items: page.map(InstanceRecord.init),
+            items: page.compactMap { instances[$0.id].map(InstanceRecord.init) },
             matching: matches.count,
             total: instances.count
         )
@@ -71,12 +76,13 @@ extension Fleet {
         guard NodeSearch.sortKeys.contains(sort) else {
             throw ControlPlaneError.badRequest("sort must be one of \(NodeSearch.sortKeys.joined(separator: ", "))")
         }
-        let text = search.text.lowercased()
+        let text = Array(search.text.lowercased().utf8)
         let memberships = groups.memberships
         let candidates = nodes.values.filter { row in
             if let permitted, !permitted.contains(row.id) { return false }
             if !search.groupID.isEmpty, memberships[row.id]?.contains(search.groupID) != true { return false }
-            return text.isEmpty || Self.contains(text, in: [row.id, row.name, row.ipAddress])
+            return text.isEmpty || Self.contains(text, in: row.id) || Self.contains(text, in: row.name)
+                || Self.contains(text, in: row.ipAddress)
         }
         let total = permitted.map { permitted in nodes.keys.count { permitted.contains($0) } } ?? nodes.count
         // A node's state and load are only known once its record is built; the rows left are few.
@@ -121,8 +127,34 @@ extension Fleet {
         return limit
     }
 
-    /// Whether any of `fields` contains `needle` (already lowercased), ignoring case.
-    private static func contains(_ needle: String, in fields: [String]) -> Bool {
-        fields.contains { $0.lowercased().contains(needle) }
+    /// Whether `field` contains `needle` (lowercased UTF-8), ignoring case. ASCII is folded
+    /// in place, byte by byte, with no allocation; a field with other letters is lowercased
+    /// whole first.
+    private static func contains(_ needle: [UInt8], in field: String) -> Bool {
+        var field = field
+        return field.withUTF8 { bytes in
+            if bytes.contains(where: { $0 >= 0x80 }) {
+                return Array(String(decoding: bytes, as: UTF8.self).lowercased().utf8).contains(needle)
+            }
+            guard bytes.count >= needle.count else { return false }
+            for start in 0...(bytes.count - needle.count) {
+                var index = 0
+                while index < needle.count {
+                    var byte = bytes[start + index]
+                    if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+                    guard byte == needle[index] else { break }
+                    index += 1
+                }
+                if index == needle.count { return true }
+            }
+            return false
+        }
     }
+}
+
+/// An instance that matched a search, as the sort needs it.
+private struct SearchMatch {
+    let key: String?
+    let created: Int64
+    let id: String
 }
