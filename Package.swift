@@ -11,6 +11,8 @@ let package = Package(
         // For the fuzz harnesses (FuzzTesting/): the parsers of untrusted bytes.
         .library(name: "TLSTransport", targets: ["TLSTransport"]),
         .library(name: "RESTGateway", targets: ["RESTGateway"]),
+        // For the RPC benchmark (Benchmarks/RPCBenchmark), which runs a real control plane.
+        .library(name: "ControlPlane", targets: ["ControlPlane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
