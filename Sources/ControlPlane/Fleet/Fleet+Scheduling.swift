@@ -56,8 +56,11 @@ extension Fleet {
             let held = instances.occupancy[node.id]?.usbDevices ?? [:]
             freeUSB[node.id] = node.usbDeviceList.filter { held[$0.id] == nil }
         }
-        let candidates = nodes.values.map { node in
-            let held = TemplateSet(bytes: node.templates).templates
+        heldTemplates.keep(only: nodes.keys)
+        var candidates: [SchedulerNode] = []
+        candidates.reserveCapacity(nodes.count)
+        for node in nodes.values {
+            let held = heldTemplates.held(by: node)
             let used = instances.occupancy[node.id] ?? NodeOccupancy()
             var candidate = SchedulerNode(
                 id: node.id,
@@ -67,7 +70,7 @@ extension Fleet {
                 drainMode: node.drainMode,
                 maxVMCount: node.maxVmCount,
                 running: used.count,
-                templates: Set(held.map(\.templateID)),
+                templates: held.templates,
                 groups: memberships[node.id] ?? [],
                 resourceCapacity: node.capacityMode == "resource",
                 vcpuCapacity: node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount,
@@ -77,8 +80,8 @@ extension Fleet {
                 usedRAMMB: used.ramMB,
                 usbFree: (freeUSB[node.id] ?? []).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
             )
-            candidate.versions = Set(held.map { SchedulerNode.versionKey(templateID: $0.templateID, tag: $0.tag) })
-            return candidate
+            candidate.versions = held.versions
+            candidates.append(candidate)
         }
         // Decoded once per pass: the USB device group each waiting instance asked for.
         let usbWanted = Dictionary(
@@ -126,7 +129,13 @@ extension Fleet {
             row.ts = now
             row.usbDeviceId = spec.options.usbDeviceID
             save(row)
-            queueCommand(nodeID: placement.nodeID, instanceID: row.id, kind: "start", payload: spec.encodedBytes(), now: now)
+            queueCommand(
+                nodeID: placement.nodeID,
+                instanceID: row.id,
+                kind: "start",
+                payload: spec.encodedBytes(),
+                now: now
+            )
             placed.append(row.id)
             commandNodes.insert(placement.nodeID)
         }
@@ -144,7 +153,10 @@ extension Fleet {
         await journal.committed(journal.latest)
         for id in placed + reasonsChanged { publishInstance(id: id) }
         if !placed.isEmpty {
-            logger.debug("scheduling pass", metadata: ["placed": "\(placed.count)", "waiting": "\(decision.waiting.count)"])
+            logger.debug(
+                "scheduling pass",
+                metadata: ["placed": "\(placed.count)", "waiting": "\(decision.waiting.count)"]
+            )
         }
     }
 

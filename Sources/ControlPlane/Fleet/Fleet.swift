@@ -56,6 +56,8 @@ actor Fleet {
     /// whose figures moved (or that were last written a while ago).
     var storedFigures: [String: StoredFigures] = [:]
 
+    /// Each node's held templates, decoded once per change (scheduling passes read them).
+    var heldTemplates = HeldTemplatesCache()
     var schedulingRunning = false
     var schedulingRequested = false
     var lastStatsFlush = NIODeadline.now()
