@@ -44,7 +44,31 @@ enum AnkaJSON {
     /// RFC 3339 in UTC with microseconds, e.g. `2024-01-24T16:51:56.935646Z`.
     /// Zero renders as Go's zero time, as Anka does for unset dates.
     static func timestamp(micros: Int) -> String {
-        guard micros > 0 else { return "0001-01-01T00:00:00Z" }
+        String(unsafeUninitializedCapacity: 27) { formatTimestamp(micros: micros, into: $0) }
+    }
+
+    /// Writes ``timestamp(micros:)``'s text into `text` (27 bytes or more) and returns its length.
+    static func formatTimestamp(micros: Int, into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var index = 0
+        func put(_ value: Int, digits: Int) {
+            var value = value
+            for position in stride(from: index + digits - 1, through: index, by: -1) {
+                text[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            index += digits
+        }
+        func put(_ character: Unicode.Scalar) {
+            text[index] = UInt8(ascii: character)
+            index += 1
+        }
+        guard micros > 0 else {
+            for byte in "0001-01-01T00:00:00Z".utf8 {
+                text[index] = byte
+                index += 1
+            }
+            return index
+        }
         // The civil date from days since 1970 (Howard Hinnant's algorithm): no libc call,
         // no time-zone lock, for lists that format tens of thousands of these.
         let seconds = micros / 1_000_000
@@ -59,36 +83,21 @@ enum AnkaJSON {
         let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
         let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return String(unsafeUninitializedCapacity: 27) { text in
-            var index = 0
-            func put(_ value: Int, digits: Int) {
-                var value = value
-                for position in stride(from: index + digits - 1, through: index, by: -1) {
-                    text[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-                index += digits
-            }
-            func put(_ character: Unicode.Scalar) {
-                text[index] = UInt8(ascii: character)
-                index += 1
-            }
-            put(year, digits: 4)
-            put("-")
-            put(month, digits: 2)
-            put("-")
-            put(day, digits: 2)
-            put("T")
-            put(secondOfDay / 3600, digits: 2)
-            put(":")
-            put(secondOfDay / 60 % 60, digits: 2)
-            put(":")
-            put(secondOfDay % 60, digits: 2)
-            put(".")
-            put(micros % 1_000_000, digits: 6)
-            put("Z")
-            return index
-        }
+        put(year, digits: 4)
+        put("-")
+        put(month, digits: 2)
+        put("-")
+        put(day, digits: 2)
+        put("T")
+        put(secondOfDay / 3600, digits: 2)
+        put(":")
+        put(secondOfDay / 60 % 60, digits: 2)
+        put(":")
+        put(secondOfDay % 60, digits: 2)
+        put(".")
+        put(micros % 1_000_000, digits: 6)
+        put("Z")
+        return index
     }
 
     /// RAM as Anka prints it: `4G`, or `1536M` when not whole gigabytes.

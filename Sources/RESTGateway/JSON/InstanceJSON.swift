@@ -53,6 +53,9 @@ struct InstanceJSON: Encodable {
 }
 
 /// One entry of `GET /api/v1/vm`: `instance_id`, the `vm` object, and the name fields.
+///
+/// The list itself is written by ``InstanceListWriter``, field by field; this is the
+/// reference its test holds it to.
 struct InstanceListEntryJSON: Encodable {
     let vm: InstanceJSON
 

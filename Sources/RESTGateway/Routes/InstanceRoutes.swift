@@ -133,7 +133,7 @@ struct InstanceRoutes {
         sink.bytes.reserveCapacity(records.count * 1100)
         for (index, record) in records.enumerated() {
             if !(first && index == 0) { sink.put(UInt8(ascii: ",")) }
-            try sink.encodeValue(InstanceListEntryJSON(record, registry: registry))
+            try InstanceListWriter.appendEntry(record, registry: registry, to: sink)
         }
         buffer.writeBytes(sink.bytes)
     }
