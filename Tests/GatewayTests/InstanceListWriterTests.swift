@@ -94,6 +94,26 @@ import WireProtocol
             #expect(String(decoding: sink.bytes, as: UTF8.self) == "\"\(AnkaJSON.timestamp(micros: micros))\"")
         }
         #expect(AnkaJSON.timestamp(micros: 0) == "0001-01-01T00:00:00Z")
+        // Against Foundation's calendar, over years 1970 to 9999.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let micros = Int.random(in: 1...253_402_300_799_999_999, using: &random)
+            let date = Date(timeIntervalSince1970: Double(micros / 1_000_000))
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let expected = String(
+                format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                parts.year!,
+                parts.month!,
+                parts.day!,
+                parts.hour!,
+                parts.minute!,
+                parts.second!,
+                micros % 1_000_000
+            )
+            #expect(AnkaJSON.timestamp(micros: micros) == expected, "\(micros)")
+        }
         #expect(AnkaJSON.timestamp(micros: 1_733_300_000_123_456) == "2024-12-04T08:13:20.123456Z")
     }
 }
