@@ -21,17 +21,15 @@ extension Fleet {
         let groupRecords = groups.groups.mapValues(GroupRecord.init)
         return selected.map { node in
             var record = NodeRecord()
-            var row = node
-            if let heartbeat = links[node.id]?.session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &row) }
+            let (row, state, used) = live(node)
             record.nodeID = row.id
             record.name = row.name
-            record.state = links[row.id].map(Self.state(of:)) ?? reconnecting[row.id]?.state ?? "Offline"
+            record.state = state
             record.ipAddress = row.ipAddress
             record.cpuCount = row.cpuCount
             record.ramMB = row.ramMb
             record.arch = row.arch
             record.capacity = row.maxVmCount
-            let used = instances.occupancy[row.id] ?? NodeOccupancy()
             record.vmCount = used.count
             record.vcpuCount = used.vcpu
             record.vramMB = used.ramMB
@@ -52,16 +50,24 @@ extension Fleet {
             record.usbDevices = row.usbDeviceList.map {
                 USBDevice(name: $0.name, id: $0.id, busy: used.usbDevices[$0.id] != nil)
             }
-            if record.state == "Active",
-                Self.isFull(row, usage: (used.count, used.vcpu, used.ramMB)),
-                used.started == 0
-            {
-                // Anka: full, and none of its VMs running (stuck pulling, failed, ...).
-                record.state = "Unhealthy"
-            }
             record.groups = (memberships[row.id] ?? []).compactMap { groupRecords[$0] }.sorted { $0.name < $1.name }
             return record
         }
+    }
+
+    /// A node as the API shows it now: its row with the latest heartbeat's figures, its
+    /// state (Anka's: `Active`, `Updating`, `Unhealthy`, `Offline`, or a reconnect's), and
+    /// what occupies it.
+    func live(_ node: NodeRow) -> (row: NodeRow, state: String, used: NodeOccupancy) {
+        var row = node
+        if let heartbeat = links[node.id]?.session.heartbeat.withLock({ $0 }) { apply(heartbeat, to: &row) }
+        var state = links[row.id].map(Self.state(of:)) ?? reconnecting[row.id]?.state ?? "Offline"
+        let used = instances.occupancy[row.id] ?? NodeOccupancy()
+        if state == "Active", Self.isFull(row, usage: (used.count, used.vcpu, used.ramMB)), used.started == 0 {
+            // Anka: full, and none of its VMs running (stuck pulling, failed, ...).
+            state = "Unhealthy"
+        }
+        return (row, state, used)
     }
 
     /// Applies an operator's configuration (`POST /api/v1/node/config`) and reschedules.

@@ -8,14 +8,13 @@ import WireProtocol
 extension Fleet {
     /// One page of the instances `search` matches.
     func searchInstances(_ search: InstanceSearch) throws -> SearchPage<InstanceRecord> {
-        let limit = try Self.pageSize(search.limit, maximum: InstanceSearch.maximumLimit)
-        guard search.offset >= 0 else { throw ControlPlaneError.badRequest("offset must not be negative") }
-        let sort = search.sort.isEmpty ? "created" : search.sort
-        guard InstanceSearch.sortKeys.contains(sort) else {
-            throw ControlPlaneError.badRequest(
-                "sort must be one of \(InstanceSearch.sortKeys.joined(separator: ", "))"
-            )
-        }
+        let (limit, sort) = try Self.page(
+            limit: search.limit,
+            offset: search.offset,
+            sort: search.sort,
+            keys: InstanceSearch.sortKeys,
+            maximum: InstanceSearch.maximumLimit
+        )
         var state: String?
         if !search.state.isEmpty {
             guard let known = InstanceState(ankaName: search.state) else {
@@ -70,27 +69,33 @@ extension Fleet {
 
     /// One page of the nodes `search` matches, among `permitted` (nil: every node).
     func searchNodes(_ search: NodeSearch, permitted: Set<String>?) throws -> SearchPage<NodeRecord> {
-        let limit = try Self.pageSize(search.limit, maximum: NodeSearch.maximumLimit)
-        guard search.offset >= 0 else { throw ControlPlaneError.badRequest("offset must not be negative") }
-        let sort = search.sort.isEmpty ? "name" : search.sort
-        guard NodeSearch.sortKeys.contains(sort) else {
-            throw ControlPlaneError.badRequest("sort must be one of \(NodeSearch.sortKeys.joined(separator: ", "))")
-        }
+        let (limit, sort) = try Self.page(
+            limit: search.limit,
+            offset: search.offset,
+            sort: search.sort,
+            keys: NodeSearch.sortKeys,
+            maximum: NodeSearch.maximumLimit
+        )
         let text = Array(search.text.lowercased().utf8)
         let memberships = groups.memberships
-        let candidates = nodes.values.filter { row in
-            if let permitted, !permitted.contains(row.id) { return false }
-            if !search.groupID.isEmpty, memberships[row.id]?.contains(search.groupID) != true { return false }
-            return text.isEmpty || Self.contains(text, in: row.id) || Self.contains(text, in: row.name)
-                || Self.contains(text, in: row.ipAddress)
-        }
-        let total = permitted.map { permitted in nodes.keys.count { permitted.contains($0) } } ?? nodes.count
-        // A node's state and load are only known once its record is built; the rows left are few.
-        var matches = nodeRecords(candidates)
-        if !search.state.isEmpty {
-            matches.removeAll { node in
-                search.state == "Drain mode" ? !node.drainMode : node.state != search.state
+        var total = 0
+        // Filtered and sorted as small values; only the page is built into records.
+        var matches: [NodeMatch] = []
+        for node in nodes.values {
+            if let permitted, !permitted.contains(node.id) { continue }
+            total += 1
+            if !search.groupID.isEmpty, memberships[node.id]?.contains(search.groupID) != true { continue }
+            if !text.isEmpty,
+                !(Self.contains(text, in: node.id) || Self.contains(text, in: node.name)
+                    || Self.contains(text, in: node.ipAddress))
+            {
+                continue
             }
+            let (row, state, used) = live(node)
+            if !search.state.isEmpty, search.state == "Drain mode" ? !row.drainMode : state != search.state {
+                continue
+            }
+            matches.append(NodeMatch(row: row, state: state, vmCount: used.count))
         }
         let descending = search.descending
         func ordered<Key: Comparable>(_ a: Key, _ b: Key) -> Bool? {
@@ -101,30 +106,39 @@ extension Fleet {
                 switch sort {
                 case "state": ordered(a.state, b.state)
                 case "instances": ordered(a.vmCount, b.vmCount)
-                case "cpu": ordered(a.cpuUtil, b.cpuUtil)
-                case "ram": ordered(a.ramUtil, b.ramUtil)
-                case "created": ordered(nodes[a.nodeID]?.createdAt ?? 0, nodes[b.nodeID]?.createdAt ?? 0)
+                case "cpu": ordered(a.row.cpuUtil, b.row.cpuUtil)
+                case "ram": ordered(a.row.ramUtil, b.row.ramUtil)
+                case "created": ordered(a.row.createdAt, b.row.createdAt)
                 default: nil
                 }
             if let decided { return decided }
-            let nameA = a.name.isEmpty ? a.nodeID : a.name
-            let nameB = b.name.isEmpty ? b.nodeID : b.name
-            return ordered(nameA, nameB) ?? (a.nodeID < b.nodeID)
+            return ordered(a.displayName, b.displayName) ?? (a.row.id < b.row.id)
         }
         return SearchPage(
-            items: Array(matches.dropFirst(search.offset).prefix(limit)),
+            items: nodeRecords(matches.dropFirst(search.offset).prefix(limit).map(\.row)),
             matching: matches.count,
             total: total
         )
     }
 
-    /// A requested page size: 0 means 50; otherwise 1 … `maximum`.
-    private static func pageSize(_ limit: Int, maximum: Int) throws -> Int {
-        if limit == 0 { return 50 }
-        guard (1...maximum).contains(limit) else {
+    /// Checks a search's paging and order: the page size (0 means 50; otherwise
+    /// 1 … `maximum`) and the sort key (empty means the first of `keys`).
+    private static func page(
+        limit: Int,
+        offset: Int,
+        sort: String,
+        keys: [String],
+        maximum: Int
+    ) throws -> (limit: Int, sort: String) {
+        guard limit == 0 || (1...maximum).contains(limit) else {
             throw ControlPlaneError.badRequest("limit must be between 1 and \(maximum)")
         }
-        return limit
+        guard offset >= 0 else { throw ControlPlaneError.badRequest("offset must not be negative") }
+        let sort = sort.isEmpty ? keys[0] : sort
+        guard keys.contains(sort) else {
+            throw ControlPlaneError.badRequest("sort must be one of \(keys.joined(separator: ", "))")
+        }
+        return (limit == 0 ? 50 : limit, sort)
     }
 
     /// Whether `field` contains `needle` (lowercased UTF-8), ignoring case. ASCII is folded
@@ -150,6 +164,15 @@ extension Fleet {
             return false
         }
     }
+}
+
+/// A node that matched a search: its row as shown now, and what the sort needs besides.
+private struct NodeMatch {
+    let row: NodeRow
+    let state: String
+    let vmCount: Int
+
+    var displayName: String { row.name.isEmpty ? row.id : row.name }
 }
 
 /// An instance that matched a search, as the sort needs it.

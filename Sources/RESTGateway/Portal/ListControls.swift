@@ -11,14 +11,21 @@ struct ListControls {
     let query: FormData
     /// Query keys that narrow the list; kept by every link.
     let filterKeys: [String]
+    /// The orders the list offers; the first is the default, as on the control plane.
     let sortKeys: [String]
-    let defaultSort: String
     /// Whether the default sort runs high to low (newest first, say).
     let defaultDescending: Bool
+
+    var defaultSort: String { sortKeys[0] }
 
     /// Every query key the view reads: its live feed carries them all. The page number is
     /// `p`, since the live feed's `page` names the page a fragment's forms come back to.
     var keys: [String] { filterKeys + ["sort", "order", "p"] }
+
+    /// The address of the view's live feed, for the same filters, order and page.
+    func liveFeed(view: String) -> String {
+        (["/live?view=\(view)"] + query.queryItems(keys)).joined(separator: "&")
+    }
 
     var sort: String { query["sort"].flatMap { sortKeys.contains($0) ? $0 : nil } ?? defaultSort }
 

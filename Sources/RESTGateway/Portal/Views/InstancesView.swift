@@ -18,7 +18,6 @@ struct InstancesView {
             query: query,
             filterKeys: filterKeys,
             sortKeys: InstanceSearch.sortKeys,
-            defaultSort: "created",
             defaultDescending: true
         )
     }
@@ -30,8 +29,7 @@ struct InstancesView {
             title: "Instances",
             section: "instances",
             live: { request in
-                (["/live?view=instances"] + request.query.queryItems(Self.controls(request.query).keys))
-                    .joined(separator: "&")
+                Self.controls(request.query).liveFeed(view: "instances")
             }
         ) { request in
             let filters = try await filterForm(request)

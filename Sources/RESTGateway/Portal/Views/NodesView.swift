@@ -14,8 +14,7 @@ struct NodesView {
             title: "Nodes",
             section: "nodes",
             live: { request in
-                (["/live?view=nodes"] + request.query.queryItems(Self.controls(request.query).keys))
-                    .joined(separator: "&")
+                Self.controls(request.query).liveFeed(view: "nodes")
             }
         ) { request in
             try await filterForm(request) + LiveFragment.render(try await listFragments(request))
@@ -175,7 +174,6 @@ struct NodesView {
             query: query,
             filterKeys: filterKeys,
             sortKeys: NodeSearch.sortKeys,
-            defaultSort: "name",
             defaultDescending: false
         )
     }
