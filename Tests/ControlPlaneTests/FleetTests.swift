@@ -1,10 +1,11 @@
 import BerthTestSupport
-import ControlPlane
 import NIOCore
 import NodeAgent
 import TLSTransport
 import Testing
 import WireProtocol
+
+@testable import ControlPlane
 
 /// Sessions, liveness, exactly-once delivery and reconciliation, over real mTLS sockets
 /// and a real SQLite file.
@@ -77,8 +78,10 @@ import WireProtocol
                 if frame.type == .nodeCommand {
                     let command = try NodeCommand(payload: frame.payload)
                     try await outbound.write(CommandAck(commandID: command.commandID).frame())
-                    try await outbound.write(Ping(nonce: 1).frame())
-                    while let next = try await frames.next(), next.type != .pong {}
+                    // The session handles frames in order and answers a heartbeat itself
+                    // (a ping is answered on the event loop, ahead of the ack's handling).
+                    try await outbound.write(Heartbeat(sequence: 1).frame())
+                    while let next = try await frames.next(), next.type != .heartbeatAck {}
                     return command
                 }
             }
@@ -86,6 +89,7 @@ import WireProtocol
         }
         #expect(resent.commandID == command.commandID)
         #expect(resent.instanceID == command.instanceID)
+        await cp.controlPlane.fleet.journal.flush()
         #expect(try await cp.database.pendingCommands(nodeID: enrolled.nodeID).isEmpty)
         await gateway.stop()
         await cp.stop()
