@@ -38,6 +38,9 @@ public struct GatewayConfiguration: Sendable {
     /// Instances per RPC page when `GET /api/v1/vm` lists them all (the control plane may
     /// send fewer, to keep a page under its byte budget).
     public var instancePageSize: Int = 2_000
+    /// Bytes of `GET /api/v1/vm` entries kept as JSON between polls, by the record bytes
+    /// they were written from (``ListEntryCache``); 0 keeps none.
+    public var listCacheBytes: Int = 64 << 20
 
     public init() {}
 }
@@ -86,7 +89,8 @@ public struct Gateway: Sendable {
         InstanceRoutes(
             client: client,
             registryAddress: configuration.registryAddress,
-            pageSize: max(1, configuration.instancePageSize)
+            pageSize: max(1, configuration.instancePageSize),
+            entryCache: ListEntryCache(capacityBytes: configuration.listCacheBytes)
         ).register(on: router)
         NodeRoutes(client: client).register(on: router)
         GroupRoutes(client: client).register(on: router)
@@ -161,7 +165,7 @@ public struct Gateway: Sendable {
                 try await app.run()
                 group.cancelAll()
             }
-        } catch where !listening.withLock({ $0 }) {
+        } catch  where !listening.withLock({ $0 }) {
             throw GatewayError(
                 .serviceUnavailable,
                 "cannot listen on \(configuration.host):\(configuration.port) (is the port already taken?): \(error)"

@@ -35,4 +35,6 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
 
     /// The exact 401 that Anka clients match on.
     public static let authenticationRequired = GatewayError(.unauthorized, "Authentication Required")
+    /// The control plane answered OK with a body that does not decode as the declared type.
+    static let unreadableAnswer = GatewayError(.badGateway, "the control plane sent an unreadable answer")
 }

@@ -38,6 +38,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "PEM CA whose client certificates authenticate callers (CN user; OU, else O, groups).")
     var clientCa: String?
 
+    @Option(help: "MiB of `GET /api/v1/vm` entries kept as JSON between polls (0: none).")
+    var listCacheMib = 64
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
@@ -68,6 +71,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = httpPort
         configuration.rootToken = rootToken
+        configuration.listCacheBytes = max(0, listCacheMib) << 20
         if let tlsCert, let tlsKey {
             configuration.tls = try GatewayTLS.load(
                 certificatePath: tlsCert,

@@ -1,6 +1,7 @@
 import NodeAgent
 import Persistence
 import Testing
+import WireProtocol
 
 @testable import ControlPlane
 
@@ -35,7 +36,8 @@ import Testing
                 var row = table[ids.randomElement(using: &generator)!]!
                 row.state = states.randomElement(using: &generator)!
                 row.nodeId = nodes.randomElement(using: &generator)!
-                row.usbDeviceId = Bool.random(using: &generator) ? "usb-\(Int.random(in: 0..<3, using: &generator))" : ""
+                row.usbDeviceId =
+                    Bool.random(using: &generator) ? "usb-\(Int.random(in: 0..<3, using: &generator))" : ""
                 table.put(row)
             }
             if step % 97 == 0 || step == 4999 {
@@ -68,10 +70,10 @@ import Testing
         var pages = 0
         repeat {
             let limit = Int.random(in: 1...200, using: &generator)
-            let page = table.page(after: cursor, limit: limit, budget: 40) { _ in 1 }
-            #expect(page.rows.count <= min(limit, 40))
-            #expect(!page.rows.isEmpty || page.next == 0)
-            seen += page.rows.map(\.id)
+            let page = table.page(after: cursor, limit: limit, budget: 40) { ($0.id, cost: 1) }
+            #expect(page.elements.count <= min(limit, 40))
+            #expect(!page.elements.isEmpty || page.next == 0)
+            seen += page.elements
             cursor = page.next
             pages += 1
             // Between pages: something new (at the end), and something already seen goes.
@@ -84,8 +86,61 @@ import Testing
         } while cursor != 0 && pages < 10_000
         #expect(seen == live)
         // A page never comes back empty while rows remain, even when one row alone is over the budget.
-        let heavy = table.page(after: 0, limit: 10, budget: 1) { _ in 100 }
-        #expect(heavy.rows.count == 1)
+        let heavy = table.page(after: 0, limit: 10, budget: 1) { ($0.id, cost: 100) }
+        #expect(heavy.elements.count == 1)
         #expect(heavy.next != 0)
+    }
+
+    /// Listing pages carry each instance's record as it is now: a kept encoding is dropped
+    /// when its instance changes or goes, and a page decodes to exactly the records built
+    /// from the rows.
+    @Test func recordPagesFollowEveryChange() throws {
+        var table = InstanceTable()
+        for index in 0..<50 {
+            var row = InstanceRow(id: "i\(index)", state: "Started", templateId: "t", crTime: Int64(index))
+            row.nodeId = "n\(index % 3)"
+            var info = VMInfo()
+            info.uuid = "vm\(index)"
+            info.status = "running"
+            info.ip = "10.0.0.\(index)"
+            row.vminfo = info.encodedBytes()
+            table.put(row)
+        }
+        func listed() throws -> [InstanceRecord] {
+            var records: [InstanceRecord] = []
+            var cursor: UInt64 = 0
+            repeat {
+                let page = table.recordPage(after: cursor, limit: 7, budget: InstanceTable.pageBudget)
+                let list = try InstanceList(
+                    bytes: InstanceList(encodedInstances: page.records, next: page.next).encodedBytes()
+                )
+                records += list.instances
+                cursor = list.next
+            } while cursor != 0
+            return records
+        }
+        func expected() -> [InstanceRecord] { table.all.map(InstanceRecord.init) }
+        #expect(try listed() == expected())
+        // Served from kept encodings now; change some rows, remove others, and list again.
+        for index in stride(from: 0, to: 50, by: 5) {
+            var row = table["i\(index)"]!
+            row.state = "Stopped"
+            var info = VMInfo()
+            info.uuid = "vm\(index)"
+            info.status = "stopped"
+            row.vminfo = info.encodedBytes()
+            table.put(row)
+        }
+        table.remove("i1")
+        table.remove("i49")
+        table.put(InstanceRow(id: "i1", state: "Scheduling", templateId: "t2", crTime: 99))
+        let again = try listed()
+        #expect(again == expected())
+        #expect(again.first { $0.instanceID == "i5" }?.state == .stopped)
+        #expect(again.last?.instanceID == "i1")
+        #expect(again.count == 49)
+        // The budget counts the encoded bytes: a budget of one record's size gives one per page.
+        let first = table.recordPage(after: 0, limit: 10, budget: 1)
+        #expect(first.records.count == 1)
     }
 }

@@ -43,6 +43,39 @@ import WireProtocol
         await cp.stop()
     }
 
+    /// Entries the gateway keeps as JSON between polls never stand in for a changed
+    /// instance: after a rename and a termination the list is byte for byte what a gateway
+    /// without the cache writes.
+    @Test func keptEntriesNeverOutliveAChange() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let gateway = try await TestGateway.start(cp) { $0.instancePageSize = 2 }
+        let http = gateway.http
+        let reply = try await http.send("POST", "/api/v1/vm", body: #"{"vmid":"\#(TestTemplates.linux)","count":5}"#)
+        let created = try #require(reply.json["body"] as? [String], "\(reply.text)")
+        let before = try await http.send("GET", "/api/v1/vm")
+        #expect(try await http.send("GET", "/api/v1/vm").text == before.text)
+
+        let rename = #"{"id":"\#(created[1])","name":"renamed"}"#
+        #expect(try await http.send("PUT", "/api/v1/vm", body: rename).status == 200)
+        #expect(try await http.send("DELETE", "/api/v1/vm", body: #"{"id":"\#(created[3])"}"#).status == 200)
+        let after = try await http.send("GET", "/api/v1/vm")
+        #expect(after.text != before.text)
+        let body = try #require(after.json["body"] as? [[String: Any]], "\(after.text)")
+        #expect(body.compactMap { $0["instance_id"] as? String } == created)
+        #expect(body[1]["name"] as? String == "renamed")
+        #expect((body[3]["vm"] as? [String: Any])?["instance_state"] as? String == "Terminated")
+
+        let uncached = try await TestGateway.start(cp, name: "gw-uncached") {
+            $0.instancePageSize = 2
+            $0.listCacheBytes = 0
+        }
+        #expect(try await uncached.http.send("GET", "/api/v1/vm").text == after.text)
+        await uncached.stop()
+        await gateway.stop()
+        await cp.stop()
+    }
+
     @Test func anOldStyleQueryStillGetsEveryInstanceInOneAnswer() async throws {
         let cp = try await TestControlPlane.start()
         try await TestTemplates.seed(cp.database)

@@ -90,12 +90,11 @@ extension Fleet {
 
     /// A page of every instance, oldest first, after the cursor `after`: at most `limit`,
     /// and fewer when the page nears ``InstanceTable/pageBudget`` bytes, so an answer always
-    /// fits a frame however large the fleet.
+    /// fits a frame however large the fleet. Records come already encoded when their
+    /// instance has not changed since the last listing.
     func listInstances(after: UInt64, limit: Int) -> InstanceList {
-        let page = instances.page(after: after, limit: limit, budget: InstanceTable.pageBudget) {
-            InstanceTable.estimatedWireSize($0)
-        }
-        return InstanceList(instances: page.rows.map(InstanceRecord.init), next: page.next)
+        let page = instances.recordPage(after: after, limit: limit, budget: InstanceTable.pageBudget)
+        return InstanceList(encodedInstances: page.records, next: page.next)
     }
 
     /// One instance as memory holds it now.
@@ -148,7 +147,13 @@ extension Fleet {
                 "instance \(id) is \(row.state); only a Started or Stopped instance can restart"
             )
         }
-        let ticket = queueCommand(nodeID: nodeID, instanceID: id, kind: "restart", payload: nil, now: BerthDatabase.nowMicros())
+        let ticket = queueCommand(
+            nodeID: nodeID,
+            instanceID: id,
+            kind: "restart",
+            payload: nil,
+            now: BerthDatabase.nowMicros()
+        )
         try await journal.durable(ticket)
         await flushCommands(nodeID: nodeID)
     }

@@ -1,4 +1,5 @@
 import Persistence
+import WireProtocol
 
 /// Every instance the control plane holds (live ones, and ended ones until they are
 /// purged), in memory, with the indexes scheduling needs kept up to date on each change:
@@ -17,7 +18,12 @@ struct InstanceTable {
     /// the cursor of a paged listing. Purged ids are dropped in batches.
     private var order: [(sequence: UInt64, id: String)] = []
     private var lastSequence: UInt64 = 0
-    private var removedSinceCompaction = 0
+    /// Ids removed whose entries in `order` are still there (until the next compaction).
+    private var removedSinceCompaction: Set<String> = []
+    /// Each instance's ``InstanceRecord`` as the last listing encoded it, until the
+    /// instance changes: a listing of an unchanged fleet copies bytes instead of building
+    /// and encoding a record (and decoding its `vminfo`) per instance.
+    private var encodedRecords: [String: [UInt8]] = [:]
 
     init(_ loaded: [InstanceRow] = []) {
         for row in loaded.sorted(by: { ($0.crTime, $0.id) < ($1.crTime, $1.id) }) { put(row) }
@@ -31,16 +37,17 @@ struct InstanceTable {
     var all: [InstanceRow] { order.compactMap { rows[$0.id] } }
 
     /// Up to `limit` instances created after the cursor `after` (0: from the oldest), oldest
-    /// first, ending early once `budget` (a cost per row, e.g. its size) would be exceeded.
-    /// `next` is the cursor of the following page, or 0 after the last.
+    /// first, each made into an element by `element`, ending early once `budget` (the sum
+    /// of the elements' costs) would be exceeded. A page holds at least one element while
+    /// instances remain. `next` is the cursor of the following page, or 0 after the last.
     ///
     /// Costs O(log n) to find the cursor plus the page itself.
-    func page(
+    func page<Element>(
         after: UInt64,
         limit: Int,
         budget: Int = .max,
-        cost: (InstanceRow) -> Int = { _ in 0 }
-    ) -> (rows: [InstanceRow], next: UInt64) {
+        _ element: (InstanceRow) -> (Element, cost: Int)
+    ) -> (elements: [Element], next: UInt64) {
         let limit = max(1, limit)
         var low = 0
         var high = order.count
@@ -48,15 +55,16 @@ struct InstanceTable {
             let middle = (low + high) / 2
             if order[middle].sequence <= after { low = middle + 1 } else { high = middle }
         }
-        var page: [InstanceRow] = []
+        var page: [Element] = []
+        page.reserveCapacity(min(limit, order.count - low))
         var spent = 0
         var index = low
         while index < order.count, page.count < limit {
             if let row = rows[order[index].id] {
-                let price = cost(row)
+                let (value, price) = element(row)
                 if !page.isEmpty, spent + price > budget { break }
                 spent += price
-                page.append(row)
+                page.append(value)
             }
             index += 1
         }
@@ -64,10 +72,37 @@ struct InstanceTable {
         return (page, index < order.count ? order[index - 1].sequence : 0)
     }
 
+    /// A page of encoded ``InstanceRecord``s (see ``page(after:limit:budget:_:)``), at most
+    /// `budget` bytes unless one record alone is larger. Records are encoded once per change
+    /// of their instance and kept for the next listing.
+    mutating func recordPage(after: UInt64, limit: Int, budget: Int) -> (records: [[UInt8]], next: UInt64) {
+        let (page, encodedNow) = cachedRecordPage(after: after, limit: limit, budget: budget)
+        for (id, bytes) in encodedNow { encodedRecords[id] = bytes }
+        return (page.elements, page.next)
+    }
+
+    private func cachedRecordPage(
+        after: UInt64,
+        limit: Int,
+        budget: Int
+    ) -> (page: (elements: [[UInt8]], next: UInt64), encodedNow: [(String, [UInt8])]) {
+        var encodedNow: [(String, [UInt8])] = []
+        let page = page(after: after, limit: limit, budget: budget) { row -> ([UInt8], cost: Int) in
+            if let bytes = encodedRecords[row.id] { return (bytes, bytes.count) }
+            let bytes = InstanceRecord(row).encodedBytes()
+            encodedNow.append((row.id, bytes))
+            return (bytes, bytes.count)
+        }
+        return (page, encodedNow)
+    }
+
     /// Adds or replaces an instance.
     mutating func put(_ row: InstanceRow) {
         let old = rows.updateValue(row, forKey: row.id)
+        if old != nil { encodedRecords.removeValue(forKey: row.id) }
         if old == nil {
+            // An id removed and put again (rare) must not be listed at its old place too.
+            if removedSinceCompaction.remove(row.id) != nil { order.removeAll { $0.id == row.id } }
             lastSequence += 1
             order.append((lastSequence, row.id))
         }
@@ -83,14 +118,15 @@ struct InstanceTable {
     mutating func remove(_ id: String) {
         guard let old = rows.removeValue(forKey: id) else { return }
         queued.remove(id)
+        encodedRecords.removeValue(forKey: id)
         if NodeOccupancy.occupies(old), let node = old.nodeId {
             occupancy[node]?.remove(old)
             if occupancy[node]?.isEmpty == true { occupancy.removeValue(forKey: node) }
         }
-        removedSinceCompaction += 1
-        if removedSinceCompaction > 1024 && removedSinceCompaction > order.count / 4 {
+        removedSinceCompaction.insert(id)
+        if removedSinceCompaction.count > 1024 && removedSinceCompaction.count > order.count / 4 {
             order.removeAll { rows[$0.id] == nil }
-            removedSinceCompaction = 0
+            removedSinceCompaction = []
         }
     }
 
@@ -104,18 +140,9 @@ struct InstanceTable {
         rows.values.filter { $0.nodeId == nodeID && $0.state != "Terminated" }
     }
 
-    /// A page of a listing stays under this many bytes of instance records (the frame cap is 4 MiB).
+    /// A page of a listing stays under this many bytes of instance records (the frame cap is
+    /// 4 MiB), unless one record alone is larger.
     static let pageBudget = 1 << 20
-
-    /// An upper estimate of an instance's ``InstanceRecord`` size on the wire.
-    static func estimatedWireSize(_ row: InstanceRow) -> Int {
-        let text = [
-            row.id, row.state, row.message, row.templateId, row.templateName, row.tag, row.nodeId ?? "",
-            row.inflightReqid, row.groupId, row.name, row.externalId, row.metadata, row.arch, row.vlan,
-            row.waitReason, row.macAddress, row.usbDeviceId,
-        ].reduce(0) { $0 + $1.utf8.count + 3 }
-        return 128 + text + (row.scriptResult?.count ?? 0) + (row.vminfo?.count ?? 0)
-    }
 
     static func isQueued(_ row: InstanceRow) -> Bool {
         row.state == "Scheduling" && row.nodeId == nil

@@ -9,13 +9,25 @@ extension ControlPlaneClient {
         body: Request,
         extraTime: Duration = .zero
     ) async throws -> Response {
+        let body = try await rpcBody(rpc, principal: principal, body: body, extraTime: extraTime)
+        do {
+            return try Response(bytes: body)
+        } catch {
+            throw GatewayError.unreadableAnswer
+        }
+    }
+
+    /// Calls `rpc` with its declared request and returns the OK answer's body undecoded,
+    /// for callers that read it in place; a non-OK status becomes a ``GatewayError``.
+    func rpcBody<Request, Response>(
+        _ rpc: RPC<Request, Response>,
+        principal: Principal,
+        body: Request,
+        extraTime: Duration = .zero
+    ) async throws -> [UInt8] {
         let response = try await call(rpc.method, principal: principal, body: body, extraTime: extraTime)
         guard response.status == .ok else { throw GatewayError(response) }
-        do {
-            return try Response(bytes: response.body)
-        } catch {
-            throw GatewayError(.badGateway, "the control plane sent an unreadable answer")
-        }
+        return response.body
     }
 
     /// Sends `rpc` with any body and returns the raw answer (any status): for callers that

@@ -10,6 +10,8 @@ struct InstanceRoutes {
     let registryAddress: String
     /// How many instances one RPC page asks for.
     let pageSize: Int
+    /// List entries kept as JSON between polls.
+    let entryCache: ListEntryCache
 
     func register(on router: Router<GatewayContext>) {
         router.post("/api/v1/vm") { request, context -> Response in
@@ -75,37 +77,38 @@ struct InstanceRoutes {
     /// out whole, else each further page is streamed as it arrives (a failure then cuts
     /// the body short, which a client sees as an incomplete response, never a short list).
     func list(principal: Principal) async throws -> Response {
-        let first: InstanceList = try await client.rpc(
-            RPCCatalog.listInstances,
-            principal: principal,
-            body: InstanceQuery(limit: pageSize)
-        )
-        let registry = registryAddress
+        let client = client
+        let pageSize = pageSize
+        @Sendable func fetch(after cursor: UInt64) async throws -> InstanceList.Undecoded {
+            let body = try await client.rpcBody(
+                RPCCatalog.listInstances,
+                principal: principal,
+                body: InstanceQuery(after: cursor, limit: pageSize)
+            )
+            do {
+                return try InstanceList.Undecoded(bytes: body)
+            } catch {
+                throw GatewayError.unreadableAnswer
+            }
+        }
+        let first = try await fetch(after: 0)
+        let writer = EntryWriter(registry: registryAddress, cache: entryCache)
         var head = ByteBuffer(string: #"{"status":"OK","message":"","body":["#)
-        try Self.appendEntries(first.instances, registry: registry, first: true, to: &head)
+        try writer.append(first, first: true, to: &head)
         guard first.next != 0 else {
             head.writeStaticString("]}")
             return Response(status: .ok, headers: AnkaJSON.headers, body: .init(byteBuffer: head))
         }
-        let client = client
-        let pageSize = pageSize
         let firstPage = head
         let cursor = first.next
         return Response(
             status: .ok,
             headers: AnkaJSON.headers,
-            body: ResponseBody { writer in
-                @Sendable func fetch(after cursor: UInt64) async throws -> InstanceList {
-                    try await client.rpc(
-                        RPCCatalog.listInstances,
-                        principal: principal,
-                        body: InstanceQuery(after: cursor, limit: pageSize)
-                    )
-                }
+            body: ResponseBody { bodyWriter in
                 // One page ahead: the control plane makes the next page while this one is encoded.
                 var next = Task { try await fetch(after: cursor) }
                 defer { next.cancel() }
-                try await writer.write(firstPage)
+                try await bodyWriter.write(firstPage)
                 while true {
                     let page = try await next.value
                     if page.next != 0 {
@@ -113,29 +116,46 @@ struct InstanceRoutes {
                         next = Task { try await fetch(after: cursor) }
                     }
                     var buffer = ByteBuffer()
-                    try Self.appendEntries(page.instances, registry: registry, first: false, to: &buffer)
+                    try writer.append(page, first: false, to: &buffer)
                     if page.next == 0 { buffer.writeStaticString("]}") }
-                    try await writer.write(buffer)
+                    try await bodyWriter.write(buffer)
                     if page.next == 0 { break }
                 }
-                try await writer.finish(nil)
+                try await bodyWriter.finish(nil)
             }
         )
     }
 
-    static func appendEntries(
-        _ records: [InstanceRecord],
-        registry: String,
-        first: Bool,
-        to buffer: inout ByteBuffer
-    ) throws {
-        let sink = JSONSink()
-        sink.bytes.reserveCapacity(records.count * 1100)
-        for (index, record) in records.enumerated() {
-            if !(first && index == 0) { sink.put(UInt8(ascii: ",")) }
-            try InstanceListWriter.appendEntry(record, registry: registry, to: sink)
+    /// Writes a page's entries as JSON, each from the cache when its record's bytes are
+    /// unchanged since it was last written, else decoded and written (and then kept).
+    struct EntryWriter: Sendable {
+        let registry: String
+        let cache: ListEntryCache
+
+        func append(_ page: InstanceList.Undecoded, first: Bool, to buffer: inout ByteBuffer) throws {
+            let sink = JSONSink()
+            sink.bytes.reserveCapacity(page.records.count * 1100)
+            try page.bytes.withUnsafeBytes { raw in
+                for (index, range) in page.records.enumerated() {
+                    if !(first && index == 0) { sink.put(UInt8(ascii: ",")) }
+                    let record = UnsafeRawBufferPointer(rebasing: raw[range])
+                    if let json = cache.json(for: record) {
+                        sink.bytes.append(contentsOf: json)
+                        continue
+                    }
+                    let decoded: InstanceRecord
+                    do {
+                        decoded = try InstanceRecord(unsafeBytes: record)
+                    } catch {
+                        throw GatewayError.unreadableAnswer
+                    }
+                    let start = sink.bytes.count
+                    try InstanceListWriter.appendEntry(decoded, registry: registry, to: sink)
+                    cache.keep(record: record, json: Array(sink.bytes[start...]))
+                }
+            }
+            buffer.writeBytes(sink.bytes)
         }
-        buffer.writeBytes(sink.bytes)
     }
 
     func startRequest(_ json: RequestJSON) throws -> StartInstancesRequest {

@@ -141,6 +141,14 @@ public struct PayloadWriter {
         bytes.append(contentsOf: value)
     }
 
+    /// Writes a nested message that is already encoded (its payload bytes), even when it is
+    /// empty: on the wire it is the same as ``write(_:_:)-(UInt32,M)`` of the message itself.
+    public mutating func write(_ number: UInt32, encodedMessage value: [UInt8]) {
+        writeKey(number, .lengthDelimited)
+        writeVarint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
     public mutating func write(_ number: UInt32, _ values: [String]) {
         for value in values { writeString(number, value) }
     }

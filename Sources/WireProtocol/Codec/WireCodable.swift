@@ -44,6 +44,12 @@ extension WireDecodable {
         }
     }
 
+    /// Decodes a value from bytes in memory the caller holds for the call.
+    public init(unsafeBytes raw: UnsafeRawBufferPointer) throws {
+        var reader = PayloadReader(raw)
+        self = try Self(from: &reader)
+    }
+
     /// Decodes a value from opaque bytes (RPC bodies).
     public init(bytes: [UInt8]) throws {
         self = try bytes.withUnsafeBytes { raw in
