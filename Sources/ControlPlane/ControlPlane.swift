@@ -116,7 +116,7 @@ public final class ControlPlane: Service, Sendable {
                 group: group,
                 maxPayloadSize: configuration.maxFramePayload,
                 admission: admission,
-                liveness: LivenessOptions(pingInterval: .milliseconds(Int64(configuration.pingInterval * 1000))),
+                liveness: LivenessOptions(pace: fleet.pings.pace),
                 // Data a node has not acknowledged for the offline timeout aborts its
                 // connection in the kernel as well, instead of retransmitting for minutes.
                 userTimeout: .milliseconds(Int64(configuration.offlineTimeout * 1000))

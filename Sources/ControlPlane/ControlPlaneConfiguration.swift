@@ -20,6 +20,10 @@ public struct ControlPlaneConfiguration: Sendable {
     /// interval). Sent in the welcome; nodes ping at the same rate and count their
     /// connection dead after ``nodeDeadAfterPings`` intervals of silence.
     public var pingInterval: Double = 1
+    /// Pings a second the control plane spends at most on idle nodes: past
+    /// `pingInterval × pingBudget` connected nodes the interval grows with the fleet, up to
+    /// ``heartbeatInterval`` (`PingSchedule`). 0 keeps `pingInterval` at any size.
+    public var pingBudget: Double = 2_000
     /// Ping intervals of silence after which a node drops its connection and reconnects.
     public var nodeDeadAfterPings: Int = 5
     /// How long `Terminated` instances stay visible before they are purged.

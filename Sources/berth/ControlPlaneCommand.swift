@@ -23,11 +23,20 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Heartbeat interval in seconds, told to nodes.")
     var heartbeatInterval = 5.0
 
-    @Option(help: "Seconds of silence (no frame of any kind) before a node is Offline; a node that reconnects sooner never is.")
+    @Option(
+        help:
+            "Seconds of silence (no frame of any kind) before a node is Offline; a node that reconnects sooner never is."
+    )
     var offlineTimeout = 15.0
 
     @Option(help: "Seconds of silence after which a peer is pinged; nodes drop a connection silent for 5 of these.")
     var pingInterval = 1.0
+
+    @Option(
+        help:
+            "Pings a second at most for idle nodes; a larger fleet is pinged less often, down to once a heartbeat (0: always --ping-interval)."
+    )
+    var pingBudget = 2000.0
 
     @Option(help: "Seconds Terminated instances stay listed.")
     var terminatedRetention = 3600.0
@@ -71,7 +80,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             throw CommandFailure("\(directory.url.path) has no CA; run `berth ca init --data-dir \(dataDir)` first")
         }
         guard pingInterval > 0, offlineTimeout > pingInterval * 5 else {
-            throw ValidationError("--offline-timeout must exceed 5 × --ping-interval (the time a node takes to judge its connection dead)")
+            throw ValidationError(
+                "--offline-timeout must exceed 5 × --ping-interval (the time a node takes to judge its connection dead)"
+            )
         }
         var configuration = ControlPlaneConfiguration()
         configuration.host = host
@@ -79,6 +90,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.heartbeatInterval = heartbeatInterval
         configuration.offlineTimeout = offlineTimeout
         configuration.pingInterval = pingInterval
+        configuration.pingBudget = pingBudget
         configuration.terminatedRetention = terminatedRetention
         configuration.handshakeTimeout = handshakeTimeout
         configuration.firstFrameTimeout = firstFrameTimeout

@@ -44,6 +44,7 @@ struct SimulatedFleet: Sendable {
                         switch note {
                         case .connected: connected.nodes.withLock { _ = $0.insert(index) }
                         case .disconnected, .refused: connected.nodes.withLock { _ = $0.remove(index) }
+                        case .pingIntervalChanged: break
                         }
                     }
                 }
@@ -59,7 +60,8 @@ struct SimulatedFleet: Sendable {
                     if count != last {
                         var note = ""
                         if count == enrolled.count, !whole {
-                            note = " (all, \(elapsed(since: since)) after \(last < 0 || since == connectStart ? "connecting began" : "the first drop"))"
+                            note =
+                                " (all, \(elapsed(since: since)) after \(last < 0 || since == connectStart ? "connecting began" : "the first drop"))"
                             whole = true
                         } else if count < enrolled.count, whole {
                             whole = false

@@ -39,7 +39,12 @@ actor Fleet {
     /// Commands nodes have not acknowledged, and the issuing of new ones.
     var outbox = CommandOutbox(epochs: [], lastID: 0, pending: [])
     /// Connected nodes.
-    var links: [String: NodeLink] = [:]
+    var links: [String: NodeLink] = [:] {
+        // No `oldValue`: so a change of one link stays in place instead of copying them all.
+        didSet { pings.update(sessions: links.count) }
+    }
+    /// How often idle peers are pinged, stretched as more nodes connect.
+    let pings: PingSchedule
     /// Nodes whose connection was lost (no goodbye), not yet `Offline`: they keep the state
     /// they had until the offline timeout passes without a reconnect.
     var reconnecting: [String: Reconnecting] = [:]
@@ -88,6 +93,13 @@ actor Fleet {
         self.configuration = configuration
         self.revocations = revocations
         self.logger = logger
+        self.pings = PingSchedule(
+            base: configuration.pingInterval,
+            budget: configuration.pingBudget,
+            // Two intervals (the least a node waits before dropping) stay under the offline timeout.
+            ceiling: min(configuration.heartbeatInterval, configuration.offlineTimeout / 3),
+            deadAfterPings: configuration.nodeDeadAfterPings
+        )
     }
 
     /// Loads nodes (all `Offline` until they reconnect), instances and the outbox. The
@@ -98,7 +110,11 @@ actor Fleet {
         instances = InstanceTable(try await database.instances())
         groups = GroupTable(groups: try await database.groups(), memberships: try await database.groupMemberships())
         let history = try await database.commandHistory()
-        outbox = CommandOutbox(epochs: history.epochs, lastID: history.lastID, pending: try await database.pendingCommands())
+        outbox = CommandOutbox(
+            epochs: history.epochs,
+            lastID: history.lastID,
+            pending: try await database.pendingCommands()
+        )
     }
 
     // MARK: node sessions
@@ -182,8 +198,7 @@ actor Fleet {
             peerID: nodeID,
             serverTimeMicros: Int(now)
         )
-        welcome.pingIntervalMillis = UInt64(max(1, configuration.pingInterval * 1000))
-        welcome.deadAfterPings = UInt64(max(1, configuration.nodeDeadAfterPings))
+        (welcome.pingIntervalMillis, welcome.deadAfterPings) = pings.current
         return welcome
     }
 
@@ -252,7 +267,11 @@ actor Fleet {
         }
         let silence = session.idleSeconds()
         if session.hasLeftCleanly || silence > configuration.offlineTimeout {
-            await markOffline(nodeID, session: session, reason: session.hasLeftCleanly ? "node left" : "node disconnected")
+            await markOffline(
+                nodeID,
+                session: session,
+                reason: session.hasLeftCleanly ? "node left" : "node disconnected"
+            )
             return
         }
         // Shown as it was (a connection that dropped during its setup was Active already).
@@ -387,7 +406,8 @@ actor Fleet {
     func sweep() async {
         let now = NIODeadline.now()
         // A session still being set up (its hello waits for storage) is not judged yet.
-        for (nodeID, link) in links where link.ready && link.session.idleSeconds(now: now) > configuration.offlineTimeout {
+        for (nodeID, link) in links
+        where link.ready && link.session.idleSeconds(now: now) > configuration.offlineTimeout {
             // The loop awaits: a node may have reconnected since the snapshot was taken.
             guard links[nodeID]?.session === link.session else { continue }
             logger.warning(

@@ -134,7 +134,15 @@ struct ConnectionHandler: Sendable {
                     defer { previous = heartbeat }
                     return previous?.updating ?? false
                 }
-                session.send(HeartbeatAck(sequence: heartbeat.sequence, serverTimeMicros: Self.nowMicros()))
+                let pings = fleet.pings.current
+                session.send(
+                    HeartbeatAck(
+                        sequence: heartbeat.sequence,
+                        serverTimeMicros: Self.nowMicros(),
+                        pingIntervalMillis: pings.pingIntervalMillis,
+                        deadAfterPings: pings.deadAfterPings
+                    )
+                )
                 if heartbeat.updating != wasUpdating {
                     await fleet.nodeUpdating(session, heartbeat.updating)
                 }
@@ -168,7 +176,10 @@ struct ConnectionHandler: Sendable {
             case .error:
                 // A node that stops says so first: it is leaving, not lost.
                 let goodbye = try ErrorFrame(payload: frame.payload)
-                logger.info("node is leaving", metadata: ["node": "\(nodeID)", "reason": "\(goodbye.message.prefix(200))"])
+                logger.info(
+                    "node is leaving",
+                    metadata: ["node": "\(nodeID)", "reason": "\(goodbye.message.prefix(200))"]
+                )
                 session.markLeaving()
                 return
             case .rpcRequest:

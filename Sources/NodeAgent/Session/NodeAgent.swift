@@ -69,6 +69,9 @@ public actor NodeAgent {
         case connected(nodeID: String)
         case disconnected(reason: String)
         case refused(reason: String)
+        /// The control plane changed how often the connection is pinged (its fleet grew or
+        /// shrank); the connection now pings after `intervalMillis` of silence.
+        case pingIntervalChanged(intervalMillis: UInt64, deadAfterPings: UInt64)
     }
 
     public let configuration: Configuration
@@ -86,6 +89,9 @@ public actor NodeAgent {
     /// The control-plane epoch of `lastAppliedCommandID` (see ``NodeCommand/epoch``).
     var lastAppliedEpoch: UInt64 = 0
     var channel: (any Channel)?
+    /// The ping interval and pings of silence in force on `channel` (0 when the control
+    /// plane does not ping): from the welcome, then from heartbeat acks as the fleet grows.
+    var pingSettings: (intervalMillis: UInt64, deadAfterPings: UInt64) = (0, 0)
     var lastInbound = NIODeadline.now()
     var operations: [String: Task<Void, Never>] = [:]
     var heartbeatSequence: UInt64 = 0
@@ -198,7 +204,8 @@ public actor NodeAgent {
     }
 
     private func runSession() async throws {
-        let context = try sslContext
+        let context =
+            try sslContext
             ?? ControlPlaneHandshake.clientContext(identity: configuration.identity, trustRoot: configuration.trustRoot)
         sslContext = context
         let connection = try await ControlPlaneHandshake.connect(
@@ -222,20 +229,16 @@ public actor NodeAgent {
                     welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: await makeHello())
                 } catch let error as TLSTransportError where error.code == .refusedByPeer {
                     throw NodeAgentError(.serverRefused, error.reason)
-                } catch where !channel.isActive {
+                } catch  where !channel.isActive {
                     throw TLSTransportError(.peerSilent, "no welcome within \(configuration.setupTimeout)")
                 }
                 setupDeadline.cancel()
                 let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
                 // The control plane's ping interval sets how soon silence is noticed here too.
                 let pinged = welcome.pingIntervalMillis > 0
+                pingSettings = (0, 0)
                 if pinged {
-                    let ping = TimeAmount.milliseconds(Int64(welcome.pingIntervalMillis))
-                    let deadAfter = ping * Int64(max(2, welcome.deadAfterPings))
-                    try await FramedChannel.startLiveness(
-                        LivenessOptions(pingInterval: ping, deadAfter: deadAfter),
-                        on: channel
-                    )
+                    try await adoptPingSettings(welcome.pingIntervalMillis, welcome.deadAfterPings, on: channel)
                 }
                 connected(channel, nodeID: welcome.peerID)
                 let heartbeats = Task {
@@ -330,6 +333,21 @@ public actor NodeAgent {
         )
     }
 
+    /// Pings after `intervalMillis` of silence, and drops the connection after
+    /// `deadAfterPings` (at least 2) such intervals.
+    private func adoptPingSettings(
+        _ intervalMillis: UInt64,
+        _ deadAfterPings: UInt64,
+        on channel: any Channel
+    )
+        async throws
+    {
+        let ping = TimeAmount.milliseconds(Int64(intervalMillis))
+        let deadAfter = ping * Int64(max(2, deadAfterPings))
+        try await FramedChannel.startLiveness(LivenessOptions(pingInterval: ping, deadAfter: deadAfter), on: channel)
+        pingSettings = (intervalMillis, deadAfterPings)
+    }
+
     private func handle(_ frame: Frame) async throws {
         lastInbound = .now()
         switch frame.type {
@@ -351,7 +369,17 @@ public actor NodeAgent {
             resumeContent(.chunk(try ChunkData(payload: frame.payload)))
         case .chunkList:
             resumeContent(.list(try ChunkList(payload: frame.payload)))
-        case .heartbeatAck, .pong:
+        case .heartbeatAck:
+            let ack = try HeartbeatAck(payload: frame.payload)
+            if ack.pingIntervalMillis > 0, pingSettings.intervalMillis > 0, let channel,
+                (ack.pingIntervalMillis, ack.deadAfterPings) != pingSettings
+            {
+                try await adoptPingSettings(ack.pingIntervalMillis, ack.deadAfterPings, on: channel)
+                notify.yield(
+                    .pingIntervalChanged(intervalMillis: ack.pingIntervalMillis, deadAfterPings: ack.deadAfterPings)
+                )
+            }
+        case .pong:
             break
         case .ping:
             send(Pong(nonce: try Ping(payload: frame.payload).nonce))

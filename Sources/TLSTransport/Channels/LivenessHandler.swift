@@ -29,10 +29,28 @@ public final class PeerActivity: Sendable {
     }
 }
 
+/// A ping interval that many connections share and that may change while they run: the
+/// control plane stretches it as its fleet grows (see `PingSchedule`).
+public final class PingPace: Sendable {
+    private let nanos: Atomic<Int64>
+
+    public init(_ interval: TimeAmount) {
+        nanos = Atomic(interval.nanoseconds)
+    }
+
+    public var interval: TimeAmount { .nanoseconds(nanos.load(ordering: .relaxed)) }
+
+    public func set(_ interval: TimeAmount) {
+        nanos.store(interval.nanoseconds, ordering: .relaxed)
+    }
+}
+
 /// How a connection keeps its liveness (see ``LivenessHandler``).
 public struct LivenessOptions: Sendable {
     /// A ping goes out after this much inbound silence, so silence is known to this resolution.
     public var pingInterval: TimeAmount
+    /// When set, its interval is used instead of ``pingInterval``, read again at each tick.
+    public var pace: PingPace?
     /// Inbound silence after which the connection is closed as dead; `nil` leaves that to
     /// the owner (the control plane's sweep decides for its peers).
     public var deadAfter: TimeAmount?
@@ -40,6 +58,15 @@ public struct LivenessOptions: Sendable {
         self.pingInterval = pingInterval
         self.deadAfter = deadAfter
     }
+
+    public init(pace: PingPace, deadAfter: TimeAmount? = nil) {
+        self.pingInterval = pace.interval
+        self.pace = pace
+        self.deadAfter = deadAfter
+    }
+
+    /// The interval in force now.
+    var currentInterval: TimeAmount { pace?.interval ?? pingInterval }
 }
 
 /// Sent down a connection's pipeline to start its ``LivenessHandler``: by the server once
@@ -138,7 +165,7 @@ public final class LivenessHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private func schedule(context: ChannelHandlerContext) {
-        guard running, let interval = options?.pingInterval else { return }
+        guard running, let interval = options?.currentInterval else { return }
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [weak self] in
             guard let self, self.running else { return }
             self.tick(context: context)
@@ -157,11 +184,13 @@ public final class LivenessHandler: ChannelDuplexHandler, RemovableChannelHandle
         let silence = TimeAmount.nanoseconds(Int64(activity.silenceSeconds() * 1e9))
         if let deadAfter = options.deadAfter, silence > deadAfter {
             stop()
-            context.fireErrorCaught(TLSTransportError(.peerSilent, "nothing heard for \(silence.nanoseconds / 1_000_000) ms"))
+            context.fireErrorCaught(
+                TLSTransportError(.peerSilent, "nothing heard for \(silence.nanoseconds / 1_000_000) ms")
+            )
             context.close(promise: nil)
             return
         }
-        guard silence >= options.pingInterval else { return }
+        guard silence >= options.currentInterval else { return }
         nonce &+= 1
         let channel = context.channel
         channel.writeAndFlush(Ping(nonce: nonce).frame(allocator: channel.allocator), promise: nil)
