@@ -24,6 +24,41 @@ import Testing
     /// `InstanceRow` is encoded and decoded by hand (it is on the scheduler's hot path): every
     /// stored property has its column, every column of the table is written, and a row with
     /// every field set comes back equal.
+    /// The other hand-encoded records (journaled per state change and per command): each
+    /// property has its column, every column is written, and a row reads back the same.
+    @Test func transitionAndCommandRowsRoundTripEveryColumn() async throws {
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue)
+        var transition = InstanceTransitionRow(instanceId: "i1", state: "Started", message: "m", ts: 12)
+        transition.id = 5
+        var command = NodeCommandRow(nodeId: "n1", instanceId: "i1", kind: "start", payload: [1, 2], createdAt: 3)
+        command.id = 9
+        command.epoch = 77
+        command.ackedAt = 4
+        let (storedTransition, storedCommand) = (transition, command)
+        let (transitionColumns, commandColumns, transitionBack, commandBack) = try await queue.write { db in
+            try db.execute(sql: "INSERT INTO templates (id, name, created_at) VALUES ('t1', 'tn', 1)")
+            try InstanceRow(id: "i1", state: "Started", templateId: "t1", crTime: 11).insert(db)
+            try db.execute(sql: "INSERT INTO nodes (id, name, created_at) VALUES ('n1', 'n1', 1)")
+            var transition = storedTransition
+            var command = storedCommand
+            try transition.insert(db)
+            try command.insert(db)
+            return (
+                try db.columns(in: "instance_transitions").map(\.name),
+                try db.columns(in: "node_commands").map(\.name),
+                try InstanceTransitionRow.fetchOne(db, key: 5),
+                try NodeCommandRow.fetchOne(db, key: 9)
+            )
+        }
+        #expect(Set(try transition.databaseDictionary.keys) == Set(transitionColumns))
+        #expect(try transition.databaseDictionary.count == Mirror(reflecting: transition).children.count)
+        #expect(Set(try command.databaseDictionary.keys) == Set(commandColumns))
+        #expect(try command.databaseDictionary.count == Mirror(reflecting: command).children.count)
+        #expect(transitionBack == transition)
+        #expect(commandBack == command)
+    }
+
     @Test func anInstanceRowRoundTripsEveryColumn() async throws {
         let queue = try DatabaseQueue(path: path)
         try Schema.migrator.migrate(queue)

@@ -23,3 +23,16 @@ public struct InstanceTransitionRow: Codable, Sendable, Equatable, FetchableReco
         id = inserted.rowID
     }
 }
+
+/// Written column by column: a transition is journaled with every state change, and
+/// GRDB's `Encodable` route (a keyed encoder and a snake-case conversion per column) cost
+/// more than the insert. `StorageFormatTests` holds every property to its column.
+extension InstanceTransitionRow {
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["instance_id"] = instanceId
+        container["state"] = state
+        container["message"] = message
+        container["ts"] = ts
+    }
+}

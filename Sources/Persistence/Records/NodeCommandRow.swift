@@ -35,10 +35,24 @@ public struct NodeCommandRow: Codable, Sendable, Equatable, FetchableRecord, Mut
     /// Stamps the newest epoch on a command that has none (the fleet sets its own).
     public mutating func willInsert(_ db: Database) throws {
         guard epoch == 0 else { return }
-        epoch = try Int64.fetchOne(db, sql: "SELECT epoch FROM command_epochs ORDER BY seq DESC LIMIT 1") ?? 0
+        epoch = try Int64.fetchOne(db.cachedStatement(sql: "SELECT epoch FROM command_epochs ORDER BY seq DESC LIMIT 1")) ?? 0
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
+    }
+}
+
+/// Written column by column, like ``InstanceTransitionRow``: one is journaled per command.
+extension NodeCommandRow {
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["epoch"] = epoch
+        container["node_id"] = nodeId
+        container["instance_id"] = instanceId
+        container["kind"] = kind
+        container["payload"] = payload
+        container["created_at"] = createdAt
+        container["acked_at"] = ackedAt
     }
 }

@@ -48,10 +48,9 @@ extension BerthDatabase {
 
     /// Marks a node's unacknowledged commands up to `id` acknowledged.
     static func acknowledge(_ db: Database, upTo id: Int64, nodeID: String, now: Int64) throws {
-        try db.execute(
-            sql: "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL",
-            arguments: [now, nodeID, id]
-        )
+        try db.cachedStatement(
+            sql: "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL"
+        ).execute(arguments: [now, nodeID, id])
     }
 
     /// Begins a new command epoch (once per control-plane start) and returns it: a random,

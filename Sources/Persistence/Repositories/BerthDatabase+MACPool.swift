@@ -102,9 +102,7 @@ extension BerthDatabase {
     }
 
     static func releaseMAC(_ db: Database, instanceID: String) throws {
-        try db.execute(
-            sql: "UPDATE mac_addresses SET instance_id = NULL WHERE instance_id = ?",
-            arguments: [instanceID]
-        )
+        try db.cachedStatement(sql: "UPDATE mac_addresses SET instance_id = NULL WHERE instance_id = ?")
+            .execute(arguments: [instanceID])
     }
 }

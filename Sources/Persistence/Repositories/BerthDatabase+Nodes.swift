@@ -49,10 +49,10 @@ extension BerthDatabase {
                 case .heartbeatFigures(let figures):
                     try Self.saveHeartbeatFigures(db, figures)
                 case .nodeEventKey(let nodeID, let epoch, let sequence):
-                    try db.execute(
-                        sql: "UPDATE nodes SET event_epoch = ?, event_seq = ? WHERE id = ?",
-                        arguments: [epoch, sequence, nodeID]
-                    )
+                    // Cached statements for the changes every start makes: compiling one
+                    // costs more than running it (GRDB's authorizer runs per compile).
+                    try db.cachedStatement(sql: "UPDATE nodes SET event_epoch = ?, event_seq = ? WHERE id = ?")
+                        .execute(arguments: [epoch, sequence, nodeID])
                 case .instance(let instance):
                     do {
                         try instance.update(db)
@@ -65,13 +65,15 @@ extension BerthDatabase {
                     try Self.releaseMAC(db, instanceID: instanceID)
                 case .command(var command):
                     // The node may have been deleted since; its outbox went with it.
-                    guard try NodeRow.exists(db, key: command.nodeId) else { continue }
+                    guard try Bool.fetchOne(
+                        db.cachedStatement(sql: "SELECT 1 FROM nodes WHERE id = ?"),
+                        arguments: [command.nodeId]
+                    ) != nil else { continue }
                     try command.insert(db)
                 case .commandAcknowledged(let id, let nodeID, let at):
-                    try db.execute(
-                        sql: "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL",
-                        arguments: [at, id, nodeID]
-                    )
+                    try db.cachedStatement(
+                        sql: "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL"
+                    ).execute(arguments: [at, id, nodeID])
                 case .commandsAcknowledged(let nodeID, let through, let at):
                     try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: at)
                 case .instancesPurged(let ids):
