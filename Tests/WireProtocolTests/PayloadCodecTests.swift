@@ -196,6 +196,12 @@ import WireProtocol
         var query = EventQuery()
         query.limit = 0
         #expect(try EventQuery(bytes: query.encodedBytes()).limit == 0)
+        // The node's side of a save (found by FuzzPayloads again, 2026-12-04).
+        let spec = SaveImageSpec(requestID: "r", scriptTimeoutSeconds: 0, suspend: false)
+        let back = try SaveImageSpec(bytes: spec.encodedBytes())
+        #expect(back.suspend == false)
+        #expect(back.scriptTimeoutSeconds == 0)
+        #expect(try SaveImageSpec(bytes: SaveImageSpec(requestID: "r").encodedBytes()) == SaveImageSpec(requestID: "r"))
     }
 }
 

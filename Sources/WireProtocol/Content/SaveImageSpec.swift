@@ -27,9 +27,10 @@ public struct SaveImageSpec: WireCodable, Equatable, Sendable {
     public func encode(to w: inout PayloadWriter) {
         w.write(1, requestID)
         w.write(2, bytes: script)
-        w.write(3, scriptTimeoutSeconds)
+        // Both default to something other than zero, so their zero must be written.
+        w.writeExplicit(3, scriptTimeoutSeconds)
         w.write(4, cancelOnScriptFailure)
-        w.write(5, suspend)
+        w.writeExplicit(5, suspend)
     }
 
     public init(from r: inout PayloadReader) throws {
