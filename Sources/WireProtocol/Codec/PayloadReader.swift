@@ -147,6 +147,17 @@ public struct PayloadReader {
         return string
     }
 
+    /// An instance id: a canonical UUID is read into its 16 bytes without allocating, any
+    /// other text is kept as a string.
+    public mutating func instanceID(_ tag: FieldTag) throws -> InstanceID {
+        let slice = try lengthDelimited(tag)
+        if let (high, low) = InstanceID.parseUUID(slice) { return InstanceID(storage: .uuid(high, low)) }
+        guard let text = String(validating: slice, as: UTF8.self) else {
+            throw WireError(.invalidUTF8, "field \(tag.number): string is not valid UTF-8")
+        }
+        return InstanceID(storage: .text(text))
+    }
+
     public mutating func bytes(_ tag: FieldTag) throws -> [UInt8] {
         Array(try lengthDelimited(tag))
     }
@@ -158,6 +169,22 @@ public struct PayloadReader {
         }
         var nested = PayloadReader(slice, depth: depth + 1)
         return try M(from: &nested)
+    }
+
+    /// How many fields numbered `number` the rest of the payload holds, to reserve an
+    /// array once (0 if the payload is malformed; the decode that follows says why).
+    public func count(of number: UInt32) -> Int {
+        var scan = self
+        var count = 0
+        do {
+            while let tag = try scan.next() {
+                if tag.number == number { count += 1 }
+                try scan.skip(tag)
+            }
+        } catch {
+            return 0
+        }
+        return count
     }
 
     /// Skips a field this reader does not know (forward compatibility).

@@ -134,6 +134,22 @@ public struct PayloadWriter {
         }
     }
 
+    /// An instance id, as its text (omitted when empty); a UUID is written straight from
+    /// its 16 bytes.
+    public mutating func write(_ number: UInt32, _ value: InstanceID) {
+        switch value.storage {
+        case .text(let text):
+            write(number, text)
+        case .uuid(let high, let low):
+            writeKey(number, .lengthDelimited)
+            writeVarint(36)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { text in
+                _ = InstanceID.formatUUID(high, low, into: text)
+                bytes.append(contentsOf: text)
+            }
+        }
+    }
+
     public mutating func write(_ number: UInt32, bytes value: [UInt8]) {
         guard !value.isEmpty else { return }
         writeKey(number, .lengthDelimited)

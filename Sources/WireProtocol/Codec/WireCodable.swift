@@ -20,7 +20,7 @@ public protocol WireMessage: WireCodable {
 extension WireEncodable {
     /// The payload bytes of this value (without a frame header).
     public func encodedPayload(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
-        var writer = PayloadWriter()
+        var writer = PayloadWriter(capacity: 1024)
         encode(to: &writer)
         var buffer = allocator.buffer(capacity: writer.bytes.count)
         buffer.writeBytes(writer.bytes)

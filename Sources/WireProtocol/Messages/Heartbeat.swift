@@ -41,6 +41,8 @@ public struct Heartbeat: WireMessage, Equatable {
 
     public init(from r: inout PayloadReader) throws {
         self.init(sequence: 0)
+        // Reserved once; capped, since a hostile count costs memory before decoding fails.
+        instances.reserveCapacity(min(r.count(of: 5), 256))
         while let tag = try r.next() {
             switch tag.number {
             case 1: sequence = try r.uint64(tag)

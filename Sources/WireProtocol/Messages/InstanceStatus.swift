@@ -1,15 +1,30 @@
 /// A node's view of one instance: carried in hello, heartbeats and instance events.
 public struct InstanceStatus: WireCodable, Equatable {
-    public var instanceID: String
+    /// The instance, held inline (see ``InstanceID``).
+    public var id: InstanceID
+    /// The instance id's text (formatted on each read).
+    public var instanceID: String {
+        get { id.description }
+        set { id = InstanceID(newValue) }
+    }
     public var state: InstanceState
     /// Pull progress, 0.0–1.0, while `Pulling`.
     public var progress: Double
     /// Error or informational message.
     public var message: String
     /// Present once the VM exists on the node.
-    public var vmInfo: VMInfo?
+    public var vmInfo: VMInfo? {
+        get { boxedVMInfo?.value }
+        set { boxedVMInfo = newValue.map(Boxed.init) }
+    }
     /// The monitored startup script's outcome, once it has run.
-    public var scriptResult: ScriptResult?
+    public var scriptResult: ScriptResult? {
+        get { boxedScriptResult?.value }
+        set { boxedScriptResult = newValue.map(Boxed.init) }
+    }
+    // Boxed: both are large and absent from most statuses, which are copied into arrays.
+    private var boxedVMInfo: Boxed<VMInfo>?
+    private var boxedScriptResult: Boxed<ScriptResult>?
 
     public init(
         instanceID: String,
@@ -19,16 +34,35 @@ public struct InstanceStatus: WireCodable, Equatable {
         vmInfo: VMInfo? = nil,
         scriptResult: ScriptResult? = nil
     ) {
-        self.instanceID = instanceID
+        self.init(
+            id: InstanceID(instanceID),
+            state: state,
+            progress: progress,
+            message: message,
+            vmInfo: vmInfo,
+            scriptResult: scriptResult
+        )
+    }
+
+    /// A status for the instance `id`.
+    public init(
+        id: InstanceID,
+        state: InstanceState,
+        progress: Double = 0,
+        message: String = "",
+        vmInfo: VMInfo? = nil,
+        scriptResult: ScriptResult? = nil
+    ) {
+        self.id = id
         self.state = state
         self.progress = progress
         self.message = message
-        self.vmInfo = vmInfo
-        self.scriptResult = scriptResult
+        self.boxedVMInfo = vmInfo.map(Boxed.init)
+        self.boxedScriptResult = scriptResult.map(Boxed.init)
     }
 
     public func encode(to w: inout PayloadWriter) {
-        w.write(1, instanceID)
+        w.write(1, id)
         w.write(2, state)
         w.write(3, progress)
         w.write(4, message)
@@ -37,12 +71,12 @@ public struct InstanceStatus: WireCodable, Equatable {
     }
 
     public init(from r: inout PayloadReader) throws {
-        var id: String?
+        var id: InstanceID?
         var state: InstanceState?
-        self.init(instanceID: "", state: .scheduling)
+        self.init(id: .empty, state: .scheduling)
         while let tag = try r.next() {
             switch tag.number {
-            case 1: id = try r.string(tag)
+            case 1: id = try r.instanceID(tag)
             case 2: state = try r.enumeration(tag)
             case 3: progress = try r.double(tag)
             case 4: message = try r.string(tag)
@@ -51,7 +85,7 @@ public struct InstanceStatus: WireCodable, Equatable {
             default: try r.skip(tag)
             }
         }
-        self.instanceID = try PayloadReader.requireNonZero(id, "instanceID", in: "InstanceStatus", zero: "")
+        self.id = try PayloadReader.requireNonZero(id, "instanceID", in: "InstanceStatus", zero: .empty)
         self.state = try PayloadReader.require(state, "state", in: "InstanceStatus")
     }
 }
