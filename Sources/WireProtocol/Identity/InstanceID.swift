@@ -97,9 +97,10 @@ public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
         _ count: Int,
         from value: inout UInt64
     ) {
+        let hex: StaticString = "0123456789abcdef"
+        let digits = hex.utf8Start
         for index in offset..<(offset + count) {
-            let digit = UInt8(truncatingIfNeeded: value >> 60)
-            text[index] = digit < 10 ? UInt8(ascii: "0") &+ digit : UInt8(ascii: "a") &+ (digit &- 10)
+            text[index] = digits[Int(truncatingIfNeeded: value >> 60)]
             value <<= 4
         }
     }
