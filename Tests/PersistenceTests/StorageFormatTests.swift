@@ -100,6 +100,48 @@ import Testing
         #expect(Set(written) == Set(columns))
         #expect(written.count == Mirror(reflecting: row).children.count)
         #expect(back == row)
+
+        // The journal's UPDATE writes every column but the id: change them all, read back.
+        var changed = InstanceRow(id: "i1", state: "Stopped", templateId: "t2", crTime: 21)
+        changed.message = "m2"
+        changed.templateName = "tn2"
+        changed.tag = "v2"
+        changed.version = 4
+        changed.nodeId = nil
+        changed.targetNodeId = "n3"
+        changed.inflightReqid = "r2"
+        changed.priority = 8
+        changed.groupId = "g2"
+        changed.permissionGroup = "p2"
+        changed.startOptions = nil
+        changed.macAddress = "bb"
+        changed.scriptResult = [6, 7]
+        changed.usbDeviceId = "u2"
+        changed.name = "nm2"
+        changed.externalId = "x2"
+        changed.metadata = "{\"a\":1}"
+        changed.vcpu = 3
+        changed.vramMb = 8192
+        changed.arch = "amd64"
+        changed.vlan = "vl2"
+        changed.progress = 0.75
+        changed.vminfo = nil
+        changed.waitReason = "w2"
+        changed.ts = 22
+        for (property, value) in Mirror(reflecting: changed).children where property != "id" {
+            let old = Mirror(reflecting: row).children.first { $0.label == property }?.value
+            #expect("\(String(describing: old))" != "\(String(describing: value))", "\(property ?? "") must change")
+        }
+        let update = changed
+        let (found, missing, updated) = try await queue.write { db in
+            try db.execute(sql: "INSERT INTO templates (id, name, created_at) VALUES ('t2', 'tn2', 1)")
+            let found = try update.updateAllColumns(db)
+            let gone = InstanceRow(id: "no-such", state: "Stopped", templateId: "t2", crTime: 1)
+            return (found, try gone.updateAllColumns(db), try InstanceRow.fetchOne(db, key: "i1"))
+        }
+        #expect(found)
+        #expect(!missing)
+        #expect(updated == changed)
     }
 
     @Test func byteFieldsAreStoredAsBlobs() async throws {

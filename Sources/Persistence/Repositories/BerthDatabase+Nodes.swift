@@ -54,21 +54,20 @@ extension BerthDatabase {
                     try db.cachedStatement(sql: "UPDATE nodes SET event_epoch = ?, event_seq = ? WHERE id = ?")
                         .execute(arguments: [epoch, sequence, nodeID])
                 case .instance(let instance):
-                    do {
-                        try instance.update(db)
-                    } catch RecordError.recordNotFound {
-                        // Purged, or its template deleted, since.
-                    }
+                    // `false` when purged, or its template deleted, since: nothing to write.
+                    _ = try instance.updateAllColumns(db)
                 case .transition(var transition):
                     try transition.insert(db)
                 case .macReleased(let instanceID):
                     try Self.releaseMAC(db, instanceID: instanceID)
                 case .command(var command):
                     // The node may have been deleted since; its outbox went with it.
-                    guard try Bool.fetchOne(
-                        db.cachedStatement(sql: "SELECT 1 FROM nodes WHERE id = ?"),
-                        arguments: [command.nodeId]
-                    ) != nil else { continue }
+                    guard
+                        try Bool.fetchOne(
+                            db.cachedStatement(sql: "SELECT 1 FROM nodes WHERE id = ?"),
+                            arguments: [command.nodeId]
+                        ) != nil
+                    else { continue }
                     try command.insert(db)
                 case .commandAcknowledged(let id, let nodeID, let at):
                     try db.cachedStatement(
