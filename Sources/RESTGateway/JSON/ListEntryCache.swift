@@ -53,8 +53,8 @@ final class ListEntryCache: Sendable {
 
     /// Keeps `json` as the entry written from `record`.
     func keep(record: UnsafeRawBufferPointer, json: [UInt8]) {
+        guard capacityBytes > 0, record.count + json.count <= capacityBytes / 2 else { return }
         let entry = Entry(record: Array(record), json: json)
-        guard capacityBytes > 0, entry.size <= capacityBytes / 2 else { return }
         let key = Self.hash(record)
         state.withLock { Self.insert(entry, key: key, into: &$0, capacity: capacityBytes) }
     }

@@ -136,7 +136,20 @@ public struct PayloadReader {
     }
 
     public mutating func string(_ tag: FieldTag) throws -> String {
+        try Self.text(try lengthDelimited(tag), tag)
+    }
+
+    /// An instance id: a canonical UUID is read into its 16 bytes without allocating, any
+    /// other text is kept as a string.
+    public mutating func instanceID(_ tag: FieldTag) throws -> InstanceID {
         let slice = try lengthDelimited(tag)
+        if let (high, low) = InstanceID.parseUUID(slice) { return InstanceID(storage: .uuid(high, low)) }
+        return InstanceID(storage: .text(try Self.text(slice, tag)))
+    }
+
+    /// `slice` as a string; throws unless it is valid UTF-8.
+    @inline(__always)
+    static func text(_ slice: UnsafeRawBufferPointer, _ tag: FieldTag) throws -> String {
         // ASCII (ids, names, states) needs no validation beyond the high bit.
         var high: UInt8 = 0
         for byte in slice { high |= byte }
@@ -145,17 +158,6 @@ public struct PayloadReader {
             throw WireError(.invalidUTF8, "field \(tag.number): string is not valid UTF-8")
         }
         return string
-    }
-
-    /// An instance id: a canonical UUID is read into its 16 bytes without allocating, any
-    /// other text is kept as a string.
-    public mutating func instanceID(_ tag: FieldTag) throws -> InstanceID {
-        let slice = try lengthDelimited(tag)
-        if let (high, low) = InstanceID.parseUUID(slice) { return InstanceID(storage: .uuid(high, low)) }
-        guard let text = String(validating: slice, as: UTF8.self) else {
-            throw WireError(.invalidUTF8, "field \(tag.number): string is not valid UTF-8")
-        }
-        return InstanceID(storage: .text(text))
     }
 
     public mutating func bytes(_ tag: FieldTag) throws -> [UInt8] {

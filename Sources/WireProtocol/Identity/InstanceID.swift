@@ -38,14 +38,6 @@ public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The text's length in bytes.
-    var utf8Count: Int {
-        switch storage {
-        case .text(let text): text.utf8.count
-        case .uuid: 36
-        }
-    }
-
     /// The value of a lower-case hex digit, or 16 or more for any other byte.
     @inline(__always)
     static func hexValue(_ byte: UInt8) -> UInt64 {
