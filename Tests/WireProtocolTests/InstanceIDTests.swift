@@ -17,6 +17,28 @@ import Testing
         }
     }
 
+    /// Every byte value at every digit position: only lower-case hex digits parse, and a
+    /// parsed id formats back to the same text (the checks run eight digits at a time).
+    @Test func everyByteAtEveryDigitPositionIsJudgedAlone() {
+        let base = Array("0e562635-19f8-4557-bbb8-13fa284dd000".utf8)
+        let digits = Set("0123456789abcdef".utf8)
+        for position in base.indices where base[position] != UInt8(ascii: "-") {
+            for byte in UInt8.min...UInt8.max {
+                var text = base
+                text[position] = byte
+                let parsed = text.withUnsafeBytes { InstanceID.parseUUID($0) }
+                #expect((parsed != nil) == digits.contains(byte), "byte \(byte) at \(position)")
+                if let (high, low) = parsed {
+                    let formatted = String(unsafeUninitializedCapacity: 36) {
+                        InstanceID.formatUUID(high, low, into: $0.baseAddress!)
+                        return 36
+                    }
+                    #expect(Array(formatted.utf8) == text)
+                }
+            }
+        }
+    }
+
     @Test func otherShapesStayText() {
         for text in [
             "", "i1", "0E562635-19F8-4557-BBB8-13FA284DD000", "0e562635-19f8-4557-bbb8-13fa284dd00",

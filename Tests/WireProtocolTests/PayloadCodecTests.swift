@@ -27,6 +27,27 @@ import WireProtocol
         #expect(try Hello(payload: buffer) == GoldenSamples.hello)
     }
 
+    /// The writer starts in 1 KiB of scratch memory and moves to the heap past it; a nested
+    /// value of 128 bytes or more (or 16 KiB or more) moves its bytes for a longer length.
+    @Test func largePayloadsAndLongNestedLengthsRoundTrip() throws {
+        for messageLength in [0, 100, 127, 128, 200, 16_383, 16_384, 40_000] {
+            let message = String(repeating: "m", count: messageLength)
+            let instances = (0..<40).map {
+                InstanceStatus(instanceID: "i-\($0)", state: .started, progress: 0.5, message: message)
+            }
+            let heartbeat = Heartbeat(sequence: 9, cpuUtil: 0.25, instances: instances)
+            let bytes = heartbeat.encodedBytes()
+            #expect(try Heartbeat(bytes: bytes) == heartbeat)
+            #expect(Array(buffer: heartbeat.encodedPayload()) == bytes)
+            var wire = heartbeat.frame(streamID: 7).wireBytes()
+            #expect(wire.readableBytes == Frame.headerSize + bytes.count)
+            var decoder = FrameDecoder(maxPayloadSize: 8 * 1024 * 1024)
+            let frame = try #require(try decoder.decode(buffer: &wire))
+            #expect(frame.type == .heartbeat && frame.streamID == 7)
+            #expect(try Heartbeat(payload: frame.payload) == heartbeat)
+        }
+    }
+
     @Test func anOlderMessageDecodesIntoANewerShapeWithDefaults() throws {
         // A peer that only knows fields 1 and 2 of Heartbeat sends them; the rest default.
         let buffer = Self.payload([0x08, 0x07, 0x11] + Array(repeating: 0, count: 8))

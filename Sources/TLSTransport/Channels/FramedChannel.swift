@@ -21,7 +21,7 @@ public enum FramedChannel {
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize))
         )
-        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+        try channel.pipeline.syncOperations.addHandler(FrameEncoder())
         if let admission {
             try channel.pipeline.syncOperations.addHandler(AdmissionHandler(admission: admission))
         }

@@ -13,6 +13,7 @@ public struct PayloadReader {
     let depth: Int
     static let maxDepth = 16
 
+    @usableFromInline
     init(_ bytes: UnsafeRawBufferPointer, depth: Int = 0) {
         self.bytes = bytes
         self.position = 0
@@ -23,8 +24,20 @@ public struct PayloadReader {
     public var remaining: Int { bytes.count - position }
 
     /// The next field key, or `nil` at the end of the payload.
+    @inline(__always)
     public mutating func next() throws -> FieldTag? {
         guard position < bytes.count else { return nil }
+        // Fast path: a one-byte key (fields 1–15) of a known wire type.
+        let first = bytes[position]
+        if first < 0x80, first >= 8, let type = WireType(rawValue: first & 7) {
+            position += 1
+            return FieldTag(number: UInt32(first >> 3), wireType: type)
+        }
+        return try nextSlow()
+    }
+
+    @inline(never)
+    mutating func nextSlow() throws -> FieldTag? {
         let key = try readVarint()
         guard let type = WireType(rawValue: UInt8(key & 7)) else {
             throw WireError(.wrongWireType, "unknown wire type \(key & 7)")
@@ -150,10 +163,19 @@ public struct PayloadReader {
     /// `slice` as a string; throws unless it is valid UTF-8.
     @inline(__always)
     static func text(_ slice: UnsafeRawBufferPointer, _ tag: FieldTag) throws -> String {
-        // ASCII (ids, names, states) needs no validation beyond the high bit.
-        var high: UInt8 = 0
-        for byte in slice { high |= byte }
-        if high < 0x80 { return String(decoding: slice, as: UTF8.self) }
+        // ASCII (ids, names, states) needs no validation beyond the high bit, checked
+        // eight bytes at a time.
+        var high: UInt64 = 0
+        var offset = 0
+        while offset + 8 <= slice.count {
+            high |= slice.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        while offset < slice.count {
+            high |= UInt64(slice[offset])
+            offset += 1
+        }
+        if high & 0x8080_8080_8080_8080 == 0 { return String(decoding: slice, as: UTF8.self) }
         guard let string = String(validating: slice, as: UTF8.self) else {
             throw WireError(.invalidUTF8, "field \(tag.number): string is not valid UTF-8")
         }
@@ -165,28 +187,17 @@ public struct PayloadReader {
     }
 
     public mutating func message<M: WireDecodable>(_ tag: FieldTag, as: M.Type = M.self) throws -> M {
+        var nested = try nested(tag)
+        return try M(from: &nested)
+    }
+
+    /// A reader over the nested message in field `tag`.
+    mutating func nested(_ tag: FieldTag) throws -> PayloadReader {
         let slice = try lengthDelimited(tag)
         guard depth < Self.maxDepth else {
             throw WireError(.invalidValue, "field \(tag.number): nesting deeper than \(Self.maxDepth)")
         }
-        var nested = PayloadReader(slice, depth: depth + 1)
-        return try M(from: &nested)
-    }
-
-    /// How many fields numbered `number` the rest of the payload holds, to reserve an
-    /// array once (0 if the payload is malformed; the decode that follows says why).
-    public func count(of number: UInt32) -> Int {
-        var scan = self
-        var count = 0
-        do {
-            while let tag = try scan.next() {
-                if tag.number == number { count += 1 }
-                try scan.skip(tag)
-            }
-        } catch {
-            return 0
-        }
-        return count
+        return PayloadReader(slice, depth: depth + 1)
     }
 
     /// Skips a field this reader does not know (forward compatibility).
@@ -214,7 +225,8 @@ public struct PayloadReader {
     /// A required field that must not be its zero value either: writers omit zero values,
     /// so an explicit 0 or "" in a required field is no valid message (a command id 0, an
     /// instance without an id).
-    public static func requireNonZero<T: Equatable>(_ value: T?, _ field: String, in type: String, zero: T) throws -> T {
+    public static func requireNonZero<T: Equatable>(_ value: T?, _ field: String, in type: String, zero: T) throws -> T
+    {
         let value = try require(value, field, in: type)
         guard value != zero else { throw WireError(.invalidValue, "\(type): required field \(field) is empty") }
         return value

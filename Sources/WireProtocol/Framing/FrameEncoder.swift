@@ -1,12 +1,17 @@
 import NIOCore
 
 /// Writes ``Frame``s onto the byte stream (header, then payload).
-public struct FrameEncoder: MessageToByteEncoder, Sendable {
+///
+/// A frame encoded by ``WireMessage/frame(streamID:allocator:)`` already holds its header
+/// in front of its payload, so it is passed on as it is; any other frame is copied once.
+public final class FrameEncoder: ChannelOutboundHandler, Sendable {
     public typealias OutboundIn = Frame
+    public typealias OutboundOut = ByteBuffer
 
     public init() {}
 
-    public func encode(data: Frame, out: inout ByteBuffer) throws {
-        data.write(into: &out)
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let frame = unwrapOutboundIn(data)
+        context.write(wrapOutboundOut(frame.wireBytes(allocator: context.channel.allocator)), promise: promise)
     }
 }

@@ -41,15 +41,20 @@ public struct Heartbeat: WireMessage, Equatable {
 
     public init(from r: inout PayloadReader) throws {
         self.init(sequence: 0)
-        // Reserved once; capped, since a hostile count costs memory before decoding fails.
-        instances.reserveCapacity(min(r.count(of: 5), 256))
+        // Reserved once, from the payload's size (an entry with a UUID id takes at least 40
+        // bytes); capped, since a hostile payload costs memory before decoding fails.
+        instances.reserveCapacity(min(r.remaining / 40, 256))
         while let tag = try r.next() {
             switch tag.number {
             case 1: sequence = try r.uint64(tag)
             case 2: cpuUtil = try r.double(tag)
             case 3: ramUtil = try r.double(tag)
             case 4: freeDiskBytes = try r.int(tag)
-            case 5: instances.append(try r.message(tag))
+            case 5:
+                // Decoded in place in the array (see `InstanceStatus.decodeFields`).
+                var entry = try r.nested(tag)
+                instances.append(InstanceStatus.placeholder)
+                try instances[instances.count - 1].decodeFields(from: &entry)
             case 6: updating = try r.bool(tag)
             default: try r.skip(tag)
             }

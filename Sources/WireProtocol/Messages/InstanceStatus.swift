@@ -70,22 +70,37 @@ public struct InstanceStatus: WireCodable, Equatable {
         w.write(6, scriptResult)
     }
 
+    /// A status to decode into (``decodeFields(from:)``); not a valid status itself.
+    static let placeholder = InstanceStatus(id: .empty, state: .scheduling)
+
     public init(from r: inout PayloadReader) throws {
-        var id: InstanceID?
-        var state: InstanceState?
         self.init(id: .empty, state: .scheduling)
+        try decodeFields(from: &r)
+    }
+
+    /// Reads a status's fields into this value, overwriting it: a heartbeat decodes its
+    /// entries this way, in place in its array, where building each one and then moving
+    /// it in copied the whole status through its value witness.
+    mutating func decodeFields(from r: inout PayloadReader) throws {
+        var sawID = false
+        var sawState = false
         while let tag = try r.next() {
             switch tag.number {
-            case 1: id = try r.instanceID(tag)
-            case 2: state = try r.enumeration(tag)
+            case 1:
+                id = try r.instanceID(tag)
+                sawID = true
+            case 2:
+                state = try r.enumeration(tag)
+                sawState = true
             case 3: progress = try r.double(tag)
             case 4: message = try r.string(tag)
-            case 5: vmInfo = try r.message(tag)
-            case 6: scriptResult = try r.message(tag)
+            case 5: boxedVMInfo = Boxed(try r.message(tag))
+            case 6: boxedScriptResult = Boxed(try r.message(tag))
             default: try r.skip(tag)
             }
         }
-        self.id = try PayloadReader.requireNonZero(id, "instanceID", in: "InstanceStatus", zero: .empty)
-        self.state = try PayloadReader.require(state, "state", in: "InstanceStatus")
+        guard sawID else { throw WireError(.missingField, "InstanceStatus is missing required field instanceID") }
+        guard !id.isEmpty else { throw WireError(.invalidValue, "InstanceStatus: required field instanceID is empty") }
+        guard sawState else { throw WireError(.missingField, "InstanceStatus is missing required field state") }
     }
 }
