@@ -148,15 +148,38 @@ extension Fleet {
             reasonsChanged.append(id)
         }
         guard !placed.isEmpty || !reasonsChanged.isEmpty else { return }
-        // Commands go out once durable (flushCommands waits for that); the pass does not.
+        // The next pass does not wait for this one's commit: its records follow these in
+        // the journal (group commit often takes both in one transaction), and the memory it
+        // reads already holds these placements. What leaves the control plane (start
+        // commands, published states, the log line) waits until the pass is durable.
+        let through = journal.latest
+        let waiting = decision.waiting.count
+        Task {
+            await self.passDurable(
+                through,
+                placed: placed,
+                reasonsChanged: reasonsChanged,
+                commandNodes: commandNodes,
+                waiting: waiting
+            )
+        }
+    }
+
+    /// What follows a scheduling pass once its records are durable: the start commands,
+    /// the instances' new states, and the log line benchmarks read.
+    private func passDurable(
+        _ through: FleetJournal.Ticket,
+        placed: [String],
+        reasonsChanged: [String],
+        commandNodes: Set<String>,
+        waiting: Int
+    ) async {
+        // flushCommands waits for the commands' own commit before sending.
         for nodeID in commandNodes { await flushCommands(nodeID: nodeID) }
-        await journal.committed(journal.latest)
+        await journal.committed(through)
         for id in placed + reasonsChanged { publishInstance(id: id) }
         if !placed.isEmpty {
-            logger.debug(
-                "scheduling pass",
-                metadata: ["placed": "\(placed.count)", "waiting": "\(decision.waiting.count)"]
-            )
+            logger.debug("scheduling pass", metadata: ["placed": "\(placed.count)", "waiting": "\(waiting)"])
         }
     }
 
