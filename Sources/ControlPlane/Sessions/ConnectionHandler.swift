@@ -28,49 +28,16 @@ struct ConnectionHandler: Sendable {
             try await connection.executeThenClose { inbound, _ in
                 var frames = inbound.makeAsyncIterator()
                 do {
-                    guard let first = try await frames.next() else { return }
-                    let certificate = try await channel.nioSSL_peerCertificate().get().map { try $0.toCertificate() }
-                    switch first.type {
-                    case .enrollRequest:
-                        let response = try await enrollment.enroll(try EnrollRequest(payload: first.payload))
-                        try await channel.writeAndFlush(response.frame(allocator: channel.allocator)).get()
-                    case .hello:
-                        let identity = try authenticate(certificate, logger: logger)
-                        logger[metadataKey: "identity"] = "\(identity)"
-                        let hello = try Hello(payload: first.payload)
-                        guard
-                            let version = ProtocolVersion.negotiate(
-                                clientMin: hello.minVersion,
-                                clientMax: hello.maxVersion
-                            )
-                        else {
-                            throw WireError(
-                                .unsupportedVersion,
-                                "server speaks versions \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current), client \(hello.minVersion)...\(hello.maxVersion)"
-                            )
-                        }
-                        // Proven: the connection leaves the unauthenticated caps and deadlines.
-                        try? await channel.triggerUserOutboundEvent(PeerAuthenticatedEvent()).get()
-                        let session = PeerSession(
-                            connectionID: connectionID,
-                            identity: identity,
-                            serial: certificate?.serialHex ?? "",
-                            channel: channel,
-                            activity: try await FramedChannel.activity(of: channel)
-                        )
-                        switch identity.role {
-                        case .node:
-                            try await serveNode(session, hello: hello, version: version, frames: &frames)
-                        case .gateway:
-                            try await serveGateway(session, version: version, frames: &frames)
-                        case .controlPlane:
-                            throw WireError(.forbidden, "a control-plane certificate cannot act as a client")
-                        }
-                    default:
-                        throw WireError(
-                            .unexpectedMessage,
-                            "the first frame must be hello or enrollRequest, not \(first.type)"
-                        )
+                    // The opening (first frame, certificate, hello) runs in a function of
+                    // its own, so its locals are not kept in this task's frames for the
+                    // session's whole life: idle sessions are most of a fleet's memory.
+                    switch try await open(&frames, channel: channel, connectionID: connectionID, logger: &logger) {
+                    case .finished:
+                        return
+                    case .node(let session, let hello, let version):
+                        try await serveNode(session, hello: hello, version: version, frames: &frames)
+                    case .gateway(let session, let version):
+                        try await serveGateway(session, version: version, frames: &frames)
                     }
                 } catch let error as WireError {
                     logger.warning(
@@ -93,6 +60,69 @@ struct ConnectionHandler: Sendable {
             return
         } catch {
             logger.info("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// What a connection turned out to be after its first frame.
+    enum Opening {
+        /// Served already (an enrollment) or ended before a frame.
+        case finished
+        case node(PeerSession, Hello, UInt32)
+        case gateway(PeerSession, UInt32)
+    }
+
+    /// Reads the first frame and does what it asks: an enrollment is served here; a hello
+    /// is checked (certificate, revocation, version) and becomes a session.
+    private func open(
+        _ frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
+        channel: Channel,
+        connectionID: UInt64,
+        logger: inout Logger
+    ) async throws -> Opening {
+        guard let first = try await frames.next() else { return .finished }
+        let certificate = try await channel.nioSSL_peerCertificate().get().map { try $0.toCertificate() }
+        switch first.type {
+        case .enrollRequest:
+            let response = try await enrollment.enroll(try EnrollRequest(payload: first.payload))
+            try await channel.writeAndFlush(response.frame(allocator: channel.allocator)).get()
+            return .finished
+        case .hello:
+            let identity = try authenticate(certificate, logger: logger)
+            logger[metadataKey: "identity"] = "\(identity)"
+            let hello = try Hello(payload: first.payload)
+            guard
+                let version = ProtocolVersion.negotiate(
+                    clientMin: hello.minVersion,
+                    clientMax: hello.maxVersion
+                )
+            else {
+                throw WireError(
+                    .unsupportedVersion,
+                    "server speaks versions \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current), client \(hello.minVersion)...\(hello.maxVersion)"
+                )
+            }
+            // Proven: the connection leaves the unauthenticated caps and deadlines.
+            try? await channel.triggerUserOutboundEvent(PeerAuthenticatedEvent()).get()
+            let session = PeerSession(
+                connectionID: connectionID,
+                identity: identity,
+                serial: certificate?.serialHex ?? "",
+                channel: channel,
+                activity: try await FramedChannel.activity(of: channel)
+            )
+            switch identity.role {
+            case .node:
+                return .node(session, hello, version)
+            case .gateway:
+                return .gateway(session, version)
+            case .controlPlane:
+                throw WireError(.forbidden, "a control-plane certificate cannot act as a client")
+            }
+        default:
+            throw WireError(
+                .unexpectedMessage,
+                "the first frame must be hello or enrollRequest, not \(first.type)"
+            )
         }
     }
 
@@ -120,74 +150,86 @@ struct ConnectionHandler: Sendable {
         version: UInt32,
         frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
     ) async throws {
-        let welcome = try await fleet.nodeConnected(session, hello: hello, version: version)
-        session.send(welcome)
+        // Connecting runs in tasks of its own: a task keeps the memory its deepest call took
+        // until it ends, and `Fleet.nodeConnected`'s frames (about 8 KiB) would otherwise
+        // stay with every session for its whole life. (`async let` does not help: a child
+        // task's memory comes from its parent's allocator.)
+        let fleet = self.fleet
+        session.send(try await Task { try await fleet.nodeConnected(session, hello: hello, version: version) }.value)
         session.startPinging()
-        await fleet.nodeReady(session)
+        await Task { await fleet.nodeReady(session) }.value
         defer { Task { [fleet] in await fleet.nodeDisconnected(session) } }
         let nodeID = session.identity.id
+        // Each frame is handled in a call of its own: this loop's frame, which a session
+        // keeps while it waits for the next one, holds only the loop.
         while let frame = try await frames.next() {
-            switch frame.type {
-            case .heartbeat:
-                let heartbeat = try Heartbeat(payload: frame.payload)
-                let wasUpdating = session.heartbeat.withLock { previous in
-                    defer { previous = heartbeat }
-                    return previous?.updating ?? false
-                }
-                let pings = fleet.pings.current
-                session.send(
-                    HeartbeatAck(
-                        sequence: heartbeat.sequence,
-                        serverTimeMicros: Self.nowMicros(),
-                        pingIntervalMillis: pings.pingIntervalMillis,
-                        deadAfterPings: pings.deadAfterPings
-                    )
-                )
-                if heartbeat.updating != wasUpdating {
-                    await fleet.nodeUpdating(session, heartbeat.updating)
-                }
-            case .logChunk:
-                await fleet.logArrived(nodeID: nodeID, try LogChunk(payload: frame.payload))
-            case .manifestRequest, .chunkRequest, .chunkList, .chunkData:
-                try await serveContent(frame, to: session)
-            case .cacheReport:
-                await fleet.cacheReported(nodeID: nodeID, try CacheReport(payload: frame.payload))
-            case .pullProgress:
-                await fleet.pullProgressed(nodeID: nodeID, try PullProgress(payload: frame.payload))
-            case .imageReport:
-                await fleet.imageReported(nodeID: nodeID, try ImageReport(payload: frame.payload))
-            case .commandAck:
-                await fleet.commandAcknowledged(nodeID: nodeID, ack: try CommandAck(payload: frame.payload))
-            case .instanceEvent:
-                let event = try InstanceEvent(payload: frame.payload)
-                do {
-                    session.send(try await fleet.applyEvent(nodeID: nodeID, event: event))
-                } catch {
-                    logger.error(
-                        "could not persist an instance event",
-                        metadata: ["node": "\(nodeID)", "error": "\(error)"]
-                    )
-                    throw WireError(.internalError, "could not persist the event; reconnect and resend")
-                }
-            case .ping:
-                session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
-            case .pong:
-                break
-            case .error:
-                // A node that stops says so first: it is leaving, not lost.
-                let goodbye = try ErrorFrame(payload: frame.payload)
-                logger.info(
-                    "node is leaving",
-                    metadata: ["node": "\(nodeID)", "reason": "\(goodbye.message.prefix(200))"]
-                )
-                session.markLeaving()
-                return
-            case .rpcRequest:
-                throw WireError(.forbidden, "a node certificate cannot make gateway calls")
-            default:
-                throw WireError(.unexpectedMessage, "a node may not send \(frame.type)")
-            }
+            guard try await handleNodeFrame(frame, from: session, nodeID: nodeID) else { return }
         }
+    }
+
+    /// Handles one frame from a node; `false` when the node said it is leaving.
+    private func handleNodeFrame(_ frame: Frame, from session: PeerSession, nodeID: String) async throws -> Bool {
+        switch frame.type {
+        case .heartbeat:
+            let heartbeat = try Heartbeat(payload: frame.payload)
+            let wasUpdating = session.heartbeat.withLock { previous in
+                defer { previous = heartbeat }
+                return previous?.updating ?? false
+            }
+            let pings = fleet.pings.current
+            session.send(
+                HeartbeatAck(
+                    sequence: heartbeat.sequence,
+                    serverTimeMicros: Self.nowMicros(),
+                    pingIntervalMillis: pings.pingIntervalMillis,
+                    deadAfterPings: pings.deadAfterPings
+                )
+            )
+            if heartbeat.updating != wasUpdating {
+                await fleet.nodeUpdating(session, heartbeat.updating)
+            }
+        case .logChunk:
+            await fleet.logArrived(nodeID: nodeID, try LogChunk(payload: frame.payload))
+        case .manifestRequest, .chunkRequest, .chunkList, .chunkData:
+            try await serveContent(frame, to: session)
+        case .cacheReport:
+            await fleet.cacheReported(nodeID: nodeID, try CacheReport(payload: frame.payload))
+        case .pullProgress:
+            await fleet.pullProgressed(nodeID: nodeID, try PullProgress(payload: frame.payload))
+        case .imageReport:
+            await fleet.imageReported(nodeID: nodeID, try ImageReport(payload: frame.payload))
+        case .commandAck:
+            await fleet.commandAcknowledged(nodeID: nodeID, ack: try CommandAck(payload: frame.payload))
+        case .instanceEvent:
+            let event = try InstanceEvent(payload: frame.payload)
+            do {
+                session.send(try await fleet.applyEvent(nodeID: nodeID, event: event))
+            } catch {
+                logger.error(
+                    "could not persist an instance event",
+                    metadata: ["node": "\(nodeID)", "error": "\(error)"]
+                )
+                throw WireError(.internalError, "could not persist the event; reconnect and resend")
+            }
+        case .ping:
+            session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
+        case .pong:
+            break
+        case .error:
+            // A node that stops says so first: it is leaving, not lost.
+            let goodbye = try ErrorFrame(payload: frame.payload)
+            logger.info(
+                "node is leaving",
+                metadata: ["node": "\(nodeID)", "reason": "\(goodbye.message.prefix(200))"]
+            )
+            session.markLeaving()
+            return false
+        case .rpcRequest:
+            throw WireError(.forbidden, "a node certificate cannot make gateway calls")
+        default:
+            throw WireError(.unexpectedMessage, "a node may not send \(frame.type)")
+        }
+        return true
     }
 
     /// Template content for a node: manifests and chunks it pulls, and chunks it pushes
