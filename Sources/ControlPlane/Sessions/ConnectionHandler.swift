@@ -28,10 +28,16 @@ struct ConnectionHandler: Sendable {
             try await connection.executeThenClose { inbound, _ in
                 var frames = inbound.makeAsyncIterator()
                 do {
-                    // The opening (first frame, certificate, hello) runs in a function of
-                    // its own, so its locals are not kept in this task's frames for the
-                    // session's whole life: idle sessions are most of a fleet's memory.
-                    switch try await open(&frames, channel: channel, connectionID: connectionID, logger: &logger) {
+                    // The opening (certificate, hello, or an enrollment) runs in a task of its
+                    // own: a task keeps the memory its deepest call took until it ends, and
+                    // the opening's frames (about 7 KiB) would otherwise stay with every
+                    // session for its whole life. Idle sessions are most of a fleet's memory.
+                    guard let first = try await frames.next() else { return }
+                    let opening = try await Task { [self, logger] in
+                        try await open(first, channel: channel, connectionID: connectionID, logger: logger)
+                    }.value
+                    if let session = opening.session { logger[metadataKey: "identity"] = "\(session.identity)" }
+                    switch opening {
                     case .finished:
                         return
                     case .node(let session, let hello, let version):
@@ -64,22 +70,28 @@ struct ConnectionHandler: Sendable {
     }
 
     /// What a connection turned out to be after its first frame.
-    enum Opening {
-        /// Served already (an enrollment) or ended before a frame.
+    enum Opening: Sendable {
+        /// Served already: an enrollment.
         case finished
         case node(PeerSession, Hello, UInt32)
         case gateway(PeerSession, UInt32)
+
+        var session: PeerSession? {
+            switch self {
+            case .finished: nil
+            case .node(let session, _, _), .gateway(let session, _): session
+            }
+        }
     }
 
-    /// Reads the first frame and does what it asks: an enrollment is served here; a hello
-    /// is checked (certificate, revocation, version) and becomes a session.
+    /// Does what a connection's first frame asks: an enrollment is served here; a hello is
+    /// checked (certificate, revocation, version) and becomes a session.
     private func open(
-        _ frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
+        _ first: Frame,
         channel: Channel,
         connectionID: UInt64,
-        logger: inout Logger
+        logger: Logger
     ) async throws -> Opening {
-        guard let first = try await frames.next() else { return .finished }
         let certificate = try await channel.nioSSL_peerCertificate().get().map { try $0.toCertificate() }
         switch first.type {
         case .enrollRequest:
@@ -88,7 +100,6 @@ struct ConnectionHandler: Sendable {
             return .finished
         case .hello:
             let identity = try authenticate(certificate, logger: logger)
-            logger[metadataKey: "identity"] = "\(identity)"
             let hello = try Hello(payload: first.payload)
             guard
                 let version = ProtocolVersion.negotiate(
