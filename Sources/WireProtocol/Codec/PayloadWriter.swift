@@ -63,7 +63,7 @@ public struct PayloadWriter: ~Copyable {
     mutating func grow(_ needed: Int) {
         let newCapacity = max(capacity * 2, count + needed)
         let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBase.update(from: base, count: count)
+        newBase.initialize(from: base, count: count)
         if ownsMemory { base.deallocate() }
         base = newBase
         capacity = newCapacity
