@@ -225,8 +225,7 @@ public struct PayloadReader {
     /// A required field that must not be its zero value either: writers omit zero values,
     /// so an explicit 0 or "" in a required field is no valid message (a command id 0, an
     /// instance without an id).
-    public static func requireNonZero<T: Equatable>(_ value: T?, _ field: String, in type: String, zero: T) throws -> T
-    {
+    public static func requireNonZero<T: Equatable>(_ value: T?, _ field: String, in type: String, zero: T) throws -> T {
         let value = try require(value, field, in: type)
         guard value != zero else { throw WireError(.invalidValue, "\(type): required field \(field) is empty") }
         return value

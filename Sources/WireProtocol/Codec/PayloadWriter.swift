@@ -218,20 +218,8 @@ public struct PayloadWriter: ~Copyable {
 
     @inline(__always)
     mutating func writeString(_ number: UInt32, _ value: String) {
-        let length = value.utf8.count
-        reserve(15 &+ length)
-        storeKey(number, .lengthDelimited)
-        storeVarint(UInt64(length))
-        let destination = base + count
-        let copied = value.utf8.withContiguousStorageIfAvailable { utf8 in
-            destination.update(from: utf8.baseAddress!, count: utf8.count)
-            return true
-        }
-        if copied == nil {
-            for byte in value.utf8 { store(byte) }
-        } else {
-            count &+= length
-        }
+        var value = value
+        value.withUTF8 { writeLengthDelimited(number, UnsafeRawBufferPointer($0)) }
     }
 
     /// An instance id, as its text (omitted when empty); a UUID is written straight from

@@ -116,7 +116,7 @@ public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
     @inline(__always)
     static func formatUUID(_ high: UInt64, _ low: UInt64, into text: UnsafeMutablePointer<UInt8>) {
         let raw = UnsafeMutableRawPointer(text)
-        let dashes = UInt8(ascii: "-")
+        let dash = UInt8(ascii: "-")
         raw.storeBytes(of: hexText8(high >> 32).littleEndian, toByteOffset: 0, as: UInt64.self)
         // Groups of four: the first four digits are the low half of the eight.
         let middle = hexText8(high)
@@ -126,9 +126,9 @@ public struct InstanceID: Hashable, Sendable, CustomStringConvertible {
         raw.storeBytes(of: UInt32(truncatingIfNeeded: fourth).littleEndian, toByteOffset: 19, as: UInt32.self)
         raw.storeBytes(of: UInt32(truncatingIfNeeded: fourth >> 32).littleEndian, toByteOffset: 24, as: UInt32.self)
         raw.storeBytes(of: hexText8(low).littleEndian, toByteOffset: 28, as: UInt64.self)
-        text[8] = dashes
-        text[13] = dashes
-        text[18] = dashes
-        text[23] = dashes
+        text[8] = dash
+        text[13] = dash
+        text[18] = dash
+        text[23] = dash
     }
 }
