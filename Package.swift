@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "RESTGateway", targets: ["RESTGateway"]),
         // For the RPC benchmark (Benchmarks/RPCBenchmark), which runs a real control plane.
         .library(name: "ControlPlane", targets: ["ControlPlane"]),
+        // For the storage benchmarks (Benchmarks/StorageBenchmarks): the fleet's commits.
+        .library(name: "Persistence", targets: ["Persistence"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

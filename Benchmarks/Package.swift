@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // Benchmarks live in their own package so the root build never resolves package-benchmark,
 // swift-protobuf or gRPC.
-//   cd Benchmarks && swift package benchmark            # codec (P1), package-benchmark
+//   cd Benchmarks && swift package benchmark --target CodecBenchmarks    # codec (P1)
+//   cd Benchmarks && swift package benchmark --target StorageBenchmarks  # the fleet's commits (P4)
 //   cd Benchmarks && swift run -c release RPCBenchmark  # gateway RPC vs gRPC (P2)
 // The protobuf and gRPC code beside the benchmarks is generated from Proto/berth_bench.proto
 // and committed; nothing here runs protoc.
@@ -29,6 +30,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Benchmarks/CodecBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "StorageBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Persistence", package: "berth"),
+            ],
+            path: "Benchmarks/StorageBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(

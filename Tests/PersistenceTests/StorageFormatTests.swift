@@ -57,6 +57,35 @@ import Testing
         #expect(try command.databaseDictionary.count == Mirror(reflecting: command).children.count)
         #expect(transitionBack == transition)
         #expect(commandBack == command)
+
+        // The journal's cached INSERTs write the same columns: a transition appended (its id
+        // assigned by SQLite), a numbered command, and an unnumbered one (stamped with the
+        // newest epoch, given the next id).
+        var numbered = NodeCommandRow(nodeId: "n1", instanceId: "i1", kind: "stop", payload: [3], createdAt: 5)
+        numbered.id = 20
+        numbered.epoch = 78
+        let appended = InstanceTransitionRow(instanceId: "i1", state: "Stopped", message: "m2", ts: 13)
+        let unnumbered = NodeCommandRow(nodeId: "n1", instanceId: "i1", kind: "start", payload: nil, createdAt: 6)
+        let storedNumbered = numbered
+        let (transitions, commands) = try await queue.write { db in
+            try db.execute(sql: "INSERT INTO command_epochs (epoch, first_id, started_at) VALUES (79, 21, 1)")
+            try appended.append(db)
+            try storedNumbered.insertNumbered(db)
+            try unnumbered.insertNumbered(db)
+            return (
+                try InstanceTransitionRow.order(Column("id")).fetchAll(db),
+                try NodeCommandRow.order(Column("id")).fetchAll(db)
+            )
+        }
+        #expect(transitions.count == 2)
+        #expect(transitions.last.map { [$0.instanceId, $0.state, $0.message] } == ["i1", "Stopped", "m2"])
+        #expect(transitions.last?.ts == 13)
+        #expect((transitions.last?.id ?? 0) > 5)
+        #expect(commands.count == 3)
+        #expect(commands[1] == numbered)
+        #expect(commands[2].id == 21)
+        #expect(commands[2].epoch == 79)
+        #expect(commands[2].kind == "start")
     }
 
     @Test func anInstanceRowRoundTripsEveryColumn() async throws {
@@ -142,6 +171,19 @@ import Testing
         #expect(found)
         #expect(!missing)
         #expect(updated == changed)
+
+        // A created instance is one cached INSERT of every column: a second row through it
+        // reads back the same, and a second insert of one id fails.
+        var created = changed
+        created.id = "i2"
+        let insert = created
+        let (inserted, duplicateRefused) = try await queue.write { db in
+            try insert.insertAllColumns(db)
+            let refused = (try? insert.insertAllColumns(db)) == nil
+            return (try InstanceRow.fetchOne(db, key: "i2"), refused)
+        }
+        #expect(inserted == created)
+        #expect(duplicateRefused)
     }
 
     @Test func byteFieldsAreStoredAsBlobs() async throws {

@@ -10,10 +10,9 @@ extension Fleet {
     /// offline now pulls when it reconnects. `permitted` limits the nodes (resource management).
     func distribute(_ request: DistributeRequest, permitted: Set<String>?) async throws -> String {
         guard !request.templateID.isEmpty else { throw ControlPlaneError.badRequest("template_id is required") }
-        guard let template = try await database.template(id: request.templateID) else {
+        guard let (template, versions) = try await database.templateWithVersions(id: request.templateID) else {
             throw ControlPlaneError.notFound("No such template \(request.templateID)")
         }
-        let versions = try await database.templateVersions(templateID: template.id)
         let version: TemplateVersionRow?
         if !request.tag.isEmpty {
             version = versions.first { $0.tag == request.tag }

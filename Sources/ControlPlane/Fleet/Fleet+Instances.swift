@@ -9,10 +9,9 @@ extension Fleet {
     /// version must exist (`No such tag <tag>`), priority is 1–10000.
     func startInstances(_ request: StartInstancesRequest) async throws -> [String] {
         guard !request.templateID.isEmpty else { throw ControlPlaneError.badRequest("vmid is required") }
-        guard let template = try await database.template(id: request.templateID) else {
+        guard let (template, versions) = try await database.templateWithVersions(id: request.templateID) else {
             throw ControlPlaneError.notFound("No such template \(request.templateID)")
         }
-        let versions = try await database.templateVersions(templateID: template.id)
         let version: TemplateVersionRow?
         if let tag = request.tag, !tag.isEmpty {
             guard let match = versions.first(where: { $0.tag == tag }) else {

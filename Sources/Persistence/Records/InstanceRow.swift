@@ -128,10 +128,12 @@ extension InstanceRow {
 }
 
 /// A journaled change of an instance is one cached `UPDATE` of every column but `id`, with
-/// its arguments bound in order: GRDB's record `update` built the statement's SQL and a
-/// `PersistenceContainer` (a dictionary of columns) per row, 7% of the control plane's
-/// samples while placing. `StorageFormatTests.anInstanceRowRoundTripsEveryColumn` changes
-/// every column through it and reads the row back.
+/// its arguments bound in order, and a created instance one cached `INSERT`: GRDB's record
+/// `update` and `insert` built the statement's SQL and a `PersistenceContainer` (a
+/// dictionary of columns) per row, 7% of the control plane's samples while placing, and
+/// about half of a creation transaction's time (`StorageBenchmarks`).
+/// `StorageFormatTests.anInstanceRowRoundTripsEveryColumn` changes every column through
+/// them and reads the row back.
 extension InstanceRow {
     static let updateSQL = """
         UPDATE instances SET state = ?, message = ?, template_id = ?, template_name = ?,
@@ -142,9 +144,30 @@ extension InstanceRow {
             progress = ?, vminfo = ?, wait_reason = ?, cr_time = ?, ts = ? WHERE id = ?
         """
 
+    static let insertSQL = """
+        INSERT INTO instances (state, message, template_id, template_name,
+            tag, version, node_id, target_node_id, inflight_reqid,
+            priority, group_id, permission_group, start_options,
+            mac_address, script_result, usb_device_id, name,
+            external_id, metadata, vcpu, vram_mb, arch, vlan,
+            progress, vminfo, wait_reason, cr_time, ts, id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
     /// Writes every column of the row with this id; `false` if there is none (purged).
     public func updateAllColumns(_ db: Database) throws -> Bool {
-        let values: [(any DatabaseValueConvertible)?] = [
+        try db.cachedStatement(sql: Self.updateSQL).execute(arguments: columnArguments)
+        return db.changesCount > 0
+    }
+
+    /// Inserts the row; throws if one with this id exists.
+    public func insertAllColumns(_ db: Database) throws {
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: columnArguments)
+    }
+
+    /// Every column, in the order of ``updateSQL`` and ``insertSQL`` (`id` last).
+    private var columnArguments: StatementArguments {
+        StatementArguments([
             state,
             message,
             templateId,
@@ -174,8 +197,6 @@ extension InstanceRow {
             crTime,
             ts,
             id,
-        ]
-        try db.cachedStatement(sql: Self.updateSQL).execute(arguments: StatementArguments(values))
-        return db.changesCount > 0
+        ] as [(any DatabaseValueConvertible)?])
     }
 }

@@ -36,3 +36,12 @@ extension InstanceTransitionRow {
         container["ts"] = ts
     }
 }
+
+extension InstanceTransitionRow {
+    /// Appends the transition with one cached `INSERT` (its `id` is assigned by SQLite and
+    /// not read back): every start journals three of them.
+    public func append(_ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO instance_transitions (instance_id, state, message, ts) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [instanceId, state, message, ts])
+    }
+}

@@ -56,3 +56,22 @@ extension NodeCommandRow {
         container["acked_at"] = ackedAt
     }
 }
+
+extension NodeCommandRow {
+    /// Inserts a command the fleet numbered (its `id` and `epoch` set) with one cached
+    /// `INSERT`: every placement journals one. One not numbered goes through the record's
+    /// `insert`, which stamps the newest epoch and takes the next id.
+    public func insertNumbered(_ db: Database) throws {
+        guard id != nil, epoch != 0 else {
+            var unnumbered = self
+            try unnumbered.insert(db)
+            return
+        }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO node_commands (id, epoch, node_id, instance_id, kind, payload, created_at, acked_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [id, epoch, nodeId, instanceId, kind, payload, createdAt, ackedAt])
+    }
+}

@@ -106,9 +106,8 @@ extension BerthDatabase {
             }
         }
         for instance in instances {
-            try instance.insert(db)
-            var transition = InstanceTransitionRow(instanceId: instance.id, state: instance.state, ts: instance.ts)
-            try transition.insert(db)
+            try instance.insertAllColumns(db)
+            try InstanceTransitionRow(instanceId: instance.id, state: instance.state, ts: instance.ts).append(db)
         }
         return instances
     }

@@ -56,11 +56,11 @@ extension BerthDatabase {
                 case .instance(let instance):
                     // `false` when purged, or its template deleted, since: nothing to write.
                     _ = try instance.updateAllColumns(db)
-                case .transition(var transition):
-                    try transition.insert(db)
+                case .transition(let transition):
+                    try transition.append(db)
                 case .macReleased(let instanceID):
                     try Self.releaseMAC(db, instanceID: instanceID)
-                case .command(var command):
+                case .command(let command):
                     // The node may have been deleted since; its outbox went with it.
                     guard
                         try Bool.fetchOne(
@@ -68,7 +68,7 @@ extension BerthDatabase {
                             arguments: [command.nodeId]
                         ) != nil
                     else { continue }
-                    try command.insert(db)
+                    try command.insertNumbered(db)
                 case .commandAcknowledged(let id, let nodeID, let at):
                     try db.cachedStatement(
                         sql: "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL"

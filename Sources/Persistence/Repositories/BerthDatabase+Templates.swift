@@ -86,11 +86,22 @@ extension BerthDatabase {
 
     /// Versions of a template, newest first.
     public func templateVersions(templateID: String) async throws -> [TemplateVersionRow] {
+        try await writer.read { db in try Self.versions(db, templateID: templateID) }
+    }
+
+    /// A template and its versions (newest first) from one read, as every start needs
+    /// them; `nil` if there is no such template.
+    public func templateWithVersions(id: String) async throws -> (template: TemplateRow, versions: [TemplateVersionRow])? {
         try await writer.read { db in
-            try TemplateVersionRow
-                .filter(Column("template_id") == templateID)
-                .order(Column("number").desc)
-                .fetchAll(db)
+            guard let template = try TemplateRow.fetchOne(db, key: id) else { return nil }
+            return (template, try Self.versions(db, templateID: id))
         }
+    }
+
+    private static func versions(_ db: Database, templateID: String) throws -> [TemplateVersionRow] {
+        try TemplateVersionRow
+            .filter(Column("template_id") == templateID)
+            .order(Column("number").desc)
+            .fetchAll(db)
     }
 }
