@@ -9,7 +9,8 @@ import Synchronization
 /// A start is written three times: created (``BerthDatabase/insertInstanceGroups(_:drawMACs:)``,
 /// one savepoint per request), placed (a scheduling pass's journal batch: the row, its
 /// transition and the node's start command) and `Started` (the node's event: the row, its
-/// transition, the node's event key and the command's acknowledgement). Each benchmark
+/// transition, the node's event key and the command's acknowledgement). The event log
+/// records each of those three states too, in its own batches. Each benchmark
 /// writes 1,000 instances in the batches the fleet makes when 100 POSTs of 10 arrive
 /// together; the rows it needs beforehand are written outside the measurement.
 let benchmarks: @Sendable () -> Void = {
@@ -45,6 +46,22 @@ let benchmarks: @Sendable () -> Void = {
         let changes = fleet.startedEvents(of: placed)
         benchmark.startMeasurement()
         try await fleet.database.commit(changes)
+        benchmark.stopMeasurement()
+    }
+
+    Benchmark("3,000 instance events to the event log: one batch") { benchmark in
+        let fleet = try await StorageFleet.shared()
+        let now = BerthDatabase.nowMicros()
+        let events = (0..<3000).map { index in
+            EventLogRow(
+                ts: now,
+                kind: ["instance.scheduling", "instance.pulling", "instance.started"][index % 3],
+                subject: "00000000-0000-4000-8000-\(String(repeating: "0", count: 8))\(1000 + index / 3)",
+                message: "on node node-\(index % 100)"
+            )
+        }
+        benchmark.startMeasurement()
+        blackHole(try await fleet.database.appendEvents(events))
         benchmark.stopMeasurement()
     }
 }

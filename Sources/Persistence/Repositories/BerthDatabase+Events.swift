@@ -2,12 +2,22 @@ import GRDB
 
 extension BerthDatabase {
     /// Appends events in one transaction and returns them with their ids.
+    ///
+    /// One cached `INSERT` per event, not GRDB's record `insert` (its `Encodable` route and
+    /// SQL built per row): every instance state change is an event.
     @discardableResult
     public func appendEvents(_ events: [EventLogRow]) async throws -> [EventLogRow] {
         guard !events.isEmpty else { return [] }
         return try await writer.write { db in
             var stored = events
-            for index in stored.indices { try stored[index].insert(db) }
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO event_log (id, ts, kind, subject, message, actor) VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            for index in stored.indices {
+                let event = stored[index]
+                try insert.execute(arguments: [event.id, event.ts, event.kind, event.subject, event.message, event.actor])
+                stored[index].id = db.lastInsertedRowID
+            }
             return stored
         }
     }
