@@ -131,28 +131,25 @@ extension InstanceRow {
 /// its arguments bound in order, and a created instance one cached `INSERT`: GRDB's record
 /// `update` and `insert` built the statement's SQL and a `PersistenceContainer` (a
 /// dictionary of columns) per row, 7% of the control plane's samples while placing, and
-/// about half of a creation transaction's time (`StorageBenchmarks`).
+/// about a third of a creation transaction's time (`StorageBenchmarks`).
 /// `StorageFormatTests.anInstanceRowRoundTripsEveryColumn` changes every column through
 /// them and reads the row back.
 extension InstanceRow {
-    static let updateSQL = """
-        UPDATE instances SET state = ?, message = ?, template_id = ?, template_name = ?,
-            tag = ?, version = ?, node_id = ?, target_node_id = ?, inflight_reqid = ?,
-            priority = ?, group_id = ?, permission_group = ?, start_options = ?,
-            mac_address = ?, script_result = ?, usb_device_id = ?, name = ?,
-            external_id = ?, metadata = ?, vcpu = ?, vram_mb = ?, arch = ?, vlan = ?,
-            progress = ?, vminfo = ?, wait_reason = ?, cr_time = ?, ts = ? WHERE id = ?
-        """
+    /// Every column but `id`, in the order ``columnArguments`` binds them (`id` follows).
+    private static let columns = [
+        "state", "message", "template_id", "template_name", "tag", "version", "node_id",
+        "target_node_id", "inflight_reqid", "priority", "group_id", "permission_group",
+        "start_options", "mac_address", "script_result", "usb_device_id", "name", "external_id",
+        "metadata", "vcpu", "vram_mb", "arch", "vlan", "progress", "vminfo", "wait_reason",
+        "cr_time", "ts",
+    ]
 
-    static let insertSQL = """
-        INSERT INTO instances (state, message, template_id, template_name,
-            tag, version, node_id, target_node_id, inflight_reqid,
-            priority, group_id, permission_group, start_options,
-            mac_address, script_result, usb_device_id, name,
-            external_id, metadata, vcpu, vram_mb, arch, vlan,
-            progress, vminfo, wait_reason, cr_time, ts, id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
+    static let updateSQL =
+        "UPDATE instances SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE id = ?"
+
+    static let insertSQL =
+        "INSERT INTO instances (" + (columns + ["id"]).joined(separator: ", ") + ") VALUES ("
+        + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
 
     /// Writes every column of the row with this id; `false` if there is none (purged).
     public func updateAllColumns(_ db: Database) throws -> Bool {
