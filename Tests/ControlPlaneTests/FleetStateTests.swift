@@ -77,6 +77,43 @@ import WireProtocol
         #expect(await reloaded.applyReport(Self.report("i1", "Started", epoch: 6, sequence: 1)).outcome == .duplicate)
     }
 
+    /// The scheduling view is rebuilt only for nodes that changed; after each kind of
+    /// change (a node's configuration, its groups, its instances, a group or the node
+    /// deleted) it must hold what a rebuild of every node would.
+    @Test func theSchedulingViewFollowsEveryKindOfChange() async throws {
+        let db = try await seed([Self.instance("i1", on: "n1"), Self.instance("i2")])
+        let fleet = try await fleet(db)
+        #expect(await fleet.schedulingViewMatchesRebuild())
+        #expect(await fleet.schedulingView.nodes.count == 2)
+
+        var config = NodeConfigRequest(nodeID: "n1")
+        config.drainMode = true
+        config.maxVMCount = 5
+        try await fleet.configureNode(config)
+        #expect(await fleet.schedulingViewMatchesRebuild())
+        #expect(await fleet.schedulingView.nodes.first { $0.id == "n1" }?.drainMode == true)
+
+        let group = try await fleet.createGroup(GroupRecord(name: "racks"))
+        try await fleet.setMembership(NodeGroupsRequest(nodeIDs: ["n2"], groupIDs: [group.id]), member: true)
+        #expect(await fleet.schedulingViewMatchesRebuild())
+        #expect(await fleet.schedulingView.nodes.first { $0.id == "n2" }?.groups == [group.id])
+
+        _ = await fleet.applyReport(Self.report("i1", "Started", epoch: 1, sequence: 1))
+        #expect(await fleet.schedulingViewMatchesRebuild())
+        #expect(await fleet.schedulingView.nodes.first { $0.id == "n1" }?.running == 1)
+        _ = await fleet.applyReport(Self.report("i1", "Terminated", epoch: 1, sequence: 2))
+        #expect(await fleet.schedulingViewMatchesRebuild())
+        #expect(await fleet.schedulingView.nodes.first { $0.id == "n1" }?.running == 0)
+
+        try await fleet.deleteGroup(id: group.id)
+        #expect(await fleet.schedulingViewMatchesRebuild())
+        #expect(await fleet.schedulingView.nodes.first { $0.id == "n2" }?.groups == [])
+
+        try await fleet.deleteNode(id: "n2")
+        #expect(await fleet.schedulingViewMatchesRebuild())
+        #expect(await fleet.schedulingView.nodes.map(\.id) == ["n1"])
+    }
+
     @Test func aNodeCannotChangeAnInstanceOnAnotherNode() async throws {
         let db = try await seed([Self.instance("i1", on: "n1")])
         let fleet = try await fleet(db)

@@ -37,7 +37,7 @@ import WireProtocol
         _ = cache.held(by: kept)
         _ = cache.held(by: gone)
         #expect(cache.count == 2)
-        cache.keep(only: ["kept"])
+        cache.forget("gone")
         #expect(cache.count == 1)
         // A node that comes back under the same id with other bytes is decoded afresh.
         gone.templates = TemplateSet([TemplateRef(templateID: "t3", tag: "a")]).encodedBytes()

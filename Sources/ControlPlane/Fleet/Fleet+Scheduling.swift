@@ -50,39 +50,7 @@ extension Fleet {
         }
         pending.sort { ($0.priority, $0.crTime, $0.id) < ($1.priority, $1.crTime, $1.id) }
         if pending.count > 10_000 { pending.removeLast(pending.count - 10_000) }
-        // USB devices: each node's devices minus those its live instances hold.
-        var freeUSB: [String: [(name: String, id: String)]] = [:]
-        for node in nodes.values where !node.usbDevices.isEmpty {
-            let held = instances.occupancy[node.id]?.usbDevices ?? [:]
-            freeUSB[node.id] = node.usbDeviceList.filter { held[$0.id] == nil }
-        }
-        heldTemplates.keep(only: nodes.keys)
-        var candidates: [SchedulerNode] = []
-        candidates.reserveCapacity(nodes.count)
-        for node in nodes.values {
-            let held = heldTemplates.held(by: node)
-            let used = instances.occupancy[node.id] ?? NodeOccupancy()
-            var candidate = SchedulerNode(
-                id: node.id,
-                name: node.name,
-                arch: node.arch,
-                isActive: links[node.id]?.ready == true && links[node.id]?.updating != true,
-                drainMode: node.drainMode,
-                maxVMCount: node.maxVmCount,
-                running: used.count,
-                templates: held.templates,
-                groups: memberships[node.id] ?? [],
-                resourceCapacity: node.capacityMode == "resource",
-                vcpuCapacity: node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount,
-                // ram_override is in GB, like the node's `ram`.
-                ramCapacityMB: node.ramOverride > 0 ? node.ramOverride * 1024 : node.ramMb,
-                usedVCPU: used.vcpu,
-                usedRAMMB: used.ramMB,
-                usbFree: (freeUSB[node.id] ?? []).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
-            )
-            candidate.versions = held.versions
-            candidates.append(candidate)
-        }
+        refreshSchedulingView()
         // Decoded once per pass: the USB device group each waiting instance asked for.
         let usbWanted = Dictionary(
             pending.compactMap { row -> (String, String)? in
@@ -110,7 +78,8 @@ extension Fleet {
                 request.tag = $0.tag
                 return request
             },
-            nodes: candidates
+            nodes: schedulingView.nodes,
+            index: schedulingView.index
         )
         let now = BerthDatabase.nowMicros()
         var placed: [String] = []
@@ -120,8 +89,9 @@ extension Fleet {
             let nodeName = nodes[placement.nodeID]?.name ?? ""
             var spec = Self.startSpec(for: row, nodeID: placement.nodeID, nodeName: nodeName, now: now)
             let wanted = usbWanted[row.id] ?? ""
-            if !wanted.isEmpty, let index = freeUSB[placement.nodeID]?.firstIndex(where: { $0.name == wanted }) {
-                spec.options.usbDeviceID = freeUSB[placement.nodeID]?.remove(at: index).id ?? ""
+            if !wanted.isEmpty, let node = nodes[placement.nodeID] {
+                // Free now: the rows saved for earlier placements of this pass hold theirs.
+                spec.options.usbDeviceID = freeUSBDevices(of: node).first { $0.name == wanted }?.id ?? ""
             }
             row.nodeId = placement.nodeID
             row.inflightReqid = RandomID.uuid()
@@ -163,6 +133,70 @@ extension Fleet {
                 waiting: waiting
             )
         }
+    }
+
+    /// Brings the scheduling view up to date: rebuilds the nodes whose row, link,
+    /// occupancy or groups changed since the last pass (every node on the first one).
+    func refreshSchedulingView() {
+        var changed = nodes.takeChanged()
+        changed.formUnion(links.takeChanged())
+        changed.formUnion(instances.takeChangedNodes())
+        changed.formUnion(groups.takeChangedNodes())
+        if schedulingView.isEmpty {
+            changed.formUnion(nodes.keys)
+            schedulingView.markFilled()
+        }
+        for id in changed {
+            guard let node = nodes[id] else {
+                schedulingView.update(id, to: nil)
+                heldTemplates.forget(id)
+                continue
+            }
+            schedulingView.update(id, to: schedulerNode(for: node))
+        }
+    }
+
+    /// Whether the view, once refreshed, holds what building every node afresh gives: the
+    /// check tests make after each kind of change, so a change the view misses fails one.
+    func schedulingViewMatchesRebuild() -> Bool {
+        refreshSchedulingView()
+        let view = schedulingView.nodes
+        let indexed = view.indices.allSatisfy { schedulingView.index[view[$0].id] == $0 }
+        let rebuilt = nodes.values.map(schedulerNode(for:)).sorted { $0.id < $1.id }
+        return indexed && schedulingView.index.count == view.count && view.sorted { $0.id < $1.id } == rebuilt
+    }
+
+    /// What the scheduler needs to know of one node now.
+    private func schedulerNode(for node: NodeRow) -> SchedulerNode {
+        let held = heldTemplates.held(by: node)
+        let used = instances.occupancy[node.id] ?? NodeOccupancy()
+        var candidate = SchedulerNode(
+            id: node.id,
+            name: node.name,
+            arch: node.arch,
+            isActive: links[node.id]?.ready == true && links[node.id]?.updating != true,
+            drainMode: node.drainMode,
+            maxVMCount: node.maxVmCount,
+            running: used.count,
+            templates: held.templates,
+            groups: groups.memberships[node.id] ?? [],
+            resourceCapacity: node.capacityMode == "resource",
+            vcpuCapacity: node.vcpuOverride > 0 ? node.vcpuOverride : node.cpuCount,
+            // ram_override is in GB, like the node's `ram`.
+            ramCapacityMB: node.ramOverride > 0 ? node.ramOverride * 1024 : node.ramMb,
+            usedVCPU: used.vcpu,
+            usedRAMMB: used.ramMB,
+            usbFree: node.usbDevices.isEmpty
+                ? [:] : freeUSBDevices(of: node).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
+        )
+        candidate.versions = held.versions
+        return candidate
+    }
+
+    /// A node's USB devices that no live instance holds.
+    private func freeUSBDevices(of node: NodeRow) -> [(name: String, id: String)] {
+        let held = instances.occupancy[node.id]?.usbDevices ?? [:]
+        return node.usbDeviceList.filter { held[$0.id] == nil }
     }
 
     /// What follows a scheduling pass once its records are durable: the start commands,

@@ -31,7 +31,7 @@ actor Fleet {
     let registry: Registry
 
     /// Every enrolled node.
-    var nodes: [String: NodeRow] = [:]
+    var nodes = NodeKeyedTable<NodeRow>()
     /// Every instance not purged yet, with the scheduler's indexes.
     var instances = InstanceTable()
     /// Node groups and memberships.
@@ -39,7 +39,7 @@ actor Fleet {
     /// Commands nodes have not acknowledged, and the issuing of new ones.
     var outbox = CommandOutbox(epochs: [], lastID: 0, pending: [])
     /// Connected nodes.
-    var links: [String: NodeLink] = [:] {
+    var links = NodeKeyedTable<NodeLink>() {
         // No `oldValue`: so a change of one link stays in place instead of copying them all.
         didSet { pings.update(sessions: links.count) }
     }
@@ -63,6 +63,8 @@ actor Fleet {
 
     /// Each node's held templates, decoded once per change (scheduling passes read them).
     var heldTemplates = HeldTemplatesCache()
+    /// The scheduler's nodes, rebuilt between passes only where something changed.
+    var schedulingView = SchedulingView()
     var schedulingRunning = false
     var schedulingRequested = false
     var lastStatsFlush = NIODeadline.now()

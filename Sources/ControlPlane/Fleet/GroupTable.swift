@@ -8,10 +8,13 @@ struct GroupTable {
     private(set) var groups: [String: NodeGroupRow] = [:]
     /// Per node: the ids of the groups it belongs to.
     private(set) var memberships: [String: Set<String>] = [:]
+    /// Nodes whose memberships changed since the last ``takeChangedNodes()``.
+    private var changedNodes: Set<String> = []
 
     init(groups: [NodeGroupRow] = [], memberships: [String: Set<String>] = [:]) {
         for group in groups { self.groups[group.id] = group }
         self.memberships = memberships
+        changedNodes = Set(memberships.keys)
     }
 
     subscript(id: String) -> NodeGroupRow? { groups[id] }
@@ -32,6 +35,7 @@ struct GroupTable {
     mutating func remove(_ id: String) -> [NodeGroupRow] {
         groups.removeValue(forKey: id)
         for node in memberships.keys where memberships[node]?.contains(id) == true {
+            changedNodes.insert(node)
             memberships[node]?.remove(id)
             if memberships[node]?.isEmpty == true { memberships.removeValue(forKey: node) }
         }
@@ -46,6 +50,7 @@ struct GroupTable {
 
     mutating func setMembership(nodeIDs: [String], groupIDs: [String], member: Bool) {
         for node in nodeIDs {
+            changedNodes.insert(node)
             if member {
                 memberships[node, default: []].formUnion(groupIDs)
             } else {
@@ -56,5 +61,14 @@ struct GroupTable {
     }
 
     /// A deleted node leaves every group.
-    mutating func removeNode(_ nodeID: String) { memberships.removeValue(forKey: nodeID) }
+    mutating func removeNode(_ nodeID: String) {
+        changedNodes.insert(nodeID)
+        memberships.removeValue(forKey: nodeID)
+    }
+
+    /// The nodes whose memberships changed since the last call; the record starts afresh.
+    mutating func takeChangedNodes() -> Set<String> {
+        defer { changedNodes = [] }
+        return changedNodes
+    }
 }

@@ -24,6 +24,8 @@ struct InstanceTable {
     /// instance changes: a listing of an unchanged fleet copies bytes instead of building
     /// and encoding a record (and decoding its `vminfo`) per instance.
     private var encodedRecords: [String: [UInt8]] = [:]
+    /// Nodes whose occupancy changed since the last ``takeChangedNodes()``.
+    private var changedNodes: Set<String> = []
 
     init(_ loaded: [InstanceRow] = []) {
         for row in loaded.sorted(by: { ($0.crTime, $0.id) < ($1.crTime, $1.id) }) { put(row) }
@@ -108,11 +110,23 @@ struct InstanceTable {
         }
         if let old {
             if Self.isQueued(old) { queued.remove(old.id) }
-            if NodeOccupancy.occupies(old), let node = old.nodeId { occupancy[node]?.remove(old) }
+            if NodeOccupancy.occupies(old), let node = old.nodeId {
+                occupancy[node]?.remove(old)
+                changedNodes.insert(node)
+            }
         }
         if Self.isQueued(row) { queued.insert(row.id) }
-        if NodeOccupancy.occupies(row), let node = row.nodeId { occupancy[node, default: NodeOccupancy()].add(row) }
+        if NodeOccupancy.occupies(row), let node = row.nodeId {
+            occupancy[node, default: NodeOccupancy()].add(row)
+            changedNodes.insert(node)
+        }
         if let node = old?.nodeId, occupancy[node]?.isEmpty == true { occupancy.removeValue(forKey: node) }
+    }
+
+    /// The nodes whose occupancy changed since the last call; the record starts afresh.
+    mutating func takeChangedNodes() -> Set<String> {
+        defer { changedNodes = [] }
+        return changedNodes
     }
 
     mutating func remove(_ id: String) {
@@ -122,6 +136,7 @@ struct InstanceTable {
         if NodeOccupancy.occupies(old), let node = old.nodeId {
             occupancy[node]?.remove(old)
             if occupancy[node]?.isEmpty == true { occupancy.removeValue(forKey: node) }
+            changedNodes.insert(node)
         }
         removedSinceCompaction.insert(id)
         if removedSinceCompaction.count > 1024 && removedSinceCompaction.count > order.count / 4 {

@@ -33,10 +33,6 @@ struct HeldTemplatesCache {
         return held
     }
 
-    /// Forgets nodes that no longer exist.
-    mutating func keep(only nodeIDs: some Collection<String>) {
-        guard entries.count > nodeIDs.count else { return }
-        let kept = Set(nodeIDs)
-        entries = entries.filter { kept.contains($0.key) }
-    }
+    /// Forgets a node that no longer exists.
+    mutating func forget(_ nodeID: String) { entries.removeValue(forKey: nodeID) }
 }
