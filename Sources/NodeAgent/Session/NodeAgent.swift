@@ -295,14 +295,18 @@ public actor NodeAgent {
 
     private func heartbeatLoop(channel: any Channel, interval: Duration, watchSilence: Bool) async throws {
         let deadAfter = interval * configuration.deadAfterIntervals
+        // The first one after a random part of the interval: nodes that connected together
+        // (a control-plane restart, a simulator) would otherwise heartbeat together forever,
+        // a burst of the whole fleet's heartbeats every interval.
+        try await Task.sleep(for: interval * Double.random(in: 0..<1))
         while true {
-            try await Task.sleep(for: interval)
             if watchSilence && silence() > deadAfter {
                 logger.warning("control plane stopped answering; reconnecting")
                 channel.close(promise: nil)
                 return
             }
             await sendHeartbeat()
+            try await Task.sleep(for: interval)
         }
     }
 
