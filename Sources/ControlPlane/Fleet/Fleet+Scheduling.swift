@@ -59,7 +59,8 @@ extension Fleet {
             },
             uniquingKeysWith: { a, _ in a }
         )
-        let decision = scheduler.schedule(
+        let decision = schedulingView.schedule(
+            scheduler,
             queue: pending.map {
                 var request = SchedulerRequest(
                     instanceID: $0.id,
@@ -77,9 +78,7 @@ extension Fleet {
                 )
                 request.tag = $0.tag
                 return request
-            },
-            nodes: schedulingView.nodes,
-            index: schedulingView.index
+            }
         )
         let now = BerthDatabase.nowMicros()
         var placed: [String] = []
@@ -142,6 +141,7 @@ extension Fleet {
         changed.formUnion(links.takeChanged())
         changed.formUnion(instances.takeChangedNodes())
         changed.formUnion(groups.takeChangedNodes())
+        changed.formUnion(schedulingView.takeOccupied())
         if schedulingView.isEmpty {
             changed.formUnion(nodes.keys)
             schedulingView.markFilled()

@@ -32,13 +32,14 @@ public struct Scheduler: Sendable {
 
     public func schedule(queue: [SchedulerRequest], nodes: [SchedulerNode]) -> Decision {
         let index = Dictionary(nodes.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
-        return schedule(queue: queue, nodes: nodes, index: index)
+        var nodes = nodes
+        return schedule(queue: queue, nodes: &nodes, index: index)
     }
 
-    /// The same, with the index of `nodes` by id given: a caller that keeps the nodes
-    /// between passes (``SchedulingView``) keeps the index too, instead of rebuilding it.
-    func schedule(queue: [SchedulerRequest], nodes: [SchedulerNode], index: [String: Int]) -> Decision {
-        var nodes = nodes
+    /// The same, on nodes the caller keeps between passes (``SchedulingView``) with their
+    /// index: the nodes it places on are occupied in place (no copy of every node), and the
+    /// caller must rebuild those from the truth before the next pass.
+    func schedule(queue: [SchedulerRequest], nodes: inout [SchedulerNode], index: [String: Int]) -> Decision {
         let ordered = queue.sorted {
             ($0.priority, $0.createdMicros, $0.instanceID) < ($1.priority, $1.createdMicros, $1.instanceID)
         }

@@ -30,6 +30,23 @@ struct SchedulingView {
         }
     }
 
+    /// Nodes a pass occupied in place: rebuilt from the truth by the next refresh whether or
+    /// not their placements were kept.
+    private(set) var occupied: Set<String> = []
+
     /// Marks the view as built for every node.
     mutating func markFilled() { isEmpty = false }
+
+    /// Runs `scheduler` over the view's nodes in place and remembers which it occupied.
+    mutating func schedule(_ scheduler: Scheduler, queue: [SchedulerRequest]) -> Scheduler.Decision {
+        let decision = scheduler.schedule(queue: queue, nodes: &nodes, index: index)
+        for placement in decision.placements { occupied.insert(placement.nodeID) }
+        return decision
+    }
+
+    /// The nodes occupied by passes since the last call; the record starts afresh.
+    mutating func takeOccupied() -> Set<String> {
+        defer { occupied = [] }
+        return occupied
+    }
 }
