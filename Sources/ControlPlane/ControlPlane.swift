@@ -188,6 +188,19 @@ public final class ControlPlane: Service, Sendable {
                         try await Task.sleep(for: .milliseconds(Int64(configuration.revocationPollInterval * 1000)))
                     }
                 }
+                group.addTask { [database, logger] in
+                    // WAL checkpoints off the commit path (BerthDatabase.checkpoint()).
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(1))
+                        do {
+                            try await database.checkpoint()
+                        } catch is CancellationError {
+                            return
+                        } catch {
+                            logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
                 group.addTask { [fleet, keys, configuration] in
                     let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
                     let purgeEvery = max(1, Int(configuration.heartbeatInterval / tick.seconds))

@@ -9,6 +9,9 @@ import GRDB
 /// could lose. Repositories are extensions of this type, one file per concept.
 public final class BerthDatabase: Sendable {
     let writer: any DatabaseWriter
+    /// A connection of its own for WAL checkpoints (``checkpoint()``), so that copying the
+    /// log into the database file never happens inside a commit that a caller waits for.
+    private let checkpointer: DatabaseQueue
     /// The database file.
     public let path: String
 
@@ -23,9 +26,38 @@ public final class BerthDatabase: Sendable {
         // sets NORMAL on the writer after `Configuration.prepareDatabase` has run, so it is
         // set here, on the pool's one writer connection, which lives as long as the pool.
         // Throughput comes from batching rows per transaction, not from weaker syncs.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // SQLite checkpoints in the commit that takes the log past this many pages:
+            // that commit (and every caller behind it) then waits for the copy and an fsync
+            // of the database file. ``checkpoint()`` does that work in the background; this
+            // larger limit is the safety net should it not run (a tool, a test).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.autocheckpointPages)")
+        }
         try Schema.migrator.migrate(pool)
         self.writer = pool
+        var checkpointing = Configuration()
+        checkpointing.busyMode = .timeout(10)
+        checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
+    }
+
+    /// The writer's `wal_autocheckpoint`, in pages (4 KiB each).
+    public static let autocheckpointPages = 8192
+
+    /// Copies what the write-ahead log holds into the database file (SQLite's `PASSIVE`
+    /// checkpoint: it waits for no reader and no writer), on its own connection. Returns
+    /// the log's size and how much of it was copied, in pages.
+    @discardableResult
+    public func checkpoint() async throws -> (logPages: Int, copiedPages: Int) {
+        try await checkpointer.writeWithoutTransaction { db in
+            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+            return (row?[1] ?? 0, row?[2] ?? 0)
+        }
+    }
+
+    /// The writer's `wal_autocheckpoint` setting, in pages.
+    public func writerAutocheckpoint() async throws -> Int {
+        try await writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? -1 }
     }
 
     /// The current time in microseconds since the Unix epoch, the unit of every timestamp column.

@@ -21,6 +21,22 @@ import Testing
         #expect(try await db.writerSynchronous() == 2)
     }
 
+    /// Checkpoints run on their own connection, not in a commit: the writer's automatic one
+    /// waits for a log far larger than SQLite's default, and ``BerthDatabase/checkpoint()``
+    /// copies the whole log while the writer goes on.
+    @Test func checkpointsRunOnTheirOwnConnection() async throws {
+        let db = try BerthDatabase(path: path)
+        #expect(try await db.writerAutocheckpoint() == BerthDatabase.autocheckpointPages)
+        for index in 0..<50 { try await db.saveNode(NodeRow(id: "n\(index)", name: "n\(index)", createdAt: 1)) }
+        let first = try await db.checkpoint()
+        #expect(first.logPages > 0)
+        #expect(first.copiedPages == first.logPages)
+        // Written after the checkpoint, and still read back: the log goes on being used.
+        try await db.saveNode(NodeRow(id: "late", name: "late", createdAt: 1))
+        #expect(try await db.node(id: "late") != nil)
+        #expect(try await db.count(table: "nodes") == 51)
+    }
+
     /// `InstanceRow` is encoded and decoded by hand (it is on the scheduler's hot path): every
     /// stored property has its column, every column of the table is written, and a row with
     /// every field set comes back equal.
