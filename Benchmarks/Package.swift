@@ -4,6 +4,7 @@
 //   cd Benchmarks && swift package benchmark --target CodecBenchmarks    # codec (P1)
 //   cd Benchmarks && swift package benchmark --target StorageBenchmarks  # the fleet's commits (P4)
 //   cd Benchmarks && swift run -c release RPCBenchmark  # gateway RPC vs gRPC (P2)
+//   cd Benchmarks && swift build -c release --product StartLatency  # P5's client (scripts/bench-starts)
 // The protobuf and gRPC code beside the benchmarks is generated from Proto/berth_bench.proto
 // and committed; nothing here runs protoc.
 import PackageDescription
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .executableTarget(
@@ -55,6 +57,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RPCBenchmark"
+        ),
+        .executableTarget(
+            name: "StartLatency",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client")
+            ],
+            path: "Benchmarks/StartLatency"
         ),
     ]
 )
