@@ -189,9 +189,12 @@ public final class ControlPlane: Service, Sendable {
                     }
                 }
                 group.addTask { [database, logger] in
-                    // WAL checkpoints off the commit path (BerthDatabase.checkpoint()).
+                    // WAL checkpoints off the commit path (BerthDatabase.checkpoint()), often
+                    // enough that each copies little: at 100 starts/s the log grows by up to
+                    // 8,000 pages a second, and a checkpoint of a second's worth (and its
+                    // fsync) stalled commits for tens of milliseconds; a quarter's did not.
                     while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(1))
+                        try await Task.sleep(for: .milliseconds(250))
                         do {
                             try await database.checkpoint()
                         } catch is CancellationError {
