@@ -132,6 +132,10 @@ class Lab:
         # sim: one `berth sim` process holds every node (each still its own enrolled mTLS
         # session), instead of one `berth node run` process per node.
         self.sim = sim
+        # Where the simulator keeps its nodes' identities and instance files (default: under
+        # root). A benchmark may put it in memory: 1,000 nodes' files on the control plane's
+        # disk are not what a real fleet puts there.
+        self.sim_state_dir = os.path.join(root, "sim")
         self.cp_dir, self.gw_dir = os.path.join(root, "cp"), os.path.join(root, "gw")
         self.processes = []
         self.acknowledged, self.terminated, self.over_placed = set(), set(), []
@@ -154,7 +158,7 @@ class Lab:
         server = f"{self.cp_host}:{self.cp_port}"
         if self.sim:
             sim = Process(self.berth, ["sim", "--server", server, "--data-dir", self.cp_dir, "--state-dir",
-                                       os.path.join(self.root, "sim"), "--nodes", str(self.node_count), "--max-vms",
+                                       self.sim_state_dir, "--nodes", str(self.node_count), "--max-vms",
                                        str(self.max_vms), "--boot-time-ms", str(self.boot_ms), "--name-prefix",
                                        self.name], "sim")
             self.processes.append(sim)
