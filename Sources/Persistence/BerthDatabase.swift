@@ -38,6 +38,9 @@ public final class BerthDatabase: Sendable {
         self.writer = pool
         var checkpointing = Configuration()
         checkpointing.busyMode = .timeout(10)
+        // A checkpoint syncs the database file before the log can be reused (SQLite does so
+        // unless `synchronous` is OFF); said here rather than left to the default.
+        checkpointing.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         checkpointer = try DatabaseQueue(path: path, configuration: checkpointing)
     }
 
