@@ -1,18 +1,17 @@
 import HeapModule
 
-/// The nodes one kind of request may use, best first, for one scheduling pass.
+/// The nodes one kind of request may use, best first.
 ///
 /// Requests of one ``Shape`` (same template, tag, size, architecture, USB device group,
-/// permission group and node group) rank nodes the same way. A pass keeps one pool per
-/// shape, so placing the next request of that shape costs O(log n) instead of a scan of
-/// every node.
+/// permission group and node group) rank nodes the same way, so they share one heap, and
+/// placing the next request of that shape costs O(log n) instead of a scan of every node.
+/// ``CandidatePools`` keeps the heaps across scheduling passes.
 ///
-/// Within a pass nodes only fill up: a placement lowers a node's headroom and can take
-/// its room or its last free USB device away, never give them back. So a score kept in
-/// the heap is never below the node's true score. ``best(nodes:stamps:)`` refreshes a
-/// stale top (its node was occupied since it was scored) and pushes it back if the node
-/// still qualifies, until the top is current; a current top then beats every other node's
-/// true score.
+/// Each entry carries the stamp its node had when it was scored. Whenever a node changes
+/// (it is rebuilt, occupied or moved), its stamp changes and the pool takes a fresh entry
+/// for it if it still qualifies (``admit(_:nodes:stamps:)``). So every qualifying node has
+/// one current entry, and the others are stale: ``best(nodes:stamps:)`` drops stale tops
+/// until the top is current, and a current top beats every other node's true score.
 struct CandidatePool {
     /// What makes two requests rank nodes alike.
     struct Shape: Hashable {
@@ -57,35 +56,52 @@ struct CandidatePool {
 
     /// The allowed nodes the pool was built for; a request with other ones cannot use it.
     var allowedNodes: Set<String>? { request.allowedNodes }
+    /// Entries held, current and stale.
+    var count: Int { heap.count }
     private let request: SchedulerRequest
-    private let qualifies: (SchedulerNode, SchedulerRequest) -> Bool
+    /// The node group the pool is limited to, if any.
+    private let group: String?
+    private let qualifies: @Sendable (SchedulerNode, SchedulerRequest) -> Bool
     private var heap: Heap<Entry>
 
-    /// A pool of the nodes among `candidates` that qualify for `request` now.
+    /// A pool of the nodes (in `group`, if given) that qualify for `request` now.
     init(
         for request: SchedulerRequest,
-        candidates: some Sequence<Int>,
+        group: String?,
         nodes: [SchedulerNode],
         stamps: [Int],
-        qualifies: @escaping (SchedulerNode, SchedulerRequest) -> Bool
+        qualifies: @escaping @Sendable (SchedulerNode, SchedulerRequest) -> Bool
     ) {
         self.request = request
+        self.group = group
         self.qualifies = qualifies
+        heap = Heap()
+        rebuild(nodes: nodes, stamps: stamps)
+    }
+
+    /// Scores every node afresh, dropping every stale entry.
+    mutating func rebuild(nodes: [SchedulerNode], stamps: [Int]) {
         var entries: [Entry] = []
-        for i in candidates where qualifies(nodes[i], request) {
+        for i in nodes.indices where admits(nodes[i]) {
             entries.append(Self.entry(for: i, nodes: nodes, stamps: stamps, request: request))
         }
         heap = Heap(entries)
     }
 
+    /// Takes node `i`, just changed, back in with its new score if it qualifies.
+    mutating func admit(_ i: Int, nodes: [SchedulerNode], stamps: [Int]) {
+        if admits(nodes[i]) { heap.insert(Self.entry(for: i, nodes: nodes, stamps: stamps, request: request)) }
+    }
+
+    private func admits(_ node: SchedulerNode) -> Bool {
+        (group.map { node.groups.contains($0) } ?? true) && qualifies(node, request)
+    }
+
     /// The best node that qualifies now, left in the pool; `nil` when none does.
     mutating func best(nodes: [SchedulerNode], stamps: [Int]) -> Int? {
         while let top = heap.max {
-            if top.stamp == stamps[top.index] { return top.index }
+            if top.index < stamps.count, top.stamp == stamps[top.index] { return top.index }
             heap.removeMax()
-            if qualifies(nodes[top.index], request) {
-                heap.insert(Self.entry(for: top.index, nodes: nodes, stamps: stamps, request: request))
-            }
         }
         return nil
     }

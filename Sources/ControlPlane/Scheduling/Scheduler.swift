@@ -33,20 +33,25 @@ public struct Scheduler: Sendable {
     public func schedule(queue: [SchedulerRequest], nodes: [SchedulerNode]) -> Decision {
         let index = Dictionary(nodes.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
         var nodes = nodes
-        return schedule(queue: queue, nodes: &nodes, index: index)
+        var pools = CandidatePools()
+        return schedule(queue: queue, nodes: &nodes, index: index, pools: &pools)
     }
 
-    /// The same, on nodes the caller keeps between passes (``SchedulingView``) with their
-    /// index: the nodes it places on are occupied in place (no copy of every node), and the
-    /// caller must rebuild those from the truth before the next pass.
-    func schedule(queue: [SchedulerRequest], nodes: inout [SchedulerNode], index: [String: Int]) -> Decision {
+    /// The same, on nodes and candidate pools the caller keeps between passes
+    /// (``SchedulingView``), with the nodes' index. The nodes it places on are occupied in
+    /// place (no copy of every node) and told to the pools; the caller must rebuild those
+    /// nodes from the truth before the next pass.
+    func schedule(
+        queue: [SchedulerRequest],
+        nodes: inout [SchedulerNode],
+        index: [String: Int],
+        pools: inout CandidatePools
+    ) -> Decision {
         let ordered = queue.sorted {
             ($0.priority, $0.createdMicros, $0.instanceID) < ($1.priority, $1.createdMicros, $1.instanceID)
         }
         var decision = Decision(placements: [], waiting: [:])
-        // Bumped when a node is occupied, so pools know which of their scores are stale.
-        var stamps = [Int](repeating: 0, count: nodes.count)
-        var pools: [PoolKey: CandidatePool] = [:]
+        pools.beginPass(nodeCount: nodes.count)
         // A reason holds until the next placement changes some node.
         var reasons: [CandidatePool.Shape: (reason: String, placements: Int, allowed: Set<String>?)] = [:]
         for request in ordered {
@@ -63,12 +68,10 @@ public struct Scheduler: Sendable {
                     best = i
                 }
             } else if request.groupChain.isEmpty {
-                best = bestNode(PoolKey(shape: shape, group: nil), request, nodes, stamps, &pools) {
-                    nodes.indices
-                }
+                best = bestNode(.init(shape: shape, group: nil), request, nodes, &pools) { nodes.indices }
             } else {
                 for group in request.groupChain {
-                    best = bestNode(PoolKey(shape: shape, group: group.id), request, nodes, stamps, &pools) {
+                    best = bestNode(.init(shape: shape, group: group.id), request, nodes, &pools) {
                         nodes.indices.filter { nodes[$0].groups.contains(group.id) }
                     }
                     if best != nil { break }
@@ -76,7 +79,7 @@ public struct Scheduler: Sendable {
             }
             if let best {
                 nodes[best].occupy(vcpu: request.vcpu, ramMB: request.ramMB, usbDevice: request.usbDevice)
-                stamps[best] += 1
+                if !exhaustive { pools.nodeChanged(at: best, nodes: nodes) }
                 decision.placements.append((request.instanceID, nodes[best].id))
             } else if !exhaustive, request.targetNodeID.isEmpty, let known = reasons[shape],
                 known.placements == decision.placements.count, known.allowed == request.allowedNodes
@@ -108,35 +111,19 @@ public struct Scheduler: Sendable {
         return nil
     }
 
-    /// Which pool a request draws from: its shape, within one node group of its chain.
-    private struct PoolKey: Hashable {
-        var shape: CandidatePool.Shape
-        var group: String?
-    }
-
-    /// The best node for `request` from its shape's pool, building the pool on first use.
+    /// The best node for `request` from its shape's pool, or by a scan when the pool was
+    /// built this pass for other allowed nodes under the same permission group name.
     private func bestNode<Candidates: Sequence<Int>>(
-        _ key: PoolKey,
+        _ key: CandidatePools.Key,
         _ request: SchedulerRequest,
         _ nodes: [SchedulerNode],
-        _ stamps: [Int],
-        _ pools: inout [PoolKey: CandidatePool],
+        _ pools: inout CandidatePools,
         candidates: () -> Candidates
     ) -> Int? {
-        if let pool = pools[key], pool.allowedNodes != request.allowedNodes {
-            // Another set of allowed nodes under the same permission group name: scan.
-            return pick(from: candidates(), in: nodes, for: request)
+        if let pooled = pools.best(key, request, nodes: nodes, qualifies: { qualifies($0, for: $1) }) {
+            return pooled
         }
-        return pools[
-            key,
-            default: CandidatePool(
-                for: request,
-                candidates: candidates(),
-                nodes: nodes,
-                stamps: stamps,
-                qualifies: { qualifies($0, for: $1) }
-            )
-        ].best(nodes: nodes, stamps: stamps)
+        return pick(from: candidates(), in: nodes, for: request)
     }
 
     private func pick(

@@ -12,20 +12,27 @@ struct SchedulingView {
     /// Set until the first rebuild: every node must be built, not just the changed ones.
     private(set) var isEmpty = true
 
+    /// The scheduler's candidate heaps, kept with the nodes and told of every change.
+    private var pools = CandidatePools()
+
     /// Sets what the view holds for one node: `nil` removes it.
     mutating func update(_ id: String, to node: SchedulerNode?) {
         if let node {
             if let i = index[id] {
                 nodes[i] = node
+                pools.nodeChanged(at: i, nodes: nodes)
             } else {
                 index[id] = nodes.count
                 nodes.append(node)
+                pools.nodeChanged(at: nodes.count - 1, nodes: nodes)
             }
         } else if let i = index.removeValue(forKey: id) {
             let last = nodes.removeLast()
+            pools.truncate(to: nodes.count)
             if i < nodes.count {
                 nodes[i] = last
                 index[last.id] = i
+                pools.nodeChanged(at: i, nodes: nodes)
             }
         }
     }
@@ -39,7 +46,7 @@ struct SchedulingView {
 
     /// Runs `scheduler` over the view's nodes in place and remembers which it occupied.
     mutating func schedule(_ scheduler: Scheduler, queue: [SchedulerRequest]) -> Scheduler.Decision {
-        let decision = scheduler.schedule(queue: queue, nodes: &nodes, index: index)
+        let decision = scheduler.schedule(queue: queue, nodes: &nodes, index: index, pools: &pools)
         for placement in decision.placements { occupied.insert(placement.nodeID) }
         return decision
     }
