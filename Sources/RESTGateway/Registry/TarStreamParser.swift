@@ -146,7 +146,9 @@ struct TarStreamParser {
         var rest = metadata[...]
         while !rest.isEmpty {
             guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
-                let length = Int(String(decoding: rest[rest.startIndex..<space], as: UTF8.self)), length > 0,
+                let length = Int(String(decoding: rest[rest.startIndex..<space], as: UTF8.self)),
+                // The record runs past its length field and the space ("2 x" cannot be one).
+                length > rest.distance(from: rest.startIndex, to: space) + 1,
                 length <= rest.count
             else { throw Failure(description: "a malformed pax header") }
             let record = rest[rest.index(after: space)..<rest.startIndex + length].dropLast()  // drop "\n"
@@ -154,7 +156,7 @@ struct TarStreamParser {
                 let key = String(decoding: record[record.startIndex..<equals], as: UTF8.self)
                 let value = String(decoding: record[record.index(after: equals)...], as: UTF8.self)
                 if key == "path" { pendingPath = value }
-                if key == "size", let size = Int(value) { pendingSize = size }
+                if key == "size", let size = Int(value), size >= 0 { pendingSize = size }
             }
             rest = rest[(rest.startIndex + length)...]
         }
