@@ -35,8 +35,10 @@ public final class ControlPlane: Service, Sendable {
     let serverIdentity: TLSIdentity
     let logger: Logger
     let group: any EventLoopGroup
-    private let listener = Mutex<NIOAsyncChannel<FramedChannel.Connection, Never>?>(nil)
+    private let listener = Mutex<NIOAsyncChannel<Void, Never>?>(nil)
     private let nextConnectionID = Atomic<UInt64>(1)
+    /// Serves accepted connections (through each one's `PeerConnectionHandler`).
+    let connectionService: ConnectionService
     /// Caps and deadlines for connections that have not authenticated yet.
     public let admission: ConnectionAdmission
 
@@ -86,6 +88,21 @@ public final class ControlPlane: Service, Sendable {
             enrolled: { node in await fleet.nodeEnrolled(node) }
         )
         self.keys = KeyStore(database: database, configuration: configuration, logger: logger)
+        self.connectionService = ConnectionService(
+            fleet: fleet,
+            enrollment: enrollment,
+            dispatcher: RPCDispatcher(
+                fleet: fleet,
+                keys: keys,
+                authorizer: authorizer,
+                eventLog: eventLog,
+                configuration: configuration,
+                logger: logger
+            ),
+            revocations: revocations,
+            connections: OpenConnections(),
+            logger: logger
+        )
         // Every start is a new command epoch, so that ids a restored database issues again
         // are new to nodes (docs/decisions.md, "Command epochs").
         let epoch = try await database.beginCommandEpoch(now: BerthDatabase.nowMicros())
@@ -107,7 +124,8 @@ public final class ControlPlane: Service, Sendable {
                 trustRoot: authority.certificate
             )
         )
-        let server: NIOAsyncChannel<FramedChannel.Connection, Never>
+        let server: NIOAsyncChannel<Void, Never>
+        let service = connectionService
         do {
             server = try await FramedChannel.bindServer(
                 host: configuration.host,
@@ -120,7 +138,10 @@ public final class ControlPlane: Service, Sendable {
                 // Data a node has not acknowledged for the offline timeout aborts its
                 // connection in the kernel as well, instead of retransmitting for minutes.
                 userTimeout: .milliseconds(Int64(configuration.offlineTimeout * 1000))
-            )
+            ) { channel in
+                let id = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+                try channel.pipeline.syncOperations.addHandler(PeerConnectionHandler(service: service, connectionID: id))
+            }
         } catch {
             throw ControlPlaneError(
                 .unavailable,
@@ -140,92 +161,84 @@ public final class ControlPlane: Service, Sendable {
     public func run() async throws {
         try await bind()
         guard let server = listener.withLock({ $0 }) else { return }
-        let handler = ConnectionHandler(
-            fleet: fleet,
-            enrollment: enrollment,
-            dispatcher: RPCDispatcher(
-                fleet: fleet,
-                keys: keys,
-                authorizer: authorizer,
-                eventLog: eventLog,
-                configuration: configuration,
-                logger: logger
-            ),
-            revocations: revocations,
-            logger: logger
-        )
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                let fleetEvents = events.subscribe()
-                group.addTask { [eventLog] in await eventLog.follow(fleetEvents) }
-                if let url = configuration.eventWebhook {
-                    let pusher = WebhookPusher(url: url, database: database, log: eventLog, logger: logger)
-                    group.addTask { await pusher.run() }
-                }
-                group.addTask { [database, configuration] in
-                    // Event retention, checked hourly.
-                    while !Task.isCancelled {
-                        let cutoff = BerthDatabase.nowMicros() - Int64(configuration.eventRetention * 1_000_000)
-                        _ = try? await database.purgeEvents(before: cutoff)
-                        try await Task.sleep(for: .seconds(3600))
+        do {
+            try await withGracefulShutdownHandler {
+                try await withThrowingDiscardingTaskGroup { group in
+                    let fleetEvents = events.subscribe()
+                    group.addTask { [eventLog] in await eventLog.follow(fleetEvents) }
+                    if let url = configuration.eventWebhook {
+                        let pusher = WebhookPusher(url: url, database: database, log: eventLog, logger: logger)
+                        group.addTask { await pusher.run() }
                     }
-                }
-                group.addTask { [fleet, database, revocations, configuration, logger] in
-                    // Revocations made elsewhere (`berth ca revoke` on the same database).
-                    var latest: Int64 = 0
-                    while !Task.isCancelled {
-                        do {
-                            let found = try await database.serialsRevoked(after: latest)
-                            latest = found.latest
-                            let fresh = found.serials.filter { !revocations.isRevoked($0) }
-                            for serial in fresh { revocations.revoke(serial) }
-                            if !fresh.isEmpty { await fleet.dropRevoked(Set(fresh)) }
-                        } catch is CancellationError {
-                            return
-                        } catch {
-                            logger.error("could not read revocations", metadata: ["error": "\(error)"])
-                        }
-                        try await Task.sleep(for: .milliseconds(Int64(configuration.revocationPollInterval * 1000)))
-                    }
-                }
-                group.addTask { [database, logger] in
-                    // WAL checkpoints off the commit path (BerthDatabase.checkpoint()), often
-                    // enough that each copies little: at 100 starts/s the log grows by up to
-                    // 8,000 pages a second, and a checkpoint of a second's worth (and its
-                    // fsync) stalled commits for tens of milliseconds; a quarter's did not.
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .milliseconds(250))
-                        do {
-                            try await database.checkpoint()
-                        } catch is CancellationError {
-                            return
-                        } catch {
-                            logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                    group.addTask { [database, configuration] in
+                        // Event retention, checked hourly.
+                        while !Task.isCancelled {
+                            let cutoff = BerthDatabase.nowMicros() - Int64(configuration.eventRetention * 1_000_000)
+                            _ = try? await database.purgeEvents(before: cutoff)
+                            try await Task.sleep(for: .seconds(3600))
                         }
                     }
-                }
-                group.addTask { [fleet, keys, configuration] in
-                    let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
-                    let purgeEvery = max(1, Int(configuration.heartbeatInterval / tick.seconds))
-                    var ticks = 0
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: tick)
-                        await fleet.sweep()
-                        ticks += 1
-                        if ticks % purgeEvery == 0 { await keys.purgeExpired() }
+                    group.addTask { [fleet, database, revocations, configuration, logger] in
+                        // Revocations made elsewhere (`berth ca revoke` on the same database).
+                        var latest: Int64 = 0
+                        while !Task.isCancelled {
+                            do {
+                                let found = try await database.serialsRevoked(after: latest)
+                                latest = found.latest
+                                let fresh = found.serials.filter { !revocations.isRevoked($0) }
+                                for serial in fresh { revocations.revoke(serial) }
+                                if !fresh.isEmpty { await fleet.dropRevoked(Set(fresh)) }
+                            } catch is CancellationError {
+                                return
+                            } catch {
+                                logger.error("could not read revocations", metadata: ["error": "\(error)"])
+                            }
+                            try await Task.sleep(for: .milliseconds(Int64(configuration.revocationPollInterval * 1000)))
+                        }
                     }
-                }
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        let id = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
-                        group.addTask { await handler.handle(connection, connectionID: id) }
+                    group.addTask { [database, logger] in
+                        // WAL checkpoints off the commit path (BerthDatabase.checkpoint()), often
+                        // enough that each copies little: at 100 starts/s the log grows by up to
+                        // 8,000 pages a second, and a checkpoint of a second's worth (and its
+                        // fsync) stalled commits for tens of milliseconds; a quarter's did not.
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .milliseconds(250))
+                            do {
+                                try await database.checkpoint()
+                            } catch is CancellationError {
+                                return
+                            } catch {
+                                logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                            }
+                        }
                     }
+                    group.addTask { [fleet, keys, configuration] in
+                        let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
+                        let purgeEvery = max(1, Int(configuration.heartbeatInterval / tick.seconds))
+                        var ticks = 0
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: tick)
+                            await fleet.sweep()
+                            ticks += 1
+                            if ticks % purgeEvery == 0 { await keys.purgeExpired() }
+                        }
+                    }
+                    // Each connection is served by its channel handler (`PeerConnectionHandler`);
+                    // this runs the listener until it closes or the task is cancelled.
+                    try await server.executeThenClose { accepted in
+                        for try await _ in accepted {}
+                    }
+                    group.cancelAll()
                 }
-                group.cancelAll()
+            } onGracefulShutdown: {
+                server.channel.close(promise: nil)
             }
-        } onGracefulShutdown: {
-            server.channel.close(promise: nil)
+        } catch {
+            // Cancelled (or failed): the connections end too, as a task's children would.
+            await connectionService.connections.closeAll()
+            throw error
         }
+        await connectionService.connections.closeAll()
         await fleet.flushHeartbeats(all: true)
         await fleet.journal.flush()
         await eventLog.flush()

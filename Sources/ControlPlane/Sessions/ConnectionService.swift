@@ -7,65 +7,171 @@ import TLSTransport
 import WireProtocol
 import X509
 
-/// Serves one TLS connection from accept to close.
+/// Serves the control plane's connections: what each frame asks, from accept to close.
 ///
 /// The first frame decides what the connection is: `enrollRequest` (no client
 /// certificate needed) or `hello` (a node or gateway certificate required). Any
 /// protocol error is answered with an ``ErrorFrame`` and closes this connection only.
-struct ConnectionHandler: Sendable {
+/// Each connection's frames arrive through its ``PeerConnectionHandler``; those that need
+/// a suspension are handled in order by ``drain(_:channel:connectionID:)``.
+struct ConnectionService: Sendable {
     let fleet: Fleet
     let enrollment: EnrollmentService
     let dispatcher: RPCDispatcher
     let revocations: RevocationSet
+    let connections: OpenConnections
     let logger: Logger
 
-    func handle(_ connection: FramedChannel.Connection, connectionID: UInt64) async {
-        let channel = connection.channel
-        let remote = channel.remoteAddress.map { "\($0)" } ?? "?"
-        var logger = self.logger
-        logger[metadataKey: "peer"] = "\(remote)"
-        do {
-            try await connection.executeThenClose { inbound, _ in
-                var frames = inbound.makeAsyncIterator()
-                do {
-                    // The opening (certificate, hello, or an enrollment) runs in a task of its
-                    // own: a task keeps the memory its deepest call took until it ends, and
-                    // the opening's frames (about 7 KiB) would otherwise stay with every
-                    // session for its whole life. Idle sessions are most of a fleet's memory.
-                    guard let first = try await frames.next() else { return }
-                    let opening = try await Task { [self, logger] in
-                        try await open(first, channel: channel, connectionID: connectionID, logger: logger)
-                    }.value
-                    if let session = opening.session { logger[metadataKey: "identity"] = "\(session.identity)" }
-                    switch opening {
-                    case .finished:
-                        return
-                    case .node(let session, let hello, let version):
-                        try await serveNode(session, hello: hello, version: version, frames: &frames)
-                    case .gateway(let session, let version):
-                        try await serveGateway(session, version: version, frames: &frames)
-                    }
-                } catch let error as WireError {
-                    logger.warning(
-                        "closing connection",
-                        metadata: ["code": "\(error.code)", "reason": "\(error.reason)"]
-                    )
-                    // The error is the last frame: no ping may follow it.
-                    try? await channel.triggerUserOutboundEvent(StopLivenessEvent()).get()
-                    try? await channel.writeAndFlush(ErrorFrame(error).frame(allocator: channel.allocator)).get()
-                }
+    /// Handles a frame from an idle node session on the event loop, when it needs no
+    /// suspension: pings, pongs, and heartbeats that do not change whether the node is
+    /// updating. `false` leaves the frame to the drain task (which also refuses it if it is
+    /// malformed).
+    func handleInline(_ frame: Frame, from session: PeerSession) -> Bool {
+        switch frame.type {
+        case .heartbeat:
+            guard let heartbeat = try? Heartbeat(payload: frame.payload) else { return false }
+            let recorded = session.heartbeat.withLock { previous in
+                guard (previous?.updating ?? false) == heartbeat.updating else { return false }
+                previous = heartbeat
+                return true
             }
-        } catch let error as NIOSSLError {
-            logger.warning(
-                "TLS handshake refused: the client certificate is not from this CA or not valid now, or the client is older than TLS 1.3",
-                metadata: ["error": "\(error)"]
+            guard recorded else { return false }
+            session.sendInOrder(acknowledgement(of: heartbeat))
+            return true
+        case .ping:
+            guard let ping = try? Ping(payload: frame.payload) else { return false }
+            session.sendInOrder(Pong(nonce: ping.nonce))
+            return true
+        case .pong:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Works through a connection's mailbox in order, and ends when it is empty.
+    func drain(_ mailbox: ConnectionMailbox, channel: any Channel, connectionID: UInt64) async {
+        while true {
+            let (work, resumeReading) = mailbox.next()
+            if resumeReading { channel.read() }
+            guard let work else { return }
+            await perform(work, mailbox: mailbox, channel: channel, connectionID: connectionID)
+        }
+    }
+
+    private func perform(
+        _ work: ConnectionMailbox.Work,
+        mailbox: ConnectionMailbox,
+        channel: any Channel,
+        connectionID: UInt64
+    ) async {
+        let phase = mailbox.phase
+        switch work {
+        case .closed:
+            mailbox.phase = .ending(nil)
+            guard let session = phase.session else { return }
+            switch session.identity.role {
+            case .node: await fleet.nodeDisconnected(session)
+            case .gateway: await fleet.gatewayDisconnected(session)
+            case .controlPlane: break
+            }
+        case .failure(let failure):
+            if case .ending = phase { return }
+            mailbox.phase = .ending(phase.session)
+            let logger = connectionLogger(channel, phase.session)
+            switch failure {
+            case .wire(let error):
+                await refuse(error, on: channel, logger: logger)
+                return
+            case .handshake(let error):
+                logger.warning(
+                    "TLS handshake refused: the client certificate is not from this CA or not valid now, or the client is older than TLS 1.3",
+                    metadata: ["error": "\(error)"]
+                )
+            case .tls(let error):
+                logger.warning("TLS refused", metadata: ["error": "\(error)"])
+            case .other(let error):
+                logger.info("connection ended", metadata: ["error": "\(error)"])
+            }
+            channel.close(promise: nil)
+        case .frame(let frame):
+            do {
+                switch phase {
+                case .opening:
+                    try await open(frame, mailbox: mailbox, channel: channel, connectionID: connectionID)
+                case .node(let session):
+                    if try await !handleNodeFrame(frame, from: session, nodeID: session.identity.id) {
+                        mailbox.phase = .ending(session)
+                        try? await channel.close()
+                    }
+                case .gateway(let session):
+                    try handleGatewayFrame(frame, from: session)
+                case .ending:
+                    return
+                }
+            } catch let error as WireError {
+                let session = mailbox.phase.session ?? phase.session
+                mailbox.phase = .ending(session)
+                await refuse(error, on: channel, logger: connectionLogger(channel, session))
+            } catch {
+                let session = mailbox.phase.session ?? phase.session
+                mailbox.phase = .ending(session)
+                connectionLogger(channel, session).info("connection ended", metadata: ["error": "\(error)"])
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Answers a protocol error with an error frame, then closes the connection.
+    private func refuse(_ error: WireError, on channel: any Channel, logger: Logger) async {
+        logger.warning("closing connection", metadata: ["code": "\(error.code)", "reason": "\(error.reason)"])
+        // The error is the last frame: no ping may follow it.
+        try? await channel.triggerUserOutboundEvent(StopLivenessEvent()).get()
+        try? await channel.writeAndFlush(ErrorFrame(error).frame(allocator: channel.allocator)).get()
+        try? await channel.close()
+    }
+
+    /// The service's logger with the peer's address and, once known, its identity.
+    private func connectionLogger(_ channel: any Channel, _ session: PeerSession?) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
+        if let session { logger[metadataKey: "identity"] = "\(session.identity)" }
+        return logger
+    }
+
+    /// Serves a connection's first frame: an enrollment is served and the connection
+    /// closed; a hello becomes a node or gateway session.
+    private func open(
+        _ first: Frame,
+        mailbox: ConnectionMailbox,
+        channel: any Channel,
+        connectionID: UInt64
+    ) async throws {
+        let logger = connectionLogger(channel, nil)
+        switch try await opening(first, channel: channel, connectionID: connectionID, logger: logger) {
+        case .finished:
+            mailbox.phase = .ending(nil)
+            try? await channel.close()
+        case .node(let session, let hello, let version):
+            // From here a failure still lets the session go when the connection closes.
+            mailbox.phase = .ending(session)
+            session.send(try await fleet.nodeConnected(session, hello: hello, version: version))
+            session.startPinging()
+            await fleet.nodeReady(session)
+            mailbox.phase = .node(session)
+        case .gateway(let session, let version):
+            mailbox.phase = .ending(session)
+            await fleet.gatewayConnected(session)
+            session.send(
+                Welcome(
+                    version: version,
+                    heartbeatIntervalMillis: UInt64(dispatcher.configuration.heartbeatInterval * 1000),
+                    peerID: session.identity.id,
+                    serverTimeMicros: Self.nowMicros()
+                )
             )
-        } catch let error as BoringSSLError {
-            logger.warning("TLS refused", metadata: ["error": "\(error)"])
-        } catch is CancellationError {
-            return
-        } catch {
-            logger.info("connection ended", metadata: ["error": "\(error)"])
+            session.startPinging()
+            mailbox.phase = .gateway(session)
         }
     }
 
@@ -86,9 +192,9 @@ struct ConnectionHandler: Sendable {
 
     /// Does what a connection's first frame asks: an enrollment is served here; a hello is
     /// checked (certificate, revocation, version) and becomes a session.
-    private func open(
+    private func opening(
         _ first: Frame,
-        channel: Channel,
+        channel: any Channel,
         connectionID: UInt64,
         logger: Logger
     ) async throws -> Opening {
@@ -155,29 +261,6 @@ struct ConnectionHandler: Sendable {
         return identity
     }
 
-    private func serveNode(
-        _ session: PeerSession,
-        hello: Hello,
-        version: UInt32,
-        frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
-    ) async throws {
-        // Connecting runs in tasks of its own: a task keeps the memory its deepest call took
-        // until it ends, and `Fleet.nodeConnected`'s frames (about 8 KiB) would otherwise
-        // stay with every session for its whole life. (`async let` does not help: a child
-        // task's memory comes from its parent's allocator.)
-        let fleet = self.fleet
-        session.send(try await Task { try await fleet.nodeConnected(session, hello: hello, version: version) }.value)
-        session.startPinging()
-        await Task { await fleet.nodeReady(session) }.value
-        defer { Task { [fleet] in await fleet.nodeDisconnected(session) } }
-        let nodeID = session.identity.id
-        // Each frame is handled in a call of its own: this loop's frame, which a session
-        // keeps while it waits for the next one, holds only the loop.
-        while let frame = try await frames.next() {
-            guard try await handleNodeFrame(frame, from: session, nodeID: nodeID) else { return }
-        }
-    }
-
     /// Handles one frame from a node; `false` when the node said it is leaving.
     private func handleNodeFrame(_ frame: Frame, from session: PeerSession, nodeID: String) async throws -> Bool {
         switch frame.type {
@@ -187,15 +270,7 @@ struct ConnectionHandler: Sendable {
                 defer { previous = heartbeat }
                 return previous?.updating ?? false
             }
-            let pings = fleet.pings.current
-            session.send(
-                HeartbeatAck(
-                    sequence: heartbeat.sequence,
-                    serverTimeMicros: Self.nowMicros(),
-                    pingIntervalMillis: pings.pingIntervalMillis,
-                    deadAfterPings: pings.deadAfterPings
-                )
-            )
+            session.send(acknowledgement(of: heartbeat))
             if heartbeat.updating != wasUpdating {
                 await fleet.nodeUpdating(session, heartbeat.updating)
             }
@@ -292,48 +367,40 @@ struct ConnectionHandler: Sendable {
         (error as? ControlPlaneError)?.message ?? "\(error)"
     }
 
-    private func serveGateway(
-        _ session: PeerSession,
-        version: UInt32,
-        frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator
-    ) async throws {
-        await fleet.gatewayConnected(session)
-        defer { Task { [fleet] in await fleet.gatewayDisconnected(session) } }
-        session.send(
-            Welcome(
-                version: version,
-                heartbeatIntervalMillis: UInt64(dispatcher.configuration.heartbeatInterval * 1000),
-                peerID: session.identity.id,
-                serverTimeMicros: Self.nowMicros()
-            )
-        )
-        session.startPinging()
-        try await withThrowingDiscardingTaskGroup { group in
-            while let frame = try await frames.next() {
-                switch frame.type {
-                case .rpcRequest:
-                    // Revoked while connected (`berth ca revoke`): refused from the next call on.
-                    guard !revocations.isRevoked(session.serial) else {
-                        throw WireError(.unauthenticated, "certificate \(session.serial) is revoked")
-                    }
-                    let request = try RPCRequest(payload: frame.payload)
-                    let streamID = frame.streamID
-                    group.addTask {
-                        let response = await dispatcher.handle(request)
-                        session.send(response, streamID: streamID)
-                    }
-                case .ping:
-                    session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
-                case .pong:
-                    break
-                case .heartbeat, .instanceEvent, .commandAck, .logChunk, .manifestRequest, .chunkRequest, .chunkList,
-                    .chunkData, .cacheReport, .pullProgress, .imageReport:
-                    throw WireError(.forbidden, "a gateway certificate cannot speak for a node")
-                default:
-                    throw WireError(.unexpectedMessage, "a gateway may not send \(frame.type)")
-                }
+    /// Handles one frame from a gateway. Calls run concurrently, each answered on its stream.
+    private func handleGatewayFrame(_ frame: Frame, from session: PeerSession) throws {
+        switch frame.type {
+        case .rpcRequest:
+            // Revoked while connected (`berth ca revoke`): refused from the next call on.
+            guard !revocations.isRevoked(session.serial) else {
+                throw WireError(.unauthenticated, "certificate \(session.serial) is revoked")
             }
+            let request = try RPCRequest(payload: frame.payload)
+            let streamID = frame.streamID
+            Task { [dispatcher] in
+                session.send(await dispatcher.handle(request), streamID: streamID)
+            }
+        case .ping:
+            session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
+        case .pong:
+            break
+        case .heartbeat, .instanceEvent, .commandAck, .logChunk, .manifestRequest, .chunkRequest, .chunkList,
+            .chunkData, .cacheReport, .pullProgress, .imageReport:
+            throw WireError(.forbidden, "a gateway certificate cannot speak for a node")
+        default:
+            throw WireError(.unexpectedMessage, "a gateway may not send \(frame.type)")
         }
+    }
+
+    /// A heartbeat's answer, with the current ping schedule.
+    private func acknowledgement(of heartbeat: Heartbeat) -> HeartbeatAck {
+        let pings = fleet.pings.current
+        return HeartbeatAck(
+            sequence: heartbeat.sequence,
+            serverTimeMicros: Self.nowMicros(),
+            pingIntervalMillis: pings.pingIntervalMillis,
+            deadAfterPings: pings.deadAfterPings
+        )
     }
 
     static func nowMicros() -> Int {

@@ -49,6 +49,15 @@ final class PeerSession: Sendable {
         channel.writeAndFlush(message.frame(streamID: streamID, allocator: channel.allocator), promise: nil)
     }
 
+    /// Sends from the channel's event loop, after every write other threads queued before
+    /// it: a direct write there would overtake them (a drain task's acknowledgement queued
+    /// just before an inline one, say), and the peer would see its answers out of order.
+    func sendInOrder<M: WireMessage>(_ message: M) {
+        let channel = self.channel
+        let frame = message.frame(allocator: channel.allocator)
+        channel.eventLoop.execute { channel.writeAndFlush(frame, promise: nil) }
+    }
+
     /// Starts the connection's pings; call after the welcome is written, so it goes first.
     func startPinging() {
         channel.triggerUserOutboundEvent(StartLivenessEvent(), promise: nil)

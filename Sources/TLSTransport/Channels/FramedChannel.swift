@@ -4,7 +4,8 @@ import NIOSSL
 import WireProtocol
 import X509
 
-/// Builds TLS + framing pipelines and exposes them as `NIOAsyncChannel<Frame, Frame>`.
+/// Builds TLS + framing pipelines: served by channel handlers (the listener) or exposed as
+/// `NIOAsyncChannel<Frame, Frame>` (clients).
 public enum FramedChannel {
     public typealias Connection = NIOAsyncChannel<Frame, Frame>
 
@@ -17,6 +18,23 @@ public enum FramedChannel {
         admission: ConnectionAdmission? = nil,
         liveness: LivenessOptions? = nil
     ) throws -> Connection {
+        try addCodecSynchronously(channel, maxPayloadSize: maxPayloadSize, admission: admission, liveness: liveness)
+        return try Connection(
+            wrappingChannelSynchronously: channel,
+            configuration: .init(isOutboundHalfClosureEnabled: false)
+        )
+    }
+
+    /// Adds the frame codec (and, when given, admission and liveness) behind whatever TLS
+    /// handler is already there. Frames then reach the next handler added.
+    ///
+    /// Must be called on the channel's event loop (it uses `syncOperations`).
+    public static func addCodecSynchronously(
+        _ channel: Channel,
+        maxPayloadSize: Int = Frame.defaultMaxPayloadSize,
+        admission: ConnectionAdmission? = nil,
+        liveness: LivenessOptions? = nil
+    ) throws {
         try channel.pipeline.syncOperations.addHandler(ReadCompactor())
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxPayloadSize))
@@ -29,14 +47,15 @@ public enum FramedChannel {
         if let liveness {
             try channel.pipeline.syncOperations.addHandler(LivenessHandler(options: liveness), position: .first)
         }
-        return try Connection(
-            wrappingChannelSynchronously: channel,
-            configuration: .init(isOutboundHalfClosureEnabled: false)
-        )
     }
 
-    /// Binds a TLS listener whose connections arrive as framed async channels.
+    /// Binds a TLS listener whose connections are served by channel handlers.
     ///
+    /// `serve` runs on each accepted connection's event loop, after TLS and the frame codec
+    /// are in place, and adds the handler that serves its frames. A connection has no task
+    /// of its own while it waits (an idle session is most of a fleet's memory): the
+    /// returned server yields `()` per accepted connection, and iterating it runs the
+    /// listener until it closes.
     /// With `admission`, every accepted connection is capped and given deadlines until it
     /// authenticates (see ``ConnectionAdmission``).
     public static func bindServer(
@@ -47,8 +66,9 @@ public enum FramedChannel {
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize,
         admission: ConnectionAdmission? = nil,
         liveness: LivenessOptions? = nil,
-        userTimeout: TimeAmount? = nil
-    ) async throws -> NIOAsyncChannel<Connection, Never> {
+        userTimeout: TimeAmount? = nil,
+        serve: @escaping @Sendable (Channel) throws -> Void
+    ) async throws -> NIOAsyncChannel<Void, Never> {
         try await ServerBootstrap(group: group)
             // A fleet reconnecting at once waits here behind the handshake gate. Kept short
             // of what the gate drains within a client's handshake deadline: a deeper queue
@@ -64,15 +84,18 @@ public enum FramedChannel {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(userTimeout))
+            // NIOSSL's per-connection buffers on pages of their own, resident only where
+            // written: an idle session costs its touched pages, not 48 KiB.
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    return try wrapSynchronously(
+                    try addCodecSynchronously(
                         channel,
                         maxPayloadSize: maxPayloadSize,
                         admission: admission,
                         liveness: liveness
                     )
+                    try serve(channel)
                 }
             }
     }
