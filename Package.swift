@@ -17,7 +17,8 @@ let package = Package(
         .library(name: "Persistence", targets: ["Persistence"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // 2.101.3: the CustomByteBufferAllocator SPI (TLSTransport's PagedBufferAllocator).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),

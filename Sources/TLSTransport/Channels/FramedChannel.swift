@@ -86,6 +86,7 @@ public enum FramedChannel {
             .childChannelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(userTimeout))
             // NIOSSL's per-connection buffers on pages of their own, resident only where
             // written: an idle session costs its touched pages, not 48 KiB.
+            .childChannelOption(.allocator, value: PagedBufferAllocator.allocator)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
