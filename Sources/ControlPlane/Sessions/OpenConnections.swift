@@ -14,8 +14,6 @@ final class OpenConnections: Sendable {
         _ = channels.withLock { $0.removeValue(forKey: id) }
     }
 
-    var count: Int { channels.withLock { $0.count } }
-
     /// Closes every open connection and waits until each has closed.
     func closeAll() async {
         let open = channels.withLock { Array($0.values) }
