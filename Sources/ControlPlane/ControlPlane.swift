@@ -212,6 +212,18 @@ public final class ControlPlane: Service, Sendable {
                             }
                         }
                     }
+                    group.addTask { [admission, logger] in
+                        // What the caps and the handshake gate did, when it changed: a
+                        // reconnecting fleet or a flood shows here first.
+                        var reported = admission.statistics
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .seconds(10))
+                            let now = admission.statistics
+                            guard now.admissionCounters != reported.admissionCounters else { continue }
+                            reported = now
+                            logger.info("connection admission", metadata: now.logMetadata)
+                        }
+                    }
                     group.addTask { [fleet, keys, configuration] in
                         let tick = Duration.milliseconds(Int64(max(50, min(1000, configuration.heartbeatInterval * 250))))
                         let purgeEvery = max(1, Int(configuration.heartbeatInterval / tick.seconds))

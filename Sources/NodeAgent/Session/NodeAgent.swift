@@ -32,6 +32,12 @@ public actor NodeAgent {
         /// control plane's offline timeout. A refused or failed connection (the control plane
         /// is down or restarting) uses ``backoff`` instead, so a restart sees no herd.
         public var pathLossBackoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
+        /// Failed attempts in a row, since the last connection, that may use
+        /// ``pathLossBackoff``; later ones use ``backoff``. A timeout looks the same whether
+        /// the path is dark or the control plane's accept queue is full (a restarted control
+        /// plane with a whole fleet redialling drops SYNs), and a fleet that kept redialling
+        /// within a second would keep that queue full: the storm would feed itself.
+        public var pathLossAttempts = 3
         /// A TCP connect must succeed this soon (a SYN and its first retransmission).
         public var connectTimeout: Duration = .seconds(2)
         /// The TLS handshake, and then hello to welcome, must each finish this soon.
@@ -99,6 +105,8 @@ public actor NodeAgent {
     var updating = false
     var backoff: Backoff
     var pathLossBackoff: Backoff
+    /// Attempts that failed since the last connection (see ``Configuration/pathLossAttempts``).
+    var failedAttempts = 0
     /// Built at the first connect and kept: building one parses the key and certificates,
     /// which costs more than a handshake, and a fleet reconnecting at once pays it per node.
     var sslContext: NIOSSLContext?
@@ -176,7 +184,9 @@ public actor NodeAgent {
             }
             channel = nil
             failContentWaiters()
-            let delay = pathLost ? pathLossBackoff.next() : backoff.next()
+            failedAttempts += 1
+            let quickly = pathLost && failedAttempts <= configuration.pathLossAttempts
+            let delay = quickly ? pathLossBackoff.next() : backoff.next()
             logger.debug("reconnecting", metadata: ["after": "\(delay)"])
             do { try await Task.sleep(for: delay) } catch { break }
         }
@@ -262,6 +272,7 @@ public actor NodeAgent {
         connections += 1
         backoff.reset()
         pathLossBackoff.reset()
+        failedAttempts = 0
         logger.info("connected to control plane", metadata: ["node": "\(nodeID)"])
         notify.yield(.connected(nodeID: nodeID))
         for key in unacked.keys.sorted() {

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOTLS
 import Synchronization
@@ -77,6 +78,20 @@ public final class ConnectionAdmission: Sendable {
         public var acceptPauses = 0
         /// Handshakes closed because they stalled while the gate was full.
         public var stalled = 0
+
+        /// The counters that only grow, to tell whether anything happened since a reading.
+        public var admissionCounters: [Int] {
+            [refused, evicted, timedOut, authenticated, acceptPauses, stalled]
+        }
+
+        /// Every figure, for a log line.
+        public var logMetadata: Logger.Metadata {
+            [
+                "unauthenticated": "\(unauthenticated)", "handshaking": "\(handshaking)",
+                "authenticated": "\(authenticated)", "refused": "\(refused)", "evicted": "\(evicted)",
+                "timedOut": "\(timedOut)", "acceptPauses": "\(acceptPauses)", "stalled": "\(stalled)",
+            ]
+        }
     }
 
     struct Entry {
