@@ -24,7 +24,9 @@ import WireProtocol
 /// order, instead of all handshaking at once and all missing their deadlines (a whole fleet
 /// reconnecting to a restarted control plane). A handshake that has stalled for
 /// ``Limits/stallAge`` while the gate is shut is closed to let the queue move, so idle
-/// connections cannot hold the gate shut.
+/// connections cannot hold the gate shut. While other handshakes keep finishing the gate
+/// moves by itself, and a handshake is closed only at four times that age: on a busy
+/// machine a slow handshake is progress, and closing it wastes the work both ends did.
 ///
 /// Thread-safe.
 public final class ConnectionAdmission: Sendable {
@@ -114,6 +116,8 @@ public final class ConnectionAdmission: Sendable {
     /// The handshake gate: connections accepted whose TLS handshake has not finished.
     struct Gate {
         var inFlight = ArrivalOrder<ObjectIdentifier, Handshake>()
+        /// When a handshake last finished: the gate is moving while this is recent.
+        var lastFinished: NIODeadline?
         /// Set when the listener was told to wait; whoever opens the gate resumes it.
         var paused = false
         var resume: (@Sendable () -> Void)?
@@ -144,8 +148,9 @@ public final class ConnectionAdmission: Sendable {
         channel.closeFuture.whenComplete { [self] _ in handshakeEnded(id) }
     }
 
-    /// The TLS handshake of `channel` finished (or the connection closed).
+    /// The TLS handshake of `channel` finished.
     func handshakeEnded(_ channel: any Channel) {
+        gate.withLock { $0.lastFinished = .now() }
         handshakeEnded(ObjectIdentifier(channel))
     }
 
@@ -170,20 +175,30 @@ public final class ConnectionAdmission: Sendable {
             let newlyPaused = !gate.paused
             gate.paused = true
             gate.resume = resume
-            return (false, newlyPaused, gate.inFlight.oldest()?.value.began)
+            return (false, newlyPaused, gate.inFlight.oldest().map { stallDeadline($0.value.began, gate.lastFinished) })
         }
         if newlyPaused { state.withLock { $0.statistics.acceptPauses += 1 } }
         guard !open else { return (true, nil) }
-        return (false, oldest.map { $0 + limits.stallAge - .now() })
+        return (false, oldest.map { $0 - .now() })
     }
 
-    /// Closes handshakes older than ``Limits/stallAge`` while the gate is shut.
+    /// When a handshake that began at `began` counts as stalled: ``Limits/stallAge`` after
+    /// it began once no handshake has finished for that long (the gate is stuck), and not
+    /// before four times that age while others finish.
+    func stallDeadline(_ began: NIODeadline, _ lastFinished: NIODeadline?) -> NIODeadline {
+        let stuck = began + limits.stallAge
+        guard let lastFinished else { return stuck }
+        let patient = began + .nanoseconds(limits.stallAge.nanoseconds * 4)
+        return min(patient, max(stuck, lastFinished + limits.stallAge))
+    }
+
+    /// Closes the handshakes that stalled (see `stallDeadline`) while the gate is shut.
     func closeStalledHandshakes() {
         let stalled = gate.withLock { gate -> [any Channel] in
             guard gate.paused else { return [] }
-            let cutoff = NIODeadline.now() - limits.stallAge
+            let now = NIODeadline.now()
             var stalled: [any Channel] = []
-            while let (id, handshake) = gate.inFlight.oldest(), handshake.began <= cutoff {
+            while let (id, handshake) = gate.inFlight.oldest(), stallDeadline(handshake.began, gate.lastFinished) <= now {
                 gate.inFlight.remove(id)
                 stalled.append(handshake.channel)
             }

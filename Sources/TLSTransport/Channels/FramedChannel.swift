@@ -147,31 +147,39 @@ public enum FramedChannel {
         userTimeout: TimeAmount? = nil,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize
     ) async throws -> Connection {
-        let (connection, handshake) = try await ClientBootstrap(group: group)
+        let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(userTimeout))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handler: NIOSSLClientHandler
-                    if let pinnedCA {
-                        handler = try NIOSSLClientHandler(
-                            context: sslContext,
-                            serverHostname: nil,
-                            customVerificationCallback: pinnedCA.callback
-                        )
-                    } else {
-                        handler = try NIOSSLClientHandler(context: sslContext, serverHostname: nil)
-                    }
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    // Dormant until the session starts it; it also aborts stalled setups.
-                    try channel.pipeline.syncOperations.addHandler(LivenessHandler(options: nil), position: .first)
-                    let handshake = channel.eventLoop.makePromise(of: Void.self)
-                    try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
-                    return (try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize), handshake.futureResult)
+        let initialize: @Sendable (any Channel) -> EventLoopFuture<(Connection, EventLoopFuture<Void>)> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let handler: NIOSSLClientHandler
+                if let pinnedCA {
+                    handler = try NIOSSLClientHandler(
+                        context: sslContext,
+                        serverHostname: nil,
+                        customVerificationCallback: pinnedCA.callback
+                    )
+                } else {
+                    handler = try NIOSSLClientHandler(context: sslContext, serverHostname: nil)
                 }
+                try channel.pipeline.syncOperations.addHandler(handler)
+                // Dormant until the session starts it; it also aborts stalled setups.
+                try channel.pipeline.syncOperations.addHandler(LivenessHandler(options: nil), position: .first)
+                let handshake = channel.eventLoop.makePromise(of: Void.self)
+                try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
+                return (try wrapSynchronously(channel, maxPayloadSize: maxPayloadSize), handshake.futureResult)
             }
+        }
+        let (connection, handshake): (Connection, EventLoopFuture<Void>)
+        if let address = try? SocketAddress(ipAddress: host, port: port) {
+            // An address needs no resolver: a name goes through getaddrinfo on a thread pool
+            // and Happy Eyeballs, which cost a fleet redialling at once more than its handshakes.
+            (connection, handshake) = try await bootstrap.connect(to: address, channelInitializer: initialize)
+        } else {
+            (connection, handshake) = try await bootstrap.connect(host: host, port: port, channelInitializer: initialize)
+        }
         // A handshake across a path that went dark would otherwise wait forever.
         let channel = connection.channel
         // Closing fails the handshake's future (the waiter sees the channel go inactive).
