@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SwiftASN1
+import WireProtocol
 import X509
 
 /// The control plane's certificate authority (ECDSA P-256).
@@ -161,7 +162,7 @@ public struct CertificateAuthority: Sendable {
 extension Certificate {
     /// Serial number as lowercase hex, the form stored and logged.
     public var serialHex: String {
-        serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(serialNumber.bytes)
     }
 
     /// The certificate's DER bytes.
