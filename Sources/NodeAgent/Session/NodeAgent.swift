@@ -105,8 +105,6 @@ public actor NodeAgent {
     var updating = false
     var backoff: Backoff
     var pathLossBackoff: Backoff
-    /// Attempts that failed since the last connection (see ``Configuration/pathLossAttempts``).
-    var failedAttempts = 0
     /// Built at the first connect and kept: building one parses the key and certificates,
     /// which costs more than a handshake, and a fleet reconnecting at once pays it per node.
     var sslContext: NIOSSLContext?
@@ -184,8 +182,9 @@ public actor NodeAgent {
             }
             channel = nil
             failContentWaiters()
-            failedAttempts += 1
-            let quickly = pathLost && failedAttempts <= configuration.pathLossAttempts
+            // Both backoffs restart at each connection, so their attempts are the failures since.
+            let failedBefore = backoff.attempt + pathLossBackoff.attempt
+            let quickly = pathLost && failedBefore < configuration.pathLossAttempts
             let delay = quickly ? pathLossBackoff.next() : backoff.next()
             logger.debug("reconnecting", metadata: ["after": "\(delay)"])
             do { try await Task.sleep(for: delay) } catch { break }
@@ -272,7 +271,6 @@ public actor NodeAgent {
         connections += 1
         backoff.reset()
         pathLossBackoff.reset()
-        failedAttempts = 0
         logger.info("connected to control plane", metadata: ["node": "\(nodeID)"])
         notify.yield(.connected(nodeID: nodeID))
         for key in unacked.keys.sorted() {

@@ -3,7 +3,8 @@
 public struct Backoff: Sendable {
     public var base: Duration
     public var maximum: Duration
-    private(set) var attempt = 0
+    /// Delays handed out since the last ``reset()``.
+    public private(set) var attempt = 0
 
     public init(base: Duration = .milliseconds(200), maximum: Duration = .seconds(30)) {
         self.base = base

@@ -150,12 +150,12 @@ public final class ConnectionAdmission: Sendable {
 
     /// The TLS handshake of `channel` finished.
     func handshakeEnded(_ channel: any Channel) {
-        gate.withLock { $0.lastFinished = .now() }
-        handshakeEnded(ObjectIdentifier(channel))
+        handshakeEnded(ObjectIdentifier(channel), finished: true)
     }
 
-    private func handshakeEnded(_ id: ObjectIdentifier) {
+    private func handshakeEnded(_ id: ObjectIdentifier, finished: Bool = false) {
         let resume = gate.withLock { gate -> (@Sendable () -> Void)? in
+            if finished { gate.lastFinished = .now() }
             guard gate.inFlight.remove(id) != nil else { return nil }
             guard gate.paused, gate.inFlight.count < limits.handshakes else { return nil }
             gate.paused = false

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WireProtocol
 import X509
 
 /// The pin of a CA: `sha256:<hex>` of its SubjectPublicKeyInfo, as kubeadm prints it.
@@ -11,7 +12,7 @@ public struct CAPin: Hashable, Sendable, CustomStringConvertible {
 
     public init(certificate: Certificate) {
         let spki = certificate.publicKey.subjectPublicKeyInfoBytes
-        self.hexDigest = SHA256.hash(data: spki).map { String(format: "%02x", $0) }.joined()
+        self.hexDigest = Hex.lowercase(Array(SHA256.hash(data: spki)))
     }
 
     /// Parses `sha256:<64 hex digits>` (the prefix is optional).
