@@ -26,7 +26,7 @@ public enum TLSConfigurations {
     ///
     /// The server's chain must lead to `trustRoot`; that the server is the control plane
     /// (and not another leaf of the same CA) is checked after the handshake by
-    /// ``FramedChannel/connect(host:port:configuration:verifyServer:group:maxPayloadSize:)``.
+    /// ``FramedChannel/connect(host:port:configuration:pinnedCA:verifyServer:group:connectTimeout:handshakeTimeout:userTimeout:localAddress:maxPayloadSize:)``.
     public static func mutualClient(identity: TLSIdentity, trustRoot: Certificate) throws -> TLSConfiguration {
         var config = TLSConfiguration.makeClientConfiguration()
         config.minimumTLSVersion = .tlsv13

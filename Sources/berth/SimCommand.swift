@@ -40,6 +40,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Node names are <prefix>-<index>.")
     var namePrefix = "sim"
 
+    @Flag(help: "Dial every node from one address (the system's choice) instead of one loopback address per node.")
+    var sharedSource = false
+
     @Option(help: "Log level of the agents.")
     var logLevel = "warning"
 
@@ -64,7 +67,8 @@ struct SimCommand: AsyncParsableCommand {
                 namePrefix: namePrefix,
                 maxVMs: maxVms,
                 bootTime: .milliseconds(bootTimeMs),
-                enrollInFlight: enrollInFlight
+                enrollInFlight: enrollInFlight,
+                sharedSource: sharedSource
             ),
             logger: Logger(label: "berth.sim")
         )

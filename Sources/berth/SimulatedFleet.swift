@@ -1,6 +1,7 @@
 import ControlPlane
 import Foundation
 import Logging
+import NIOCore
 import NodeAgent
 import Synchronization
 import TLSTransport
@@ -22,6 +23,9 @@ struct SimulatedFleet: Sendable {
         var maxVMs = 10
         var bootTime: Duration = .zero
         var enrollInFlight = 64
+        /// Every node dials from the system's choice of address (on loopback, one address
+        /// for all) instead of one loopback address each.
+        var sharedSource = false
     }
 
     let options: Options
@@ -90,6 +94,7 @@ struct SimulatedFleet: Sendable {
             identity: node.identity,
             trustRoot: node.caCertificate
         )
+        configuration.sourceAddress = options.sharedSource ? nil : Self.sourceAddress(index: index, dialling: options.host)
         configuration.stateFile = directory.appendingPathComponent("applied-command")
         configuration.cacheDirectory = directory.appendingPathComponent("cache", isDirectory: true)
         return NodeAgent(
@@ -97,6 +102,20 @@ struct SimulatedFleet: Sendable {
             driver: SimulatedDriver(configuration: driver),
             logger: logger
         )
+    }
+
+    /// Node `index`'s own loopback address (127.1.0.0 upward), when the control plane is on
+    /// loopback: real nodes dial from hosts of their own, and 10,000 nodes on one address
+    /// would share its 28,000 ephemeral ports. A restart's redials then reuse ports still
+    /// in TIME-WAIT, and a new SYN that lands on a connection the other end still holds
+    /// is answered with a challenge ACK and a reset: thousands of failed attempts a
+    /// reconnect that a real fleet never makes.
+    static func sourceAddress(index: Int, dialling host: String) -> SocketAddress? {
+        guard host.hasPrefix("127."), (try? SocketAddress(ipAddress: host, port: 0)) != nil,
+            index >= 0, index < 0xFE_0000
+        else { return nil }
+        let octets = [1 + (index >> 16), (index >> 8) & 0xFF, index & 0xFF]
+        return try? SocketAddress(ipAddress: "127.\(octets[0]).\(octets[1]).\(octets[2])", port: 0)
     }
 
     /// Reads the identities already enrolled, and enrolls the rest through join tokens,

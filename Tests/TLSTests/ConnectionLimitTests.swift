@@ -56,6 +56,34 @@ import WireProtocol
         await cp.stop()
     }
 
+    /// A node given a source address dials from it, as each node of a real fleet dials from
+    /// its own host (the fleet simulator does this): the cap on 127.0.0.1 does not touch it.
+    @Test func aNodeDialsFromItsSourceAddress() async throws {
+        let cp = try await TestControlPlane.start {
+            $0.maxUnauthenticatedPerSource = 1
+            $0.handshakeTimeout = 60
+        }
+        let enrolled = try await cp.enroll(name: "own-source")
+        // 127.0.0.1's one unauthenticated slot is taken and stays taken.
+        let holder = try await RawConnections.plainTCP(port: cp.port, from: "127.0.0.1")
+        try await withTimeout(30, "the holder to be admitted") {
+            while cp.controlPlane.admission.statistics.unauthenticated < 1 { await Task.yield() }
+        }
+        let events = cp.controlPlane.events.subscribe()
+        let agent = cp.startAgent(enrolled, name: "own-source") {
+            $0.sourceAddress = try? SocketAddress(ipAddress: "127.0.4.1", port: 0)
+        }
+        try await withTimeout(60, "the node to be Active") {
+            for await event in events {
+                if case .node(enrolled.nodeID, "Active") = event { return }
+            }
+        }
+        #expect(cp.controlPlane.admission.statistics.refused == 0)
+        await agent.stop()
+        try await holder.close()
+        await cp.stop()
+    }
+
     @Test func aFloodFromManySourcesCannotShutOutARealNodeOrGateway() async throws {
         let cp = try await TestControlPlane.start {
             $0.maxUnauthenticatedPerSource = 10

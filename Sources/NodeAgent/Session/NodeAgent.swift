@@ -38,8 +38,22 @@ public actor NodeAgent {
         /// plane with a whole fleet redialling drops SYNs), and a fleet that kept redialling
         /// within a second would keep that queue full: the storm would feed itself.
         public var pathLossAttempts = 3
-        /// A TCP connect must succeed this soon (a SYN and its first retransmission).
+        /// A TCP connect must succeed this soon while the node retries quickly after a dark
+        /// path (a SYN and its first retransmission), so it is back soon after the path heals.
         public var connectTimeout: Duration = .seconds(2)
+        /// A TCP connect must succeed this soon otherwise: at start, and after the control
+        /// plane's host answered (a reset, a refusal, a closed connection) or the quick
+        /// retries ran out. The control plane is then up or restarting, and a restarted one's
+        /// full accept queue drops SYNs; the kernel retransmits them after 1, 3 and 7 s at no
+        /// cost to either end. A 2 s limit turned each drop into a new attempt (a socket, a
+        /// TLS client, a failure, a backoff): a reconnect of 10,000 nodes made 15,000 of them
+        /// and took 19–26 s instead of 14–15 (decisions.md, "A connect to a restarting control
+        /// plane waits").
+        public var patientConnectTimeout: Duration = .seconds(10)
+        /// The local address to dial from; the system picks one when `nil`. The fleet
+        /// simulator gives each node its own loopback address, as each real node has its own
+        /// host: 10,000 nodes sharing one address share one range of ephemeral ports.
+        public var sourceAddress: SocketAddress?
         /// The TLS handshake, and then hello to welcome, must each finish this soon.
         public var setupTimeout: Duration = .seconds(10)
         /// Where the last applied command (id and epoch) is kept across agent restarts.
@@ -165,10 +179,11 @@ public actor NodeAgent {
 
     /// Connects and serves until the task is cancelled, reconnecting as needed.
     public func run() async {
+        var connectTimeout = configuration.patientConnectTimeout
         while !Task.isCancelled {
             var pathLost = false
             do {
-                try await runSession()
+                try await runSession(connectTimeout: connectTimeout)
                 notify.yield(.disconnected(reason: "connection closed"))
             } catch is CancellationError {
                 break
@@ -186,6 +201,7 @@ public actor NodeAgent {
             let failedBefore = backoff.attempt + pathLossBackoff.attempt
             let quickly = pathLost && failedBefore < configuration.pathLossAttempts
             let delay = quickly ? pathLossBackoff.next() : backoff.next()
+            connectTimeout = quickly ? configuration.connectTimeout : configuration.patientConnectTimeout
             logger.debug("reconnecting", metadata: ["after": "\(delay)"])
             do { try await Task.sleep(for: delay) } catch { break }
         }
@@ -212,7 +228,7 @@ public actor NodeAgent {
         return false
     }
 
-    private func runSession() async throws {
+    private func runSession(connectTimeout: Duration) async throws {
         let context =
             try sslContext
             ?? ControlPlaneHandshake.clientContext(identity: configuration.identity, trustRoot: configuration.trustRoot)
@@ -222,8 +238,9 @@ public actor NodeAgent {
             port: configuration.port,
             sslContext: context,
             group: group,
-            connectTimeout: TimeAmount(configuration.connectTimeout),
-            handshakeTimeout: TimeAmount(configuration.setupTimeout)
+            connectTimeout: TimeAmount(connectTimeout),
+            handshakeTimeout: TimeAmount(configuration.setupTimeout),
+            localAddress: configuration.sourceAddress
         )
         let channel = connection.channel
         let setupDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(configuration.setupTimeout)) {

@@ -27,7 +27,7 @@ public enum ControlPlaneHandshake {
         )
     }
 
-    /// The mTLS client context for ``connect(host:port:sslContext:group:connectTimeout:handshakeTimeout:userTimeout:)``;
+    /// The mTLS client context for ``connect(host:port:sslContext:group:connectTimeout:handshakeTimeout:userTimeout:localAddress:)``;
     /// build it once per identity and keep it across reconnects.
     public static func clientContext(identity: TLSIdentity, trustRoot: Certificate) throws -> NIOSSLContext {
         try NIOSSLContext(configuration: try TLSConfigurations.mutualClient(identity: identity, trustRoot: trustRoot))
@@ -41,7 +41,8 @@ public enum ControlPlaneHandshake {
         group: any EventLoopGroup,
         connectTimeout: TimeAmount = .seconds(10),
         handshakeTimeout: TimeAmount = .seconds(10),
-        userTimeout: TimeAmount? = nil
+        userTimeout: TimeAmount? = nil,
+        localAddress: SocketAddress? = nil
     ) async throws -> FramedChannel.Connection {
         try await FramedChannel.connect(
             host: host,
@@ -51,7 +52,8 @@ public enum ControlPlaneHandshake {
             group: group,
             connectTimeout: connectTimeout,
             handshakeTimeout: handshakeTimeout,
-            userTimeout: userTimeout
+            userTimeout: userTimeout,
+            localAddress: localAddress
         )
     }
 

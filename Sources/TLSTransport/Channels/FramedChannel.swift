@@ -107,6 +107,7 @@ public enum FramedChannel {
     ///   - verifyServer: called with the server's leaf certificate after the handshake;
     ///     throw to refuse it. Use ``requireControlPlane(_:)`` for mTLS connections.
     ///   - pinnedCA: replaces chain verification with a CA pin check (enrollment).
+    ///   - localAddress: the address to dial from; the system picks one when `nil`.
     public static func connect(
         host: String,
         port: Int,
@@ -117,6 +118,7 @@ public enum FramedChannel {
         connectTimeout: TimeAmount = .seconds(10),
         handshakeTimeout: TimeAmount = .seconds(10),
         userTimeout: TimeAmount? = nil,
+        localAddress: SocketAddress? = nil,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize
     ) async throws -> Connection {
         try await connect(
@@ -129,6 +131,7 @@ public enum FramedChannel {
             connectTimeout: connectTimeout,
             handshakeTimeout: handshakeTimeout,
             userTimeout: userTimeout,
+            localAddress: localAddress,
             maxPayloadSize: maxPayloadSize
         )
     }
@@ -145,13 +148,17 @@ public enum FramedChannel {
         connectTimeout: TimeAmount = .seconds(10),
         handshakeTimeout: TimeAmount = .seconds(10),
         userTimeout: TimeAmount? = nil,
+        localAddress: SocketAddress? = nil,
         maxPayloadSize: Int = Frame.defaultMaxPayloadSize
     ) async throws -> Connection {
-        let bootstrap = ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(TCPUserTimeout.option, value: TCPUserTimeout.milliseconds(userTimeout))
+        if let localAddress {
+            bootstrap = bootstrap.bind(to: localAddress)
+        }
         let initialize: @Sendable (any Channel) -> EventLoopFuture<(Connection, EventLoopFuture<Void>)> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let handler: NIOSSLClientHandler
@@ -201,7 +208,7 @@ public enum FramedChannel {
     }
 
     /// Starts the liveness of a client connection (its handler waits, dormant, from
-    /// ``connect(host:port:configuration:pinnedCA:verifyServer:group:connectTimeout:handshakeTimeout:userTimeout:maxPayloadSize:)``
+    /// ``connect(host:port:configuration:pinnedCA:verifyServer:group:connectTimeout:handshakeTimeout:userTimeout:localAddress:maxPayloadSize:)``
     /// until the welcome names the interval).
     public static func startLiveness(_ options: LivenessOptions, on channel: any Channel) async throws {
         try await channel.triggerUserOutboundEvent(StartLivenessEvent(options)).get()
