@@ -132,6 +132,47 @@ extension DatabaseTests {
         #expect(stored.eventEpoch == 9 && stored.eventSeq == 4)
     }
 
+    /// Every description column a node change writes lands in its own column: the hand-
+    /// written UPDATE's values follow `descriptionColumns` in order.
+    @Test func aNodeChangeWritesEveryDescriptionColumn() async throws {
+        let db = try open()
+        try await seed(db)
+        var node = try #require(try await db.node(id: "n1"))
+        node.name = "renamed"
+        node.state = "Active"
+        node.ipAddress = "10.0.0.9"
+        node.cpuCount = 3
+        node.ramMb = 4
+        node.arch = "arm64"
+        node.maxVmCount = 5
+        node.capacityMode = "resource"
+        node.vcpuOverride = 6
+        node.ramOverride = 7
+        node.drainMode = true
+        node.agentVersion = "agent/8"
+        node.templates = [9, 0, 255]
+        node.diskSize = 10
+        node.freeDisk = 11
+        node.cpuUtil = 0.12
+        node.ramUtil = 0.13
+        node.lastSeen = 14
+        node.capacityConfigured = true
+        node.host = "host-15"
+        node.vlans = "16\n17"
+        node.usbDevices = "dev\t18"
+        node.cacheBytes = 19
+        try await db.commit([.node(node)])
+        #expect(try await db.node(id: "n1") == node)
+        node.name = "again"
+        try await db.saveNode(node)
+        #expect(try await db.node(id: "n1") == node)
+        // A change about a node deleted meanwhile writes nothing and creates nothing.
+        var gone = node
+        gone.id = "gone"
+        try await db.commit([.node(gone)])
+        #expect(try await db.node(id: "gone") == nil)
+    }
+
     /// Two creates that (by a broken generator) share an id: the second fails, the first
     /// stays. An update of a group deleted meanwhile does not bring it back.
     @Test func creatingAGroupWithATakenIdFailsInsteadOfOverwriting() async throws {

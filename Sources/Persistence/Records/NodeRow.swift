@@ -49,6 +49,29 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
         "cpu_util", "ram_util", "last_seen", "capacity_configured", "host", "vlans", "usb_devices", "cache_bytes",
     ]
 
+    /// `UPDATE nodes SET <descriptionColumns> WHERE id = ?`.
+    static let updateDescriptionSQL =
+        "UPDATE nodes SET \(descriptionColumns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+
+    /// The values of ``descriptionColumns``, in their order, then the key.
+    var descriptionArguments: StatementArguments {
+        [
+            name, state, ipAddress, cpuCount, ramMb, arch, maxVmCount, capacityMode,
+            vcpuOverride, ramOverride, drainMode, agentVersion, templates, diskSize, freeDisk,
+            cpuUtil, ramUtil, lastSeen, capacityConfigured, host, vlans, usbDevices, cacheBytes,
+            id,
+        ]
+    }
+
+    /// Writes every description column with one cached statement: every connect and
+    /// reconnect writes its node, and GRDB's Codable update encoded all 28 columns through
+    /// a keyed container to write 23 (6% of the control plane's CPU in a reconnect of
+    /// 10,000 nodes). `false` when no row has this id.
+    func updateDescription(_ db: Database) throws -> Bool {
+        try db.cachedStatement(sql: Self.updateDescriptionSQL).execute(arguments: descriptionArguments)
+        return db.changesCount > 0
+    }
+
     public var vlanList: [String] { vlans.isEmpty ? [] : vlans.components(separatedBy: "\n") }
 
     /// `(name, id)` of each USB device.

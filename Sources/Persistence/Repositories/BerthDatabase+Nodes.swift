@@ -22,9 +22,7 @@ extension BerthDatabase {
         guard !nodes.isEmpty else { return }
         try await writer.write { db in
             for node in nodes {
-                if try NodeRow.exists(db, key: node.id) {
-                    try node.update(db, columns: NodeRow.descriptionColumns)
-                } else {
+                if try !node.updateDescription(db) {
                     try node.insert(db)
                 }
             }
@@ -41,11 +39,8 @@ extension BerthDatabase {
             for change in changes {
                 switch change {
                 case .node(let node):
-                    do {
-                        try node.update(db, columns: NodeRow.descriptionColumns)
-                    } catch RecordError.recordNotFound {
-                        // Deleted since: nothing to describe.
-                    }
+                    // `false` when deleted since: nothing to describe.
+                    _ = try node.updateDescription(db)
                 case .heartbeatFigures(let figures):
                     try Self.saveHeartbeatFigures(db, figures)
                 case .nodeEventKey(let nodeID, let epoch, let sequence):
