@@ -2,6 +2,7 @@ import ControlPlane
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NodeAgent
 import Synchronization
 import TLSTransport
@@ -39,11 +40,14 @@ struct SimulatedFleet: Sendable {
         Self.say("sim: \(enrolled.count) nodes enrolled (\(elapsed(since: started))); connecting")
         let connected = ConnectedNodes()
         let connectStart = ContinuousClock.now
+        let executors = MultiThreadedEventLoopGroup.singleton.makeIterator().map(EventLoopTaskExecutor.init)
         try await withThrowingDiscardingTaskGroup { group in
             for (index, node) in enrolled.enumerated() {
-                let agent = makeAgent(index: index, node: node)
-                group.addTask { await agent.run() }
-                group.addTask {
+                // The agent, its notifications and its connections share one event loop.
+                let executor = executors[index % executors.count]
+                let agent = makeAgent(index: index, node: node, loop: executor.loop)
+                group.addTask(executorPreference: executor) { await agent.run() }
+                group.addTask(executorPreference: executor) {
                     for await note in agent.notifications {
                         switch note {
                         case .connected: connected.nodes.withLock { _ = $0.insert(index) }
@@ -80,7 +84,7 @@ struct SimulatedFleet: Sendable {
         }
     }
 
-    private func makeAgent(index: Int, node: EnrolledNode) -> NodeAgent {
+    private func makeAgent(index: Int, node: EnrolledNode, loop: any EventLoop) -> NodeAgent {
         var driver = SimulatedDriver.Configuration()
         driver.bootTime = options.bootTime
         driver.pullTime = .zero
@@ -100,7 +104,8 @@ struct SimulatedFleet: Sendable {
         return NodeAgent(
             configuration: configuration,
             driver: SimulatedDriver(configuration: driver),
-            logger: logger
+            logger: logger,
+            group: loop
         )
     }
 
