@@ -6,7 +6,8 @@ import WireProtocol
 /// Turns every error into Anka's FAIL envelope, and checks credentials.
 ///
 /// Unknown routes and framework errors get the envelope too, so clients that decode
-/// the body before the status never see a non-JSON answer.
+/// the body before the status never see a non-JSON answer. On the Anka surface a request
+/// that fails on its merits answers HTTP 200 (``GatewayError/ankaStatus``).
 struct EnvelopeMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
 
@@ -39,21 +40,29 @@ struct EnvelopeMiddleware: RouterMiddleware {
             if error.status == .unauthorized {
                 logger.debug("authentication failed", metadata: ["path": "\(request.uri.path)"])
             }
-            return AnkaJSON.fail(error)
+            return AnkaJSON.fail(error, status: Self.status(of: error, path: request.uri.path))
         } catch is NIOTooManyBytesError {
             // The connection guard closes the connection after this answer, so the rest of
             // the body is never read.
             return AnkaJSON.fail(GatewayError(.contentTooLarge, "Request body too large"))
         } catch let error as HTTPError {
-            let message =
-                error.body
-                ?? (error.status == .notFound
-                    ? "No such endpoint \(request.method) \(request.uri.path)" : "\(error.status.reasonPhrase)")
-            return AnkaJSON.fail(GatewayError(error.status, message))
+            // The router's own 404 and 405 (no such endpoint) are refusals of the request as
+            // such; anything a handler threw (a missing query field, say) is on its merits.
+            if error.status == .notFound || error.status == .methodNotAllowed {
+                let message = error.body ?? "No such endpoint \(request.method) \(request.uri.path)"
+                return AnkaJSON.fail(GatewayError(error.status, message))
+            }
+            let failure = GatewayError(error.status, error.body ?? "\(error.status.reasonPhrase)")
+            return AnkaJSON.fail(failure, status: Self.status(of: failure, path: request.uri.path))
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             return AnkaJSON.fail(GatewayError(.internalServerError, "internal error"))
         }
+    }
+
+    /// The HTTP status `error` answers with on `path`.
+    static func status(of error: GatewayError, path: String) -> HTTPResponse.Status {
+        GatewayError.isAnkaSurface(path) ? error.ankaStatus : error.status
     }
 
     /// An `Authorization` header decides when present: root token (Basic) or a TAP session

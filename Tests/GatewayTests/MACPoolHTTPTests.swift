@@ -16,7 +16,7 @@ import Testing
         }
         #expect(try await count("count=1") == 4)
         #expect(try await count("in_use=1") == 0)
-        #expect(try await http.send("GET", "/api/v1/macaddr").status == 400)
+        #expect(try await http.send("GET", "/api/v1/macaddr").failedOnItsMerits)
 
         // Two starts draw the lowest free addresses; an explicit one claims its address.
         let two = try await http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)", "count": 2}"#)
@@ -47,19 +47,19 @@ import Testing
             "/api/v1/vm",
             body: #"{"vmid": "\#(TestTemplates.linux)", "mac_address": "00:1C:42:00:00:03"}"#
         )
-        #expect(taken.status == 409)
+        #expect(taken.failedOnItsMerits)
         let outside = try await http.send(
             "POST",
             "/api/v1/vm",
             body: #"{"vmid": "\#(TestTemplates.linux)", "mac_address": "00:1C:42:99:00:00"}"#
         )
-        #expect(outside.status == 404)
+        #expect(outside.failedOnItsMerits)
         let tooMany = try await http.send(
             "POST",
             "/api/v1/vm",
             body: #"{"vmid": "\#(TestTemplates.linux)", "count": 2}"#
         )
-        #expect(tooMany.status == 409)
+        #expect(tooMany.failedOnItsMerits)
         #expect((tooMany.json["message"] as? String)?.contains("no free MAC") == true)
         #expect(try await cp.database.instances().count == 3)
 
@@ -85,7 +85,7 @@ import Testing
         try await TestTemplates.seed(cp.database)
         let gateway = try await TestGateway.start(cp)
         let off = try await gateway.http.send("GET", "/api/v1/macaddr?count=1")
-        #expect(off.status == 400)
+        #expect(off.failedOnItsMerits)
         #expect((off.json["message"] as? String)?.contains("--mac-range") == true)
         let started = try await gateway.http.send(
             "POST",

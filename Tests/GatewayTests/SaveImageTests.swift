@@ -129,16 +129,16 @@ import Glibc
         // Refusals in the FAIL envelope: unknown instance, missing tag, a tag that exists.
         #expect(
             try await http.send("POST", "/api/v1/image", body: #"{"id": "nope", "tag": "t", "new_template_name": "n"}"#)
-                .status == 404
+                .failedOnItsMerits
         )
-        #expect(try await http.send("POST", "/api/v1/image", body: #"{"id": "\#(second)"}"#).status == 400)
+        #expect(try await http.send("POST", "/api/v1/image", body: #"{"id": "\#(second)"}"#).failedOnItsMerits)
         let third = try await start()
         let duplicate = try await http.send(
             "POST",
             "/api/v1/image",
             body: #"{"id": "\#(third)", "target_vm_id": "\#(templateID)", "tag": "v1"}"#
         )
-        #expect(duplicate.status == 409)
+        #expect(duplicate.failedOnItsMerits)
         #expect(duplicate.json["status"] as? String == "FAIL")
 
         await node.stop()

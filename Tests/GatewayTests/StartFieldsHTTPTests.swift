@@ -80,7 +80,7 @@ import WireProtocol
         ]
         for (field, name) in cases {
             let reply = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(vmid)", \#(field)}"#)
-            #expect(reply.status == 400, "\(field): \(reply.text)")
+            #expect(reply.failedOnItsMerits, "\(field): \(reply.text)")
             #expect(reply.json["status"] as? String == "FAIL")
             #expect((reply.json["message"] as? String)?.contains(name) == true, "\(field): \(reply.text)")
         }

@@ -224,7 +224,7 @@ import WireProtocol
         let bStatus = (cancelled["distribute_status"] as? [String: [String: Any]])?[b.nodeID]
         #expect(bStatus?["status"] as? Bool == false)
         #expect(bStatus?["error"] as? String == "cancelled")
-        #expect(try await http.send("DELETE", "/api/v1/registry/vm/distribute?id=nope").status == 404)
+        #expect(try await http.send("DELETE", "/api/v1/registry/vm/distribute?id=nope").failedOnItsMerits)
 
         // Removal from node a: its cache empties and it says so.
         let removed = try await http.send(

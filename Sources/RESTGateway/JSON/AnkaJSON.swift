@@ -23,8 +23,8 @@ enum AnkaJSON {
         response(.ok, AnkaEnvelope<Never?>(status: "OK", message: message, body: .null))
     }
 
-    static func fail(_ error: GatewayError) -> Response {
-        response(error.status, AnkaEnvelope<Never?>(status: "FAIL", message: error.message, body: .absent))
+    static func fail(_ error: GatewayError, status: HTTPResponse.Status? = nil) -> Response {
+        response(status ?? error.status, AnkaEnvelope<Never?>(status: "FAIL", message: error.message, body: .absent))
     }
 
     static func response(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
