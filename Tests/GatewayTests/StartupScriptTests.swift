@@ -9,7 +9,7 @@ import WireProtocol
 import Glibc
 #endif
 
-/// Startup scripts on the `process` driver: real processes, real `sh`, over the REST API.
+/// Startup scripts on the `process` driver: real processes, a real shell, over the REST API.
 @Suite struct StartupScriptTests {
     struct Fleet {
         let cp: TestControlPlane
@@ -75,6 +75,34 @@ import Glibc
         _ = try await fleet.events.instance(where: { $0.instanceID == id && $0.state == .terminated })
         #expect(!FileManager.default.fileExists(atPath: directory.path))
         await fleet.stop()
+    }
+
+    /// Scripts written for Anka run under bash, as `sh` is bash in a macOS VM. Veertu's own
+    /// GitHub Action starts with `set -exo pipefail`, which dash (Debian's `/bin/sh`) refuses.
+    @Test func aBashScriptRunsWithBashAndTheResultNamesTheShell() async throws {
+        let fleet = try await Self.fleet()
+        let script = Self.base64("set -exo pipefail\nnames=(a b)\n[[ ${#names[@]} == 2 ]] && echo \"bash ${names[1]}\"\n")
+        let id = try await fleet.start(#""startup_script": "\#(script)", "script_monitoring": true"#)
+        _ = try await fleet.events.instance(where: { $0.instanceID == id && $0.state == .started })
+        let result = try #require(try await fleet.vm(id)["startup_script"] as? [String: Any])
+        #expect(result["return_code"] as? Int == 0, "\(result)")
+        #expect(result["stdout"] as? String == "bash b\n")
+        #expect(result["shell"] as? String == ScriptRunner.shell)
+        #expect(ScriptRunner.shell.hasSuffix("/bash"), "this host has bash; Debian always does")
+        await fleet.stop()
+    }
+
+    /// The simulated driver runs scripts the same way.
+    @Test func theSimulatedDriverRunsScriptsWithBashToo() async throws {
+        let driver = SimulatedDriver(configuration: .fast)
+        let result = await driver.runScript(
+            instanceID: "sim-\(UInt64.random(in: 1...UInt64.max))",
+            script: Array("set -o pipefail\n[[ -n $BASH_VERSION ]] && echo yes\n".utf8),
+            timeout: .seconds(30)
+        )
+        #expect(result.succeeded, "\(result)")
+        #expect(result.stdout == "yes\n")
+        #expect(result.shell == ScriptRunner.shell)
     }
 
     @Test func aFailedScriptPutsTheInstanceInErrorAndTheHandlerDecidesTheVM() async throws {

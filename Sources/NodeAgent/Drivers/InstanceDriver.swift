@@ -47,7 +47,8 @@ extension InstanceDriver {
             .appendingPathComponent("\(instanceID).log")
     }
 
-    /// Runs the script with `sh` on the host, in a per-instance scratch directory.
+    /// Runs the script with bash (or `sh` where bash is missing) on the host, in a
+    /// per-instance scratch directory (``ScriptRunner``).
     public func runScript(instanceID: String, script: [UInt8], timeout: Duration) async -> ScriptResult {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("berth-scripts", isDirectory: true)

@@ -6,19 +6,31 @@ import Glibc
 #endif
 
 /// Runs a startup script the way Anka does (`anka run <vm> sh` with the script on stdin):
-/// `sh` reads the script from standard input in the instance's working directory, under a
-/// timeout, with stdout and stderr captured.
+/// the shell reads the script from standard input in the instance's working directory,
+/// under a timeout, with stdout and stderr captured.
+///
+/// The shell is bash where the host has it, as `sh` is bash in a macOS VM: scripts written
+/// for Anka use bash (Veertu's GitHub Action starts with `set -exo pipefail`, which dash, a
+/// Debian `/bin/sh`, rejects). Without bash it is `/bin/sh`. The result names the shell.
 ///
 /// The script runs in its own process group, so a timeout ends everything it started.
 public enum ScriptRunner {
     /// Captured output is cut to this many bytes per stream.
     public static let outputLimit = 64 * 1024
 
+    /// Where bash is looked for, in order; `/bin/sh` when none is executable.
+    static let bashPaths = ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash", "/opt/homebrew/bin/bash"]
+
+    /// The shell scripts run with on this host.
+    public static let shell: String =
+        bashPaths.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/bin/sh"
+
     public static func run(
         _ script: [UInt8],
         in directory: URL,
         timeout: Duration,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        shell: String = ScriptRunner.shell
     ) async -> ScriptResult {
         let files = FileManager.default
         let scriptURL = directory.appendingPathComponent("startup-script.sh")
@@ -28,12 +40,12 @@ public enum ScriptRunner {
             try files.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data(script).write(to: scriptURL)
         } catch {
-            return ScriptResult(returnCode: -1, errors: ["could not prepare the script: \(error)"])
+            return ScriptResult(returnCode: -1, errors: ["could not prepare the script: \(error)"], shell: shell)
         }
         let child: ChildProcess
         do {
             child = try ChildProcess(
-                arguments: ["/bin/sh"],
+                arguments: [shell],
                 directory: directory,
                 environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
                 stdin: scriptURL,
@@ -41,10 +53,10 @@ public enum ScriptRunner {
                 stderr: errURL
             )
         } catch {
-            return ScriptResult(returnCode: -1, errors: ["could not start sh: \(error)"])
+            return ScriptResult(returnCode: -1, errors: ["could not start \(shell): \(error)"], shell: shell)
         }
         let status = await child.waitForExit(within: timeout)
-        var result = ScriptResult()
+        var result = ScriptResult(shell: shell)
         if let status {
             result.returnCode = Int(status)
         } else {

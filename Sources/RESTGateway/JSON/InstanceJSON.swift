@@ -85,7 +85,7 @@ struct ScriptResultJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case returnCode = "return_code", didTimeout = "did_timeout", stdout, stderr, errors
+        case returnCode = "return_code", didTimeout = "did_timeout", stdout, stderr, errors, shell
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -94,6 +94,8 @@ struct ScriptResultJSON: Encodable {
         try c.encode(result.didTimeout, forKey: .didTimeout)
         try c.encode(result.stdout, forKey: .stdout)
         try c.encode(result.stderr, forKey: .stderr)
+        // Which shell ran the script (Berth's addition; Anka clients ignore unknown keys).
+        if !result.shell.isEmpty { try c.encode(result.shell, forKey: .shell) }
         if !result.errors.isEmpty {
             try c.encode(result.errors, forKey: .errors)
         } else if nullWhenNoErrors {

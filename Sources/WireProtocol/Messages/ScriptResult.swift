@@ -7,19 +7,24 @@ public struct ScriptResult: WireCodable, Equatable {
     public var stderr: String = ""
     /// Problems running the script (not its own output); empty when none.
     public var errors: [String] = []
+    /// The shell that ran the script (`/bin/bash`, or `/bin/sh` where bash is missing);
+    /// empty when none ran.
+    public var shell: String = ""
 
     public init(
         returnCode: Int = 0,
         didTimeout: Bool = false,
         stdout: String = "",
         stderr: String = "",
-        errors: [String] = []
+        errors: [String] = [],
+        shell: String = ""
     ) {
         self.returnCode = returnCode
         self.didTimeout = didTimeout
         self.stdout = stdout
         self.stderr = stderr
         self.errors = errors
+        self.shell = shell
     }
 
     /// Exit 0, in time, without errors.
@@ -31,6 +36,7 @@ public struct ScriptResult: WireCodable, Equatable {
         w.write(3, stdout)
         w.write(4, stderr)
         w.write(5, errors)
+        w.write(6, shell)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -41,6 +47,7 @@ public struct ScriptResult: WireCodable, Equatable {
             case 3: stdout = try r.string(tag)
             case 4: stderr = try r.string(tag)
             case 5: errors.append(try r.string(tag))
+            case 6: shell = try r.string(tag)
             default: try r.skip(tag)
             }
         }
