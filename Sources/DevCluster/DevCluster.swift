@@ -33,6 +33,8 @@ public struct DevCluster: Sendable {
         public var resourceManagement = false
         /// Run each instance as a real host process (the `process` driver) instead of simulating it.
         public var processDriver = false
+        /// OIDC bearer tokens on the REST API (`--oidc-issuer`); off when `nil`.
+        public var oidc: OIDCConfiguration?
 
         public init() {}
     }
@@ -161,6 +163,7 @@ public struct DevCluster: Sendable {
             gatewayConfiguration.host = options.httpHost
             gatewayConfiguration.port = options.httpPort
             gatewayConfiguration.rootToken = rootToken
+            gatewayConfiguration.oidc = options.oidc
             let gateway = Gateway(
                 configuration: gatewayConfiguration,
                 client: client,

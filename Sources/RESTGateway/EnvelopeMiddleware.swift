@@ -16,12 +16,16 @@ struct EnvelopeMiddleware: RouterMiddleware {
     let clientCertificates: Bool
     /// Wrong root tokens per source address; past the limit, 429.
     let guesses: RootTokenGuesses
+    /// OIDC bearer tokens (`--oidc-issuer`), when configured.
+    let oidc: OIDCVerifier?
     let logger: Logger
 
-    /// Authentication is on with a root token or with client certificates.
-    var authenticationEnabled: Bool { authenticator != nil || clientCertificates }
+    /// Authentication is on with a root token, client certificates or OIDC.
+    var authenticationEnabled: Bool { authenticator != nil || clientCertificates || oidc != nil }
 
-    static let unauthenticatedPaths: Set<String> = ["/livez", "/readyz", "/tap/v1/hand", "/tap/v1/shake"]
+    static let unauthenticatedPaths: Set<String> = [
+        "/livez", "/readyz", "/tap/v1/hand", "/tap/v1/shake", "/config/v1/auth",
+    ]
 
     func handle(
         _ request: Request,
@@ -81,6 +85,14 @@ struct EnvelopeMiddleware: RouterMiddleware {
                 guesses.recordFailure(source)
                 logger.notice("wrong root token", metadata: ["source": "\(source)"])
                 throw GatewayError.authenticationRequired
+            }
+            // A JWT (three base64url parts) is an OIDC token; a TAP bearer is base64 of JSON.
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer",
+                OIDCVerifier.looksLikeJWT(parts[1].trimmingCharacters(in: .whitespaces)[...])
+            {
+                guard let oidc else { throw GatewayError.authenticationRequired }
+                return try await oidc.principal(for: parts[1].trimmingCharacters(in: .whitespaces))
             }
             if let principal = BearerCredential.principal(from: header) { return principal }
             throw GatewayError.authenticationRequired

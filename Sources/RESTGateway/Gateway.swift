@@ -41,6 +41,8 @@ public struct GatewayConfiguration: Sendable {
     /// Bytes of `GET /api/v1/vm` entries kept as JSON between polls, by the record bytes
     /// they were written from (``ListEntryCache``); 0 keeps none.
     public var listCacheBytes: Int = 64 << 20
+    /// OpenID Connect bearer tokens on the API; off when `nil`.
+    public var oidc: OIDCConfiguration?
 
     public init() {}
 }
@@ -54,6 +56,8 @@ public struct Gateway: Sendable {
     let logger: Logger
     /// Wrong root tokens per source, shared by the API and the dashboard's login.
     let guesses: RootTokenGuesses
+    /// Checks OIDC tokens, keeping the issuer's keys between requests.
+    let oidc: OIDCVerifier?
 
     public init(
         configuration: GatewayConfiguration,
@@ -70,6 +74,7 @@ public struct Gateway: Sendable {
                 lockout: configuration.rootTokenLockout
             )
         )
+        self.oidc = configuration.oidc.map { OIDCVerifier(configuration: $0) }
     }
 
     /// Builds the router with every route and the envelope middleware.
@@ -81,11 +86,13 @@ public struct Gateway: Sendable {
                 authenticator: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
                 clientCertificates: configuration.tls?.clientCertificates ?? false,
                 guesses: guesses,
+                oidc: oidc,
                 logger: logger
             )
         )
         router.add(middleware: PortalKeyMiddleware(keyring: portal.keyring))
         HealthRoutes(client: client).register(on: router)
+        AuthConfigRoutes(oidc: configuration.oidc).register(on: router)
         InstanceRoutes(
             client: client,
             registryAddress: configuration.registryAddress,

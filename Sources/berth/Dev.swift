@@ -54,6 +54,8 @@ struct Dev: AsyncParsableCommand {
     )
     var processNodes = false
 
+    @OptionGroup var oidc: OIDCOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "notice"
 
@@ -79,6 +81,7 @@ struct Dev: AsyncParsableCommand {
         options.controlPlanePort = controlPlanePort
         options.rootToken = rootToken
         options.authDisabled = noAuth
+        options.oidc = oidc.configuration
         options.dataDirectory = dataDir.map { URL(directoryPath: $0) }
         options.bootTime = .milliseconds(bootTimeMs)
         options.failureRate = failureRate

@@ -38,6 +38,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "PEM CA whose client certificates authenticate callers (CN user; OU, else O, groups).")
     var clientCa: String?
 
+    @OptionGroup var oidc: OIDCOptions
+
     @Option(help: "MiB of `GET /api/v1/vm` entries kept as JSON between polls (0: none).")
     var listCacheMib = 64
 
@@ -72,6 +74,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.port = httpPort
         configuration.rootToken = rootToken
         configuration.listCacheBytes = max(0, listCacheMib) << 20
+        configuration.oidc = oidc.configuration
         if let tlsCert, let tlsKey {
             configuration.tls = try GatewayTLS.load(
                 certificatePath: tlsCert,

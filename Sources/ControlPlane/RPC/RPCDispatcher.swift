@@ -96,7 +96,7 @@ struct RPCDispatcher: Sendable {
             switch principal.kind {
             case .root: "root"
             case .anonymous: "anonymous"
-            case .apiKey, .certificate: principal.name.isEmpty ? "\(principal.kind)" : principal.name
+            case .apiKey, .certificate, .oidc: principal.name.isEmpty ? "\(principal.kind)" : principal.name
             }
         // Field 1 of every audited body is the object's id or name (a start's ids are in the answer).
         var subject = (try? IDQuery(bytes: request.body).id) ?? ""

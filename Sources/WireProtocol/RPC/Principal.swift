@@ -11,6 +11,8 @@ public struct Principal: WireCodable, Equatable {
         case apiKey = 3
         /// A client certificate on the gateway's HTTPS port.
         case certificate = 4
+        /// An OpenID Connect token the gateway verified: the user and groups are its claims.
+        case oidc = 5
     }
 
     public var kind: Kind

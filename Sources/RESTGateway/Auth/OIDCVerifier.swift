@@ -1,0 +1,159 @@
+import AsyncHTTPClient
+import Foundation
+import JWTKit
+import NIOCore
+import TLSTransport
+import WireProtocol
+
+/// Checks OIDC bearer tokens (JWTs) against the issuer's published keys.
+///
+/// The signature is checked by jwt-kit against the issuer's JWKS, found through its
+/// discovery document. A token signed with a key id the set does not hold makes the verifier
+/// fetch the set again (at most once per
+/// ``OIDCConfiguration/keyRefreshInterval``), so a rotated key works at
+/// once and a flood of forged key ids cannot make it hammer the issuer. Then `iss`, `aud`,
+/// `exp` and `nbf` are checked, the last two with the configured clock skew. Every failure
+/// is the same 401 that Anka clients match on.
+public actor OIDCVerifier {
+    public let configuration: OIDCConfiguration
+    private let http: HTTPClient
+    private var keys: JWTKeyCollection?
+    private var knownKeyIDs: Set<String> = []
+    private var lastFetch: ContinuousClock.Instant?
+
+    public init(configuration: OIDCConfiguration, http: HTTPClient = .shared) {
+        self.configuration = configuration
+        self.http = http
+    }
+
+    /// Whether `credentials` (what follows `Bearer `) look like a JWT: three base64url parts.
+    /// A TAP bearer is base64 of JSON and has no dots.
+    public static func looksLikeJWT(_ credentials: Substring) -> Bool {
+        let parts = credentials.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
+        return parts.allSatisfy { part in
+            part.utf8.allSatisfy { byte in
+                (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+                    || byte == 0x2D || byte == 0x5F
+            }
+        }
+    }
+
+    /// The principal a valid token speaks for, or ``GatewayError/authenticationRequired``.
+    public func principal(for token: String) async throws -> Principal {
+        let claims: OIDCClaims
+        do {
+            claims = try await verifiedClaims(token)
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError.authenticationRequired
+        }
+        let skew = configuration.clockSkew
+        let now = Date()
+        guard claims.iss == configuration.normalizedIssuer || claims.iss == configuration.issuer,
+            claims.aud.contains(configuration.expectedAudience),
+            now.timeIntervalSince1970 < claims.exp + skew,
+            claims.nbf.map({ now.timeIntervalSince1970 + skew >= $0 }) ?? true
+        else { throw GatewayError.authenticationRequired }
+        // The signature covers the payload, so its other claims can be read as they are.
+        guard let payload = Self.payload(of: token) else { throw GatewayError.authenticationRequired }
+        let name = (payload[configuration.userNameClaim] as? String) ?? claims.sub ?? ""
+        let groups: [String] =
+            switch payload[configuration.groupsClaim] {
+            case let list as [Any]: list.compactMap { $0 as? String }
+            case let one as String: [one]
+            default: []
+            }
+        return Principal(kind: .oidc, name: name, groups: groups)
+    }
+
+    private func verifiedClaims(_ token: String) async throws -> OIDCClaims {
+        var current = try await keySet(refresh: false)
+        // A key id the set lacks: perhaps the issuer rotated its keys. Fetch the set again,
+        // unless it was fetched within the refresh interval.
+        if let kid = Self.header(of: token)?["kid"] as? String, !knownKeyIDs.contains(kid) {
+            let due = lastFetch.map { ContinuousClock.now - $0 >= .seconds(configuration.keyRefreshInterval) } ?? true
+            guard due else { throw GatewayError.authenticationRequired }
+            current = try await keySet(refresh: true)
+            guard knownKeyIDs.contains(kid) else { throw GatewayError.authenticationRequired }
+        }
+        return try await current.verify(token, as: OIDCClaims.self)
+    }
+
+    private func keySet(refresh: Bool) async throws -> JWTKeyCollection {
+        if let keys, !refresh { return keys }
+        lastFetch = ContinuousClock.now
+        let discovery = try await fetchJSON(configuration.normalizedIssuer + "/.well-known/openid-configuration")
+        guard let object = try JSONSerialization.jsonObject(with: discovery) as? [String: Any],
+            let jwksURI = object["jwks_uri"] as? String
+        else { throw GatewayError(.serviceUnavailable, "the OIDC issuer's discovery document has no jwks_uri") }
+        let jwks = try JSONDecoder().decode(JWKS.self, from: try await fetchJSON(jwksURI))
+        let fresh = JWTKeyCollection()
+        // No key is a default, so a token is checked only against the key its `kid` names;
+        // a set of one key serves tokens without a `kid` too.
+        for jwk in jwks.keys where jwk.keyIdentifier != nil {
+            try await fresh.add(jwk: jwk, isDefault: jwks.keys.count == 1)
+        }
+        keys = fresh
+        knownKeyIDs = Set(jwks.keys.compactMap { $0.keyIdentifier?.string })
+        return fresh
+    }
+
+    private func fetchJSON(_ url: String) async throws -> Data {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await http.execute(request, timeout: .seconds(10))
+        guard response.status == .ok else {
+            throw GatewayError(.serviceUnavailable, "the OIDC issuer answered \(response.status.code) for \(url)")
+        }
+        return Data(buffer: try await response.body.collect(upTo: 1 << 20))
+    }
+
+    static func payload(of token: String) -> [String: Any]? { part(1, of: token) }
+
+    static func header(of token: String) -> [String: Any]? { part(0, of: token) }
+
+    private static func part(_ index: Int, of token: String) -> [String: Any]? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let data = Base64URL.decode(parts[index]) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+}
+
+/// The registered claims every token must carry; jwt-kit decodes them after the signature.
+struct OIDCClaims: JWTPayload {
+    var iss: String
+    var aud: [String]
+    var exp: Double
+    var nbf: Double?
+    var sub: String?
+
+    enum CodingKeys: String, CodingKey { case iss, aud, exp, nbf, sub }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        iss = try c.decode(String.self, forKey: .iss)
+        // `aud` is a string or a list of strings.
+        if let one = try? c.decode(String.self, forKey: .aud) {
+            aud = [one]
+        } else {
+            aud = try c.decode([String].self, forKey: .aud)
+        }
+        exp = try c.decode(Double.self, forKey: .exp)
+        nbf = try c.decodeIfPresent(Double.self, forKey: .nbf)
+        sub = try c.decodeIfPresent(String.self, forKey: .sub)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(iss, forKey: .iss)
+        try c.encode(aud, forKey: .aud)
+        try c.encode(exp, forKey: .exp)
+        try c.encodeIfPresent(nbf, forKey: .nbf)
+        try c.encodeIfPresent(sub, forKey: .sub)
+    }
+
+    /// The time claims are checked by ``OIDCVerifier``, with the configured skew.
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}

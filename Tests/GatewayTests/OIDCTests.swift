@@ -1,0 +1,266 @@
+import BerthTestSupport
+import ControlPlane
+import Foundation
+import Hummingbird
+import JWTKit
+import RESTGateway
+import Synchronization
+import Testing
+
+/// A local OpenID provider on loopback: a discovery document, a JWKS, and a token endpoint
+/// that grants client credentials. It can rotate its key and sign anything a test asks.
+final class FakeIssuer: Sendable {
+    struct Key: Sendable {
+        let kid: String
+        let privateKey: ES256PrivateKey
+    }
+
+    struct Claims: JWTPayload {
+        var iss: String
+        var aud: [String]
+        var exp: Int
+        var nbf: Int?
+        var sub: String
+        var name: String?
+        var groups: [String]?
+
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    static let clientID = "berth-ci"
+    static let clientSecret = "ci-secret-0123456789"
+
+    /// The published keys; the first one signs.
+    let keys = Mutex<[Key]>([Key(kid: "k1", privateKey: ES256PrivateKey())])
+    let jwksFetches = Mutex(0)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    private let port = Mutex(0)
+
+    var issuer: String { "http://127.0.0.1:\(port.withLock { $0 })" }
+
+    func start() async throws {
+        let router = Router()
+        router.get("/.well-known/openid-configuration") { _, _ -> Response in
+            Self.json([
+                "issuer": self.issuer, "jwks_uri": self.issuer + "/jwks", "token_endpoint": self.issuer + "/token",
+                "grant_types_supported": ["client_credentials"],
+            ])
+        }
+        router.get("/jwks") { _, _ -> Response in
+            self.jwksFetches.withLock { $0 += 1 }
+            let published = self.keys.withLock { $0 }.map { key -> [String: String] in
+                let (x, y) = key.privateKey.publicKey.parameters!
+                return ["kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": key.kid, "x": x, "y": y]
+            }
+            return Self.json(["keys": published])
+        }
+        router.post("/token") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            let form = Self.form(String(buffer: body))
+            guard form["grant_type"] == "client_credentials", form["client_id"] == Self.clientID,
+                form["client_secret"] == Self.clientSecret
+            else { return Response(status: .unauthorized) }
+            let token = try await self.sign(name: "ci-robot", groups: ["ios"])
+            return Self.json(["access_token": token, "token_type": "Bearer", "expires_in": 300])
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+            logger: TestLogging.logger("issuer")
+        )
+        task.withLock { $0 = Task { try await app.runService() } }
+        var iterator = ports.makeAsyncIterator()
+        let bound = await iterator.next() ?? 0
+        port.withLock { $0 = bound }
+    }
+
+    func stop() async {
+        let running = task.withLock { $0 }
+        running?.cancel()
+        _ = await running?.result
+    }
+
+    /// A token signed by `key` (the signing key when `nil`) under `kid` (the key's own when `nil`).
+    func sign(
+        name: String = "alice",
+        groups: [String] = [],
+        issuer: String? = nil,
+        audience: String = FakeIssuer.clientID,
+        expiresIn: Int = 300,
+        notBefore: Int? = nil,
+        key: ES256PrivateKey? = nil,
+        kid: String? = nil
+    ) async throws -> String {
+        let signing = keys.withLock { $0[0] }
+        let now = Int(Date().timeIntervalSince1970)
+        let claims = Claims(
+            iss: issuer ?? self.issuer,
+            aud: [audience],
+            exp: now + expiresIn,
+            nbf: notBefore.map { now + $0 },
+            sub: "sub-\(name)",
+            name: name,
+            groups: groups
+        )
+        let collection = JWTKeyCollection()
+        let id = JWKIdentifier(string: kid ?? signing.kid)
+        await collection.add(ecdsa: key ?? signing.privateKey, kid: id)
+        return try await collection.sign(claims, kid: id)
+    }
+
+    /// Publishes a new signing key under a new id, and stops publishing the old one.
+    func rotate() {
+        keys.withLock { $0 = [Key(kid: "k\($0.count + 1)-rotated", privateKey: ES256PrivateKey())] }
+    }
+
+    static func json(_ object: Any) -> Response {
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func form(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            if parts.count == 2 { fields[parts[0]] = parts[1] }
+        }
+        return fields
+    }
+}
+
+/// OIDC bearer tokens against a local fake issuer, over real sockets.
+@Suite struct OIDCTests {
+    static let root = "oidc-root-token-0123"
+
+    static func gateway(
+        _ cp: TestControlPlane,
+        _ issuer: FakeIssuer,
+        keyRefreshInterval: Double = 10
+    ) async throws -> TestGateway {
+        try await TestGateway.start(cp, rootToken: root) {
+            var oidc = OIDCConfiguration(issuer: issuer.issuer, clientID: FakeIssuer.clientID)
+            oidc.keyRefreshInterval = keyRefreshInterval
+            $0.oidc = oidc
+        }
+    }
+
+    static func client(_ gateway: TestGateway, _ token: String) -> HTTPTestClient {
+        HTTPTestClient(base: gateway.base, authorization: "Bearer " + token)
+    }
+
+    @Test func theAuthConfigurationNeedsNoCredentialAndNamesTheIssuer() async throws {
+        let issuer = FakeIssuer()
+        try await issuer.start()
+        let cp = try await TestControlPlane.start()
+        let gateway = try await Self.gateway(cp, issuer)
+        let reply = try await HTTPTestClient(base: gateway.base, authorization: nil).send("GET", "/config/v1/auth")
+        #expect(reply.status == 200, "\(reply.text)")
+        #expect(reply.json["status"] as? String == "OK")
+        let oidc = try #require((reply.json["body"] as? [String: Any])?["oidc"] as? [String: Any])
+        #expect(oidc["provider_url"] as? String == issuer.issuer)
+        #expect(oidc["user_name_field"] as? String == "name")
+        #expect(oidc["groups_field"] as? String == "groups")
+        await gateway.stop()
+        await cp.stop()
+        await issuer.stop()
+    }
+
+    @Test func aTokenFromTheTokenEndpointWorksAndBadTokensAre401() async throws {
+        let issuer = FakeIssuer()
+        try await issuer.start()
+        let cp = try await TestControlPlane.start()
+        let gateway = try await Self.gateway(cp, issuer)
+
+        // Client credentials at the issuer's token endpoint, as a CI system would fetch one.
+        let granted = try await HTTPTestClient(base: issuer.issuer, authorization: nil).send(
+            "POST",
+            "/token",
+            body: "grant_type=client_credentials&client_id=\(FakeIssuer.clientID)&client_secret=\(FakeIssuer.clientSecret)"
+        )
+        #expect(granted.status == 200, "\(granted.text)")
+        let token = try #require(granted.json["access_token"] as? String)
+        let good = try await Self.client(gateway, token).send("GET", "/api/v1/vm")
+        #expect(good.status == 200, "\(good.text)")
+        #expect(good.json["status"] as? String == "OK")
+
+        let forger = ES256PrivateKey()
+        let bad: [(String, String)] = [
+            ("expired", try await issuer.sign(expiresIn: -120)),
+            ("not yet valid", try await issuer.sign(notBefore: 600)),
+            ("wrong audience", try await issuer.sign(audience: "someone-else")),
+            ("wrong issuer", try await issuer.sign(issuer: "http://127.0.0.1:1/evil")),
+            ("forged under the real key id", try await issuer.sign(key: forger)),
+            ("signed by an unknown key", try await issuer.sign(key: forger, kid: "nobody")),
+            ("not a JWT at all", "aaa.bbb.ccc"),
+        ]
+        for (what, token) in bad {
+            let reply = try await Self.client(gateway, token).send("GET", "/api/v1/vm")
+            #expect(reply.status == 401, "\(what): \(reply.text)")
+            #expect(reply.json["message"] as? String == "Authentication Required", "\(what)")
+        }
+        // Within the clock skew (60 s) an expired token still passes.
+        let skewed = try await Self.client(gateway, try await issuer.sign(expiresIn: -20)).send("GET", "/api/v1/vm")
+        #expect(skewed.status == 200, "\(skewed.text)")
+        await gateway.stop()
+        await cp.stop()
+        await issuer.stop()
+    }
+
+    @Test func aRotatedKeyIsFetchedAndUnknownKeyIdsCannotMakeTheGatewayHammerTheIssuer() async throws {
+        let issuer = FakeIssuer()
+        try await issuer.start()
+        let cp = try await TestControlPlane.start()
+        let rotating = try await Self.gateway(cp, issuer, keyRefreshInterval: 0)
+        let before = try await issuer.sign()
+        #expect(try await Self.client(rotating, before).send("GET", "/api/v1/vm").status == 200)
+        issuer.rotate()
+        let after = try await issuer.sign()
+        let reply = try await Self.client(rotating, after).send("GET", "/api/v1/vm")
+        #expect(reply.status == 200, "a token under the rotated key: \(reply.text)")
+        // The old key is no longer published: its tokens stop working.
+        #expect(try await Self.client(rotating, before).send("GET", "/api/v1/vm").status == 401)
+
+        // With the default interval, a burst of unknown key ids costs one fetch of the set.
+        let limited = try await Self.gateway(cp, issuer)
+        #expect(try await Self.client(limited, try await issuer.sign()).send("GET", "/api/v1/vm").status == 200)
+        let fetchesBefore = issuer.jwksFetches.withLock { $0 }
+        for index in 0..<5 {
+            let forged = try await issuer.sign(key: ES256PrivateKey(), kid: "forged-\(index)")
+            #expect(try await Self.client(limited, forged).send("GET", "/api/v1/vm").status == 401)
+        }
+        #expect(issuer.jwksFetches.withLock { $0 } - fetchesBefore <= 1)
+        await limited.stop()
+        await rotating.stop()
+        await cp.stop()
+        await issuer.stop()
+    }
+
+    @Test func theGroupsClaimNamesPermissionGroupsUnderAuthorization() async throws {
+        let issuer = FakeIssuer()
+        try await issuer.start()
+        let cp = try await TestControlPlane.start { $0.authorization = true }
+        let gateway = try await Self.gateway(cp, issuer)
+        try await PermissionHTTPTests.grant(gateway, group: "ios", ["list_vms"])
+
+        let member = Self.client(gateway, try await issuer.sign(name: "alice", groups: ["ios"]))
+        let listed = try await member.send("GET", "/api/v1/vm")
+        #expect(listed.status == 200, "\(listed.text)")
+        #expect(listed.json["status"] as? String == "OK")
+        let refused = try await member.send("DELETE", "/api/v1/node", body: #"{"node_id":"nope"}"#)
+        #expect(refused.status == 403, "\(refused.text)")
+        #expect((refused.json["message"] as? String)?.contains("delete_node") == true)
+
+        let outsider = Self.client(gateway, try await issuer.sign(name: "bob", groups: ["android"]))
+        #expect(try await outsider.send("GET", "/api/v1/vm").status == 403)
+        // The user name is a subject too: a grant to "bob" reaches bob's token.
+        try await PermissionHTTPTests.grant(gateway, group: "bob", ["list_vms"])
+        #expect(try await outsider.send("GET", "/api/v1/vm").status == 200)
+        await gateway.stop()
+        await cp.stop()
+        await issuer.stop()
+    }
+}
