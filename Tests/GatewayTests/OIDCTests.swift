@@ -239,6 +239,23 @@ final class FakeIssuer: Sendable {
         await issuer.stop()
     }
 
+    /// An issuer that is down makes OIDC calls 503, not 401: the token may be fine, and a
+    /// 401 would send every client to fetch a new one from an issuer that is down.
+    @Test func anUnreachableIssuerIs503NotAuthenticationRequired() async throws {
+        let issuer = FakeIssuer()
+        try await issuer.start()
+        let token = try await issuer.sign()
+        await issuer.stop()
+        let cp = try await TestControlPlane.start()
+        let gateway = try await Self.gateway(cp, issuer)
+        let reply = try await Self.client(gateway, token).send("GET", "/api/v1/vm")
+        #expect(reply.status == 503, "\(reply.text)")
+        #expect(reply.json["status"] as? String == "FAIL")
+        #expect((reply.json["message"] as? String)?.contains("OIDC issuer") == true)
+        await gateway.stop()
+        await cp.stop()
+    }
+
     @Test func theGroupsClaimNamesPermissionGroupsUnderAuthorization() async throws {
         let issuer = FakeIssuer()
         try await issuer.start()

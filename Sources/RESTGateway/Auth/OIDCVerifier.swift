@@ -85,29 +85,47 @@ public actor OIDCVerifier {
         if let keys, !refresh { return keys }
         lastFetch = ContinuousClock.now
         let discovery = try await fetchJSON(configuration.normalizedIssuer + "/.well-known/openid-configuration")
-        guard let object = try JSONSerialization.jsonObject(with: discovery) as? [String: Any],
+        guard let object = (try? JSONSerialization.jsonObject(with: discovery)) as? [String: Any],
             let jwksURI = object["jwks_uri"] as? String
         else { throw GatewayError(.serviceUnavailable, "the OIDC issuer's discovery document has no jwks_uri") }
-        let jwks = try JSONDecoder().decode(JWKS.self, from: try await fetchJSON(jwksURI))
+        let published = try await fetchJSON(jwksURI)
+        guard let jwks = try? JSONDecoder().decode(JWKS.self, from: published) else {
+            throw GatewayError(.serviceUnavailable, "the OIDC issuer's key set at \(jwksURI) is not a JWKS")
+        }
         let fresh = JWTKeyCollection()
+        var added: Set<String> = []
         // No key is a default, so a token is checked only against the key its `kid` names;
-        // a set of one key serves tokens without a `kid` too.
-        for jwk in jwks.keys where jwk.keyIdentifier != nil {
-            try await fresh.add(jwk: jwk, isDefault: jwks.keys.count == 1)
+        // a set of one key serves tokens without a `kid` too. A key jwt-kit cannot use (an
+        // encryption key, an unknown type) is skipped, not fatal to the others.
+        for jwk in jwks.keys {
+            guard let kid = jwk.keyIdentifier,
+                (try? await fresh.add(jwk: jwk, isDefault: jwks.keys.count == 1)) != nil
+            else { continue }
+            added.insert(kid.string)
         }
         keys = fresh
-        knownKeyIDs = Set(jwks.keys.compactMap { $0.keyIdentifier?.string })
+        knownKeyIDs = added
         return fresh
     }
 
+    /// The issuer's answer at `url`. An issuer that cannot be reached, or answers with
+    /// anything but 200, is a 503: the token may be fine, and a 401 would send clients
+    /// to fetch a new one from an issuer that is down.
     private func fetchJSON(_ url: String) async throws -> Data {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
-        let response = try await http.execute(request, timeout: .seconds(10))
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: .seconds(10))
+            body = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            throw GatewayError(.serviceUnavailable, "the OIDC issuer could not be reached at \(url)")
+        }
         guard response.status == .ok else {
             throw GatewayError(.serviceUnavailable, "the OIDC issuer answered \(response.status.code) for \(url)")
         }
-        return Data(buffer: try await response.body.collect(upTo: 1 << 20))
+        return Data(buffer: body)
     }
 
     static func payload(of token: String) -> [String: Any]? { part(1, of: token) }
