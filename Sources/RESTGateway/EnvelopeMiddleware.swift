@@ -86,15 +86,15 @@ struct EnvelopeMiddleware: RouterMiddleware {
                 logger.notice("wrong root token", metadata: ["source": "\(source)"])
                 throw GatewayError.authenticationRequired
             }
-            // A JWT (three base64url parts) is an OIDC token; a TAP bearer is base64 of JSON.
-            let parts = header.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer",
-                OIDCVerifier.looksLikeJWT(parts[1].trimmingCharacters(in: .whitespaces)[...])
-            {
-                guard let oidc else { throw GatewayError.authenticationRequired }
-                return try await oidc.principal(for: parts[1].trimmingCharacters(in: .whitespaces))
+            guard let credentials = BearerCredential.credentials(from: header) else {
+                throw GatewayError.authenticationRequired
             }
-            if let principal = BearerCredential.principal(from: header) { return principal }
+            // A JWT (three base64url parts) is an OIDC token; a TAP bearer is base64 of JSON.
+            if OIDCVerifier.looksLikeJWT(credentials) {
+                guard let oidc else { throw GatewayError.authenticationRequired }
+                return try await oidc.principal(for: credentials)
+            }
+            if let principal = BearerCredential.principal(fromCredentials: credentials) { return principal }
             throw GatewayError.authenticationRequired
         }
         if clientCertificates, let principal = await GatewayTLS.peerPrincipal(of: channel) { return principal }

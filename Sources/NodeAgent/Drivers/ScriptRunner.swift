@@ -29,9 +29,9 @@ public enum ScriptRunner {
         _ script: [UInt8],
         in directory: URL,
         timeout: Duration,
-        environment: [String: String] = [:],
-        shell: String = ScriptRunner.shell
+        environment: [String: String] = [:]
     ) async -> ScriptResult {
+        let shell = Self.shell
         let files = FileManager.default
         let scriptURL = directory.appendingPathComponent("startup-script.sh")
         let outURL = directory.appendingPathComponent("startup-script.stdout")

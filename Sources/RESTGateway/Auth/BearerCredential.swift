@@ -8,10 +8,21 @@ import WireProtocol
 /// newline, keys in any order) and encode the base64 with or without padding, so the
 /// header is decoded and parsed, never compared as a string.
 enum BearerCredential {
-    static func principal(from header: String) -> Principal? {
+    /// What follows `Bearer ` in an `Authorization` header, trimmed; `nil` for other schemes.
+    static func credentials(from header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        guard let data = Base64URL.decode(parts[1].trimmingCharacters(in: .whitespaces)),
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The TAP session an `Authorization: Bearer …` header names.
+    static func principal(from header: String) -> Principal? {
+        credentials(from: header).flatMap(principal(fromCredentials:))
+    }
+
+    /// The TAP session a bearer's `credentials` name.
+    static func principal(fromCredentials credentials: String) -> Principal? {
+        guard let data = Base64URL.decode(credentials),
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
             let sessionID = object["sessionId"] as? String, !sessionID.isEmpty,
             let token = object["token"] as? String, !token.isEmpty

@@ -28,7 +28,7 @@ public actor OIDCVerifier {
 
     /// Whether `credentials` (what follows `Bearer `) look like a JWT: three base64url parts.
     /// A TAP bearer is base64 of JSON and has no dots.
-    public static func looksLikeJWT(_ credentials: Substring) -> Bool {
+    public static func looksLikeJWT(_ credentials: String) -> Bool {
         let parts = credentials.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
         return parts.allSatisfy { part in
@@ -56,15 +56,8 @@ public actor OIDCVerifier {
             now.timeIntervalSince1970 < claims.exp + skew,
             claims.nbf.map({ now.timeIntervalSince1970 + skew >= $0 }) ?? true
         else { throw GatewayError.authenticationRequired }
-        // The signature covers the payload, so its other claims can be read as they are.
-        guard let payload = Self.payload(of: token) else { throw GatewayError.authenticationRequired }
-        let name = (payload[configuration.userNameClaim] as? String) ?? claims.sub ?? ""
-        let groups: [String] =
-            switch payload[configuration.groupsClaim] {
-            case let list as [Any]: list.compactMap { $0 as? String }
-            case let one as String: [one]
-            default: []
-            }
+        let name = claims.strings[configuration.userNameClaim] ?? claims.sub ?? ""
+        let groups = claims.stringLists[configuration.groupsClaim] ?? claims.strings[configuration.groupsClaim].map { [$0] } ?? []
         return Principal(kind: .oidc, name: name, groups: groups)
     }
 
@@ -128,29 +121,45 @@ public actor OIDCVerifier {
         return Data(buffer: body)
     }
 
-    static func payload(of token: String) -> [String: Any]? { part(1, of: token) }
-
-    static func header(of token: String) -> [String: Any]? { part(0, of: token) }
-
-    private static func part(_ index: Int, of token: String) -> [String: Any]? {
+    /// The token's header, read before verification only for its `kid`.
+    static func header(of token: String) -> [String: Any]? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let data = Base64URL.decode(parts[index]) else { return nil }
+        guard parts.count == 3, let data = Base64URL.decode(parts[0]) else { return nil }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 }
 
-/// The registered claims every token must carry; jwt-kit decodes them after the signature.
+/// The claims of a token, decoded once by jwt-kit after the signature: the registered ones
+/// every token must carry, and every other string or list of strings, among which the
+/// configured user-name and groups claims are looked up.
 struct OIDCClaims: JWTPayload {
     var iss: String
     var aud: [String]
     var exp: Double
     var nbf: Double?
     var sub: String?
+    /// Other claims whose value is a string.
+    var strings: [String: String] = [:]
+    /// Other claims whose value is a list (its string elements).
+    var stringLists: [String: [String]] = [:]
 
-    enum CodingKeys: String, CodingKey { case iss, aud, exp, nbf, sub }
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+        static let iss = Key(stringValue: "iss"), aud = Key(stringValue: "aud"), exp = Key(stringValue: "exp")
+        static let nbf = Key(stringValue: "nbf"), sub = Key(stringValue: "sub")
+    }
+
+    /// A list element that is not a string decodes as `nil` instead of failing the list.
+    struct MaybeString: Decodable {
+        let value: String?
+        init(from decoder: any Decoder) throws { value = try? decoder.singleValueContainer().decode(String.self) }
+    }
 
     init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.container(keyedBy: Key.self)
         iss = try c.decode(String.self, forKey: .iss)
         // `aud` is a string or a list of strings.
         if let one = try? c.decode(String.self, forKey: .aud) {
@@ -161,15 +170,28 @@ struct OIDCClaims: JWTPayload {
         exp = try c.decode(Double.self, forKey: .exp)
         nbf = try c.decodeIfPresent(Double.self, forKey: .nbf)
         sub = try c.decodeIfPresent(String.self, forKey: .sub)
+        for key in c.allKeys {
+            if let text = try? c.decode(String.self, forKey: key) {
+                strings[key.stringValue] = text
+            } else if let list = try? c.decode([MaybeString].self, forKey: key) {
+                stringLists[key.stringValue] = list.compactMap(\.value)
+            }
+        }
     }
 
     func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
+        var c = encoder.container(keyedBy: Key.self)
         try c.encode(iss, forKey: .iss)
         try c.encode(aud, forKey: .aud)
         try c.encode(exp, forKey: .exp)
         try c.encodeIfPresent(nbf, forKey: .nbf)
         try c.encodeIfPresent(sub, forKey: .sub)
+        for (name, text) in strings where ![Key.iss, .sub].map(\.stringValue).contains(name) {
+            try c.encode(text, forKey: Key(stringValue: name))
+        }
+        for (name, list) in stringLists where name != Key.aud.stringValue {
+            try c.encode(list, forKey: Key(stringValue: name))
+        }
     }
 
     /// The time claims are checked by ``OIDCVerifier``, with the configured skew.
