@@ -120,6 +120,8 @@ public struct Gateway: Sendable {
             clientCertificates: configuration.tls?.clientCertificates ?? false,
             secureCookies: configuration.secureCookies ?? (configuration.tls != nil),
             sessionLifetime: configuration.portalSessionLifetime,
+            oidc: oidc,
+            servesTLS: configuration.tls != nil,
             logger: logger
         )
     }

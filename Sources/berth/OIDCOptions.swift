@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RESTGateway
 
 /// `--oidc-*`: OpenID Connect bearer tokens on the REST API, as Anka offers them.
@@ -18,6 +19,15 @@ struct OIDCOptions: ParsableArguments {
     @Option(help: "Token claim listing the user's permission groups.")
     var oidcGroupsClaim = "groups"
 
+    @Option(help: "File holding the dashboard's OIDC client secret (for a confidential client; PKCE needs none).")
+    var oidcClientSecretFile: String?
+
+    @Option(help: "The dashboard's sign-in callback URL as the issuer knows it (default: from the request's host).")
+    var oidcRedirectUrl = ""
+
+    @Option(help: "Scopes the dashboard asks for at OIDC sign-in.")
+    var oidcScopes = "openid profile email"
+
     func validate() throws {
         guard let oidcIssuer else { return }
         guard oidcIssuer.hasPrefix("https://") || oidcIssuer.hasPrefix("http://") else {
@@ -26,18 +36,33 @@ struct OIDCOptions: ParsableArguments {
         if oidcClientId.isEmpty && oidcAudience.isEmpty {
             throw ValidationError("--oidc-issuer needs --oidc-client-id or --oidc-audience (tokens must name an audience)")
         }
+        if !oidcRedirectUrl.isEmpty, !oidcRedirectUrl.hasSuffix("/login/oidc/callback") {
+            throw ValidationError("--oidc-redirect-url must end in /login/oidc/callback")
+        }
+        if let oidcClientSecretFile, (try? clientSecret(oidcClientSecretFile)) == nil {
+            throw ValidationError("--oidc-client-secret-file \(oidcClientSecretFile) cannot be read")
+        }
+    }
+
+    /// The file's content without surrounding white space.
+    private func clientSecret(_ path: String) throws -> String {
+        try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The configuration, when `--oidc-issuer` is given.
     var configuration: OIDCConfiguration? {
         oidcIssuer.map {
-            OIDCConfiguration(
+            var configuration = OIDCConfiguration(
                 issuer: $0,
                 clientID: oidcClientId,
                 audience: oidcAudience,
                 userNameClaim: oidcUsernameClaim,
                 groupsClaim: oidcGroupsClaim
             )
+            configuration.clientSecret = oidcClientSecretFile.flatMap { try? clientSecret($0) } ?? ""
+            configuration.redirectURL = oidcRedirectUrl
+            configuration.scopes = oidcScopes
+            return configuration
         }
     }
 }

@@ -13,6 +13,8 @@ public final class Chromium: Sendable {
     struct Waiter {
         var method: String
         var sessionID: String?
+        /// Only an event whose `params` pass this counts.
+        var accepts: @Sendable ([String: Any]) -> Bool = { _ in true }
         /// Gets the event's message, or an error, once.
         var continuation: AsyncThrowingStream<Data, any Error>.Continuation
 
@@ -124,16 +126,20 @@ public final class Chromium: Sendable {
         return object["result"] as? [String: Any] ?? [:]
     }
 
-    /// Runs `action`, then waits for the event `method` that it causes.
+    /// Runs `action`, then waits for the event `method` that it causes (the first whose
+    /// `params` pass `accepts`).
     public func expectEvent(
         _ method: String,
         session: String?,
         timeout: Duration = .seconds(30),
+        where accepts: @escaping @Sendable ([String: Any]) -> Bool = { _ in true },
         during action: () async throws -> Void
     ) async throws -> [String: Any] {
         let id = UUID()
         let (events, continuation) = AsyncThrowingStream.makeStream(of: Data.self)
-        state.withLock { $0.waiters[id] = Waiter(method: method, sessionID: session, continuation: continuation) }
+        state.withLock {
+            $0.waiters[id] = Waiter(method: method, sessionID: session, accepts: accepts, continuation: continuation)
+        }
         let timer = Task { [self] in
             try await Task.sleep(for: timeout)
             self.state.withLock { $0.waiters.removeValue(forKey: id) }?
@@ -212,9 +218,11 @@ public final class Chromium: Sendable {
         }
         guard let method = object["method"] as? String else { return }
         let session = object["sessionId"] as? String
+        let params = object["params"] as? [String: Any] ?? [:]
         let matched = state.withLock { state -> [Waiter] in
             let keys = state.waiters.filter {
                 $0.value.method == method && ($0.value.sessionID == nil || $0.value.sessionID == session)
+                    && $0.value.accepts(params)
             }
             .map(\.key)
             return keys.compactMap { state.waiters.removeValue(forKey: $0) }
@@ -286,6 +294,27 @@ public struct BrowserPage: Sendable {
               el.focus(); el.value = v; el.dispatchEvent(new Event("input", { bubbles: true }));
               el.dispatchEvent(new Event("change", { bubbles: true })); return true; })()
             """
+        )
+    }
+
+    /// Clicks the element and waits until the main frame has navigated to a URL that passes
+    /// `arrived` (through any redirects and refreshes on the way), then for that page's load.
+    public func clickAndWaitForNavigation(_ selector: String, to arrived: @escaping @Sendable (String) -> Bool) async throws {
+        let quoted = String(decoding: try JSONSerialization.data(withJSONObject: [selector]), as: UTF8.self)
+        _ = try await browser.expectEvent(
+            "Page.frameNavigated",
+            session: session,
+            where: { params in
+                let frame = params["frame"] as? [String: Any] ?? [:]
+                return frame["parentId"] == nil && (frame["url"] as? String).map(arrived) == true
+            }
+        ) {
+            try await evaluate(
+                "(() => { const el = document.querySelector(\(quoted)[0]); if (!el) throw new Error('no element ' + \(quoted)[0]); el.click(); return true; })()"
+            )
+        }
+        try await evaluate(
+            "document.readyState === 'complete' || new Promise(resolve => addEventListener('load', () => resolve(true)))"
         )
     }
 

@@ -21,7 +21,7 @@ struct PortalBrowserTests {
         let page: BrowserPage
         var base: String { "https://127.0.0.1:\(gateway.port)" }
 
-        static func start() async throws -> Fixture {
+        static func start(configure: (inout GatewayConfiguration) -> Void = { _ in }) async throws -> Fixture {
             let cp = try await TestControlPlane.start()
             try await SeedTemplates.seed(cp.controlPlane)
             var agents: [TestAgent] = []
@@ -34,7 +34,7 @@ struct PortalBrowserTests {
             let pki = try TestWebPKI()
             let server = try pki.server(name: "gateway")
             let tls = try GatewayTLS.load(certificatePath: server.certificate, keyPath: server.key, clientCAPath: nil)
-            let gateway = try await TestGateway.start(cp, rootToken: rootToken, tls: tls)
+            let gateway = try await TestGateway.start(cp, rootToken: rootToken, tls: tls, configure: configure)
             let browser = try Chromium(executable: try #require(Chromium.locate()))
             let page = try await browser.newPage()
             return Fixture(cp: cp, agents: agents, gateway: gateway, browser: browser, page: page)
@@ -91,6 +91,39 @@ struct PortalBrowserTests {
         try await page.navigate(fixture.base + "/")
         #expect(try await page.url.contains("/login"))
         await fixture.stop()
+    }
+
+    /// Sign-in at an OIDC issuer on another site (`localhost` against the gateway's
+    /// `127.0.0.1`), as a browser enforces SameSite on the way out and back: the flow cookie
+    /// must come back on the issuer's redirect, and the Strict session cookie must be there
+    /// on the page the sign-in lands on.
+    @Test func signInAtAnOIDCIssuerOnAnotherSite() async throws {
+        let issuer = FakeIssuer(host: "localhost")
+        try await issuer.start()
+        issuer.signInAs.withLock { $0 = ("alice", ["ios"]) }
+        issuer.interactive.withLock { $0 = true }
+        let fixture = try await Fixture.start {
+            $0.oidc = OIDCConfiguration(issuer: issuer.issuer, clientID: FakeIssuer.clientID)
+        }
+        let page = fixture.page
+        try await page.navigate(fixture.base + "/nodes")
+        #expect(try await page.url.contains("/login?next=%2Fnodes"))
+        #expect(try await page.text("#sso").contains("Sign in with localhost"))
+        try await page.clickAndWaitForNavigation("#sso") { $0.hasPrefix(issuer.issuer + "/authorize?") }
+        try await page.clickAndWaitForNavigation("#approve") { $0.hasSuffix("/nodes") }
+        #expect(try await page.url == fixture.base + "/nodes")
+        #expect(try await page.text(".account").contains("Signed in as alice"))
+        #expect(try await page.text("main").contains("mini-1"))
+        let cookies = try await page.cookies()
+        let session = try #require(cookies.first { $0["name"] as? String == "berth_session" })
+        #expect(session["sameSite"] as? String == "Strict")
+        #expect(!cookies.contains { $0["name"] as? String == "berth_oidc" })
+        // Log out ends it.
+        try await page.clickAndWaitForLoad("form[action='/logout'] button")
+        try await page.navigate(fixture.base + "/")
+        #expect(try await page.url.contains("/login"))
+        await fixture.stop()
+        await issuer.stop()
     }
 
     @Test func createAnInstanceWatchItStartThenTerminateIt() async throws {

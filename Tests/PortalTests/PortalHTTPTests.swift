@@ -24,12 +24,13 @@ import Testing
             }
         }
 
+        /// A request of `path` on the gateway, or of a full URL (`http://…`) elsewhere.
         func request(_ path: String, form: [(String, String)]? = nil, extra: [String] = []) async throws -> Page {
             var arguments = ["-s", "-i", "-c", jar, "-b", jar]
             if let form {
                 for (key, value) in form { arguments += ["--data-urlencode", "\(key)=\(value)"] }
             }
-            let output = try await Shell.run("/usr/bin/curl", arguments + extra + [base + path])
+            let output = try await Shell.run("/usr/bin/curl", arguments + extra + [path.hasPrefix("http") ? path : base + path])
             let text = output.stdout
             let split = text.range(of: "\r\n\r\n")
             let head = split.map { String(text[..<$0.lowerBound]) } ?? text

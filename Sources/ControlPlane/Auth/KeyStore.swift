@@ -21,10 +21,13 @@ import _CryptoExtras
 /// clients that do one per call.
 actor KeyStore {
     struct Session {
-        /// The key's id; empty for a root dashboard session.
+        /// The key's id; empty for a root or OIDC dashboard session.
         var keyID: String
         var tokenHash: [UInt8]
         var expires: ContinuousClock.Instant
+        /// For a dashboard session signed in at the OIDC issuer: the user and groups its ID
+        /// token named, as the gateway checked them.
+        var oidc: Principal?
     }
 
     let database: BerthDatabase
@@ -206,19 +209,37 @@ actor KeyStore {
         /// A dashboard session made for the root token.
         case root
         case key(APIKeyRow)
+        /// A dashboard session signed in at the OIDC issuer: its user and groups.
+        case oidc(Principal)
     }
 
     /// A dashboard session for the root token (the gateway checked the token): revocable,
     /// so that logout ends it on every gateway, which a signed cookie alone could not do.
     func rootPortalSession(ttlSeconds: Int) -> PortalSessionGrant {
+        dashboardSession(ttlSeconds: ttlSeconds, oidc: nil)
+    }
+
+    /// A dashboard session for a user the gateway signed in at the OIDC issuer (it checked
+    /// the ID token): revocable like a root one, and holding the user's name and groups, so
+    /// the cookie carries only the session.
+    func oidcPortalSession(for user: Principal, ttlSeconds: Int) -> PortalSessionGrant {
+        dashboardSession(ttlSeconds: ttlSeconds, oidc: Principal(kind: .oidc, name: user.name, groups: user.groups))
+    }
+
+    private func dashboardSession(ttlSeconds: Int, oidc: Principal?) -> PortalSessionGrant {
         let lifetime = Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
         let token = Base64URL.encode(Data(RandomID.bytes(32)))
         let sessionID = RandomID.uuid()
-        sessions[sessionID] = Session(keyID: "", tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
+        sessions[sessionID] = Session(
+            keyID: "",
+            tokenHash: Self.hash(token),
+            expires: now + .microseconds(lifetime),
+            oidc: oidc
+        )
         return PortalSessionGrant(
-            session: TAPSession(userName: "root", token: token, sessionID: sessionID),
+            session: TAPSession(userName: oidc?.name ?? "root", token: token, sessionID: sessionID),
             expiresMicros: Int(BerthDatabase.nowMicros() + lifetime)
         )
     }
@@ -236,6 +257,7 @@ actor KeyStore {
             return nil
         }
         guard ConstantTime.equal(session.tokenHash, Self.hash(token)) else { return nil }
+        if let user = session.oidc { return .oidc(user) }
         if session.keyID.isEmpty { return .root }
         guard let key = try? await liveKey(session.keyID) else { return nil }
         return .key(key)

@@ -69,13 +69,13 @@ struct RPCDispatcher: Sendable {
         }
     }
 
-    /// The principal as the control plane knows it. A key's session, or a root dashboard
-    /// session (root with a session id), is checked on every call, so deleting the key or
-    /// logging out ends it; a key's name and groups come from the store, not the bearer.
+    /// The principal as the control plane knows it. A key's session, or a root or OIDC
+    /// dashboard session (root or OIDC with a session id), is checked on every call, so
+    /// deleting the key or logging out ends it; a key's name and groups come from the store,
+    /// and a dashboard OIDC user's from the session, not the bearer.
     private func authenticate(_ claimed: Principal) async throws -> Principal {
-        guard claimed.kind == .apiKey || (claimed.kind == .root && !claimed.sessionID.isEmpty) else {
-            return claimed
-        }
+        let dashboard = (claimed.kind == .root || claimed.kind == .oidc) && !claimed.sessionID.isEmpty
+        guard claimed.kind == .apiKey || dashboard else { return claimed }
         var principal = claimed
         switch await keys.authenticate(sessionID: claimed.sessionID, token: claimed.token) {
         case .root where claimed.kind == .root:
@@ -83,6 +83,9 @@ struct RPCDispatcher: Sendable {
         case .key(let key) where claimed.kind == .apiKey:
             principal.name = key.id
             principal.groups = key.groupNames
+        case .oidc(let user) where claimed.kind == .oidc:
+            principal.name = user.name
+            principal.groups = user.groups
         default:
             throw ControlPlaneError(.unauthenticated, "Authentication Required")
         }

@@ -171,8 +171,10 @@ struct RPCRoutes: Sendable {
                 return await keys.rootPortalSession(ttlSeconds: request.ttlSeconds)
             case .apiKey:
                 return try await keys.portalSession(keyID: principal.name, ttlSeconds: request.ttlSeconds)
+            case .oidc where principal.sessionID.isEmpty:
+                return await keys.oidcPortalSession(for: principal, ttlSeconds: request.ttlSeconds)
             default:
-                throw ControlPlaneError.badRequest("portal sessions are for the root token and API key sessions")
+                throw ControlPlaneError.badRequest("portal sessions are for the root token, API keys and OIDC users")
             }
         }
         table.on(RPCCatalog.endSession) { [keys] _, principal in

@@ -16,6 +16,14 @@ public struct OIDCConfiguration: Sendable, Equatable {
     /// at most once per this many seconds: a rotated key works at once, and a flood of made-up
     /// key ids costs the issuer one request per interval.
     public var keyRefreshInterval: Double = 10
+    /// The dashboard's client secret at the token endpoint, for an issuer that registered the
+    /// dashboard as a confidential client; empty for a public client (PKCE alone).
+    public var clientSecret: String = ""
+    /// Where the issuer sends the browser back after sign-in (`https://host/login/oidc/callback`).
+    /// Empty: made from the request's host and the gateway's scheme.
+    public var redirectURL: String = ""
+    /// Scopes the dashboard asks for at sign-in.
+    public var scopes: String = "openid profile email"
 
     public init(
         issuer: String,
@@ -35,6 +43,9 @@ public struct OIDCConfiguration: Sendable, Equatable {
 
     /// The audience tokens must carry.
     public var expectedAudience: String { audience.isEmpty ? clientID : audience }
+
+    /// Whether the dashboard can offer sign-in: the authorization code flow needs a client id.
+    public var dashboardSignIn: Bool { !clientID.isEmpty }
 
     /// The issuer as written in tokens' `iss` (no trailing slash).
     var normalizedIssuer: String { issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer }

@@ -16,7 +16,8 @@ import WireProtocol
 /// is the same 401 that Anka clients match on.
 public actor OIDCVerifier {
     public let configuration: OIDCConfiguration
-    private let http: HTTPClient
+    let http: HTTPClient
+    private var discovered: OIDCDiscovery?
     private var keys: JWTKeyCollection?
     private var knownKeyIDs: Set<String> = []
     private var lastFetch: ContinuousClock.Instant?
@@ -41,6 +42,13 @@ public actor OIDCVerifier {
 
     /// The principal a valid token speaks for, or ``GatewayError/authenticationRequired``.
     public func principal(for token: String) async throws -> Principal {
+        principal(of: try await checkedClaims(token, audience: configuration.expectedAudience))
+    }
+
+    /// The claims of a token whose signature, `iss`, `aud` (must hold `audience`), `exp` and
+    /// `nbf` check out; ``GatewayError/authenticationRequired`` otherwise (503 while the
+    /// issuer cannot be reached).
+    func checkedClaims(_ token: String, audience: String) async throws -> OIDCClaims {
         let claims: OIDCClaims
         do {
             claims = try await verifiedClaims(token)
@@ -52,10 +60,15 @@ public actor OIDCVerifier {
         let skew = configuration.clockSkew
         let now = Date()
         guard claims.iss == configuration.normalizedIssuer || claims.iss == configuration.issuer,
-            claims.aud.contains(configuration.expectedAudience),
+            claims.aud.contains(audience),
             now.timeIntervalSince1970 < claims.exp + skew,
             claims.nbf.map({ now.timeIntervalSince1970 + skew >= $0 }) ?? true
         else { throw GatewayError.authenticationRequired }
+        return claims
+    }
+
+    /// The user and groups the configured claims name.
+    func principal(of claims: OIDCClaims) -> Principal {
         let name = claims.strings[configuration.userNameClaim] ?? claims.sub ?? ""
         let groups = claims.stringLists[configuration.groupsClaim] ?? claims.strings[configuration.groupsClaim].map { [$0] } ?? []
         return Principal(kind: .oidc, name: name, groups: groups)
@@ -74,13 +87,26 @@ public actor OIDCVerifier {
         return try await current.verify(token, as: OIDCClaims.self)
     }
 
+    /// The issuer's discovery document: fetched once, and again whenever the key set is.
+    func discovery(refresh: Bool = false) async throws -> OIDCDiscovery {
+        if let discovered, !refresh { return discovered }
+        let url = configuration.normalizedIssuer + "/.well-known/openid-configuration"
+        guard let object = (try? JSONSerialization.jsonObject(with: try await fetchJSON(url))) as? [String: Any],
+            let jwksURI = object["jwks_uri"] as? String
+        else { throw GatewayError(.serviceUnavailable, "the OIDC issuer's discovery document has no jwks_uri") }
+        let fresh = OIDCDiscovery(
+            jwksURI: jwksURI,
+            authorizationEndpoint: object["authorization_endpoint"] as? String,
+            tokenEndpoint: object["token_endpoint"] as? String
+        )
+        discovered = fresh
+        return fresh
+    }
+
     private func keySet(refresh: Bool) async throws -> JWTKeyCollection {
         if let keys, !refresh { return keys }
         lastFetch = ContinuousClock.now
-        let discovery = try await fetchJSON(configuration.normalizedIssuer + "/.well-known/openid-configuration")
-        guard let object = (try? JSONSerialization.jsonObject(with: discovery)) as? [String: Any],
-            let jwksURI = object["jwks_uri"] as? String
-        else { throw GatewayError(.serviceUnavailable, "the OIDC issuer's discovery document has no jwks_uri") }
+        let jwksURI = try await discovery(refresh: true).jwksURI
         let published = try await fetchJSON(jwksURI)
         guard let jwks = try? JSONDecoder().decode(JWKS.self, from: published) else {
             throw GatewayError(.serviceUnavailable, "the OIDC issuer's key set at \(jwksURI) is not a JWKS")
@@ -104,21 +130,26 @@ public actor OIDCVerifier {
     /// The issuer's answer at `url`. An issuer that cannot be reached, or answers with
     /// anything but 200, is a 503: the token may be fine, and a 401 would send clients
     /// to fetch a new one from an issuer that is down.
-    private func fetchJSON(_ url: String) async throws -> Data {
+    func fetchJSON(_ url: String) async throws -> Data {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
-        let response: HTTPClientResponse
-        let body: ByteBuffer
+        let (status, body) = try await exchange(request)
+        guard status == 200 else {
+            throw GatewayError(.serviceUnavailable, "the OIDC issuer answered \(status) for \(url)")
+        }
+        return body
+    }
+
+    /// Sends `request` to the issuer and returns its status code and body (at most 1 MiB);
+    /// an issuer that cannot be reached is a 503.
+    func exchange(_ request: HTTPClientRequest) async throws -> (status: UInt, body: Data) {
         do {
-            response = try await http.execute(request, timeout: .seconds(10))
-            body = try await response.body.collect(upTo: 1 << 20)
+            let response = try await http.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return (response.status.code, Data(buffer: body))
         } catch {
-            throw GatewayError(.serviceUnavailable, "the OIDC issuer could not be reached at \(url)")
+            throw GatewayError(.serviceUnavailable, "the OIDC issuer could not be reached at \(request.url)")
         }
-        guard response.status == .ok else {
-            throw GatewayError(.serviceUnavailable, "the OIDC issuer answered \(response.status.code) for \(url)")
-        }
-        return Data(buffer: body)
     }
 
     /// The token's header, read before verification only for its `kid`.
@@ -127,6 +158,14 @@ public actor OIDCVerifier {
         guard parts.count == 3, let data = Base64URL.decode(parts[0]) else { return nil }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
+}
+
+/// What the issuer's discovery document says: where its keys are, and the endpoints of the
+/// authorization code flow (absent for an issuer that only grants client credentials).
+struct OIDCDiscovery: Sendable {
+    var jwksURI: String
+    var authorizationEndpoint: String?
+    var tokenEndpoint: String?
 }
 
 /// The claims of a token, decoded once by jwt-kit after the signature: the registered ones

@@ -68,9 +68,13 @@ struct Portal: Sendable {
     /// Cookies get `Secure` (always true behind TLS; see `docs/portal.md` for plain HTTP).
     let secureCookies: Bool
     let sessionLifetime: Int
+    /// OIDC (`--oidc-issuer`): sign-in at the issuer, when it has a client id for the dashboard.
+    let oidc: OIDCVerifier?
+    /// Whether the gateway serves HTTPS (the scheme of the OIDC callback URL it makes).
+    let servesTLS: Bool
     let logger: Logger
 
-    var authenticationEnabled: Bool { rootToken != nil || clientCertificates }
+    var authenticationEnabled: Bool { rootToken != nil || clientCertificates || oidc != nil }
 
     /// First path segments the dashboard owns; everything else is the API's.
     static let sections: Set<String> = [
@@ -110,8 +114,11 @@ struct Portal: Sendable {
         return cookie(PortalSession.cookieName, signer.encode(session), maxAge: maxAge)
     }
 
-    func cookie(_ name: String, _ value: String, maxAge: Int) -> String {
-        "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+    /// A cookie for the whole dashboard. `SameSite=Strict` unless `lax`: a cookie that must
+    /// come back on a navigation from another site (the OIDC callback) is `Lax`.
+    func cookie(_ name: String, _ value: String, maxAge: Int, path: String = "/", lax: Bool = false) -> String {
+        "\(name)=\(value); Path=\(path); Max-Age=\(maxAge); HttpOnly; SameSite=\(lax ? "Lax" : "Strict")"
+            + (secureCookies ? "; Secure" : "")
     }
 
     /// The caller: a logged-in session, else a credential on the request itself (Basic,

@@ -58,8 +58,9 @@ enum PortalLayout {
     }
 
     /// The doctype and `<head>`: the stylesheet, and the live-update script on full pages.
-    static func head(title: String, script: Bool) -> HTML {
-        let scriptTag: HTML = script ? "<script src=\"/assets/portal.js\" defer></script>\n" : .empty
+    static func head(title: String, script: Bool, refresh: String? = nil) -> HTML {
+        var scriptTag: HTML = script ? "<script src=\"/assets/portal.js\" defer></script>\n" : .empty
+        if let refresh { scriptTag = scriptTag + "<meta http-equiv=\"refresh\" content=\"0; url=\(refresh)\">\n" }
         return """
             <!doctype html>
             <html lang="en">
@@ -73,10 +74,11 @@ enum PortalLayout {
             """
     }
 
-    /// A page without navigation (login, a refused form).
-    static func bare(title: String, body: HTML) -> HTML {
+    /// A page without navigation (login, a refused form); with `refresh`, the browser moves
+    /// on to that path at once, as a navigation of this site's own.
+    static func bare(title: String, body: HTML, refresh: String? = nil) -> HTML {
         """
-        \(head(title: title, script: false))
+        \(head(title: title, script: false, refresh: refresh))
         <body class="bare">
         <main id="main">
         <h1>\(title)</h1>

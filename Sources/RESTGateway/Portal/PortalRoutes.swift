@@ -7,7 +7,9 @@ struct PortalRoutes {
 
     func register(on router: Router<GatewayContext>) {
         PortalAssets.register(on: router)
-        LoginView(portal: portal).register(on: router)
+        let login = LoginView(portal: portal)
+        login.register(on: router)
+        OIDCLoginView(portal: portal, login: login).register(on: router)
         let dashboard = DashboardView(portal: portal)
         dashboard.register(on: router)
         let nodes = NodesView(portal: portal)

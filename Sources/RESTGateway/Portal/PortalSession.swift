@@ -16,6 +16,8 @@ struct PortalSession: Codable, Sendable, Equatable {
         case visitor
         case root
         case apiKey
+        /// Signed in at the OIDC issuer; the control plane's session holds the user and groups.
+        case oidc
     }
 
     var kind: Kind
@@ -38,6 +40,8 @@ struct PortalSession: Codable, Sendable, Equatable {
         case .root:
             sessionID.isEmpty ? nil : Principal(kind: .root, name: "root", sessionID: sessionID, token: token)
         case .apiKey: Principal(kind: .apiKey, name: user, sessionID: sessionID, token: token)
+        case .oidc:
+            sessionID.isEmpty ? nil : Principal(kind: .oidc, name: user, sessionID: sessionID, token: token)
         }
     }
 
@@ -56,21 +60,37 @@ struct PortalCookieSigner: Sendable {
         key = SymmetricKey(data: SHA256.hash(data: Array("berth-portal-v1:".utf8) + secret))
     }
 
-    func encode(_ session: PortalSession) -> String {
-        let payload = (try? JSONEncoder().encode(session)) ?? Data()
-        let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return Base64URL.encode(payload) + "." + Base64URL.encode(Data(mac))
-    }
+    func encode(_ session: PortalSession) -> String { seal(session, purpose: "") }
 
     /// The session in `cookie`, or `nil` when it is malformed, forged or expired.
     func decode(_ cookie: String) -> PortalSession? {
-        let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let payload = Base64URL.decode(parts[0]),
-            let mac = Base64URL.decode(parts[1]),
-            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key),
-            let session = try? JSONDecoder().decode(PortalSession.self, from: payload),
+        guard let session = open(cookie, as: PortalSession.self, purpose: ""),
             session.expires > Int(Date().timeIntervalSince1970)
         else { return nil }
         return session
+    }
+
+    /// `value` as signed cookie text. The purpose is signed too, so a cookie made for one
+    /// use (an OIDC sign-in in flight) is never accepted as another (a session).
+    func seal(_ value: some Encodable, purpose: String) -> String {
+        let payload = (try? JSONEncoder().encode(value)) ?? Data()
+        let mac = HMAC<SHA256>.authenticationCode(for: Self.signed(payload, purpose: purpose), using: key)
+        return Base64URL.encode(payload) + "." + Base64URL.encode(Data(mac))
+    }
+
+    /// The value in `cookie`, when it was sealed with this key for `purpose`.
+    func open<Value: Decodable>(_ cookie: String, as type: Value.Type, purpose: String) -> Value? {
+        let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let payload = Base64URL.decode(parts[0]),
+            let mac = Base64URL.decode(parts[1]),
+            HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.signed(payload, purpose: purpose), using: key)
+        else { return nil }
+        return try? JSONDecoder().decode(Value.self, from: payload)
+    }
+
+    /// What the MAC covers: the purpose and a NUL, when there is a purpose, then the payload
+    /// (a session's MAC is of the payload alone, as it was before purposes existed).
+    private static func signed(_ payload: Data, purpose: String) -> Data {
+        purpose.isEmpty ? payload : Data(purpose.utf8) + [0] + payload
     }
 }

@@ -151,22 +151,41 @@ struct LoginView {
         throw GatewayError(.badRequest, "The private key is not an RSA key in PEM or base64 DER.")
     }
 
-    private func page(session: PortalSession, next: String?, error: String?, notice: String?) -> HTML {
+    /// The login page: single sign-on when OIDC is set up for the dashboard, the root token
+    /// when there is one, and an API key.
+    func page(session: PortalSession, next: String?, error: String?, notice: String?) -> HTML {
         let nextField: HTML = "<input type=\"hidden\" name=\"next\" value=\"\(Portal.safeRedirect(next) ?? "/")\">"
         let csrf: HTML = "<input type=\"hidden\" name=\"_csrf\" value=\"\(session.csrf)\">"
         let message: HTML =
             error.map { "<div class=\"flash error\" role=\"alert\">\($0)</div>" }
             ?? notice.map { "<div class=\"flash ok\" role=\"status\">\($0)</div>" } ?? .empty
-        return PortalLayout.bare(
-            title: "Log in to Berth",
-            body: """
-                \(message)
+        var signIn = HTML.empty
+        if let oidc = portal.oidc?.configuration, oidc.dashboardSignIn {
+            let target = "/login/oidc?next=" + PortalLayout.percentEncoded(Portal.safeRedirect(next) ?? "/")
+            signIn = """
+                <section class="stack" aria-labelledby="sso-login">
+                <h2 id="sso-login">Single sign-on</h2>
+                <a class="button primary" id="sso" href="\(target)">Sign in with \(Self.issuerName(oidc.issuer))</a>
+                </section>
+                """
+        }
+        var rootForm = HTML.empty
+        if portal.rootToken != nil {
+            rootForm = """
                 <form method="post" action="/login" class="stack" aria-labelledby="root-login">
                 <h2 id="root-login">Root token</h2>
                 \(csrf)\(nextField)<input type="hidden" name="method" value="token">
                 <label for="token">Root token<input id="token" name="token" type="password" autocomplete="current-password" required autofocus></label>
                 <button type="submit" class="primary">Log in</button>
                 </form>
+                """
+        }
+        return PortalLayout.bare(
+            title: "Log in to Berth",
+            body: """
+                \(message)
+                \(signIn)
+                \(rootForm)
                 <form method="post" action="/login" class="stack" aria-labelledby="key-login">
                 <h2 id="key-login">API key (UAK)</h2>
                 \(csrf)\(nextField)<input type="hidden" name="method" value="key">
@@ -176,5 +195,10 @@ struct LoginView {
                 </form>
                 """
         )
+    }
+
+    /// The issuer's host, for the sign-in button ("Sign in with login.example.com").
+    static func issuerName(_ issuer: String) -> String {
+        URL(string: issuer)?.host ?? issuer
     }
 }
