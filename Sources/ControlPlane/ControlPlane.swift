@@ -101,6 +101,7 @@ public final class ControlPlane: Service, Sendable {
             ),
             revocations: revocations,
             connections: OpenConnections(),
+            tunnels: TunnelRelay(eventLog: eventLog, events: fleet.events, logger: logger),
             logger: logger
         )
         // Every start is a new command epoch, so that ids a restored database issues again

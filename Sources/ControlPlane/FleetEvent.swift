@@ -13,6 +13,8 @@ public enum FleetEvent: Sendable, Equatable {
     case distribution(id: String, nodeID: String, done: Bool, error: String)
     /// A node reported what its template cache holds.
     case nodeCache(id: String)
+    /// A VM access tunnel to the instance ended (and is in the event log).
+    case tunnelClosed(instanceID: String)
 }
 
 /// Fans fleet events out to any number of subscribers.

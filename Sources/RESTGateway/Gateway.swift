@@ -107,6 +107,7 @@ public struct Gateway: Sendable {
         TemplatePushRoutes(client: client).register(on: router)
         ImageRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         BerthRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
+        PortForwardRoutes(client: client).register(on: router)
         PortalRoutes(portal: portal, registryAddress: configuration.registryAddress).register(on: router)
         return router
     }

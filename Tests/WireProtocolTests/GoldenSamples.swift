@@ -1,3 +1,4 @@
+import NIOCore
 import WireProtocol
 
 /// One sample of every message type, with fixed values, for the golden byte vectors.
@@ -129,6 +130,15 @@ enum GoldenSamples {
                 .frame(streamID: 5)
             ),
             ("rpcResponse", RPCResponse.ok(InstanceList(instances: [instanceRecord])).frame(streamID: 5)),
+            (
+                "tunnelOpen",
+                TunnelOpen(instanceID: "i1", port: 22, window: 262_144, principal: Principal(kind: .root, name: "root"))
+                    .frame(streamID: 7)
+            ),
+            ("tunnelReply", TunnelReply(window: 262_144).frame(streamID: 7)),
+            ("tunnelData", Frame(type: .tunnelData, streamID: 7, payload: ByteBuffer(string: "SSH-2.0"))),
+            ("tunnelWindow", TunnelWindow(increment: 7).frame(streamID: 7)),
+            ("tunnelClose", TunnelClose(reason: "done").frame(streamID: 7)),
         ]
     }
 }

@@ -29,6 +29,11 @@ import WireProtocol
         "rpcRequest": "000000120301000000000005080b120808021204726f6f741a040a026931",
         "rpcResponse":
             "0000002403020000000000051a220a200a02693110012202743132027631500a58089801d00faa01076e6f206e6f6465",
+        "tunnelOpen": "0000001404010000000000070a026931102c18808020220808021204726f6f74",
+        "tunnelReply": "00000004040200000000000708808020",
+        "tunnelData": "0000000704030000000000075353482d322e30",
+        "tunnelWindow": "000000020404000000000007080e",
+        "tunnelClose": "0000000604050000000000070a04646f6e65",
     ]
 
     static func hex(_ frame: Frame) -> String {
@@ -56,7 +61,7 @@ import WireProtocol
     @Test func everyMessageTypeHasAVector() {
         let names = Set(GoldenSamples.frames.map(\.name))
         #expect(names == Set(Self.golden.keys))
-        #expect(names.count == 15)
+        #expect(names.count == 20)
     }
 
     @Test(arguments: GoldenSamples.frames.map(\.name))
@@ -102,6 +107,15 @@ import WireProtocol
         case .rpcResponse:
             let response = try RPCResponse(payload: frame.payload)
             #expect(try InstanceList(bytes: response.body).instances == [GoldenSamples.instanceRecord])
+        case .tunnelOpen:
+            #expect(
+                try TunnelOpen(payload: frame.payload)
+                    == TunnelOpen(instanceID: "i1", port: 22, window: 262_144, principal: Principal(kind: .root, name: "root"))
+            )
+        case .tunnelReply: #expect(try TunnelReply(payload: frame.payload) == TunnelReply(window: 262_144))
+        case .tunnelData: #expect(String(buffer: frame.payload) == "SSH-2.0")
+        case .tunnelWindow: #expect(try TunnelWindow(payload: frame.payload) == TunnelWindow(increment: 7))
+        case .tunnelClose: #expect(try TunnelClose(payload: frame.payload) == TunnelClose(reason: "done"))
         default:
             Issue.record("no round-trip check for \(frame.type)")
         }

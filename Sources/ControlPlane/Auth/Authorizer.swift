@@ -41,9 +41,17 @@ struct Authorizer: Sendable {
         case .root:
             throw ControlPlaneError(.forbidden, "Permission denied: \(rpc.name) needs the root token")
         case .controller(let name):
-            guard await store.controllerPermissions(of: Self.subjects(of: principal)).contains(name) else {
-                throw ControlPlaneError(.forbidden, "Permission denied: missing permission \(name)")
-            }
+            try await requireController(principal, name)
+        }
+    }
+
+    /// Throws `forbidden`, naming it, unless the principal holds the controller permission
+    /// `name` (root and everyone, with authorization off, hold every one).
+    func requireController(_ principal: Principal, _ name: String) async throws {
+        guard enabled, principal.kind != .root else { return }
+        if principal.kind == .anonymous { throw ControlPlaneError(.unauthenticated, "Authentication Required") }
+        guard await store.controllerPermissions(of: Self.subjects(of: principal)).contains(name) else {
+            throw ControlPlaneError(.forbidden, "Permission denied: missing permission \(name)")
         }
     }
 

@@ -9,6 +9,7 @@ enum PermissionCatalog {
         ("Instances", "start_vm", "Start and restart VM instances"),
         ("Instances", "terminate_vm", "Terminate VM instances"),
         ("Instances", "update_vm", "Update VM instances (name, external id, metadata)"),
+        ("Instances", "connect_vm", "Reach VM instances' ports through the control plane (Berth)"),
         ("Images", "list_images", "List save-image requests"),
         ("Images", "save_image", "Save an instance as a template image"),
         ("Registry", "get_registry_files", "Download registry files (logs)"),

@@ -112,7 +112,7 @@ actor EventLog {
                         message: error.isEmpty ? "on node \(nodeID)" : "on node \(nodeID): \(error)"
                     )
                 }
-            case .nodeCache:
+            case .nodeCache, .tunnelClosed:
                 break
             }
         }

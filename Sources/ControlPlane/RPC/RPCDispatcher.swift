@@ -73,7 +73,7 @@ struct RPCDispatcher: Sendable {
     /// dashboard session (root or OIDC with a session id), is checked on every call, so
     /// deleting the key or logging out ends it; a key's name and groups come from the store,
     /// and a dashboard OIDC user's from the session, not the bearer.
-    private func authenticate(_ claimed: Principal) async throws -> Principal {
+    func authenticate(_ claimed: Principal) async throws -> Principal {
         let dashboard = (claimed.kind == .root || claimed.kind == .oidc) && !claimed.sessionID.isEmpty
         guard claimed.kind == .apiKey || dashboard else { return claimed }
         var principal = claimed
@@ -92,15 +92,27 @@ struct RPCDispatcher: Sendable {
         return principal
     }
 
+    /// Who a principal is, as the event log names it.
+    static func actor(_ principal: Principal) -> String {
+        switch principal.kind {
+        case .root: "root"
+        case .anonymous: "anonymous"
+        case .apiKey, .certificate, .oidc: principal.name.isEmpty ? "\(principal.kind)" : principal.name
+        }
+    }
+
+    /// Authenticates a tunnel's caller as a call's, and checks `connect_vm`; returns the
+    /// principal as the control plane knows it.
+    func authorizeTunnel(_ claimed: Principal) async throws -> Principal {
+        let principal = try await authenticate(claimed)
+        try await authorizer.requireController(principal, "connect_vm")
+        return principal
+    }
+
     /// Records an audited success as `api.<method>`. `principal` is the one the control
     /// plane checked (a key's id, not what the bearer claims).
     private func audit(_ request: RPCRequest, principal: Principal, answer: [UInt8]) async {
-        let actor =
-            switch principal.kind {
-            case .root: "root"
-            case .anonymous: "anonymous"
-            case .apiKey, .certificate, .oidc: principal.name.isEmpty ? "\(principal.kind)" : principal.name
-            }
+        let actor = Self.actor(principal)
         // Field 1 of every audited body is the object's id or name (a start's ids are in the answer).
         var subject = (try? IDQuery(bytes: request.body).id) ?? ""
         if request.method == RPCCatalog.startInstances.method, let ids = try? IDList(bytes: answer) {

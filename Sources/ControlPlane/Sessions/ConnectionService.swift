@@ -20,6 +20,8 @@ struct ConnectionService: Sendable {
     let dispatcher: RPCDispatcher
     let revocations: RevocationSet
     let connections: OpenConnections
+    /// VM access tunnels between gateways and nodes.
+    let tunnels: TunnelRelay
     let logger: Logger
 
     /// Handles a frame from an idle node session on the event loop, when it needs no
@@ -43,6 +45,9 @@ struct ConnectionService: Sendable {
             session.sendInOrder(Pong(nonce: ping.nonce))
             return true
         case .pong:
+            return true
+        case .tunnelData, .tunnelWindow, .tunnelReply, .tunnelClose:
+            tunnels.fromNode(frame, session: session)
             return true
         default:
             return false
@@ -70,6 +75,7 @@ struct ConnectionService: Sendable {
         case .closed:
             mailbox.phase = .ending(nil)
             guard let session = phase.session else { return }
+            tunnels.connectionClosed(session)
             switch session.identity.role {
             case .node: await fleet.nodeDisconnected(session)
             case .gateway: await fleet.gatewayDisconnected(session)
@@ -284,6 +290,8 @@ struct ConnectionService: Sendable {
             await fleet.pullProgressed(nodeID: nodeID, try PullProgress(payload: frame.payload))
         case .imageReport:
             await fleet.imageReported(nodeID: nodeID, try ImageReport(payload: frame.payload))
+        case .tunnelData, .tunnelWindow, .tunnelReply, .tunnelClose:
+            tunnels.fromNode(frame, session: session)
         case .commandAck:
             await fleet.commandAcknowledged(nodeID: nodeID, ack: try CommandAck(payload: frame.payload))
         case .instanceEvent:
@@ -380,6 +388,13 @@ struct ConnectionService: Sendable {
             Task { [dispatcher] in
                 session.send(await dispatcher.handle(request), streamID: streamID)
             }
+        case .tunnelOpen:
+            guard !revocations.isRevoked(session.serial) else {
+                throw WireError(.unauthenticated, "certificate \(session.serial) is revoked")
+            }
+            openTunnel(try TunnelOpen(payload: frame.payload), streamID: frame.streamID, from: session)
+        case .tunnelData, .tunnelWindow, .tunnelClose:
+            tunnels.fromGateway(frame, session: session)
         case .ping:
             session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
         case .pong:
@@ -389,6 +404,32 @@ struct ConnectionService: Sendable {
             throw WireError(.forbidden, "a gateway certificate cannot speak for a node")
         default:
             throw WireError(.unexpectedMessage, "a gateway may not send \(frame.type)")
+        }
+    }
+
+    /// Authorizes a gateway's tunnel and finds the instance's node, then lets the relay open
+    /// it (or answer why not) on the gateway's stream.
+    private func openTunnel(_ request: TunnelOpen, streamID: UInt32, from session: PeerSession) {
+        Task { [dispatcher, fleet, tunnels] in
+            var user = ""
+            let target: Result<(nodeID: String, session: PeerSession), TunnelRefusal>
+            do {
+                let principal = try await dispatcher.authorizeTunnel(request.principal ?? .anonymous)
+                user = RPCDispatcher.actor(principal)
+                target = await fleet.tunnelTarget(instanceID: request.instanceID)
+            } catch let error as ControlPlaneError {
+                let status =
+                    switch error.status {
+                    case .unauthenticated: 401
+                    case .forbidden: 403
+                    case .notFound: 404
+                    default: 400
+                    }
+                target = .failure(TunnelRefusal(message: error.message, status: status))
+            } catch {
+                target = .failure(TunnelRefusal(message: "internal error", status: 500))
+            }
+            tunnels.open(request, streamID: streamID, from: session, user: user, target: target)
         }
     }
 

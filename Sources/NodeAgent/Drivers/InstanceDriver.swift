@@ -31,6 +31,10 @@ public protocol InstanceDriver: Sendable {
     func runScript(instanceID: String, script: [UInt8], timeout: Duration) async -> ScriptResult
     /// The file that holds an instance's log (the agent appends its own lines too).
     nonisolated func logURL(instanceID: String) -> URL
+    /// Where a TCP connection to the running instance's `port` goes: the VM's own address
+    /// on this node. Throws (``DriverError``) when the instance is not running here or has
+    /// no network of its own.
+    func endpoint(instanceID: String, port: Int) async throws -> (host: String, port: Int)
 }
 
 extension InstanceDriver {
@@ -39,6 +43,10 @@ extension InstanceDriver {
     public func provision(instanceID: String, template: TemplateManifest, from cache: TemplateCache) async throws {}
 
     public func contentDirectory(instanceID: String) async -> URL? { nil }
+
+    public func endpoint(instanceID: String, port: Int) async throws -> (host: String, port: Int) {
+        throw DriverError("this node's driver gives instances no network to reach")
+    }
 
     /// A per-instance file in a scratch directory.
     public nonisolated func logURL(instanceID: String) -> URL {

@@ -13,6 +13,11 @@ import Glibc
 /// again, and terminate ends it and removes the directory. Startup scripts run with `sh`
 /// in the same directory. The template's files are copied from the agent's cache into
 /// `disk/` in that directory (`DISK_DIR` for the VM command); save image uploads `disk/`.
+///
+/// Each instance gets a loopback address of its own, `127.66.x.y` (`INSTANCE_IP` for the VM
+/// command and scripts, and its `vminfo.ip`), as a VM has its own address on its host:
+/// a server the VM command runs binds there, and a tunnel to the instance's port connects
+/// there. (Linux routes all of 127.0.0.0/8 to loopback.)
 public actor ProcessDriver: InstanceDriver {
     public struct Configuration: Sendable {
         /// Working area: `instances/` lives here.
@@ -31,10 +36,15 @@ public actor ProcessDriver: InstanceDriver {
         var status: InstanceStatus
         var process: ChildProcess?
         var spec: StartSpec
+        /// The instance's own loopback address.
+        var address: String
     }
 
     public let configuration: Configuration
     var instancesByID: [String: Instance] = [:]
+    /// Loopback addresses in use, and the next one to try.
+    var addressesInUse: Set<UInt16> = []
+    var nextAddress: UInt16 = 1
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -87,14 +97,16 @@ public actor ProcessDriver: InstanceDriver {
         info.name = spec.vmName
         info.cpuCores = spec.cpuCores
         info.ramMB = spec.ramMB
+        let address = instancesByID[instanceID]?.address ?? allocateAddress()
         info.hostIP = configuration.hostIP
-        info.ip = configuration.hostIP
+        info.ip = address
         info.portForwarding = spec.options.portForwarding
         info.creationDateMicros = Self.nowMicros()
         instancesByID[instanceID] = Instance(
             status: InstanceStatus(instanceID: instanceID, state: .started),
             process: nil,
-            spec: spec
+            spec: spec,
+            address: address
         )
         return try launch(instanceID, info: info)
     }
@@ -121,7 +133,10 @@ public actor ProcessDriver: InstanceDriver {
     }
 
     public func terminate(instanceID: String) async throws {
-        if let instance = instancesByID.removeValue(forKey: instanceID) { await end(instance) }
+        if let instance = instancesByID.removeValue(forKey: instanceID) {
+            await end(instance)
+            if let index = Self.addressIndex(instance.address) { addressesInUse.remove(index) }
+        }
         try? FileManager.default.removeItem(at: directory(of: instanceID))
     }
 
@@ -132,9 +147,37 @@ public actor ProcessDriver: InstanceDriver {
             timeout: timeout,
             environment: [
                 "INSTANCE_ID": instanceID, "VM_NAME": instancesByID[instanceID]?.spec.vmName ?? "",
+                "INSTANCE_IP": instancesByID[instanceID]?.address ?? "",
                 "DISK_DIR": directory(of: instanceID).appendingPathComponent("disk").path,
             ]
         )
+    }
+
+    /// The instance's own address and `port`, while its process runs.
+    public func endpoint(instanceID: String, port: Int) throws -> (host: String, port: Int) {
+        guard let instance = instancesByID[instanceID] else { throw DriverError("no instance \(instanceID) on this node") }
+        guard instance.process != nil, instance.status.state == .started else {
+            throw DriverError("instance \(instanceID) is not running")
+        }
+        guard (1...65_535).contains(port) else { throw DriverError("port \(port) is not a TCP port") }
+        return (instance.address, port)
+    }
+
+    /// A free address of the form 127.66.x.y (x.y from 0.1 to 255.254).
+    private func allocateAddress() -> String {
+        while addressesInUse.contains(nextAddress) || nextAddress & 0xFF == 0 || nextAddress & 0xFF == 0xFF {
+            nextAddress = nextAddress == UInt16.max ? 1 : nextAddress + 1
+        }
+        let index = nextAddress
+        addressesInUse.insert(index)
+        nextAddress = nextAddress == UInt16.max ? 1 : nextAddress + 1
+        return "127.66.\(index >> 8).\(index & 0xFF)"
+    }
+
+    private static func addressIndex(_ address: String) -> UInt16? {
+        let parts = address.split(separator: ".").compactMap { UInt16($0) }
+        guard parts.count == 4 else { return nil }
+        return parts[2] << 8 | parts[3]
     }
 
     /// The instance's log: the VM process's output, the agent's lines, script output.
@@ -157,6 +200,7 @@ public actor ProcessDriver: InstanceDriver {
             directory: directory,
             environment: ProcessInfo.processInfo.environment.merging([
                 "INSTANCE_ID": instanceID, "DISK_DIR": directory.appendingPathComponent("disk").path,
+                "INSTANCE_IP": instancesByID[instanceID]?.address ?? "",
             ]) { _, new in new },
             stdin: nil,
             stdout: log,

@@ -143,6 +143,9 @@ public actor NodeAgent {
     /// Chunk bytes sent to the control plane (save image) since the agent started.
     public internal(set) var bytesUploaded = 0
 
+    /// VM access tunnels to this node's instances.
+    let tunnels: NodeTunnels
+
     public nonisolated let notifications: AsyncStream<Notification>
     let notify: AsyncStream<Notification>.Continuation
 
@@ -159,6 +162,7 @@ public actor NodeAgent {
         self.epoch = UInt64.random(in: 1...UInt64.max)
         self.backoff = configuration.backoff
         self.pathLossBackoff = configuration.pathLossBackoff
+        self.tunnels = NodeTunnels(group: group, logger: logger)
         self.cache = TemplateCache(
             root: configuration.cacheDirectory
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -197,6 +201,7 @@ public actor NodeAgent {
             }
             channel = nil
             failContentWaiters()
+            tunnels.closeAll()
             // Both backoffs restart at each connection, so their attempts are the failures since.
             let failedBefore = backoff.attempt + pathLossBackoff.attempt
             let quickly = pathLost && failedBefore < configuration.pathLossAttempts
@@ -206,6 +211,7 @@ public actor NodeAgent {
             do { try await Task.sleep(for: delay) } catch { break }
         }
         channel?.close(promise: nil)
+        tunnels.closeAll()
         notify.finish()
     }
 
@@ -409,6 +415,15 @@ public actor NodeAgent {
                     .pingIntervalChanged(intervalMillis: ack.pingIntervalMillis, deadAfterPings: ack.deadAfterPings)
                 )
             }
+        case .tunnelOpen:
+            let request = try TunnelOpen(payload: frame.payload)
+            guard let channel else { return }
+            let driver = self.driver
+            tunnels.open(request, streamID: frame.streamID, control: channel) {
+                try await driver.endpoint(instanceID: request.instanceID, port: request.port)
+            }
+        case .tunnelData, .tunnelWindow, .tunnelClose:
+            tunnels.received(frame)
         case .pong:
             break
         case .ping:
@@ -478,14 +493,17 @@ public actor NodeAgent {
                 try await startupScript(instanceID: id, options: spec.options, info: info)
             case .stop:
                 log(id, "stopping")
+                tunnels.close(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .stopping))
                 let info = try await driver.stop(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .stopped, vmInfo: info))
             case .restart:
                 log(id, "restarting")
+                tunnels.close(instanceID: id)
                 let info = try await driver.restart(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .started, vmInfo: info))
             case .terminate:
+                tunnels.close(instanceID: id)
                 try await driver.terminate(instanceID: id)
                 emit(InstanceStatus(instanceID: id, state: .terminated))
                 operations.removeValue(forKey: id)

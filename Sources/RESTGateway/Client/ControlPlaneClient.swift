@@ -1,3 +1,4 @@
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOPosix
@@ -38,6 +39,10 @@ public actor ControlPlaneClient {
     var pending: [UInt32: (continuation: CheckedContinuation<RPCResponse, any Error>, deadline: NIODeadline)] = [:]
     var connectionWaiters: [UInt64: CheckedContinuation<any Channel, any Error>] = [:]
     var nextWaiterID: UInt64 = 1
+    /// Tunnels open on the current connection, and those waiting for their answer.
+    var tunnels: [UInt32: GatewayTunnel] = [:]
+    var tunnelOpens: [UInt32: CheckedContinuation<TunnelReply, any Error>] = [:]
+    var nextTunnelID: UInt32 = 1
     /// One gateway is no herd: a short ceiling keeps its callers' 503 window short.
     var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5))
 
@@ -114,6 +119,10 @@ public actor ControlPlaneClient {
 
     private func disconnected(reason: String) {
         channel = nil
+        for (_, tunnel) in tunnels { tunnel.finish(reason) }
+        tunnels.removeAll()
+        for (_, waiter) in tunnelOpens { waiter.resume(throwing: GatewayError(.serviceUnavailable, reason)) }
+        tunnelOpens.removeAll()
         let failed = pending
         pending.removeAll()
         for (_, call) in failed {
@@ -126,6 +135,18 @@ public actor ControlPlaneClient {
         case .rpcResponse:
             let response = try RPCResponse(payload: frame.payload)
             pending.removeValue(forKey: frame.streamID)?.continuation.resume(returning: response)
+        case .tunnelData, .tunnelWindow:
+            tunnels[frame.streamID]?.received(frame)
+        case .tunnelClose:
+            tunnels.removeValue(forKey: frame.streamID)?.received(frame)
+        case .tunnelReply:
+            let reply = try TunnelReply(payload: frame.payload)
+            if let waiter = tunnelOpens.removeValue(forKey: frame.streamID) {
+                waiter.resume(returning: reply)
+            } else if reply.isOpen {
+                // Its caller gave up waiting: close it at once.
+                channel?.writeAndFlush(TunnelClose(reason: "the client left").frame(streamID: frame.streamID), promise: nil)
+            }
         case .pong:
             break
         case .ping:
@@ -196,5 +217,41 @@ public actor ControlPlaneClient {
             pending[streamID] = (continuation, deadline)
             channel.writeAndFlush(frame, promise: nil)
         }
+    }
+
+    /// Opens a tunnel to `port` on an instance, as `principal`; throws the control plane's
+    /// refusal as a ``GatewayError`` with its status (403, 404, 409, 429, 502, 503).
+    public func openTunnel(instanceID: String, port: Int, principal: Principal) async throws -> GatewayTunnel {
+        let channel = try await waitForChannel()
+        let streamID = nextTunnelID
+        nextTunnelID = nextTunnelID == UInt32.max ? 1 : nextTunnelID + 1
+        let frame = TunnelOpen(instanceID: instanceID, port: port, window: TunnelLimits.window, principal: principal)
+            .frame(streamID: streamID, allocator: channel.allocator)
+        let timer = Task { [callTimeout = configuration.callTimeout] in
+            try await Task.sleep(for: callTimeout)
+            self.expireTunnelOpen(streamID)
+        }
+        defer { timer.cancel() }
+        let reply = try await withCheckedThrowingContinuation { continuation in
+            tunnelOpens[streamID] = continuation
+            channel.writeAndFlush(frame, promise: nil)
+        }
+        guard reply.isOpen else {
+            throw GatewayError(HTTPResponse.Status(code: reply.status == 0 ? 502 : reply.status), reply.error)
+        }
+        let tunnel = GatewayTunnel(streamID: streamID, channel: channel, credit: reply.window)
+        tunnels[streamID] = tunnel
+        return tunnel
+    }
+
+    /// Forgets a closed tunnel (its end at the gateway closed it).
+    public func forget(_ tunnel: GatewayTunnel) {
+        if tunnels[tunnel.streamID] === tunnel { tunnels.removeValue(forKey: tunnel.streamID) }
+    }
+
+    private func expireTunnelOpen(_ streamID: UInt32) {
+        tunnelOpens.removeValue(forKey: streamID)?.resume(
+            throwing: GatewayError(.gatewayTimeout, "the instance's node did not answer in time")
+        )
     }
 }

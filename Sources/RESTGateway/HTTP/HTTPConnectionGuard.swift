@@ -15,6 +15,8 @@ import NIOHTTPTypes
 ///   one (or the head) within ``Deadlines/bodyInactivity``, so a `Content-Length` never met
 ///   or a chunked body that never ends cannot hold the connection. Large uploads that keep
 ///   moving are not limited.
+/// - **Tunnels** (``PortForwardRoutes``) have no body deadline: their body is a TCP stream
+///   that may rest as long as the connection it carries.
 /// - **Envelope**: a refusal written with an empty body (the HTTP parser's 400 for
 ///   malformed requests) gets the FAIL envelope instead.
 /// - **413 closes**: after a 413 the connection is closed instead of reading and discarding
@@ -36,6 +38,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     private var started = false
     private var closeAfterResponse = false
+    /// The request in progress is a tunnel.
+    private var tunnel = false
     /// The envelope to send in place of an empty error body, once its head has gone out.
     private var pendingEnvelope: ByteBuffer?
 
@@ -63,8 +67,11 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head, .body:
-            arm(context: context, deadlines.bodyInactivity)
+        case .head(let head):
+            tunnel = head.path.map { $0.hasPrefix(PortForwardRoutes.path) } ?? false
+            if tunnel { cancel() } else { arm(context: context, deadlines.bodyInactivity) }
+        case .body:
+            if !tunnel { arm(context: context, deadlines.bodyInactivity) }
         case .end:
             // The request is complete; the response has no deadline here.
             cancel()

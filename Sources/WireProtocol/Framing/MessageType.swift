@@ -1,7 +1,7 @@
 /// The message type carried in every frame header (16 bits, big-endian).
 ///
 /// Values are grouped: `0x00xx` connection control, `0x01xx` node session,
-/// `0x02xx` enrollment, `0x03xx` gateway RPC. See `docs/PROTOCOL.md`.
+/// `0x02xx` enrollment, `0x03xx` gateway RPC, `0x04xx` VM access tunnels. See `docs/PROTOCOL.md`.
 public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
@@ -37,6 +37,14 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let rpcRequest = MessageType(rawValue: 0x0301)
     public static let rpcResponse = MessageType(rawValue: 0x0302)
 
+    /// A TCP stream to an instance's port, relayed gateway → control plane → node
+    /// (see `docs/PROTOCOL.md`, "VM access tunnels"). The stream id is the tunnel's id.
+    public static let tunnelOpen = MessageType(rawValue: 0x0401)
+    public static let tunnelReply = MessageType(rawValue: 0x0402)
+    public static let tunnelData = MessageType(rawValue: 0x0403)
+    public static let tunnelWindow = MessageType(rawValue: 0x0404)
+    public static let tunnelClose = MessageType(rawValue: 0x0405)
+
     public var description: String {
         switch self {
         case .hello: "hello"
@@ -64,6 +72,11 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .enrollResponse: "enrollResponse"
         case .rpcRequest: "rpcRequest"
         case .rpcResponse: "rpcResponse"
+        case .tunnelOpen: "tunnelOpen"
+        case .tunnelReply: "tunnelReply"
+        case .tunnelData: "tunnelData"
+        case .tunnelWindow: "tunnelWindow"
+        case .tunnelClose: "tunnelClose"
         default: "type(0x\(String(rawValue, radix: 16)))"
         }
     }

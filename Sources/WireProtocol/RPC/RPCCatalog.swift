@@ -320,7 +320,8 @@ public enum RPCCatalog {
         "portalSession",
         .authenticated,
         "a key's new session ending at the TTL (60 … 86400 s) or the key's expiry; for root, a root session "
-            + "checked on every later call"
+            + "checked on every later call; for an `oidc` principal without a session, a session holding its name "
+            + "and groups, which later calls with that session id get in place of what they claim"
     )
     public static let fleetHistory = RPC<Empty, FleetHistory>(
         84,

@@ -1,0 +1,176 @@
+import AsyncHTTPClient
+import BerthTestSupport
+import ControlPlane
+import Crypto
+import Foundation
+import NIOCore
+import NodeAgent
+import RESTGateway
+import Testing
+
+/// VM access tunnels over real sockets: a process-driver instance runs a TCP echo server on
+/// its own address, and clients reach it through the gateway, the control plane and the node.
+@Suite struct TunnelTests {
+    static let root = "tunnel-root-token-0123"
+    static let echoPort = 7000
+
+    /// A TCP echo server on the instance's own address (a thread per connection).
+    static let echoServer = """
+        import os, socket, threading
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((os.environ["INSTANCE_IP"], \(echoPort)))
+        s.listen(16)
+        def serve(c):
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                c.sendall(d)
+            c.close()
+        while True:
+            c, _ = s.accept()
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+        """
+
+    /// The startup script holds Started back until the echo server listens.
+    static let waitForEcho = Data(
+        """
+        for i in $(seq 200); do (exec 3<>/dev/tcp/$INSTANCE_IP/\(echoPort)) 2>/dev/null && exit 0; sleep 0.05; done
+        exit 1
+
+        """.utf8
+    ).base64EncodedString()
+
+    struct Fleet {
+        let cp: TestControlPlane
+        let gateway: TestGateway
+        let agent: TestAgent
+        let driver: ProcessDriver
+        let events: AsyncStream<FleetEvent>
+        let http: HTTPClient
+
+        /// Starts an echo instance and waits until it is Started (its server listening).
+        func startEcho() async throws -> String {
+            let reply = try await gateway.http.send(
+                "POST",
+                "/api/v1/vm",
+                body: #"{"vmid": "\#(TestTemplates.linux)", "startup_script": "\#(TunnelTests.waitForEcho)", "script_monitoring": true}"#
+            )
+            #expect(reply.status == 200, "\(reply.text)")
+            let id = try #require((reply.json["body"] as? [String])?.first)
+            _ = try await events.instance(where: { $0.instanceID == id && $0.state == .started })
+            return id
+        }
+
+        func stop() async {
+            try? await http.shutdown()
+            await agent.stop()
+            await gateway.stop()
+            await cp.stop()
+        }
+    }
+
+    static func fleet(authorization: Bool = false) async throws -> Fleet {
+        let cp = try await TestControlPlane.start { $0.authorization = authorization }
+        try await TestTemplates.seed(cp.database)
+        let root = TestPaths.temporaryDirectory("tunnel-driver")
+        let server = root.appendingPathComponent("echo.py")
+        try Data(echoServer.utf8).write(to: server)
+        var configuration = ProcessDriver.Configuration(root: root)
+        configuration.vmCommand = "exec python3 \(server.path)"
+        configuration.maxVMCount = 4
+        let driver = ProcessDriver(configuration: configuration)
+        let agent = cp.startAgent(try await cp.enroll(name: "linux-1"), name: "linux-1", using: driver)
+        try await agent.waitConnected()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.root)
+        return Fleet(
+            cp: cp,
+            gateway: gateway,
+            agent: agent,
+            driver: driver,
+            events: cp.controlPlane.events.subscribe(),
+            http: HTTPClient(eventLoopGroupProvider: .singleton)
+        )
+    }
+
+    /// A client's end of a tunnel: what it sends goes in the request body as it is fed, and
+    /// what comes back is read from the response body.
+    struct Stream {
+        let feed: AsyncStream<ByteBuffer>.Continuation
+        let response: HTTPClientResponse
+
+        static func open(
+            _ fleet: Fleet,
+            id: String,
+            port: Int = TunnelTests.echoPort,
+            authorization: String = "Basic " + Data("root:\(TunnelTests.root)".utf8).base64EncodedString()
+        ) async throws -> Stream {
+            let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
+            var request = HTTPClientRequest(url: "\(fleet.gateway.base)/berth/v1/vm/port-forward?id=\(id)&port=\(port)")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: authorization)
+            request.body = .stream(body, length: .unknown)
+            let response = try await fleet.http.execute(request, timeout: .seconds(60))
+            return Stream(feed: feed, response: response)
+        }
+
+        /// Reads until `count` bytes came back.
+        func read(_ count: Int) async throws -> [UInt8] {
+            var received: [UInt8] = []
+            received.reserveCapacity(count)
+            for try await buffer in response.body {
+                received += buffer.readableBytesView
+                if received.count >= count { break }
+            }
+            return received
+        }
+    }
+
+    static func random(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    /// Feeds `bytes` in 64 KiB pieces.
+    static func send(_ bytes: [UInt8], on stream: Stream) {
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(offset + 65_536, bytes.count)
+            stream.feed.yield(ByteBuffer(bytes: bytes[offset..<end]))
+            offset = end
+        }
+    }
+
+    @Test func tenMebibytesEchoThroughTheTunnelByteForByte() async throws {
+        let fleet = try await Self.fleet()
+        let id = try await fleet.startEcho()
+        let vm = try #require(try await fleet.gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any])
+        #expect(((vm["vminfo"] as? [String: Any])?["ip"] as? String)?.hasPrefix("127.66.") == true)
+
+        let closed = fleet.cp.controlPlane.events.subscribe()
+        let stream = try await Stream.open(fleet, id: id)
+        #expect(stream.response.status == .ok)
+        let sent = Self.random(10 << 20)
+        Self.send(sent, on: stream)
+        let received = try await stream.read(sent.count)
+        #expect(received.count == sent.count)
+        #expect(SHA256.hash(data: received) == SHA256.hash(data: sent))
+        stream.feed.finish()
+
+        // The stream is in the event log once it ends: who, which port, the bytes, how long.
+        try await withTimeout(10, "the tunnel to close") {
+            for await event in closed { if event == .tunnelClosed(instanceID: id) { return } }
+        }
+        let logged = try #require(
+            try await fleet.gateway.http.send("GET", "/berth/v1/events?kind=tunnel.&subject=\(id)").json["body"]
+                as? [[String: Any]]
+        )
+        #expect(logged.count == 1)
+        let message = logged.first?["message"] as? String ?? ""
+        #expect(logged.first?["actor"] as? String == "root")
+        #expect(message.contains("port \(Self.echoPort)") && message.contains("\(sent.count) bytes in"), "\(message)")
+        #expect(message.contains("\(sent.count) bytes out"), "\(message)")
+        await fleet.stop()
+    }
+}
