@@ -262,6 +262,25 @@ public final class ControlPlane: Service, Sendable {
         try await fleet.deleteNode(id: id)
     }
 
+    /// An access token for one instance, as `POST /berth/v1/vm/access-token` makes them;
+    /// `issuedAt` (seconds since 1970) dates it, so tests can hold an expired one.
+    public func issueAccessToken(
+        instanceID: String,
+        ttlSeconds: Int,
+        issuer: String,
+        issuedAt: Int? = nil
+    ) async throws -> String {
+        try await connectionService.dispatcher.accessTokens.issue(
+            instanceID: instanceID,
+            ttlSeconds: ttlSeconds,
+            issuer: issuer,
+            issuedAt: issuedAt
+        ).token
+    }
+
+    /// VM access tunnels open now.
+    public var openTunnels: Int { connectionService.tunnels.count }
+
     /// Issues a gateway client certificate (the key is made here) and records it.
     public func issueGatewayIdentity(name: String, validity: Double = 365 * 86_400) async throws -> TLSIdentity {
         try await Self.issueGatewayIdentity(name: name, authority: authority, database: database, validity: validity)

@@ -89,7 +89,10 @@ struct EnvelopeMiddleware: RouterMiddleware {
             guard let credentials = BearerCredential.credentials(from: header) else {
                 throw GatewayError.authenticationRequired
             }
-            // A JWT (three base64url parts) is an OIDC token; a TAP bearer is base64 of JSON.
+            // An instance access token (`bat1.…`), checked by the control plane, opens tunnels
+            // to its instance; a JWT (three base64url parts) is an OIDC token; a TAP bearer is
+            // base64 of JSON.
+            if credentials.hasPrefix("bat1.") { return Principal(kind: .accessToken, token: credentials) }
             if OIDCVerifier.looksLikeJWT(credentials) {
                 guard let oidc else { throw GatewayError.authenticationRequired }
                 return try await oidc.principal(for: credentials)

@@ -32,6 +32,7 @@ import WireProtocol
             keys: cp.controlPlane.keys,
             authorizer: cp.controlPlane.authorizer,
             eventLog: cp.controlPlane.eventLog,
+            accessTokens: AccessTokens(database: cp.database),
             configuration: cp.controlPlane.configuration
         )
         let table = routes.table()

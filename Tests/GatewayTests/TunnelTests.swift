@@ -7,6 +7,7 @@ import NIOCore
 import NodeAgent
 import RESTGateway
 import Testing
+import _CryptoExtras
 
 /// VM access tunnels over real sockets: a process-driver instance runs a TCP echo server on
 /// its own address, and clients reach it through the gateway, the control plane and the node.
@@ -171,6 +172,119 @@ import Testing
         #expect(logged.first?["actor"] as? String == "root")
         #expect(message.contains("port \(Self.echoPort)") && message.contains("\(sent.count) bytes in"), "\(message)")
         #expect(message.contains("\(sent.count) bytes out"), "\(message)")
+        await fleet.stop()
+    }
+
+    /// Echoes `count` random bytes through `stream` and checks them.
+    static func echo(_ count: Int, through stream: Stream) async throws {
+        let sent = random(count)
+        send(sent, on: stream)
+        let received = try await stream.read(count)
+        #expect(received.count == count)
+        #expect(SHA256.hash(data: received) == SHA256.hash(data: sent))
+    }
+
+    @Test func aStalledStreamHoldsUpNoOtherAndEndsWithItsInstance() async throws {
+        let fleet = try await Self.fleet()
+        let id = try await fleet.startEcho()
+        let closed = fleet.cp.controlPlane.events.subscribe()
+        // A client that sends 8 MiB and never reads: the echo server blocks writing to it,
+        // the node stops reading its socket once the gateway's credit is used up, and the
+        // gateway stops reading the client once the node's is.
+        let stalled = try await Stream.open(fleet, id: id)
+        Self.send(Self.random(8 << 20), on: stalled)
+        // Another stream to the same instance, on the same node connection, moves 10 MiB.
+        let moving = try await Stream.open(fleet, id: id)
+        try await Self.echo(10 << 20, through: moving)
+        moving.feed.finish()
+        #expect(fleet.cp.controlPlane.openTunnels >= 1)
+
+        // Terminating the instance ends the stalled stream too.
+        #expect(try await fleet.gateway.http.send("DELETE", "/api/v1/vm", body: #"{"id": "\#(id)"}"#).status == 200)
+        try await withTimeout(20, "both tunnels to close") {
+            var ended = 0
+            for await event in closed where event == .tunnelClosed(instanceID: id) {
+                ended += 1
+                if ended == 2 { return }
+            }
+        }
+        #expect(fleet.cp.controlPlane.openTunnels == 0)
+        await fleet.stop()
+    }
+
+    @Test func anAccessTokenOpensItsOwnInstanceOnlyAndNotAfterItExpires() async throws {
+        let fleet = try await Self.fleet(authorization: true)
+        let first = try await fleet.startEcho()
+        let second = try await fleet.startEcho()
+        let granted = try await fleet.gateway.http.send(
+            "POST",
+            "/berth/v1/vm/access-token",
+            body: #"{"id": "\#(first)", "ttl": 300}"#
+        )
+        #expect(granted.status == 200, "\(granted.text)")
+        let body = try #require(granted.json["body"] as? [String: Any])
+        let token = try #require(body["token"] as? String)
+        #expect(token.hasPrefix("bat1."))
+        #expect(body["instance_id"] as? String == first)
+        let bearer = "Bearer " + token
+
+        // Its own instance: open.
+        let own = try await Stream.open(fleet, id: first, authorization: bearer)
+        #expect(own.response.status == .ok)
+        try await Self.echo(64 << 10, through: own)
+        own.feed.finish()
+        // Another instance: refused. Any API call: refused.
+        let other = try await Stream.open(fleet, id: second, authorization: bearer)
+        #expect(other.response.status == .forbidden)
+        other.feed.finish()
+        let api = try await HTTPTestClient(base: fleet.gateway.base, authorization: bearer).send("GET", "/api/v1/vm")
+        #expect(api.status == 403, "\(api.text)")
+        let minted = try await HTTPTestClient(base: fleet.gateway.base, authorization: bearer).send(
+            "POST",
+            "/berth/v1/vm/access-token",
+            body: #"{"id": "\#(second)"}"#
+        )
+        #expect(minted.status == 403, "\(minted.text)")
+
+        // Expired (issued 700 s ago for 600 s), or tampered with: 401.
+        let expired = try await fleet.cp.controlPlane.issueAccessToken(
+            instanceID: first,
+            ttlSeconds: 600,
+            issuer: "root",
+            issuedAt: Int(Date().timeIntervalSince1970) - 700
+        )
+        let late = try await Stream.open(fleet, id: first, authorization: "Bearer " + expired)
+        #expect(late.response.status == .unauthorized)
+        late.feed.finish()
+        let forged = try await Stream.open(fleet, id: first, authorization: bearer + "x")
+        #expect(forged.response.status == .unauthorized)
+        forged.feed.finish()
+
+        // Under authorization, a key without connect_vm may neither tunnel nor mint tokens.
+        let viewers = try await fleet.gateway.http.send(
+            "POST",
+            "/admin/api/v1/permission/group",
+            body: #"{"name": "viewers", "permissions": ["list_vms"]}"#
+        )
+        #expect(viewers.status == 200)
+        let created = try await fleet.gateway.http.send(
+            "POST",
+            "/api/v1/apikey",
+            body: #"{"id": "viewer", "ttl": 3600, "groups": ["viewers"]}"#
+        )
+        let privateBase64 = try #require(created.json["body"] as? String)
+        let privateDER = try #require(Data(base64Encoded: privateBase64))
+        let privateKey = try _RSA.Encryption.PrivateKey(derRepresentation: privateDER)
+        let data = try await TAPTests.handshake(
+            HTTPTestClient(base: fleet.gateway.base, authorization: nil),
+            id: "viewer",
+            key: privateKey
+        )
+        let session = try JSONSerialization.data(withJSONObject: data)
+        let key = "Bearer " + session.base64EncodedString()
+        let refused = try await Stream.open(fleet, id: first, authorization: key)
+        #expect(refused.response.status == .forbidden)
+        refused.feed.finish()
         await fleet.stop()
     }
 }

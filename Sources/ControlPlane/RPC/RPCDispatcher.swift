@@ -13,6 +13,7 @@ struct RPCDispatcher: Sendable {
     let keys: KeyStore
     let authorizer: Authorizer
     let eventLog: EventLog
+    let accessTokens: AccessTokens
     let configuration: ControlPlaneConfiguration
     let logger: Logger
     /// Whether storage is in a full episode, so that it is logged once, not per request.
@@ -26,13 +27,16 @@ struct RPCDispatcher: Sendable {
         configuration: ControlPlaneConfiguration,
         logger: Logger
     ) {
+        let accessTokens = AccessTokens(database: fleet.database)
         self.handlers = RPCRoutes(
             fleet: fleet,
             keys: keys,
             authorizer: authorizer,
             eventLog: eventLog,
+            accessTokens: accessTokens,
             configuration: configuration
         ).table()
+        self.accessTokens = accessTokens
         self.keys = keys
         self.authorizer = authorizer
         self.eventLog = eventLog
@@ -74,6 +78,11 @@ struct RPCDispatcher: Sendable {
     /// deleting the key or logging out ends it; a key's name and groups come from the store,
     /// and a dashboard OIDC user's from the session, not the bearer.
     func authenticate(_ claimed: Principal) async throws -> Principal {
+        // An access token opens tunnels to its instance (``authorizeTunnel(_:instanceID:)``)
+        // and makes no call at all.
+        if claimed.kind == .accessToken {
+            throw ControlPlaneError(.forbidden, "Permission denied: an access token only opens tunnels to its instance")
+        }
         let dashboard = (claimed.kind == .root || claimed.kind == .oidc) && !claimed.sessionID.isEmpty
         guard claimed.kind == .apiKey || dashboard else { return claimed }
         var principal = claimed
@@ -98,12 +107,22 @@ struct RPCDispatcher: Sendable {
         case .root: "root"
         case .anonymous: "anonymous"
         case .apiKey, .certificate, .oidc: principal.name.isEmpty ? "\(principal.kind)" : principal.name
+        case .accessToken: "access token from \(principal.name)"
         }
     }
 
-    /// Authenticates a tunnel's caller as a call's, and checks `connect_vm`; returns the
-    /// principal as the control plane knows it.
-    func authorizeTunnel(_ claimed: Principal) async throws -> Principal {
+    /// Authenticates a tunnel's caller as a call's, and checks `connect_vm`, or that an
+    /// access token is for this instance; returns the principal as the control plane knows it.
+    func authorizeTunnel(_ claimed: Principal, instanceID: String) async throws -> Principal {
+        if claimed.kind == .accessToken {
+            guard let claims = await accessTokens.verify(claimed.token) else {
+                throw ControlPlaneError(.unauthenticated, "Authentication Required")
+            }
+            guard claims.i == instanceID else {
+                throw ControlPlaneError(.forbidden, "Permission denied: this access token is for another instance")
+            }
+            return Principal(kind: .accessToken, name: claims.u)
+        }
         let principal = try await authenticate(claimed)
         try await authorizer.requireController(principal, "connect_vm")
         return principal

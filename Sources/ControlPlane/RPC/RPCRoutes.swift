@@ -11,6 +11,7 @@ struct RPCRoutes: Sendable {
     let keys: KeyStore
     let authorizer: Authorizer
     let eventLog: EventLog
+    let accessTokens: AccessTokens
     let configuration: ControlPlaneConfiguration
 
     /// Every handler. A test checks that this covers ``RPCCatalog/all`` exactly.
@@ -180,6 +181,16 @@ struct RPCRoutes: Sendable {
         table.on(RPCCatalog.endSession) { [keys] _, principal in
             if !principal.sessionID.isEmpty { await keys.end(sessionID: principal.sessionID) }
             return Empty()
+        }
+        table.on(RPCCatalog.createAccessToken) { [fleet, accessTokens] request, principal in
+            guard await fleet.instance(id: request.instanceID) != nil else {
+                throw ControlPlaneError.notFound("No such instance \(request.instanceID)")
+            }
+            return try await accessTokens.issue(
+                instanceID: request.instanceID,
+                ttlSeconds: request.ttlSeconds,
+                issuer: RPCDispatcher.actor(principal)
+            )
         }
         table.on(RPCCatalog.portalSecret) { [fleet] _, _ in
             PortalSecret(secret: try await fleet.database.secret("portal-cookie-secret") { RandomID.bytes(32) })

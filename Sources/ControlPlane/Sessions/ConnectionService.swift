@@ -414,7 +414,10 @@ struct ConnectionService: Sendable {
             var user = ""
             let target: Result<(nodeID: String, session: PeerSession), TunnelRefusal>
             do {
-                let principal = try await dispatcher.authorizeTunnel(request.principal ?? .anonymous)
+                let principal = try await dispatcher.authorizeTunnel(
+                    request.principal ?? .anonymous,
+                    instanceID: request.instanceID
+                )
                 user = RPCDispatcher.actor(principal)
                 target = await fleet.tunnelTarget(instanceID: request.instanceID)
             } catch let error as ControlPlaneError {

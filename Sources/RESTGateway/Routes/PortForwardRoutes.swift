@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -18,7 +19,32 @@ struct PortForwardRoutes {
 
     let client: ControlPlaneClient
 
+    /// An access token's answer.
+    struct AccessTokenJSON: Encodable {
+        let token: String
+        let instance_id: String
+        let expires: String
+    }
+
     func register(on router: Router<GatewayContext>) {
+        // `{"id": <instance>, "ttl": <seconds, default 600>}`: a token for that instance only.
+        router.post("/berth/v1/vm/access-token") { request, context -> Response in
+            let json = try await RequestJSON.read(request)
+            guard let id = try json.string("id"), !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }
+            let ttl = try json.int("ttl") ?? 600
+            guard (60...86_400).contains(ttl) else {
+                throw GatewayError(.badRequest, "ttl must be 60 to 86400 seconds")
+            }
+            let grant: AccessTokenGrant = try await client.rpc(
+                RPCCatalog.createAccessToken,
+                principal: context.principal,
+                body: AccessTokenRequest(instanceID: id, ttlSeconds: ttl)
+            )
+            let expires = Date(timeIntervalSince1970: Double(grant.expiresMicros) / 1_000_000)
+            return AnkaJSON.ok(
+                AccessTokenJSON(token: grant.token, instance_id: id, expires: expires.formatted(.iso8601))
+            )
+        }
         router.post(RouterPath(stringLiteral: Self.path)) { request, context -> Response in
             let query = request.uri.queryParameters
             guard let id = query.get("id"), !id.isEmpty else { throw GatewayError(.badRequest, "id is required") }

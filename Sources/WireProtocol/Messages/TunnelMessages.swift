@@ -129,3 +129,58 @@ public enum TunnelLimits {
     /// The most bytes one ``MessageType/tunnelData`` frame carries.
     public static let maxDataFrame = 32 * 1024
 }
+
+/// Body of ``RPCCatalog/createAccessToken``: a token that opens tunnels to one instance.
+public struct AccessTokenRequest: WireCodable, Equatable {
+    public var instanceID: String
+    /// How long the token works (60 … 86400 s).
+    public var ttlSeconds: Int
+
+    public init(instanceID: String, ttlSeconds: Int) {
+        self.instanceID = instanceID
+        self.ttlSeconds = ttlSeconds
+    }
+
+    public func encode(to w: inout PayloadWriter) {
+        w.write(1, instanceID)
+        w.write(2, ttlSeconds)
+    }
+
+    public init(from r: inout PayloadReader) throws {
+        self.init(instanceID: "", ttlSeconds: 0)
+        while let tag = try r.next() {
+            switch tag.number {
+            case 1: instanceID = try r.string(tag)
+            case 2: ttlSeconds = try r.int(tag)
+            default: try r.skip(tag)
+            }
+        }
+    }
+}
+
+/// Answer of ``RPCCatalog/createAccessToken``.
+public struct AccessTokenGrant: WireCodable, Equatable {
+    public var token: String
+    public var expiresMicros: Int
+
+    public init(token: String, expiresMicros: Int) {
+        self.token = token
+        self.expiresMicros = expiresMicros
+    }
+
+    public func encode(to w: inout PayloadWriter) {
+        w.write(1, token)
+        w.write(2, expiresMicros)
+    }
+
+    public init(from r: inout PayloadReader) throws {
+        self.init(token: "", expiresMicros: 0)
+        while let tag = try r.next() {
+            switch tag.number {
+            case 1: token = try r.string(tag)
+            case 2: expiresMicros = try r.int(tag)
+            default: try r.skip(tag)
+            }
+        }
+    }
+}

@@ -13,6 +13,9 @@ public struct Principal: WireCodable, Equatable {
         case certificate = 4
         /// An OpenID Connect token the gateway verified: the user and groups are its claims.
         case oidc = 5
+        /// An instance access token (`token`), checked by the control plane: it opens
+        /// tunnels to its one instance and does nothing else.
+        case accessToken = 6
     }
 
     public var kind: Kind

@@ -348,6 +348,15 @@ public enum RPCCatalog {
         "the deployment's 32-byte cookie-signing secret, made once"
     )
 
+    public static let createAccessToken = RPC<AccessTokenRequest, AccessTokenGrant>(
+        89,
+        "createAccessToken",
+        .controller("connect_vm"),
+        audited: true,
+        "a token that opens tunnels to that one running instance, and nothing else, until it expires "
+            + "(60 … 86400 s)"
+    )
+
     /// Every method.
     public static let all: [RPCDescriptor] = [
         status.descriptor,
@@ -369,7 +378,7 @@ public enum RPCCatalog {
         listDistributions.descriptor, cancelDistribution.descriptor, removeTemplateFromNodes.descriptor,
         registryDisk.descriptor, saveImage.descriptor, listImageRequests.descriptor,
         portalSession.descriptor, fleetHistory.descriptor, watchFleet.descriptor, instanceHistory.descriptor,
-        endSession.descriptor, portalSecret.descriptor,
+        endSession.descriptor, portalSecret.descriptor, createAccessToken.descriptor,
     ]
 
     /// The descriptors by number.
