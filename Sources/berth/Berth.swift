@@ -8,7 +8,7 @@ struct Berth: AsyncParsableCommand {
         abstract: "A control plane for fleets of build and VM hosts, speaking the Anka Build Cloud API.",
         subcommands: [
             Dev.self, ControlPlaneCommand.self, GatewayCommand.self, NodeCommand.self, CACommand.self,
-            TokenCommand.self, SimCommand.self,
+            TokenCommand.self, SimCommand.self, VMCommand.self,
         ]
     )
 }

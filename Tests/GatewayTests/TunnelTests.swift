@@ -4,6 +4,7 @@ import ControlPlane
 import Crypto
 import Foundation
 import NIOCore
+import NIOPosix
 import NodeAgent
 import RESTGateway
 import Testing
@@ -285,6 +286,37 @@ import _CryptoExtras
         let refused = try await Stream.open(fleet, id: first, authorization: key)
         #expect(refused.response.status == .forbidden)
         refused.feed.finish()
+        await fleet.stop()
+    }
+
+    /// `berth vm port-forward` as a subprocess: a local port that reaches the instance's.
+    @Test func theCLIForwardsALocalPortToTheInstance() async throws {
+        let fleet = try await Self.fleet()
+        let id = try await fleet.startEcho()
+        let cli = try BerthProcess([
+            "vm", "port-forward", id, "0:\(Self.echoPort)", "--gateway", fleet.gateway.base, "--token", Self.root,
+        ])
+        let line = try await cli.line(containing: "forwarding 127.0.0.1:")
+        let port = try #require(Int(line.split(separator: ":")[1].split(separator: " ")[0]))
+        for round in 0..<2 {
+            let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            let sent = Self.random((1 << 20) + round)
+            try await connection.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(bytes: sent))
+                var received: [UInt8] = []
+                for try await buffer in inbound {
+                    received += buffer.readableBytesView
+                    if received.count >= sent.count { break }
+                }
+                #expect(received == sent, "round \(round)")
+            }
+        }
+        await cli.stop()
         await fleet.stop()
     }
 }
