@@ -33,6 +33,9 @@ public struct DevCluster: Sendable {
         public var resourceManagement = false
         /// Run each instance as a real host process (the `process` driver) instead of simulating it.
         public var processDriver = false
+        /// With the process driver: the command each instance runs (`sh -c`); the driver's
+        /// default (a process that stays up) when `nil`.
+        public var vmCommand: String?
         /// OIDC bearer tokens on the REST API (`--oidc-issuer`); off when `nil`.
         public var oidc: OIDCConfiguration?
 
@@ -136,6 +139,7 @@ public struct DevCluster: Sendable {
                     var process = ProcessDriver.Configuration(root: nodeDirectory)
                     process.vlans = driverConfiguration.vlans
                     process.usbDevices = driverConfiguration.usbDevices
+                    if let command = options.vmCommand { process.vmCommand = command }
                     driver = ProcessDriver(configuration: process)
                 } else {
                     driver = SimulatedDriver(configuration: driverConfiguration)

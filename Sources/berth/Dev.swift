@@ -54,6 +54,9 @@ struct Dev: AsyncParsableCommand {
     )
     var processNodes = false
 
+    @Option(help: "With --process-nodes: the command each instance runs (sh -c; $INSTANCE_IP is its own address).")
+    var vmCommand: String?
+
     @OptionGroup var oidc: OIDCOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
@@ -88,6 +91,7 @@ struct Dev: AsyncParsableCommand {
         options.authorization = authorization || resourceManagement
         options.resourceManagement = resourceManagement
         options.processDriver = processNodes
+        options.vmCommand = vmCommand
         options.macRange = macPoolSize == 0 ? nil : 0x001C_4200_0000...(0x001C_4200_0000 + UInt64(macPoolSize) - 1)
         let cluster = DevCluster(options: options)
         try await RunService.run(label: "berth.dev") {

@@ -63,12 +63,15 @@ final class ConnectionMailbox: Sendable {
         }
     }
 
-    /// The node session, when nothing waits and no drain task runs: a frame that needs no
-    /// suspension can then be handled where it arrived without overtaking anything.
-    func idleNodeSession() -> PeerSession? {
+    /// The node or gateway session, when nothing waits and no drain task runs: a frame that
+    /// needs no suspension can then be handled where it arrived without overtaking anything.
+    func idleSession() -> PeerSession? {
         state.withLock { state in
-            guard !state.draining, case .node(let session) = state.phase else { return nil }
-            return session
+            guard !state.draining else { return nil }
+            switch state.phase {
+            case .node(let session), .gateway(let session): return session
+            case .opening, .ending: return nil
+            }
         }
     }
 

@@ -24,11 +24,20 @@ struct ConnectionService: Sendable {
     let tunnels: TunnelRelay
     let logger: Logger
 
-    /// Handles a frame from an idle node session on the event loop, when it needs no
-    /// suspension: pings, pongs, and heartbeats that do not change whether the node is
-    /// updating. `false` leaves the frame to the drain task (which also refuses it if it is
-    /// malformed).
+    /// Handles a frame from an idle session on the event loop, when it needs no suspension:
+    /// a node's pings, pongs, and heartbeats that do not change whether it is updating, and
+    /// tunnel frames from nodes and gateways. `false` leaves the frame to the drain task
+    /// (which also refuses it if it is malformed or not the peer's to send).
     func handleInline(_ frame: Frame, from session: PeerSession) -> Bool {
+        if session.identity.role == .gateway {
+            switch frame.type {
+            case .tunnelData, .tunnelWindow, .tunnelClose:
+                tunnels.fromGateway(frame, session: session)
+                return true
+            default:
+                return false
+            }
+        }
         switch frame.type {
         case .heartbeat:
             guard let heartbeat = try? Heartbeat(payload: frame.payload) else { return false }

@@ -4,8 +4,9 @@ import WireProtocol
 
 /// The last handler of an accepted connection: it serves the connection's frames.
 ///
-/// Frames that need no suspension on an idle node session (heartbeats, pings and pongs,
-/// most of what a fleet sends) are handled here on the event loop. Everything else goes
+/// Frames that need no suspension on an idle session (a node's heartbeats, pings and pongs,
+/// most of what a fleet sends, and tunnel frames either way) are handled here on the event
+/// loop. Everything else goes
 /// through the connection's ``ConnectionMailbox`` to a drain task that exists only while
 /// there is work, so a waiting session holds no task and no async frames.
 final class PeerConnectionHandler: ChannelDuplexHandler {
@@ -28,7 +29,7 @@ final class PeerConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        if let session = mailbox.idleNodeSession(), service.handleInline(frame, from: session) { return }
+        if let session = mailbox.idleSession(), service.handleInline(frame, from: session) { return }
         post(.frame(frame), channel: context.channel)
     }
 
