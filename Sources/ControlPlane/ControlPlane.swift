@@ -101,7 +101,15 @@ public final class ControlPlane: Service, Sendable {
             ),
             revocations: revocations,
             connections: OpenConnections(),
-            tunnels: TunnelRelay(eventLog: eventLog, events: fleet.events, logger: logger),
+            tunnels: TunnelRelay(
+                limits: .init(
+                    perNode: configuration.maxTunnelsPerNode,
+                    perInstance: configuration.maxTunnelsPerInstance
+                ),
+                eventLog: eventLog,
+                events: fleet.events,
+                logger: logger
+            ),
             logger: logger
         )
         // Every start is a new command epoch, so that ids a restored database issues again

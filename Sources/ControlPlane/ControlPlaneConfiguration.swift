@@ -51,6 +51,10 @@ public struct ControlPlaneConfiguration: Sendable {
     public var handshakeStallAge: Double = 2
     /// Largest frame payload accepted, checked from the header.
     public var maxFramePayload: Int = 4 * 1024 * 1024
+    /// VM access tunnels open at once to one node's instances.
+    public var maxTunnelsPerNode = 64
+    /// VM access tunnels open at once to one instance.
+    public var maxTunnelsPerInstance = 16
     /// How long a TAP secret from `/tap/v1/hand` can be traded at `/tap/v1/shake`.
     public var tapSecretTTL: Double = 180
     /// Absolute lifetime of a TAP session.

@@ -7,6 +7,8 @@ import NIOCore
 import NIOPosix
 import NodeAgent
 import RESTGateway
+import TLSTransport
+import WireProtocol
 import Testing
 import _CryptoExtras
 
@@ -73,8 +75,14 @@ import _CryptoExtras
         }
     }
 
-    static func fleet(authorization: Bool = false) async throws -> Fleet {
-        let cp = try await TestControlPlane.start { $0.authorization = authorization }
+    static func fleet(
+        authorization: Bool = false,
+        configure: (inout ControlPlaneConfiguration) -> Void = { _ in }
+    ) async throws -> Fleet {
+        let cp = try await TestControlPlane.start {
+            $0.authorization = authorization
+            configure(&$0)
+        }
         try await TestTemplates.seed(cp.database)
         let root = TestPaths.temporaryDirectory("tunnel-driver")
         let server = root.appendingPathComponent("echo.py")
@@ -317,6 +325,129 @@ import _CryptoExtras
             }
         }
         await cli.stop()
+        await fleet.stop()
+    }
+
+    @Test func capsAndRefusalsAnswerWithTheirStatusAndMessage() async throws {
+        let fleet = try await Self.fleet { $0.maxTunnelsPerInstance = 2 }
+        let id = try await fleet.startEcho()
+        let closed = fleet.cp.controlPlane.events.subscribe()
+        let first = try await Stream.open(fleet, id: id)
+        let second = try await Stream.open(fleet, id: id)
+        #expect(first.response.status == .ok && second.response.status == .ok)
+        let third = try await Stream.open(fleet, id: id)
+        #expect(third.response.status == .tooManyRequests)
+        let refusal = try await third.response.body.collect(upTo: 1 << 16)
+        #expect(String(buffer: refusal).contains("too many tunnels"), "\(String(buffer: refusal))")
+        third.feed.finish()
+        // One closes: there is room again.
+        first.feed.finish()
+        try await withTimeout(10, "a tunnel to close") {
+            for await event in closed where event == .tunnelClosed(instanceID: id) { return }
+        }
+        let again = try await Stream.open(fleet, id: id)
+        #expect(again.response.status == .ok)
+        try await Self.echo(1024, through: again)
+        again.feed.finish()
+        second.feed.finish()
+
+        let cases: [(String, Int, UInt, String)] = [
+            (id, 0, 400, "port must be"),
+            ("no-such-instance", 22, 404, "No such instance"),
+            (id, 1, 502, "refused the connection"),
+        ]
+        for (instance, port, status, message) in cases {
+            let stream = try await Stream.open(fleet, id: instance, port: port)
+            #expect(stream.response.status.code == status, "\(instance):\(port)")
+            let body = String(buffer: try await stream.response.body.collect(upTo: 1 << 16))
+            #expect(body.contains(message) && body.contains("FAIL"), "\(body)")
+            stream.feed.finish()
+        }
+        await fleet.stop()
+
+        // A simulated node's instances have no network: the node says so.
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let agent = cp.startAgent(try await cp.enroll(name: "sim-1"), name: "sim-1")
+        try await agent.waitConnected()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.root)
+        let events = cp.controlPlane.events.subscribe()
+        let started = try await gateway.http.send("POST", "/api/v1/vm", body: #"{"vmid": "\#(TestTemplates.linux)"}"#)
+        let simulated = try #require((started.json["body"] as? [String])?.first)
+        _ = try await events.instance(where: { $0.instanceID == simulated && $0.state == .started })
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let plain = Fleet(cp: cp, gateway: gateway, agent: agent, driver: fleet.driver, events: events, http: http)
+        let refused = try await Stream.open(plain, id: simulated, port: 22)
+        #expect(refused.response.status == .conflict)
+        let body = String(buffer: try await refused.response.body.collect(upTo: 1 << 16))
+        #expect(body.contains("no network"), "\(body)")
+        refused.feed.finish()
+        await plain.stop()
+    }
+
+    /// A gateway that sends past the credit it was granted loses that tunnel, not its
+    /// connection; a malformed tunnel frame closes its connection only.
+    @Test func aGatewayThatOverrunsItsCreditLosesTheTunnelNotTheConnection() async throws {
+        let fleet = try await Self.fleet()
+        let id = try await fleet.startEcho()
+        let identity = try await fleet.cp.controlPlane.issueGatewayIdentity(name: "hostile")
+        let connection = try await RawConnections.framed(
+            port: fleet.cp.port,
+            identity: identity,
+            trustRoot: fleet.cp.authority.certificate
+        )
+        try await connection.executeThenClose { inbound, outbound in
+            var frames = inbound.makeAsyncIterator()
+            _ = try await ControlPlaneHandshake.greet(connection.channel, frames: &frames, hello: Hello())
+            try await outbound.write(
+                TunnelOpen(instanceID: id, port: Self.echoPort, window: 1 << 20, principal: .root).frame(streamID: 9)
+            )
+            var window = 0
+            while let frame = try await frames.next() {
+                if frame.type == .tunnelReply {
+                    let reply = try TunnelReply(payload: frame.payload)
+                    #expect(reply.isOpen, "\(reply.error)")
+                    window = reply.window
+                    break
+                }
+            }
+            #expect(window == TunnelLimits.window)
+            // Twice the window, without waiting for credit.
+            let chunk = ByteBuffer(repeating: 7, count: TunnelLimits.maxDataFrame)
+            for _ in 0..<(2 * window / TunnelLimits.maxDataFrame) {
+                try await outbound.write(Frame(type: .tunnelData, streamID: 9, payload: chunk))
+            }
+            var reason = ""
+            while let frame = try await frames.next() {
+                if frame.type == .tunnelClose, frame.streamID == 9 {
+                    reason = try TunnelClose(payload: frame.payload).reason
+                    break
+                }
+            }
+            #expect(reason.contains("past the tunnel's window"), "\(reason)")
+            // The connection is still served.
+            try await outbound.write(Ping(nonce: 42).frame())
+            while let frame = try await frames.next() {
+                if frame.type == .pong {
+                    #expect(try Pong(payload: frame.payload).nonce == 42)
+                    break
+                }
+            }
+            // A malformed open closes this connection (with an error frame), nothing else.
+            try await outbound.write(
+                Frame(type: .tunnelOpen, streamID: 10, payload: ByteBuffer(bytes: [0x0A, 0xFF]))
+            )
+            var sawError = false
+            while let frame = try await frames.next() {
+                if frame.type == .error { sawError = true }
+            }
+            #expect(sawError)
+        }
+        #expect(fleet.cp.controlPlane.openTunnels == 0)
+        // The real gateway still tunnels.
+        let stream = try await Stream.open(fleet, id: id)
+        try await Self.echo(4096, through: stream)
+        stream.feed.finish()
         await fleet.stop()
     }
 }

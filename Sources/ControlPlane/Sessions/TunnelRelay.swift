@@ -140,8 +140,8 @@ final class TunnelRelay: Sendable {
         )
     }
 
-    /// A frame a gateway sent on an open tunnel. Returns `false` for a tunnel frame it may
-    /// not send (data past its credit): the tunnel is then closed at both ends.
+    /// A frame a gateway sent on an open tunnel. Data past the gateway's credit closes the
+    /// tunnel at both ends.
     func fromGateway(_ frame: Frame, session: PeerSession) {
         let end = End(connectionID: session.connectionID, streamID: frame.streamID)
         switch frame.type {
