@@ -40,12 +40,20 @@ struct PortForwarder: Sendable {
         }
     }
 
-    /// Carries one connection on stdin and stdout (ssh's ProxyCommand).
+    /// Carries one connection on stdin and stdout (ssh's ProxyCommand), which must be pipes
+    /// or sockets, as ssh gives them: a regular file or a terminal cannot be waited on.
     func runOnStandardStreams() async throws {
-        let connection = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
-                channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
-            }
+        let connection: Connection
+        do {
+            connection = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .takingOwnershipOfDescriptors(input: 0, output: 1) { channel in
+                    channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
+                }
+        } catch {
+            throw PortForwardError(
+                "--stdio needs stdin and stdout to be pipes or sockets, as ssh's ProxyCommand gives them (\(error))"
+            )
+        }
         await forward(connection)
     }
 
@@ -77,4 +85,10 @@ struct PortForwarder: Sendable {
             FileHandle.standardError.write(Data("port-forward: \(error)\n".utf8))
         }
     }
+}
+
+/// A port-forward that cannot start, said plainly.
+struct PortForwardError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
