@@ -5,6 +5,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import NodeAgent
 import RESTGateway
 import TLSTransport
@@ -119,14 +120,17 @@ import _CryptoExtras
             _ fleet: Fleet,
             id: String,
             port: Int = TunnelTests.echoPort,
-            authorization: String = "Basic " + Data("root:\(TunnelTests.root)".utf8).base64EncodedString()
+            authorization: String = "Basic " + Data("root:\(TunnelTests.root)".utf8).base64EncodedString(),
+            base: String? = nil,
+            http: HTTPClient? = nil
         ) async throws -> Stream {
             let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
-            var request = HTTPClientRequest(url: "\(fleet.gateway.base)/berth/v1/vm/port-forward?id=\(id)&port=\(port)")
+            let base = base ?? fleet.gateway.base
+            var request = HTTPClientRequest(url: "\(base)/berth/v1/vm/port-forward?id=\(id)&port=\(port)")
             request.method = .POST
             request.headers.add(name: "Authorization", value: authorization)
             request.body = .stream(body, length: .unknown)
-            let response = try await fleet.http.execute(request, timeout: .seconds(60))
+            let response = try await (http ?? fleet.http).execute(request, timeout: .seconds(60))
             return Stream(feed: feed, response: response)
         }
 
@@ -471,6 +475,29 @@ import _CryptoExtras
         let stream = try await Stream.open(fleet, id: id)
         try await Self.echo(4096, through: stream)
         stream.feed.finish()
+        await fleet.stop()
+    }
+
+    /// Over HTTPS the stream is an HTTP/2 stream (ALPN), full duplex.
+    @Test func overHTTPSTheTunnelIsAnHTTP2Stream() async throws {
+        let fleet = try await Self.fleet()
+        let id = try await fleet.startEcho()
+        let pki = try TestWebPKI()
+        let server = try pki.server(name: "gateway")
+        let tls = try GatewayTLS.load(certificatePath: server.certificate, keyPath: server.key, clientCAPath: nil)
+        let secure = try await TestGateway.start(fleet.cp, rootToken: Self.root, name: "gw-tls", tls: tls)
+        var trust = TLSConfiguration.makeClientConfiguration()
+        trust.trustRoots = .file(pki.caPath)
+        var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = trust
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let stream = try await Stream.open(fleet, id: id, base: "https://127.0.0.1:\(secure.port)", http: http)
+        #expect(stream.response.status == .ok)
+        #expect(stream.response.version == .http2)
+        try await Self.echo(1 << 20, through: stream)
+        stream.feed.finish()
+        try await http.shutdown()
+        await secure.stop()
         await fleet.stop()
     }
 }
