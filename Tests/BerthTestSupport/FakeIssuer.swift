@@ -44,6 +44,9 @@ public final class FakeIssuer: Sendable {
     /// The published keys; the first one signs.
     public let keys = Mutex<[Key]>([Key(kid: "k1", privateKey: ES256PrivateKey())])
     public let jwksFetches = Mutex(0)
+    public let discoveryFetches = Mutex(0)
+    /// When set, the discovery document answers 503 (an issuer having an outage).
+    public let down = Mutex(false)
     /// Who the authorization endpoint signs in.
     public let signInAs = Mutex<(name: String, groups: [String])>(("alice", []))
     /// The query of the last authorization request.
@@ -67,7 +70,9 @@ public final class FakeIssuer: Sendable {
     public func start() async throws {
         let router = Router()
         router.get("/.well-known/openid-configuration") { _, _ -> Response in
-            Self.json([
+            self.discoveryFetches.withLock { $0 += 1 }
+            if self.down.withLock({ $0 }) { return Response(status: .serviceUnavailable) }
+            return Self.json([
                 "issuer": self.issuer, "jwks_uri": self.issuer + "/jwks", "token_endpoint": self.issuer + "/token",
                 "authorization_endpoint": self.issuer + "/authorize",
                 "grant_types_supported": ["client_credentials", "authorization_code"],

@@ -155,4 +155,31 @@ import Testing
         await cp.stop()
         await issuer.stop()
     }
+
+    /// While the issuer is down and no keys are cached, tokens get 503 at once: the gateway
+    /// asks the issuer again once per refresh interval, not once per request.
+    @Test func whileTheIssuerIsDownItIsAskedOncePerIntervalNotPerRequest() async throws {
+        let issuer = FakeIssuer()
+        try await issuer.start()
+        issuer.down.withLock { $0 = true }
+        let cp = try await TestControlPlane.start()
+        let gateway = try await Self.gateway(cp, issuer)
+        let token = try await issuer.sign()
+        for _ in 0..<5 {
+            let reply = try await Self.client(gateway, token).send("GET", "/api/v1/vm")
+            #expect(reply.status == 503, "\(reply.text)")
+            #expect((reply.json["message"] as? String)?.contains("answered 503") == true, "\(reply.text)")
+        }
+        #expect(issuer.discoveryFetches.withLock { $0 } == 1)
+
+        // With no interval to wait out, the next request after the issuer is back succeeds.
+        let eager = try await Self.gateway(cp, issuer, keyRefreshInterval: 0)
+        #expect(try await Self.client(eager, token).send("GET", "/api/v1/vm").status == 503)
+        issuer.down.withLock { $0 = false }
+        #expect(try await Self.client(eager, token).send("GET", "/api/v1/vm").status == 200)
+        await eager.stop()
+        await gateway.stop()
+        await cp.stop()
+        await issuer.stop()
+    }
 }

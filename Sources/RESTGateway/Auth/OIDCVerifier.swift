@@ -21,6 +21,10 @@ public actor OIDCVerifier {
     private var keys: JWTKeyCollection?
     private var knownKeyIDs: Set<String> = []
     private var lastFetch: ContinuousClock.Instant?
+    /// The last failed fetch of the key set, and why: while the issuer is down and no keys
+    /// are cached, tokens get that 503 at once for ``OIDCConfiguration/keyRefreshInterval``
+    /// instead of every request waiting on the issuer again.
+    private var lastFailure: (at: ContinuousClock.Instant, error: GatewayError)?
 
     public init(configuration: OIDCConfiguration, http: HTTPClient = .shared) {
         self.configuration = configuration
@@ -91,7 +95,9 @@ public actor OIDCVerifier {
     func discovery(refresh: Bool = false) async throws -> OIDCDiscovery {
         if let discovered, !refresh { return discovered }
         let url = configuration.normalizedIssuer + "/.well-known/openid-configuration"
-        guard let object = (try? JSONSerialization.jsonObject(with: try await fetchJSON(url))) as? [String: Any],
+        // Fetched outside `try?`: an issuer that is down must say so, not pass for a bad document.
+        let document = try await fetchJSON(url)
+        guard let object = (try? JSONSerialization.jsonObject(with: document)) as? [String: Any],
             let jwksURI = object["jwks_uri"] as? String
         else { throw GatewayError(.serviceUnavailable, "the OIDC issuer's discovery document has no jwks_uri") }
         let fresh = OIDCDiscovery(
@@ -105,12 +111,25 @@ public actor OIDCVerifier {
 
     private func keySet(refresh: Bool) async throws -> JWTKeyCollection {
         if let keys, !refresh { return keys }
-        lastFetch = ContinuousClock.now
-        let jwksURI = try await discovery(refresh: true).jwksURI
-        let published = try await fetchJSON(jwksURI)
-        guard let jwks = try? JSONDecoder().decode(JWKS.self, from: published) else {
-            throw GatewayError(.serviceUnavailable, "the OIDC issuer's key set at \(jwksURI) is not a JWKS")
+        if keys == nil, let failure = lastFailure,
+            ContinuousClock.now - failure.at < .seconds(configuration.keyRefreshInterval)
+        {
+            throw failure.error
         }
+        lastFetch = ContinuousClock.now
+        let jwks: JWKS
+        do {
+            let jwksURI = try await discovery(refresh: true).jwksURI
+            let published = try await fetchJSON(jwksURI)
+            guard let decoded = try? JSONDecoder().decode(JWKS.self, from: published) else {
+                throw GatewayError(.serviceUnavailable, "the OIDC issuer's key set at \(jwksURI) is not a JWKS")
+            }
+            jwks = decoded
+        } catch let error as GatewayError {
+            lastFailure = (ContinuousClock.now, error)
+            throw error
+        }
+        lastFailure = nil
         let fresh = JWTKeyCollection()
         var added: Set<String> = []
         // No key is a default, so a token is checked only against the key its `kid` names;
