@@ -190,18 +190,8 @@ actor KeyStore {
     /// the same key, its own lifetime (at most a day, and never past the key's expiry).
     func portalSession(keyID: String, ttlSeconds: Int) async throws -> PortalSessionGrant {
         let key = try await liveKey(keyID)
-        let nowMicros = BerthDatabase.nowMicros()
-        let wanted = Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
-        let lifetime = min(wanted, key.expiresAt - nowMicros)
-        let now = clock.now
-        if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
-        let token = Base64URL.encode(Data(RandomID.bytes(32)))
-        let sessionID = RandomID.uuid()
-        sessions[sessionID] = Session(keyID: keyID, tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
-        return PortalSessionGrant(
-            session: TAPSession(userName: keyID, token: token, sessionID: sessionID),
-            expiresMicros: Int(nowMicros + lifetime)
-        )
+        let lifetime = min(Self.dashboardLifetime(ttlSeconds), key.expiresAt - BerthDatabase.nowMicros())
+        return dashboardSession(keyID: keyID, userName: keyID, lifetime: lifetime, oidc: nil)
     }
 
     /// Whose a session is.
@@ -216,30 +206,40 @@ actor KeyStore {
     /// A dashboard session for the root token (the gateway checked the token): revocable,
     /// so that logout ends it on every gateway, which a signed cookie alone could not do.
     func rootPortalSession(ttlSeconds: Int) -> PortalSessionGrant {
-        dashboardSession(ttlSeconds: ttlSeconds, oidc: nil)
+        dashboardSession(keyID: "", userName: "root", lifetime: Self.dashboardLifetime(ttlSeconds), oidc: nil)
     }
 
     /// A dashboard session for a user the gateway signed in at the OIDC issuer (it checked
     /// the ID token): revocable like a root one, and holding the user's name and groups, so
     /// the cookie carries only the session.
     func oidcPortalSession(for user: Principal, ttlSeconds: Int) -> PortalSessionGrant {
-        dashboardSession(ttlSeconds: ttlSeconds, oidc: Principal(kind: .oidc, name: user.name, groups: user.groups))
+        dashboardSession(
+            keyID: "",
+            userName: user.name,
+            lifetime: Self.dashboardLifetime(ttlSeconds),
+            oidc: Principal(kind: .oidc, name: user.name, groups: user.groups)
+        )
     }
 
-    private func dashboardSession(ttlSeconds: Int, oidc: Principal?) -> PortalSessionGrant {
-        let lifetime = Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
+    /// A dashboard session's lifetime in microseconds: the TTL asked for, within 60 s … a day.
+    private static func dashboardLifetime(_ ttlSeconds: Int) -> Int64 {
+        Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
+    }
+
+    /// A new session of `lifetime` microseconds, kept as the hash of its token.
+    private func dashboardSession(keyID: String, userName: String, lifetime: Int64, oidc: Principal?) -> PortalSessionGrant {
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
         let token = Base64URL.encode(Data(RandomID.bytes(32)))
         let sessionID = RandomID.uuid()
         sessions[sessionID] = Session(
-            keyID: "",
+            keyID: keyID,
             tokenHash: Self.hash(token),
             expires: now + .microseconds(lifetime),
             oidc: oidc
         )
         return PortalSessionGrant(
-            session: TAPSession(userName: oidc?.name ?? "root", token: token, sessionID: sessionID),
+            session: TAPSession(userName: userName, token: token, sessionID: sessionID),
             expiresMicros: Int(BerthDatabase.nowMicros() + lifetime)
         )
     }

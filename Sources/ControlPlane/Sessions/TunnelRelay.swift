@@ -288,8 +288,8 @@ final class TunnelRelay: Sendable {
 
     /// The event-log record of a tunnel that ended.
     private func record(_ tunnel: Tunnel, reason: String) {
-        let seconds = Double((ContinuousClock.now - tunnel.opened).components.attoseconds) / 1e18
-            + Double((ContinuousClock.now - tunnel.opened).components.seconds)
+        let elapsed = (ContinuousClock.now - tunnel.opened).components
+        let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         let message =
             "port \(tunnel.port) on node \(tunnel.nodeID) by \(tunnel.user): \(tunnel.toNode) bytes in, "
             + "\(tunnel.toGateway) bytes out, \(String(format: "%.1f", seconds)) s (\(reason))"

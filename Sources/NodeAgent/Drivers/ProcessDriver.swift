@@ -36,8 +36,10 @@ public actor ProcessDriver: InstanceDriver {
         var status: InstanceStatus
         var process: ChildProcess?
         var spec: StartSpec
-        /// The instance's own loopback address.
-        var address: String
+        /// Which loopback address is the instance's own (``ProcessDriver/address(_:)``).
+        var addressIndex: UInt16
+
+        var address: String { ProcessDriver.address(addressIndex) }
     }
 
     public let configuration: Configuration
@@ -97,7 +99,8 @@ public actor ProcessDriver: InstanceDriver {
         info.name = spec.vmName
         info.cpuCores = spec.cpuCores
         info.ramMB = spec.ramMB
-        let address = instancesByID[instanceID]?.address ?? allocateAddress()
+        let addressIndex = instancesByID[instanceID]?.addressIndex ?? allocateAddress()
+        let address = Self.address(addressIndex)
         info.hostIP = configuration.hostIP
         info.ip = address
         info.portForwarding = spec.options.portForwarding
@@ -106,7 +109,7 @@ public actor ProcessDriver: InstanceDriver {
             status: InstanceStatus(instanceID: instanceID, state: .started),
             process: nil,
             spec: spec,
-            address: address
+            addressIndex: addressIndex
         )
         return try launch(instanceID, info: info)
     }
@@ -135,7 +138,7 @@ public actor ProcessDriver: InstanceDriver {
     public func terminate(instanceID: String) async throws {
         if let instance = instancesByID.removeValue(forKey: instanceID) {
             await end(instance)
-            if let index = Self.addressIndex(instance.address) { addressesInUse.remove(index) }
+            addressesInUse.remove(instance.addressIndex)
         }
         try? FileManager.default.removeItem(at: directory(of: instanceID))
     }
@@ -163,22 +166,19 @@ public actor ProcessDriver: InstanceDriver {
         return (instance.address, port)
     }
 
-    /// A free address of the form 127.66.x.y (x.y from 0.1 to 255.254).
-    private func allocateAddress() -> String {
+    /// A free address index (1 … 65534, neither x.0 nor x.255 as the last byte).
+    private func allocateAddress() -> UInt16 {
         while addressesInUse.contains(nextAddress) || nextAddress & 0xFF == 0 || nextAddress & 0xFF == 0xFF {
             nextAddress = nextAddress == UInt16.max ? 1 : nextAddress + 1
         }
         let index = nextAddress
         addressesInUse.insert(index)
         nextAddress = nextAddress == UInt16.max ? 1 : nextAddress + 1
-        return "127.66.\(index >> 8).\(index & 0xFF)"
+        return index
     }
 
-    private static func addressIndex(_ address: String) -> UInt16? {
-        let parts = address.split(separator: ".").compactMap { UInt16($0) }
-        guard parts.count == 4 else { return nil }
-        return parts[2] << 8 | parts[3]
-    }
+    /// The loopback address of an index: 127.66.x.y.
+    static func address(_ index: UInt16) -> String { "127.66.\(index >> 8).\(index & 0xFF)" }
 
     /// The instance's log: the VM process's output, the agent's lines, script output.
     public nonisolated func logURL(instanceID: String) -> URL {

@@ -41,7 +41,7 @@ public actor ControlPlaneClient {
     var nextWaiterID: UInt64 = 1
     /// Tunnels open on the current connection, and those waiting for their answer.
     var tunnels: [UInt32: GatewayTunnel] = [:]
-    var tunnelOpens: [UInt32: CheckedContinuation<TunnelReply, any Error>] = [:]
+    var tunnelOpens: [UInt32: (continuation: CheckedContinuation<TunnelReply, any Error>, deadline: NIODeadline)] = [:]
     var nextTunnelID: UInt32 = 1
     /// One gateway is no herd: a short ceiling keeps its callers' 503 window short.
     var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5))
@@ -121,7 +121,7 @@ public actor ControlPlaneClient {
         channel = nil
         for (_, tunnel) in tunnels { tunnel.finish(reason) }
         tunnels.removeAll()
-        for (_, waiter) in tunnelOpens { waiter.resume(throwing: GatewayError(.serviceUnavailable, reason)) }
+        for (_, open) in tunnelOpens { open.continuation.resume(throwing: GatewayError(.serviceUnavailable, reason)) }
         tunnelOpens.removeAll()
         let failed = pending
         pending.removeAll()
@@ -141,8 +141,8 @@ public actor ControlPlaneClient {
             tunnels.removeValue(forKey: frame.streamID)?.received(frame)
         case .tunnelReply:
             let reply = try TunnelReply(payload: frame.payload)
-            if let waiter = tunnelOpens.removeValue(forKey: frame.streamID) {
-                waiter.resume(returning: reply)
+            if let open = tunnelOpens.removeValue(forKey: frame.streamID) {
+                open.continuation.resume(returning: reply)
             } else if reply.isOpen {
                 // Its caller gave up waiting: close it at once.
                 channel?.writeAndFlush(TunnelClose(reason: "the client left").frame(streamID: frame.streamID), promise: nil)
@@ -166,14 +166,20 @@ public actor ControlPlaneClient {
         }
     }
 
-    /// Answers calls past their deadline with `unavailable`. Runs on the ping loop's tick,
-    /// so no call needs a timer of its own; the timeout is honoured to within one interval.
+    /// Answers calls (and tunnel opens) past their deadline. Runs on the ping loop's tick,
+    /// so none needs a timer of its own; the timeout is honoured to within one interval.
     private func expireOverdueCalls() {
         let now = NIODeadline.now()
         for (streamID, call) in pending where call.deadline <= now {
             pending.removeValue(forKey: streamID)
             call.continuation.resume(
                 returning: RPCResponse(status: .unavailable, message: "the control plane did not answer in time")
+            )
+        }
+        for (streamID, open) in tunnelOpens where open.deadline <= now {
+            tunnelOpens.removeValue(forKey: streamID)
+            open.continuation.resume(
+                throwing: GatewayError(.gatewayTimeout, "the instance's node did not answer in time")
             )
         }
     }
@@ -227,13 +233,10 @@ public actor ControlPlaneClient {
         nextTunnelID = nextTunnelID == UInt32.max ? 1 : nextTunnelID + 1
         let frame = TunnelOpen(instanceID: instanceID, port: port, window: TunnelLimits.window, principal: principal)
             .frame(streamID: streamID, allocator: channel.allocator)
-        let timer = Task { [callTimeout = configuration.callTimeout] in
-            try await Task.sleep(for: callTimeout)
-            self.expireTunnelOpen(streamID)
-        }
-        defer { timer.cancel() }
+        // Expired with the calls, by the ping loop's sweep (``expireOverdueCalls()``).
+        let deadline = NIODeadline.now() + TimeAmount(configuration.callTimeout)
         let reply = try await withCheckedThrowingContinuation { continuation in
-            tunnelOpens[streamID] = continuation
+            tunnelOpens[streamID] = (continuation, deadline)
             channel.writeAndFlush(frame, promise: nil)
         }
         guard reply.isOpen else {
@@ -247,11 +250,5 @@ public actor ControlPlaneClient {
     /// Forgets a closed tunnel (its end at the gateway closed it).
     public func forget(_ tunnel: GatewayTunnel) {
         if tunnels[tunnel.streamID] === tunnel { tunnels.removeValue(forKey: tunnel.streamID) }
-    }
-
-    private func expireTunnelOpen(_ streamID: UInt32) {
-        tunnelOpens.removeValue(forKey: streamID)?.resume(
-            throwing: GatewayError(.gatewayTimeout, "the instance's node did not answer in time")
-        )
     }
 }
