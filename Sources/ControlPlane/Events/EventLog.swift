@@ -23,6 +23,9 @@ actor EventLog {
 
     static let flushDelay: Duration = .milliseconds(20)
 
+    /// The batch being written, if any; the next write waits for it (``flush()``).
+    private var lastWrite: Task<Void, Never>?
+
     init(database: BerthDatabase, logger: Logger) {
         self.database = database
         self.logger = logger
@@ -40,12 +43,30 @@ actor EventLog {
         }
     }
 
-    /// Writes what is buffered now.
+    /// Writes what is buffered now, and returns once it and every earlier batch are written.
+    ///
+    /// Writes are chained: a flush that finds the buffer empty while an earlier batch is
+    /// still being written waits for that write, so a query that flushes first always sees
+    /// every event recorded before it (across the write's `await`, another flush could
+    /// otherwise take an empty buffer and return early).
     func flush() async {
         flushScheduled = false
         let batch = buffer
         buffer = []
-        guard !batch.isEmpty else { return }
+        let previous = lastWrite
+        guard !batch.isEmpty else {
+            await previous?.value
+            return
+        }
+        let write = Task {
+            await previous?.value
+            await self.write(batch)
+        }
+        lastWrite = write
+        await write.value
+    }
+
+    private func write(_ batch: [EventLogRow]) async {
         do {
             try await database.appendEvents(batch)
             generation &+= 1
