@@ -41,6 +41,10 @@ public final class ControlPlane: Service, Sendable {
     let connectionService: ConnectionService
     /// Caps and deadlines for connections that have not authenticated yet.
     public let admission: ConnectionAdmission
+    /// The series `--metrics-port` serves (``scrapeMetrics()``).
+    public let metrics = ControlPlaneMetrics()
+    /// Handshake failures already added to the counter, so each scrape adds what is new.
+    let reportedHandshakeFailures = Mutex(0)
 
     /// Loads state from `database` (revocations, nodes) and prepares to serve.
     public init(
@@ -77,6 +81,7 @@ public final class ControlPlane: Service, Sendable {
             revocations: revocations,
             events: events,
             permissions: authorizer.resourceManagement ? permissions : nil,
+            metrics: metrics,
             logger: logger
         )
         self.fleet = fleet
@@ -97,6 +102,7 @@ public final class ControlPlane: Service, Sendable {
                 authorizer: authorizer,
                 eventLog: eventLog,
                 configuration: configuration,
+                metrics: metrics,
                 logger: logger
             ),
             revocations: revocations,

@@ -36,6 +36,8 @@ public struct DevCluster: Sendable {
         /// With the process driver: the command each instance runs (`sh -c`); the driver's
         /// default (a process that stays up) when `nil`.
         public var vmCommand: String?
+        /// The control plane's Prometheus endpoint on loopback (0: a free port; `nil`: off).
+        public var metricsPort: Int? = 0
         /// OIDC bearer tokens on the REST API (`--oidc-issuer`); off when `nil`.
         public var oidc: OIDCConfiguration?
 
@@ -50,6 +52,8 @@ public struct DevCluster: Sendable {
         public var dataDirectory: URL
         public var caPin: CAPin
         public var nodeIDs: [String]
+        /// The control plane's metrics port, when served.
+        public var metricsPort: Int?
     }
 
     public let options: Options
@@ -101,6 +105,18 @@ public struct DevCluster: Sendable {
 
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await controlPlane.run() }
+            var metricsPort: Int?
+            if let port = options.metricsPort {
+                let endpoint = MetricsEndpoint(controlPlane: controlPlane, port: port, logger: Logger(label: "berth.metrics"))
+                let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+                group.addTask {
+                    defer { continuation.finish() }
+                    try await endpoint.run { continuation.yield($0) }
+                }
+                var iterator = ports.makeAsyncIterator()
+                guard let bound = await iterator.next() else { return }
+                metricsPort = bound
+            }
 
             var agents: [NodeAgent] = []
             for index in 1...max(1, options.nodes) {
@@ -201,7 +217,8 @@ public struct DevCluster: Sendable {
                     rootToken: rootToken,
                     dataDirectory: directory.url,
                     caPin: controlPlane.authority.pin,
-                    nodeIDs: nodeIDs
+                    nodeIDs: nodeIDs,
+                    metricsPort: metricsPort
                 )
             )
         }

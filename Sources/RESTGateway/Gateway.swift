@@ -58,6 +58,8 @@ public struct Gateway: Sendable {
     let guesses: RootTokenGuesses
     /// Checks OIDC tokens, keeping the issuer's keys between requests.
     let oidc: OIDCVerifier?
+    /// The series served at `/metrics`.
+    public let metrics = GatewayMetrics()
 
     public init(
         configuration: GatewayConfiguration,
@@ -81,6 +83,7 @@ public struct Gateway: Sendable {
     public func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         let portal = makePortal()
+        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         router.add(
             middleware: EnvelopeMiddleware(
                 authenticator: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),
@@ -92,6 +95,7 @@ public struct Gateway: Sendable {
         )
         router.add(middleware: PortalKeyMiddleware(keyring: portal.keyring))
         HealthRoutes(client: client).register(on: router)
+        MetricsRoutes(client: client, metrics: metrics).register(on: router)
         AuthConfigRoutes(oidc: configuration.oidc).register(on: router)
         InstanceRoutes(
             client: client,

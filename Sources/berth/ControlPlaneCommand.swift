@@ -68,6 +68,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "TLS handshakes in progress at once; past it new connections wait in the accept queue.")
     var maxHandshakes = 512
 
+    @Option(help: "Serve Prometheus metrics at http://<metrics-address>:<port>/metrics (0 picks a free port); off when unset.")
+    var metricsPort: Int?
+
+    @Option(help: "Address of the metrics listener; keep it on loopback or a monitoring network.")
+    var metricsAddress = "127.0.0.1"
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
@@ -112,6 +118,29 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             authority: try directory.loadAuthority(),
             serverIdentity: try directory.loadServerIdentity()
         )
-        try await RunService.run(label: "berth.controlplane") { try await controlPlane.run() }
+        let metrics = metricsPort.map {
+            MetricsEndpoint(
+                controlPlane: controlPlane,
+                host: metricsAddress,
+                port: $0,
+                logger: Logger(label: "berth.metrics")
+            )
+        }
+        try await RunService.run(label: "berth.controlplane") {
+            try await withThrowingDiscardingTaskGroup { group in
+                if let metrics {
+                    group.addTask {
+                        try await metrics.run { port in
+                            Logger(label: "berth.metrics").info(
+                                "metrics listening",
+                                metadata: ["url": "http://\(metrics.host):\(port)/metrics"]
+                            )
+                        }
+                    }
+                }
+                try await controlPlane.run()
+                group.cancelAll()
+            }
+        }
     }
 }

@@ -59,6 +59,9 @@ struct Dev: AsyncParsableCommand {
 
     @OptionGroup var oidc: OIDCOptions
 
+    @Option(help: "Port of the control plane's Prometheus endpoint on loopback (0 picks a free one).")
+    var metricsPort = 0
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "notice"
 
@@ -92,6 +95,7 @@ struct Dev: AsyncParsableCommand {
         options.resourceManagement = resourceManagement
         options.processDriver = processNodes
         options.vmCommand = vmCommand
+        options.metricsPort = metricsPort
         options.macRange = macPoolSize == 0 ? nil : 0x001C_4200_0000...(0x001C_4200_0000 + UInt64(macPoolSize) - 1)
         let cluster = DevCluster(options: options)
         try await RunService.run(label: "berth.dev") {
@@ -111,6 +115,7 @@ struct Dev: AsyncParsableCommand {
             "  Root token      \(endpoints.rootToken ?? "(authentication off)")",
             "  Control plane   127.0.0.1:\(endpoints.controlPlanePort)  CA \(endpoints.caPin)",
             "  Data directory  \(endpoints.dataDirectory.path)",
+            "  Metrics         \(endpoints.metricsPort.map { "http://127.0.0.1:\($0)/metrics (control plane), " } ?? "")\(url)/metrics (gateway)",
             "  Nodes           \(endpoints.nodeIDs.count) \(processNodes ? "running host processes" : "simulated"): \(endpoints.nodeIDs.joined(separator: ", "))",
             "",
             "Templates (vmid  name  arch  tags):",

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Persistence
 import WireProtocol
 
@@ -31,6 +32,7 @@ extension Fleet {
     /// no suspension, so no change can come between the decision and its record.
     func runSchedulingPass() async {
         guard !instances.queued.isEmpty else { return }
+        let clock = ContinuousClock()
         var allowed: [String: Set<String>] = [:]
         if let permissions {
             let names = Set(instances.queued.compactMap { instances[$0]?.permissionGroup }).filter { !$0.isEmpty }
@@ -50,6 +52,7 @@ extension Fleet {
         }
         pending.sort { ($0.priority, $0.crTime, $0.id) < ($1.priority, $1.crTime, $1.id) }
         if pending.count > 10_000 { pending.removeLast(pending.count - 10_000) }
+        let began = clock.now
         refreshSchedulingView()
         // Decoded once per pass: the USB device group each waiting instance asked for.
         let usbWanted = Dictionary(
@@ -107,7 +110,10 @@ extension Fleet {
             )
             placed.append(row.id)
             commandNodes.insert(placement.nodeID)
+            metrics.queueWait.recordMicroseconds(max(0, now - row.crTime))
         }
+        metrics.placementPass.record(duration: clock.now - began)
+        metrics.placements.increment(by: placed.count)
         // Watchers learn why an instance waits as soon as the reason changes.
         var reasonsChanged: [String] = []
         for (id, reason) in decision.waiting {

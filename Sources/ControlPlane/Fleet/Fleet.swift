@@ -29,6 +29,7 @@ actor Fleet {
     /// Set when resource management is on: limits placement per permission group.
     let permissions: PermissionStore?
     let registry: Registry
+    let metrics: ControlPlaneMetrics
 
     /// Every enrolled node.
     var nodes = NodeKeyedTable<NodeRow>()
@@ -80,14 +81,16 @@ actor Fleet {
         revocations: RevocationSet,
         events: FleetEventHub,
         permissions: PermissionStore? = nil,
+        metrics: ControlPlaneMetrics = ControlPlaneMetrics(),
         logger: Logger
     ) {
+        self.metrics = metrics
         let contentRoot =
             configuration.contentDirectory
             ?? URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("chunks")
         self.registry = Registry(database: database, content: ContentStore(root: contentRoot, database: database))
-        self.journal = FleetJournal(store: database, logger: logger)
-        self.creator = InstanceCreator(store: database, drawMACs: configuration.macRange != nil)
+        self.journal = FleetJournal(store: database, logger: logger, metrics: metrics)
+        self.creator = InstanceCreator(store: database, drawMACs: configuration.macRange != nil, metrics: metrics)
         self.events = events
         self.history = FleetSampleRing(capacity: Int(3600 / max(1, configuration.historyInterval)))
         self.permissions = permissions

@@ -43,11 +43,13 @@ final class FleetJournal: Sendable {
 
     private let store: any FleetStore
     private let logger: Logger
+    private let metrics: ControlPlaneMetrics?
     private let state = Mutex(State())
 
-    init(store: any FleetStore, logger: Logger) {
+    init(store: any FleetStore, logger: Logger, metrics: ControlPlaneMetrics? = nil) {
         self.store = store
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Queues `change` behind every change appended before it and returns at once.
@@ -122,7 +124,10 @@ final class FleetJournal: Sendable {
             }
             guard let batch else { break }
             do {
+                let clock = ContinuousClock()
+                let began = clock.now
                 try await store.commit(batch.changes)
+                metrics?.recordCommit(.journal, changes: batch.changes.count, duration: clock.now - began)
                 backoff = .milliseconds(100)
                 let ready = state.withLock { state in
                     state.committed = batch.through

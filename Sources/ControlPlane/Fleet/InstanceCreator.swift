@@ -22,11 +22,13 @@ final class InstanceCreator: Sendable {
 
     private let store: any FleetStore
     private let drawMACs: Bool
+    private let metrics: ControlPlaneMetrics?
     private let state = Mutex(State())
 
-    init(store: any FleetStore, drawMACs: Bool) {
+    init(store: any FleetStore, drawMACs: Bool, metrics: ControlPlaneMetrics? = nil) {
         self.store = store
         self.drawMACs = drawMACs
+        self.metrics = metrics
     }
 
     /// Stores `rows` as new instances, in the next creation transaction; returns them as
@@ -60,7 +62,10 @@ final class InstanceCreator: Sendable {
             }
             if batch.isEmpty { return }
             do {
+                let clock = ContinuousClock()
+                let began = clock.now
                 let results = try await store.insertInstanceGroups(batch.map(\.rows), drawMACs: drawMACs)
+                metrics?.recordCommit(.instances, changes: batch.count, duration: clock.now - began)
                 for (index, request) in batch.enumerated() {
                     guard index < results.count else {
                         request.continuation.resume(throwing: PersistenceError(.conflict, "the store gave no result"))

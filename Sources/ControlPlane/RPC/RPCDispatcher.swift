@@ -16,6 +16,7 @@ struct RPCDispatcher: Sendable {
     let accessTokens: AccessTokens
     let configuration: ControlPlaneConfiguration
     let logger: Logger
+    let metrics: ControlPlaneMetrics
     /// Whether storage is in a full episode, so that it is logged once, not per request.
     let storage = StorageAlarm()
 
@@ -25,6 +26,7 @@ struct RPCDispatcher: Sendable {
         authorizer: Authorizer,
         eventLog: EventLog,
         configuration: ControlPlaneConfiguration,
+        metrics: ControlPlaneMetrics,
         logger: Logger
     ) {
         let accessTokens = AccessTokens(database: fleet.database)
@@ -42,9 +44,23 @@ struct RPCDispatcher: Sendable {
         self.eventLog = eventLog
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 
+    /// Answers `request`, and records its time and any error status.
     func handle(_ request: RPCRequest) async -> RPCResponse {
+        let clock = ContinuousClock()
+        let began = clock.now
+        let response = await answer(request)
+        metrics.recordRPC(
+            method: request.method,
+            status: response.status == .ok ? nil : response.status,
+            duration: clock.now - began
+        )
+        return response
+    }
+
+    private func answer(_ request: RPCRequest) async -> RPCResponse {
         guard let handler = handlers[request.method] else {
             return RPCResponse(status: .notImplemented, message: "unknown method \(request.method.rawValue)")
         }

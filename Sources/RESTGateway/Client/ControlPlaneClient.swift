@@ -59,6 +59,9 @@ public actor ControlPlaneClient {
     /// `true` while a welcomed connection is up.
     public var isConnected: Bool { channel != nil }
 
+    /// Tunnels open on the current connection.
+    public var openTunnels: Int { tunnels.count }
+
     /// Keeps the connection up until the task is cancelled.
     public func run() async {
         while !Task.isCancelled {

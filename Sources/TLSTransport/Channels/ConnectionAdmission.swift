@@ -80,6 +80,8 @@ public final class ConnectionAdmission: Sendable {
         public var acceptPauses = 0
         /// Handshakes closed because they stalled while the gate was full.
         public var stalled = 0
+        /// Connections that closed (or were closed) before their TLS handshake finished.
+        public var handshakeFailures = 0
 
         /// The counters that only grow, to tell whether anything happened since a reading.
         public var admissionCounters: [Int] {
@@ -242,6 +244,10 @@ public final class ConnectionAdmission: Sendable {
         }
     }
 
+    func recordHandshakeFailure() {
+        state.withLock { $0.statistics.handshakeFailures += 1 }
+    }
+
     func recordTimeout() {
         state.withLock { $0.statistics.timedOut += 1 }
     }
@@ -361,6 +367,7 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func finish(authenticated: Bool) {
+        if phase == .handshaking, !authenticated { admission.recordHandshakeFailure() }
         deadline?.cancel()
         deadline = nil
         phase = .done
