@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -141,6 +142,7 @@ let package = Package(
             name: "berth",
             dependencies: [
                 "DevCluster",
+                "Telemetry",
                 "ControlPlane",
                 "RESTGateway",
                 "NodeAgent",
@@ -213,7 +215,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "BerthTestSupport", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence",
-                "WireProtocol",
+                "WireProtocol", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

@@ -83,7 +83,7 @@ public struct Gateway: Sendable {
     public func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         let portal = makePortal()
-        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
+        router.add(middleware: RequestTelemetryMiddleware(metrics: metrics, logger: logger))
         router.add(
             middleware: EnvelopeMiddleware(
                 authenticator: configuration.rootToken.map(RootTokenAuthenticator.init(token:)),

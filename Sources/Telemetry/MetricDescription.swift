@@ -1,3 +1,10 @@
+extension Duration {
+    /// Milliseconds, with microseconds as the fraction: for log lines.
+    public var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds / 1_000_000_000_000) / 1000
+    }
+}
+
 /// One series family a Berth process exposes: its Prometheus name, help text, kind and,
 /// for histograms, buckets. Each process declares its families once (``MetricsRegistry``
 /// takes the list), so a name always carries the same help and buckets wherever it is

@@ -65,6 +65,8 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "notice"
 
+    @OptionGroup var logFormatOption: LogFormatOption
+
     func validate() throws {
         if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
         guard (0...1).contains(failureRate) else { throw ValidationError("--failure-rate must be between 0 and 1") }
@@ -78,7 +80,7 @@ struct Dev: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .notice)
+        LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .notice, format: logFormatOption.logFormat)
         // Every session holds a descriptor: take the hard limit, not the default 1,024.
         ProcessLimits.raiseOpenFileLimit()
         var options = DevCluster.Options()

@@ -46,6 +46,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Log level.")
     var logLevel = "info"
 
+    @OptionGroup var logFormatOption: LogFormatOption
+
     func validate() throws {
         if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -55,7 +57,7 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+        LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info, format: logFormatOption.logFormat)
         // Every session holds a descriptor: take the hard limit, not the default 1,024.
         ProcessLimits.raiseOpenFileLimit()
         let directory = URL(directoryPath: certDir)

@@ -102,8 +102,10 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Log level.")
         var logLevel = "info"
 
+        @OptionGroup var logFormatOption: LogFormatOption
+
         func run() async throws {
-            LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info)
+            LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info, format: logFormatOption.logFormat)
             // Every session holds a descriptor: take the hard limit, not the default 1,024.
             ProcessLimits.raiseOpenFileLimit()
             guard driver == "simulated" || driver == "process" else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Telemetry
 
 /// `host:port` parsing shared by the subcommands.
 struct HostPort: ExpressibleByArgument, Sendable {
@@ -20,16 +21,39 @@ struct HostPort: ExpressibleByArgument, Sendable {
 }
 
 enum LogSetup {
-    /// Logs to stderr at `level` (BERTH_LOG_LEVEL overrides).
-    static func bootstrap(_ level: Logger.Level) {
-        let resolved =
-            ProcessInfo.processInfo.environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
+    /// Logs to stderr at `level` (BERTH_LOG_LEVEL overrides), as text or one JSON object
+    /// per line (`--log-format json`, or BERTH_LOG_FORMAT).
+    static func bootstrap(_ level: Logger.Level, format: LogFormat = .text) {
+        let environment = ProcessInfo.processInfo.environment
+        let resolved = environment["BERTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
+        let format = environment["BERTH_LOG_FORMAT"].flatMap(LogFormat.init(rawValue:)) ?? format
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = resolved
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = resolved
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = resolved
+                return handler
+            }
         }
     }
+}
+
+/// How logs are written.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// swift-log's line format, for people.
+    case text
+    /// One JSON object per line, for log shippers.
+    case json
+}
+
+/// `--log-format`, shared by the commands that run services.
+struct LogFormatOption: ParsableArguments {
+    @Option(help: "Log format: text, or json (one object per line).")
+    var logFormat: LogFormat = .text
 }
 
 extension URL {

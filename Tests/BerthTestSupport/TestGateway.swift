@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RESTGateway
 import WireProtocol
 
@@ -23,6 +24,7 @@ public final class TestGateway: Sendable {
         rootToken: String? = nil,
         name: String = "gw",
         tls: GatewayTLS? = nil,
+        logger: Logger? = nil,
         configure: (inout GatewayConfiguration) -> Void = { _ in }
     ) async throws -> TestGateway {
         let identity = try await cp.controlPlane.issueGatewayIdentity(name: name)
@@ -40,7 +42,11 @@ public final class TestGateway: Sendable {
         configuration.rootToken = rootToken
         configuration.tls = tls
         configure(&configuration)
-        let gateway = Gateway(configuration: configuration, client: client, logger: TestLogging.logger("gateway"))
+        let gateway = Gateway(
+            configuration: configuration,
+            client: client,
+            logger: logger ?? TestLogging.logger("gateway")
+        )
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await gateway.run { port in continuation.yield(port) } }
         var iterator = ports.makeAsyncIterator()
@@ -86,6 +92,8 @@ public struct HTTPTestClient: Sendable {
         public var status: Int
         public var data: Data
         public var contentType: String
+        /// Response headers, names lowercased.
+        public var headers: [String: String] = [:]
 
         /// The body as a JSON object (the envelope).
         public var json: [String: Any] {
@@ -115,7 +123,11 @@ public struct HTTPTestClient: Sendable {
         return Reply(
             status: http.statusCode,
             data: data,
-            contentType: http.value(forHTTPHeaderField: "Content-Type") ?? ""
+            contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "",
+            headers: Dictionary(
+                http.allHeaderFields.map { ("\($0.key)".lowercased(), "\($0.value)") },
+                uniquingKeysWith: { first, _ in first }
+            )
         )
     }
 }

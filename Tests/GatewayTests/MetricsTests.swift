@@ -165,3 +165,48 @@ enum RawTCP {
         try await channel.closeFuture.get()
     }
 }
+
+/// One start followed from the gateway's log to the control plane's by its request id.
+@Suite struct RequestIDTests {
+    @Test func aStartCarriesItsRequestIDFromTheGatewayLogToTheControlPlaneLog() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        let node = cp.startAgent(try await cp.enroll(name: "traced"), name: "traced")
+        try await node.waitConnected()
+        let gatewayLogs = LogCapture(level: .info)
+        let gateway = try await TestGateway.start(cp, logger: gatewayLogs.logger("berth.gateway"))
+
+        // The caller's own id is kept.
+        let started = try await gateway.http.send(
+            "POST",
+            "/api/v1/vm",
+            body: #"{"vmid":"\#(TestTemplates.linux)"}"#,
+            headers: ["X-Request-ID": "ci-job-42.start"]
+        )
+        let id = try #require((started.json["body"] as? [String])?.first)
+        #expect(started.headers["x-request-id"] == "ci-job-42.start")
+        try await withTimeout(10, "log line request, request_id=ci-job-42.start, path=/api/v1/vm, status=200") { await gatewayLogs.waitForLine("request", "request_id=ci-job-42.start", "path=/api/v1/vm", "status=200") }
+        try await withTimeout(10, "log line rpc, request_id=ci-job-42.start, method=startInstances, instances=\(id)") { await cp.logs.waitForLine("rpc", "request_id=ci-job-42.start", "method=startInstances", "instances=\(id)") }
+
+        // Without one (or with one that is not an id), the gateway makes one.
+        for offered in [nil, "not an id; rm -rf"] {
+            let reply = try await gateway.http.send(
+                "DELETE",
+                "/api/v1/vm",
+                body: #"{"id":"\#(id)"}"#,
+                headers: offered.map { ["X-Request-ID": $0] } ?? [:]
+            )
+            let made = try #require(reply.headers["x-request-id"])
+            #expect(made.count == 16 && made.allSatisfy(\.isHexDigit), "\(made)")
+            try await withTimeout(10, "log line request, request_id=\(made), method=DELETE") { await gatewayLogs.waitForLine("request", "request_id=\(made)", "method=DELETE") }
+            try await withTimeout(10, "log line rpc, request_id=\(made), method=terminateInstance") { await cp.logs.waitForLine("rpc", "request_id=\(made)", "method=terminateInstance") }
+        }
+        // Reads are logged at debug: not in an info log.
+        _ = try await gateway.http.send("GET", "/api/v1/status")
+        #expect(!gatewayLogs.contains("request", "path=/api/v1/status"))
+
+        await node.stop()
+        await gateway.stop()
+        await cp.stop()
+    }
+}

@@ -125,7 +125,8 @@ enum GoldenSamples {
                 RPCRequest(
                     method: RPCCatalog.listInstances.method,
                     principal: Principal(kind: .root, name: "root"),
-                    body: IDQuery(id: "i1").encodedBytes()
+                    body: IDQuery(id: "i1").encodedBytes(),
+                    requestID: "r1"
                 )
                 .frame(streamID: 5)
             ),

@@ -26,7 +26,7 @@ import WireProtocol
         "enrollRequest":
             "0000002402010000000000000a176162636465662e30313233343536373839616263646566120530030201001a026e31",
         "enrollResponse": "0000000d02020000000000000a026e31120230001a03300100",
-        "rpcRequest": "000000120301000000000005080b120808021204726f6f741a040a026931",
+        "rpcRequest": "000000160301000000000005080b120808021204726f6f741a040a02693122027231",
         "rpcResponse":
             "0000002403020000000000051a220a200a02693110012202743132027631500a58089801d00faa01076e6f206e6f6465",
         "tunnelOpen": "0000001404010000000000070a026931102c18808020220808021204726f6f74",
@@ -104,6 +104,7 @@ import WireProtocol
             #expect(request.method == RPCCatalog.listInstances.method)
             #expect(request.principal == Principal(kind: .root, name: "root"))
             #expect(try IDQuery(bytes: request.body).id == "i1")
+            #expect(request.requestID == "r1")
         case .rpcResponse:
             let response = try RPCResponse(payload: frame.payload)
             #expect(try InstanceList(bytes: response.body).instances == [GoldenSamples.instanceRecord])

@@ -110,6 +110,7 @@ extension Fleet {
             )
             placed.append(row.id)
             commandNodes.insert(placement.nodeID)
+            logger.debug("instance placed", metadata: ["instance": "\(row.id)", "node": "\(placement.nodeID)"])
             metrics.queueWait.recordMicroseconds(max(0, now - row.crTime))
         }
         metrics.placementPass.record(duration: clock.now - began)

@@ -1,5 +1,6 @@
 import Logging
 import Persistence
+import Telemetry
 import WireProtocol
 
 /// Turns one gateway RPC into a call on the fleet and wraps the answer.
@@ -47,17 +48,36 @@ struct RPCDispatcher: Sendable {
         self.metrics = metrics
     }
 
-    /// Answers `request`, and records its time and any error status.
+    /// Answers `request`, records its time and any error status, and logs it: changes
+    /// (audited methods) at `info`, reads at `debug`, with the gateway's `request_id`.
     func handle(_ request: RPCRequest) async -> RPCResponse {
         let clock = ContinuousClock()
         let began = clock.now
         let response = await answer(request)
-        metrics.recordRPC(
-            method: request.method,
-            status: response.status == .ok ? nil : response.status,
-            duration: clock.now - began
-        )
+        let duration = clock.now - began
+        metrics.recordRPC(method: request.method, status: response.status == .ok ? nil : response.status, duration: duration)
+        let audited = handlers[request.method]?.descriptor.audited ?? false
+        logger.log(level: audited ? .info : .debug, "rpc", metadata: logMetadata(request, response, duration))
         return response
+    }
+
+    /// A call's log fields: the method, the outcome, the request id, and what it touched.
+    private func logMetadata(_ request: RPCRequest, _ response: RPCResponse, _ duration: Duration) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "method": "\(request.method)",
+            "status": "\(response.status)",
+            "duration_ms": "\(duration.milliseconds)",
+        ]
+        if !request.requestID.isEmpty { metadata["request_id"] = "\(request.requestID)" }
+        if response.status != .ok { metadata["error"] = "\(response.message)" }
+        if response.status == .ok, request.method == RPCCatalog.startInstances.method,
+            let ids = try? IDList(bytes: response.body)
+        {
+            metadata["instances"] = "\(ids.ids.joined(separator: ","))"
+        } else if let id = try? IDQuery(bytes: request.body).id, !id.isEmpty {
+            metadata["subject"] = "\(id)"
+        }
+        return metadata
     }
 
     private func answer(_ request: RPCRequest) async -> RPCResponse {
@@ -84,7 +104,10 @@ struct RPCDispatcher: Sendable {
                 message: "control plane storage is full; free disk space on the control plane's host"
             )
         } catch {
-            logger.error("rpc failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
+            logger.error(
+                "rpc failed",
+                metadata: ["method": "\(request.method)", "error": "\(error)", "request_id": "\(request.requestID)"]
+            )
             return RPCResponse(status: .internalError, message: "internal error")
         }
     }

@@ -219,7 +219,7 @@ public actor ControlPlaneClient {
         let channel = try await waitForChannel()
         let streamID = nextStreamID
         nextStreamID = nextStreamID == UInt32.max ? 1 : nextStreamID + 1
-        let frame = RPCRequest(method: method, principal: principal, body: body.encodedBytes())
+        let frame = RPCRequest(method: method, principal: principal, body: body.encodedBytes(), requestID: RequestID.current)
             .frame(streamID: streamID, allocator: channel.allocator)
         let deadline = NIODeadline.now() + TimeAmount(configuration.callTimeout + extraTime)
         return try await withCheckedThrowingContinuation { continuation in
