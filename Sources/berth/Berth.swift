@@ -1,14 +1,13 @@
 import ArgumentParser
 
 /// `berth`: one executable, one subcommand per role.
-@main
 struct Berth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
         abstract: "A control plane for fleets of build and VM hosts, speaking the Anka Build Cloud API.",
         subcommands: [
             Dev.self, ControlPlaneCommand.self, GatewayCommand.self, NodeCommand.self, CACommand.self,
-            TokenCommand.self, SimCommand.self, VMCommand.self,
+            TokenCommand.self, SimCommand.self, VMCommand.self, ConfigCommand.self,
         ]
     )
 }

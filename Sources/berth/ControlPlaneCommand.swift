@@ -79,6 +79,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
 
     @OptionGroup var logFormatOption: LogFormatOption
 
+    @OptionGroup var configFile: ConfigFileOption
+
     func run() async throws {
         LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info, format: logFormatOption.logFormat)
         // Every session holds a descriptor: take the hard limit, not the default 1,024.
@@ -129,7 +131,10 @@ struct ControlPlaneCommand: AsyncParsableCommand {
             )
         }
         try await RunService.run(label: "berth.controlplane") {
-            try await withThrowingDiscardingTaskGroup { group in
+            // Both as children: whichever ends first (the control plane shutting down, or the
+            // metrics listener failing to bind) ends the other, and its error ends the process.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await controlPlane.run() }
                 if let metrics {
                     group.addTask {
                         try await metrics.run { port in
@@ -140,7 +145,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                         }
                     }
                 }
-                try await controlPlane.run()
+                try await group.next()
                 group.cancelAll()
             }
         }

@@ -30,6 +30,9 @@ struct Dev: AsyncParsableCommand {
     @Option(help: "Root token for the REST API (generated when omitted).")
     var rootToken: String?
 
+    @Option(help: "File holding the root token (keeps it off the command line; or set BERTH_ROOT_TOKEN).")
+    var rootTokenFile: String?
+
     @Flag(help: "Serve the REST API without authentication.")
     var noAuth = false
 
@@ -67,8 +70,12 @@ struct Dev: AsyncParsableCommand {
 
     @OptionGroup var logFormatOption: LogFormatOption
 
+    @OptionGroup var configFile: ConfigFileOption
+
     func validate() throws {
-        if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
+        if let rootToken = try SecretFile.resolve(rootToken, file: rootTokenFile, option: "root-token"), rootToken.count < 10 {
+            throw ValidationError("--root-token must be at least 10 characters")
+        }
         guard (0...1).contains(failureRate) else { throw ValidationError("--failure-rate must be between 0 and 1") }
         guard (1...15_000).contains(maxNodes) else { throw ValidationError("--max-nodes must be between 1 and 15000") }
         guard (1...maxNodes).contains(nodes) else {
@@ -87,7 +94,7 @@ struct Dev: AsyncParsableCommand {
         options.nodes = nodes
         options.httpPort = httpPort
         options.controlPlanePort = controlPlanePort
-        options.rootToken = rootToken
+        options.rootToken = try SecretFile.resolve(rootToken, file: rootTokenFile, option: "root-token")
         options.authDisabled = noAuth
         options.oidc = oidc.configuration
         options.dataDirectory = dataDir.map { URL(directoryPath: $0) }

@@ -26,6 +26,9 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Root token; turns authentication on.")
     var rootToken: String?
 
+    @Option(help: "File holding the root token (keeps it off the command line; or set BERTH_ROOT_TOKEN).")
+    var rootTokenFile: String?
+
     @Option(help: "PEM certificate chain for HTTPS (HTTP/1.1 and HTTP/2 by ALPN).")
     var tlsCert: String?
 
@@ -48,8 +51,12 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var logFormatOption: LogFormatOption
 
+    @OptionGroup var configFile: ConfigFileOption
+
     func validate() throws {
-        if let rootToken, rootToken.count < 10 { throw ValidationError("--root-token must be at least 10 characters") }
+        if let rootToken = try SecretFile.resolve(rootToken, file: rootTokenFile, option: "root-token"), rootToken.count < 10 {
+            throw ValidationError("--root-token must be at least 10 characters")
+        }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if clientCa != nil && tlsCert == nil {
             throw ValidationError("--client-ca needs HTTPS (--tls-cert, --tls-key)")
@@ -74,7 +81,7 @@ struct GatewayCommand: AsyncParsableCommand {
         var configuration = GatewayConfiguration()
         configuration.host = host
         configuration.port = httpPort
-        configuration.rootToken = rootToken
+        configuration.rootToken = try SecretFile.resolve(rootToken, file: rootTokenFile, option: "root-token")
         configuration.listCacheBytes = max(0, listCacheMib) << 20
         configuration.oidc = oidc.configuration
         if let tlsCert, let tlsKey {

@@ -22,8 +22,14 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Control plane address, host:port.")
         var server: HostPort
 
-        @Option(help: "Join token from `berth token create`.")
-        var token: String
+        @Option(
+            name: [.customLong("join-token"), .customLong("token")],
+            help: "Join token from `berth token create` (or BERTH_JOIN_TOKEN, or --join-token-file)."
+        )
+        var joinToken: String?
+
+        @Option(help: "File holding the join token (keeps it off the command line).")
+        var joinTokenFile: String?
 
         @Option(help: "CA hash printed with the token (sha256:...).")
         var caHash: String
@@ -34,10 +40,15 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Node name (defaults to the host name).")
         var name: String?
 
+        @OptionGroup var configFile: ConfigFileOption
+
         func run() async throws {
             LogSetup.bootstrap(.info)
             guard let pin = CAPin(caHash) else {
                 throw ValidationError("--ca-hash must look like sha256:<64 hex digits>")
+            }
+            guard let token = try SecretFile.resolve(joinToken, file: joinTokenFile, option: "join-token") else {
+                throw ValidationError("a join token is required: --join-token-file, BERTH_JOIN_TOKEN or --join-token")
             }
             let name = self.name ?? ProcessInfo.processInfo.hostName
             do {
@@ -103,6 +114,8 @@ struct NodeCommand: AsyncParsableCommand {
         var logLevel = "info"
 
         @OptionGroup var logFormatOption: LogFormatOption
+
+        @OptionGroup var configFile: ConfigFileOption
 
         func run() async throws {
             LogSetup.bootstrap(Logger.Level(rawValue: logLevel) ?? .info, format: logFormatOption.logFormat)

@@ -39,15 +39,9 @@ struct OIDCOptions: ParsableArguments {
         if !oidcRedirectUrl.isEmpty, !oidcRedirectUrl.hasSuffix("/login/oidc/callback") {
             throw ValidationError("--oidc-redirect-url must end in /login/oidc/callback")
         }
-        if let oidcClientSecretFile, (try? clientSecret(oidcClientSecretFile)) == nil {
-            throw ValidationError("--oidc-client-secret-file \(oidcClientSecretFile) cannot be read")
-        }
+        if let oidcClientSecretFile { _ = try SecretFile.read(oidcClientSecretFile, option: "--oidc-client-secret-file") }
     }
 
-    /// The file's content without surrounding white space.
-    private func clientSecret(_ path: String) throws -> String {
-        try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
 
     /// The configuration, when `--oidc-issuer` is given.
     var configuration: OIDCConfiguration? {
@@ -59,7 +53,8 @@ struct OIDCOptions: ParsableArguments {
                 userNameClaim: oidcUsernameClaim,
                 groupsClaim: oidcGroupsClaim
             )
-            configuration.clientSecret = oidcClientSecretFile.flatMap { try? clientSecret($0) } ?? ""
+            configuration.clientSecret =
+                oidcClientSecretFile.flatMap { try? SecretFile.read($0, option: "--oidc-client-secret-file") } ?? ""
             configuration.redirectURL = oidcRedirectUrl
             configuration.scopes = oidcScopes
             return configuration

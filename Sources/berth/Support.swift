@@ -50,6 +50,37 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case json
 }
 
+/// Secrets kept in files (`--root-token-file`, `--join-token-file`,
+/// `--oidc-client-secret-file`), so that none has to be given on the command line.
+enum SecretFile {
+    /// The file's content without surrounding white space; an unreadable or empty file is
+    /// an error naming the option.
+    static func read(_ path: String, option: String) throws -> String {
+        let value: String
+        do {
+            value = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw ValidationError("\(option) \(path) cannot be read: \(error.localizedDescription)")
+        }
+        guard !value.isEmpty else { throw ValidationError("\(option) \(path) is empty") }
+        return value
+    }
+
+    /// The secret given directly or in a file (not both).
+    static func resolve(_ direct: String?, file: String?, option: String) throws -> String? {
+        if direct != nil, file != nil { throw ValidationError("give --\(option) or --\(option)-file, not both") }
+        if let file { return try read(file, option: "--\(option)-file") }
+        return direct
+    }
+}
+
+/// `--config`, shared by the commands that read settings from a file (``ConfigSources``
+/// reads it before ArgumentParser runs; declared here so that the option is known and shown).
+struct ConfigFileOption: ParsableArguments {
+    @Option(help: "YAML file of settings: each key an option name (e.g. `http-port: 8090`). Flags override it, then BERTH_* variables.")
+    var config: String?
+}
+
 /// `--log-format`, shared by the commands that run services.
 struct LogFormatOption: ParsableArguments {
     @Option(help: "Log format: text, or json (one object per line).")

@@ -41,7 +41,7 @@ struct TokenCommand: AsyncParsableCommand {
             print("expires: in \(Int(ttl))s, single use")
             print("")
             print(
-                "berth node join --server \(server) --token \(token) --ca-hash \(authority.pin) --data-dir <node dir>"
+                "BERTH_JOIN_TOKEN=\(token) berth node join --server \(server) --ca-hash \(authority.pin) --data-dir <node dir>"
             )
         }
     }

@@ -22,8 +22,13 @@ public final class BerthProcess: Sendable {
     }
 
     /// Runs `berth <arguments>` to completion and returns its exit status and output.
-    public static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let output = try await Shell.run(executable.path, arguments)
+    public static func run(
+        _ arguments: [String],
+        environment extra: [String: String] = [:]
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BERTH_") }
+        environment.merge(extra) { _, new in new }
+        let output = try await Shell.run(executable.path, arguments, environment: environment)
         return (output.exitCode, output.stdout, output.stderr)
     }
 
@@ -32,10 +37,11 @@ public final class BerthProcess: Sendable {
     /// Spawned with ``ChildProcess`` and read on a thread of its own: Foundation's
     /// `Process` and `readabilityHandler` go through libdispatch, which crashed the test
     /// process now and then.
-    public init(_ arguments: [String]) throws {
+    public init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
         self.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["BERTH_LOG_LEVEL"] = "info"
+        environment.merge(extra) { _, new in new }
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { throw TestTimeout(what: "a pipe for berth's stderr (errno \(errno))") }
         let (readEnd, writeEnd) = (ends[0], ends[1])
