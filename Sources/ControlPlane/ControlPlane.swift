@@ -182,7 +182,13 @@ public final class ControlPlane: Service, Sendable {
                     let fleetEvents = events.subscribe()
                     group.addTask { [eventLog] in await eventLog.follow(fleetEvents) }
                     if let url = configuration.eventWebhook {
-                        let pusher = WebhookPusher(url: url, database: database, log: eventLog, logger: logger)
+                        let pusher = WebhookPusher(
+                            url: url,
+                            secret: configuration.eventWebhookSecret,
+                            database: database,
+                            log: eventLog,
+                            logger: logger
+                        )
                         group.addTask { await pusher.run() }
                     }
                     group.addTask { [database, configuration] in

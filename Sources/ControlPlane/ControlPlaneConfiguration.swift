@@ -66,6 +66,9 @@ public struct ControlPlaneConfiguration: Sendable {
     public var resourceManagement: Bool = false
     /// Where the event log is pushed as JSON (POST), in order, with retries; `nil` for nowhere.
     public var eventWebhook: URL?
+    /// Signs each webhook body: `X-Berth-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+    /// Unsigned when `nil`.
+    public var eventWebhookSecret: [UInt8]?
     /// How long events stay in the log, in seconds.
     public var eventRetention: Double = 14 * 86_400
     /// The managed MAC address pool's range (Anka's ANKA_MANAGE_MAC_ADDRESSES); `nil` turns

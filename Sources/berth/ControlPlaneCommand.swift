@@ -53,6 +53,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "URL that receives the event log as JSON POSTs (in order, retried until accepted).")
     var eventWebhook: String?
 
+    @Option(help: "Secret that signs each webhook body (X-Berth-Signature: sha256=HMAC); or BERTH_EVENT_WEBHOOK_SECRET.")
+    var eventWebhookSecret: String?
+
+    @Option(help: "File holding the webhook signing secret.")
+    var eventWebhookSecretFile: String?
+
     @Option(help: "Seconds from accept to a finished TLS handshake before a connection is closed.")
     var handshakeTimeout = 10.0
 
@@ -115,6 +121,13 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                 throw CommandFailure("--event-webhook must be an http(s) URL")
             }
             configuration.eventWebhook = url
+            if let secret = try SecretFile.resolve(
+                eventWebhookSecret,
+                file: eventWebhookSecretFile,
+                option: "event-webhook-secret"
+            ) {
+                configuration.eventWebhookSecret = Array(secret.utf8)
+            }
         }
         let controlPlane = try await ControlPlane(
             configuration: configuration,

@@ -1,29 +1,32 @@
+import AsyncHTTPClient
+import Crypto
 import Foundation
 import Logging
+import NIOCore
+import NIOHTTP1
 import Persistence
 import WireProtocol
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Pushes the event log to a JSON webhook, in order, at least once.
 ///
 /// Delivery reads from the log in SQLite and keeps its position (`webhook_cursor` in
 /// `settings`), so a webhook that is down loses nothing: events wait in the database and
-/// go out, oldest first, when it answers 2xx again. Retries back off from 0.5 s to 30 s.
-/// Recording never waits for delivery. Each POST body is
+/// go out, oldest first, when it answers 2xx again. Retries back off from 0.5 s to 30 s,
+/// with jitter. Recording never waits for delivery. Each POST body is
 /// `{"events":[{"id","ts","kind","subject","message","actor"}]}`; ids let the receiver
-/// drop a batch it has already seen after a retry.
+/// drop a batch it has already seen after a retry. With a secret, each body is signed:
+/// `X-Berth-Signature: sha256=<hex HMAC-SHA256 of the exact body bytes>`.
 struct WebhookPusher: Sendable {
     let url: URL
+    let secret: [UInt8]?
     let database: BerthDatabase
     let log: EventLog
     let logger: Logger
     var batchSize = 100
-    var requestTimeout: TimeInterval = 10
+    var requestTimeout: TimeAmount = .seconds(10)
 
     static let cursorKey = "webhook_cursor"
+    static let signatureHeader = "X-Berth-Signature"
 
     func run() async {
         var seen = await log.generation
@@ -59,33 +62,52 @@ struct WebhookPusher: Sendable {
                 try? await database.setSetting(Self.cursorKey, String(cursor))
                 backoff = .milliseconds(500)
             } else {
-                try? await Task.sleep(for: backoff)
+                // Up to a quarter more, so that control planes restarted together do not
+                // retry in step.
+                let jitter = Double.random(in: 0...0.25)
+                try? await Task.sleep(for: backoff + backoff * jitter)
                 backoff = min(backoff * 2, .seconds(30))
             }
         }
     }
 
-    /// One POST; `true` on a 2xx answer.
-    func deliver(_ batch: [EventLogRow]) async -> Bool {
+    /// The body of one POST.
+    static func body(_ batch: [EventLogRow]) -> [UInt8] {
         let events: [[String: Any]] = batch.map {
             [
                 "id": $0.id ?? 0,
-                "ts": Self.timestamp(micros: $0.ts),
+                "ts": timestamp(micros: $0.ts),
                 "kind": $0.kind,
                 "subject": $0.subject,
                 "message": $0.message,
                 "actor": $0.actor,
             ]
         }
-        var request = URLRequest(url: url, timeoutInterval: requestTimeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = try? JSONSerialization.data(withJSONObject: ["events": events], options: [.sortedKeys])
+        let data = (try? JSONSerialization.data(withJSONObject: ["events": events], options: [.sortedKeys])) ?? Data()
+        return Array(data)
+    }
+
+    /// `sha256=<hex>` of `body` under `secret`.
+    static func signature(of body: [UInt8], secret: [UInt8]) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
+        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// One POST; `true` on a 2xx answer.
+    func deliver(_ batch: [EventLogRow]) async -> Bool {
+        let body = Self.body(batch)
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "berth-webhook")
+        if let secret { request.headers.add(name: Self.signatureHeader, value: Self.signature(of: body, secret: secret)) }
+        request.body = .bytes(body)
         do {
-            let (_, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            if (200..<300).contains(status) { return true }
-            logger.warning("webhook refused events", metadata: ["status": "\(status)", "count": "\(batch.count)"])
+            let response = try await HTTPClient.shared.execute(request, timeout: requestTimeout)
+            // Read (and drop) the answer, so the connection can be used again.
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            if (200..<300).contains(Int(response.status.code)) { return true }
+            logger.warning("webhook refused events", metadata: ["status": "\(response.status.code)", "count": "\(batch.count)"])
         } catch {
             logger.warning("webhook unreachable", metadata: ["error": "\(error)"])
         }
