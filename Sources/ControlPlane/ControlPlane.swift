@@ -191,6 +191,16 @@ public final class ControlPlane: Service, Sendable {
                         )
                         group.addTask { await pusher.run() }
                     }
+                    group.addTask { [authority, serverIdentity, logger] in
+                        // The CA's and the server certificate's expiry, at start and daily.
+                        while !Task.isCancelled {
+                            CertificateLifetimes.warnIfExpiring(authority.certificate, name: "CA", logger: logger)
+                            if let leaf = serverIdentity.certificateChain.first {
+                                CertificateLifetimes.warnIfExpiring(leaf, name: "control plane server", logger: logger)
+                            }
+                            try await Task.sleep(for: .seconds(86_400))
+                        }
+                    }
                     group.addTask { [database, configuration] in
                         // Event retention, checked hourly.
                         while !Task.isCancelled {

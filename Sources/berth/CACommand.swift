@@ -10,7 +10,7 @@ struct CACommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca",
         abstract: "Manage the control plane's certificate authority.",
-        subcommands: [Init.self, IssueGateway.self, Revoke.self]
+        subcommands: [Init.self, IssueGateway.self, Revoke.self, Status.self]
     )
 
     struct Init: AsyncParsableCommand {
@@ -112,6 +112,43 @@ struct CACommand: AsyncParsableCommand {
                 )
             }
             for row in revoked { print("revoked \(row.role) certificate \(row.serial) (\(row.subjectId))") }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the CA's and the certificates' expiry; warn 90 days ahead.",
+            discussion: "Exits 1 when the CA or the control plane's certificate expires within 90 days (or has)."
+        )
+
+        @Option(help: "Control plane data directory.")
+        var dataDir: String
+
+        func run() async throws {
+            let directory = DataDirectory(URL(directoryPath: dataDir))
+            guard directory.isInitialized else { throw CommandFailure("\(directory.url.path) has no CA") }
+            let authority = try directory.loadAuthority()
+            let server = try directory.loadServerIdentity().leaf
+            let now = Date()
+            func line(_ name: String, _ notAfter: Date) -> (String, Bool) {
+                let days = Int(notAfter.timeIntervalSince(now) / 86_400)
+                let soon = days < CertificateLifetimes.expiryWarningDays
+                let when = notAfter.formatted(.iso8601)
+                return ("\(name.padding(toLength: 22, withPad: " ", startingAt: 0)) expires \(when) (\(days) days)"
+                    + (soon ? "  WARNING: under \(CertificateLifetimes.expiryWarningDays) days" : ""), soon)
+            }
+            print("CA hash: \(authority.pin)")
+            print("subject: \(authority.certificate.subject)")
+            let (caLine, caSoon) = line("CA", authority.certificate.notValidAfter)
+            let (serverLine, serverSoon) = line("control plane server", server.notValidAfter)
+            print(caLine)
+            print(serverLine)
+            let database = try directory.openDatabase()
+            for entry in try await database.certificatesInForce(now: BerthDatabase.nowMicros()) {
+                let soonest = Date(timeIntervalSince1970: Double(entry.soonestExpiry) / 1_000_000)
+                print(line("\(entry.count) \(entry.role)\(entry.count == 1 ? "" : "s")", soonest).0.replacingOccurrences(of: "expires", with: "soonest expires"))
+            }
+            if caSoon || serverSoon { throw ExitCode(1) }
         }
     }
 }

@@ -84,9 +84,18 @@ struct ConfigSources {
     /// cannot drift from the declarations.
     static func settings(of role: Role) -> [Setting] {
         let help = Berth.helpMessage(for: role.command, columns: 10_000)
-        var settings: [Setting] = []
+        // One entry per option: its line and the help text ArgumentParser wraps onto the next.
+        var entries: [String] = []
         for line in help.split(separator: "\n") {
             let trimmed = line.drop { $0 == " " }
+            if trimmed.hasPrefix("-") {
+                entries.append(String(trimmed))
+            } else if !trimmed.isEmpty, line.hasPrefix(" "), !entries.isEmpty {
+                entries[entries.count - 1] += "  " + trimmed
+            }
+        }
+        var settings: [Setting] = []
+        for trimmed in entries {
             guard trimmed.hasPrefix("--") || trimmed.hasPrefix("-h, --") else { continue }
             // The synopsis ends where the help text begins (two spaces), or at the line's end.
             let synopsis = trimmed.components(separatedBy: "  ").first ?? String(trimmed)

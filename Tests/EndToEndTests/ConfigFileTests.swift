@@ -101,3 +101,24 @@ import Testing
         try await taken.close()
     }
 }
+
+/// `berth ca status` on a new data directory: the CA, the server certificate and the
+/// gateway certificates in force, each with its expiry.
+@Suite struct CAStatusTests {
+    @Test func statusShowsEachExpiry() async throws {
+        let directory = TestPaths.temporaryDirectory("ca-status").appendingPathComponent("cp")
+        #expect(try await BerthProcess.run(["ca", "init", "--data-dir", directory.path]).status == 0)
+        let out = TestPaths.temporaryDirectory("ca-status-gw")
+        let issued = try await BerthProcess.run(
+            ["ca", "issue-gateway", "--data-dir", directory.path, "--name", "gw1", "--out", out.path]
+        )
+        #expect(issued.status == 0, "\(issued.stderr)")
+        let status = try await BerthProcess.run(["ca", "status", "--data-dir", directory.path])
+        #expect(status.status == 0, "\(status.stderr)")
+        let lines = status.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("CA ") && $0.contains("(3649 days)") || $0.contains("(3650 days)") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("control plane server") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("1 gateway ") && $0.contains("soonest expires") && $0.contains("(36") }, "\(lines)")
+        #expect(!status.stdout.contains("WARNING"))
+    }
+}

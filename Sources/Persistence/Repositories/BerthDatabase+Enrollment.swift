@@ -161,3 +161,20 @@ public enum ConstantTime {
         return difference == 0
     }
 }
+
+extension BerthDatabase {
+    /// Certificates in force (issued, not revoked, not expired at `now`, microseconds) by
+    /// role: how many, and the soonest expiry.
+    public func certificatesInForce(now: Int64) async throws -> [(role: String, count: Int, soonestExpiry: Int64)] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT role, COUNT(*), MIN(expires_at) FROM certificates
+                    WHERE revoked_at IS NULL AND expires_at > ? GROUP BY role ORDER BY role
+                    """,
+                arguments: [now]
+            ).map { (role: $0[0], count: $0[1], soonestExpiry: $0[2]) }
+        }
+    }
+}
