@@ -1,5 +1,6 @@
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// One process part's metrics: a Prometheus registry of its own, and a swift-metrics
 /// factory over it.
@@ -12,6 +13,8 @@ import Prometheus
 public final class MetricsRegistry: MetricsFactory, Sendable {
     public let prometheus = PrometheusCollectorRegistry()
     private let descriptions: [String: MetricDescription]
+    /// Families rendered by themselves, after the registry's own.
+    private let scraped = Mutex<[ScrapedGauges]>([])
 
     public init(_ descriptions: [MetricDescription]) {
         self.descriptions = Dictionary(descriptions.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -19,7 +22,13 @@ public final class MetricsRegistry: MetricsFactory, Sendable {
 
     /// The Prometheus text exposition (format 0.0.4) of every series.
     public func exposition() -> [UInt8] {
-        prometheus.emitToBuffer()
+        var out = prometheus.emitToBuffer()
+        for family in scraped.withLock({ $0 }) { family.render(into: &out) }
+        return out
+    }
+
+    func attach(_ family: ScrapedGauges) {
+        scraped.withLock { $0.append(family) }
     }
 
     /// The content type of ``exposition()``.

@@ -31,3 +31,22 @@ import Testing
         #expect(second["level"] == "error")
     }
 }
+
+/// Scraped families render themselves: escaped label values, and series that vanish when
+/// the next update leaves them out.
+@Suite struct ScrapedGaugesTests {
+    @Test func seriesRenderEscapedAndVanishWhenLeftOut() {
+        let description = MetricDescription("test_nodes", .gauge, labels: ["id", "name"], help: "Nodes.")
+        let registry = MetricsRegistry([description])
+        let family = ScrapedGauges(description, in: registry)
+        family.update([(["n1", #"mac "mini"\1"#], 2), (["n2", "line\nbreak"], 0.5)])
+        let first = String(decoding: registry.exposition(), as: UTF8.self)
+        #expect(first.contains("# TYPE test_nodes gauge\n"))
+        #expect(first.contains(#"test_nodes{id="n1",name="mac \"mini\"\\1"} 2"# + "\n"))
+        #expect(first.contains(#"test_nodes{id="n2",name="line\nbreak"} 0.5"# + "\n"))
+        family.update([(["n2", "b"], 1)])
+        let second = String(decoding: registry.exposition(), as: UTF8.self)
+        #expect(!second.contains("n1"))
+        #expect(second.contains(#"test_nodes{id="n2",name="b"} 1"#))
+    }
+}

@@ -9,8 +9,8 @@ extension Fleet {
     ]
 
     /// Sets the scraped gauges from memory: one pass over the nodes and the instances, made
-    /// once per scrape (every 15 s or so), never per event. At 10,000 nodes and 20,000
-    /// instances it takes a few milliseconds (docs/performance.md).
+    /// once per scrape (every 15 s or so), never per event. A whole scrape at 10,000 nodes,
+    /// this pass and the 11 MB of text, takes about 170 ms (docs/performance.md).
     func refreshMetrics() {
         let metrics = self.metrics
         var nodesByState = Dictionary(uniqueKeysWithValues: Self.nodeStates.map { ($0, 0) })
