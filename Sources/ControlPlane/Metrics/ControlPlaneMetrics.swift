@@ -4,7 +4,7 @@ import Telemetry
 import WireProtocol
 
 /// The control plane's series: recorded where things happen (RPCs, placements, commits)
-/// and, for the fleet's state, set when scraped (``Fleet/metricsSnapshot()``).
+/// and, for the fleet's state, set when scraped (``Fleet/refreshMetrics()``).
 ///
 /// Names follow Prometheus's conventions (`_seconds`, `_bytes`, `_total`). The facts the
 /// Anka Prometheus exporter publishes are all here under Berth's names (docs/operations.md
