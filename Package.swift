@@ -62,6 +62,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A ustar writer and a streaming tar reader: template pushes, backups.
+        .target(name: "TarFormat"),
         .target(
             name: "Telemetry",
             dependencies: [
@@ -80,6 +82,7 @@ let package = Package(
             name: "ControlPlane",
             dependencies: [
                 "WireProtocol",
+                "TarFormat",
                 "TLSTransport",
                 "Persistence",
                 "Telemetry",
@@ -103,6 +106,7 @@ let package = Package(
             name: "RESTGateway",
             dependencies: [
                 "WireProtocol",
+                "TarFormat",
                 "TLSTransport",
                 "Telemetry",
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -224,7 +228,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "BerthTestSupport", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport", "Persistence",
-                "WireProtocol", "Telemetry",
+                "WireProtocol", "Telemetry", "TarFormat",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -241,7 +245,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "BerthTestSupport", "DevCluster", "RESTGateway", "ControlPlane", "NodeAgent", "TLSTransport",
-                "Persistence", "WireProtocol",
+                "Persistence", "WireProtocol", "TarFormat",
             ]
         ),
     ]

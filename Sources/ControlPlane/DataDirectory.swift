@@ -8,6 +8,7 @@ import TLSTransport
 /// <dir>/berth.sqlite           state (WAL: -wal and -shm beside it)
 /// <dir>/pki/ca.crt, ca.key     the CA (key mode 0600)
 /// <dir>/pki/controlplane.crt/.key   the control plane's server identity
+/// <dir>/chunks/ab/ab12…        the registry's template chunks, by SHA-256
 /// ```
 public struct DataDirectory: Sendable {
     public let url: URL
@@ -16,6 +17,13 @@ public struct DataDirectory: Sendable {
 
     public var databasePath: String { url.appendingPathComponent("berth.sqlite").path }
     public var pkiDirectory: URL { url.appendingPathComponent("pki") }
+    /// The registry's chunk files (``ContentStore``).
+    public var chunksDirectory: URL { url.appendingPathComponent("chunks") }
+
+    /// The file of the chunk whose SHA-256 is `hex`.
+    public func chunkFile(hex: String) -> URL {
+        chunksDirectory.appendingPathComponent(String(hex.prefix(2))).appendingPathComponent(hex)
+    }
 
     public var isInitialized: Bool {
         FileManager.default.fileExists(atPath: pkiDirectory.appendingPathComponent("ca.key").path)

@@ -1,4 +1,5 @@
 import Foundation
+import TarFormat
 
 /// The gateway's parsers of untrusted bytes, callable without a server: the entry points
 /// of the libFuzzer harnesses in `FuzzTesting/`. Each must throw on bad input, never trap.

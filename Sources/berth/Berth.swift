@@ -7,7 +7,8 @@ struct Berth: AsyncParsableCommand {
         abstract: "A control plane for fleets of build and VM hosts, speaking the Anka Build Cloud API.",
         subcommands: [
             Dev.self, ControlPlaneCommand.self, GatewayCommand.self, NodeCommand.self, CACommand.self,
-            TokenCommand.self, SimCommand.self, VMCommand.self, ConfigCommand.self,
+            TokenCommand.self, SimCommand.self, VMCommand.self, ConfigCommand.self, BackupCommand.self,
+            RestoreCommand.self,
         ]
     )
 }

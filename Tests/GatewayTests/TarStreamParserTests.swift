@@ -1,4 +1,5 @@
 import RESTGateway
+import TarFormat
 import Testing
 
 /// The push route's tar parser on streams a client shaped by hand.

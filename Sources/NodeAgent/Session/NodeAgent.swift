@@ -480,6 +480,13 @@ public actor NodeAgent {
             switch command.kind {
             case .start:
                 guard let spec = command.start else { throw DriverError("start command without a spec") }
+                // A start sent again (a control plane restored from a backup taken before this
+                // node acknowledged it) must not start a second VM: report the one that runs.
+                if let running = await driver.instances().first(where: { $0.instanceID == id }) {
+                    log(id, "start: already running here; reporting it")
+                    emit(running)
+                    return
+                }
                 log(id, "start: template \(spec.templateName) (\(spec.templateID)) tag \(spec.tag) as \(spec.vmName)")
                 startsInProgress.insert(id)
                 defer { startsInProgress.remove(id) }

@@ -241,3 +241,20 @@ extension BerthDatabase {
         bytes.map { String(format: "%02x", $0) }.joined()
     }
 }
+
+extension BerthDatabase {
+    /// Forgets the records of chunks whose files are gone (a restore that did not bring
+    /// them back); returns how many. None of them may be referenced by a version.
+    @discardableResult
+    public func forgetChunks(_ hashes: [[UInt8]]) async throws -> Int {
+        try await writer.write { db in
+            let delete = try db.cachedStatement(sql: "DELETE FROM chunks WHERE hash = ?")
+            var count = 0
+            for hash in hashes {
+                try delete.execute(arguments: [Data(hash)])
+                count += db.changesCount
+            }
+            return count
+        }
+    }
+}

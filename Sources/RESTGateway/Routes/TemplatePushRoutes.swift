@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
+import TarFormat
 import WireProtocol
 
 /// `POST|PUT /berth/v1/registry/push`: adds a template version from a tar stream.

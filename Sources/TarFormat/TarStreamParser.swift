@@ -3,15 +3,16 @@
 /// Feed it bytes; it returns what it found: a regular file's start (with its path and
 /// size), slices of its data, and its end. Directories, links and other entries are
 /// skipped; GNU long names (`L`) and pax `path`/`size` records are honoured.
-struct TarStreamParser {
-    enum Event: Equatable {
+public struct TarStreamParser {
+    public enum Event: Equatable, Sendable {
         case fileStart(path: String, size: Int)
         case data([UInt8])
         case fileEnd
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     private enum State {
@@ -36,8 +37,10 @@ struct TarStreamParser {
     private var pendingSize: Int?
     private var sawAnything = false
 
+    public init() {}
+
     /// Consumes bytes and returns the events they complete.
-    mutating func feed(_ bytes: some Collection<UInt8>) throws -> [Event] {
+    public mutating func feed(_ bytes: some Collection<UInt8>) throws -> [Event] {
         if !sawAnything, !bytes.isEmpty {
             sawAnything = true
             if bytes.starts(with: [0x1F, 0x8B]) {
@@ -99,7 +102,7 @@ struct TarStreamParser {
     }
 
     /// Call at the end of the stream: a stream that stops inside an entry is truncated.
-    func finish() throws {
+    public func finish() throws {
         switch state {
         case .header, .finished: return
         case .padding: return
