@@ -89,6 +89,7 @@ public final class ControlPlane: Service, Sendable {
             database: database,
             authority: authority,
             certificateValidity: configuration.nodeCertificateValidity,
+            gatewayCertificateValidity: configuration.gatewayCertificateValidity,
             logger: logger,
             enrolled: { node in await fleet.nodeEnrolled(node) }
         )

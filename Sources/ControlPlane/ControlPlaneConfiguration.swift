@@ -33,6 +33,9 @@ public struct ControlPlaneConfiguration: Sendable {
     public var revocationPollInterval: Double = 2
     /// Lifetime of node certificates issued at enrollment.
     public var nodeCertificateValidity: Double = 90 * 86_400
+    /// Lifetime of the certificate a node or gateway gets when it renews over its connection
+    /// (at about two thirds of the old one's); nodes get ``nodeCertificateValidity``.
+    public var gatewayCertificateValidity: Double = 365 * 86_400
     /// A connection's TLS handshake must finish within this many seconds of accept.
     public var handshakeTimeout: Double = 10
     /// A connection's first frame (hello or enrollment) must arrive this soon after its handshake.

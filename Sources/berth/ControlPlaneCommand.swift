@@ -80,6 +80,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Address of the metrics listener; keep it on loopback or a monitoring network.")
     var metricsAddress = "127.0.0.1"
 
+    @Option(help: "Days a node certificate is valid, at enrollment and at each renewal (at about two thirds of it).")
+    var nodeCertificateDays = 90.0
+
+    @Option(help: "Days a gateway certificate renewed over its connection is valid.")
+    var gatewayCertificateDays = 365.0
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
@@ -113,6 +119,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.maxUnauthenticatedConnections = maxUnauthenticated
         configuration.maxUnauthenticatedPerSource = maxUnauthenticatedPerSource
         configuration.maxHandshakes = maxHandshakes
+        guard nodeCertificateDays > 0, gatewayCertificateDays > 0 else {
+            throw ValidationError("certificate lifetimes must be positive")
+        }
+        configuration.nodeCertificateValidity = nodeCertificateDays * 86_400
+        configuration.gatewayCertificateValidity = gatewayCertificateDays * 86_400
         configuration.authorization = authorization || resourceManagement
         configuration.resourceManagement = resourceManagement
         if let macRange { configuration.macRange = try MACRange.parse(macRange) }

@@ -70,14 +70,15 @@ struct GatewayCommand: AsyncParsableCommand {
         let directory = URL(directoryPath: certDir)
         let identity = try TLSIdentity.read(from: directory, name: "gateway")
         let trustRoot = try CertificateAuthority.readCertificate(from: directory.appendingPathComponent("ca.crt"))
-        let client = ControlPlaneClient(
-            configuration: .init(
-                host: controlPlane.host,
-                port: controlPlane.port,
-                identity: identity,
-                trustRoot: trustRoot
-            )
+        var clientConfiguration = ControlPlaneClient.Configuration(
+            host: controlPlane.host,
+            port: controlPlane.port,
+            identity: identity,
+            trustRoot: trustRoot
         )
+        // Renewed certificates are written back over gateway.crt (the key stays).
+        clientConfiguration.certificateDirectory = directory
+        let client = ControlPlaneClient(configuration: clientConfiguration)
         var configuration = GatewayConfiguration()
         configuration.host = host
         configuration.port = httpPort

@@ -149,6 +149,7 @@ struct NodeCommand: AsyncParsableCommand {
             )
             configuration.stateFile = directory.appendingPathComponent("applied-command")
             configuration.cacheDirectory = directory.appendingPathComponent("cache", isDirectory: true)
+            configuration.certificateDirectory = directory
             configuration.updateCommand = updateCommand
             let instanceDriver: any InstanceDriver
             if driver == "process" {

@@ -52,7 +52,7 @@ struct SimulatedFleet: Sendable {
                         switch note {
                         case .connected: connected.nodes.withLock { _ = $0.insert(index) }
                         case .disconnected, .refused: connected.nodes.withLock { _ = $0.remove(index) }
-                        case .pingIntervalChanged: break
+                        case .pingIntervalChanged, .certificateRenewed: break
                         }
                     }
                 }

@@ -5,7 +5,7 @@ import Synchronization
 public final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
     /// Waiters for a line containing all their fragments.
-    private let waiters = Mutex<[(fragments: [String], continuation: CheckedContinuation<Void, Never>)]>([])
+    private let waiters = Mutex<[(done: @Sendable ([String]) -> Bool, continuation: CheckedContinuation<Void, Never>)]>([])
 
     /// The lowest level kept (`.trace` for tests that follow steps logged only at trace).
     public let level: Logger.Level
@@ -28,11 +28,19 @@ public final class LogCapture: Sendable {
 
     /// Returns once some line contains every fragment (at once if one does already).
     public func waitForLine(_ fragments: String...) async {
+        await waitForLines(count: 1, fragments)
+    }
+
+    /// Returns once `count` lines contain every fragment (at once if they do already).
+    public func waitForLines(count: Int, _ fragments: [String]) async {
+        let done: @Sendable ([String]) -> Bool = { all in
+            all.lazy.filter { line in fragments.allSatisfy { line.contains($0) } }.prefix(count).count >= count
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             // Registered under the lines' lock, so no line can slip in between check and wait.
             let found = lines.withLock { all -> Bool in
-                if all.contains(where: { line in fragments.allSatisfy { line.contains($0) } }) { return true }
-                waiters.withLock { $0.append((fragments, continuation)) }
+                if done(all) { return true }
+                waiters.withLock { $0.append((done, continuation)) }
                 return false
             }
             if found { continuation.resume() }
@@ -43,8 +51,8 @@ public final class LogCapture: Sendable {
         let ready = lines.withLock { all in
             all.append(line)
             return waiters.withLock { waiting in
-                let matched = waiting.filter { entry in entry.fragments.allSatisfy { line.contains($0) } }
-                waiting.removeAll { entry in entry.fragments.allSatisfy { line.contains($0) } }
+                let matched = waiting.filter { $0.done(all) }
+                waiting.removeAll { $0.done(all) }
                 return matched.map(\.continuation)
             }
         }

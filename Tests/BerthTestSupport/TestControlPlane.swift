@@ -146,12 +146,20 @@ public final class TestControlPlane: Sendable {
     }
 
     /// A gateway's RPC client, connected with a freshly issued gateway certificate.
-    public func gatewayClient(name: String = "test-gateway") async throws -> TestGatewayClient {
-        let identity = try await controlPlane.issueGatewayIdentity(name: name)
-        let client = ControlPlaneClient(
-            configuration: .init(host: "127.0.0.1", port: port, identity: identity, trustRoot: authority.certificate),
-            logger: TestLogging.logger("gateway.client")
+    public func gatewayClient(
+        name: String = "test-gateway",
+        validity: Double = 365 * 86_400,
+        configure: (inout ControlPlaneClient.Configuration) -> Void = { _ in }
+    ) async throws -> TestGatewayClient {
+        let identity = try await controlPlane.issueGatewayIdentity(name: name, validity: validity)
+        var configuration = ControlPlaneClient.Configuration(
+            host: "127.0.0.1",
+            port: port,
+            identity: identity,
+            trustRoot: authority.certificate
         )
+        configure(&configuration)
+        let client = ControlPlaneClient(configuration: configuration, logger: TestLogging.logger("gateway.client"))
         let running = TestGatewayClient(client: client, task: Task { await client.run() })
         // As TestGateway: hand the client out once its connection is up (each try waits for it).
         var connected = false

@@ -10,6 +10,8 @@ public struct EnrollmentService: Sendable {
     let database: BerthDatabase
     let authority: CertificateAuthority
     let certificateValidity: Double
+    /// Lifetime of a gateway's renewed certificate.
+    let gatewayCertificateValidity: Double
     let logger: Logger
     /// Told of each node enrolled, once it is stored and before the node is answered (the
     /// running control plane's fleet, which holds every node in memory).
@@ -19,12 +21,14 @@ public struct EnrollmentService: Sendable {
         database: BerthDatabase,
         authority: CertificateAuthority,
         certificateValidity: Double,
+        gatewayCertificateValidity: Double = 365 * 86_400,
         logger: Logger,
         enrolled: @escaping @Sendable (NodeRow) async -> Void = { _ in }
     ) {
         self.database = database
         self.authority = authority
         self.certificateValidity = certificateValidity
+        self.gatewayCertificateValidity = gatewayCertificateValidity
         self.logger = logger
         self.enrolled = enrolled
     }
@@ -120,5 +124,46 @@ public struct EnrollmentService: Sendable {
             certificateDER: certificate.derBytes,
             caCertificateDER: authority.certificate.derBytes
         )
+    }
+
+    /// Certifies a connected peer's key again (``CertificateRenewal``), for the identity its
+    /// connection proved, with the role's lifetime; records the certificate. Refusals are
+    /// answered, not thrown: the peer keeps its certificate and tries again later.
+    func renew(_ request: CertificateRenewal, for identity: PeerIdentity, replacing serial: String) async -> CertificateRenewed {
+        let validity: Double
+        switch identity.role {
+        case .node: validity = certificateValidity
+        case .gateway: validity = gatewayCertificateValidity
+        case .controlPlane: return CertificateRenewed(error: "a control-plane certificate is not renewed this way")
+        }
+        let certificate: Certificate
+        do {
+            certificate = try authority.sign(csrDER: request.csrDER, as: identity, validity: validity)
+        } catch {
+            logger.warning("certificate renewal refused: bad CSR", metadata: ["identity": "\(identity)", "error": "\(error)"])
+            return CertificateRenewed(error: "the certificate signing request is not valid (\(error))")
+        }
+        do {
+            try await database.recordCertificate(
+                CertificateRow(
+                    serial: certificate.serialHex,
+                    role: identity.role.rawValue,
+                    subjectId: identity.id,
+                    issuedAt: BerthDatabase.nowMicros(),
+                    expiresAt: Int64(certificate.notValidAfter.timeIntervalSince1970 * 1_000_000)
+                )
+            )
+        } catch {
+            logger.error("could not record a renewed certificate", metadata: ["identity": "\(identity)", "error": "\(error)"])
+            return CertificateRenewed(error: "the control plane could not record the certificate; try again")
+        }
+        logger.info(
+            "renewed certificate",
+            metadata: [
+                "identity": "\(identity)", "replaces": "\(serial)", "serial": "\(certificate.serialHex)",
+                "expires": "\(certificate.notValidAfter.formatted(.iso8601))",
+            ]
+        )
+        return CertificateRenewed(certificateDER: certificate.derBytes, caCertificateDER: authority.certificate.derBytes)
     }
 }

@@ -199,6 +199,7 @@ actor Fleet {
         )
         var welcome = Welcome(
             version: version,
+            capabilities: [CertificateRenewal.capability],
             heartbeatIntervalMillis: UInt64(configuration.heartbeatInterval * 1000),
             peerID: nodeID,
             serverTimeMicros: Int(now)
@@ -321,16 +322,16 @@ actor Fleet {
 
     /// Ends the sessions of peers whose certificates were just revoked.
     func dropRevoked(_ serials: Set<String>) async {
-        for (nodeID, link) in links where serials.contains(link.session.serial) {
+        for (nodeID, link) in links where link.session.isRevoked(by: serials.contains) {
             guard links[nodeID]?.session === link.session else { continue }
             logger.notice("closing a revoked node's connection", metadata: ["node": "\(nodeID)"])
-            link.session.close(with: WireError(.unauthenticated, "certificate \(link.session.serial) is revoked"))
+            link.session.close(with: WireError(.unauthenticated, "the certificate of node \(nodeID) is revoked"))
             links.removeValue(forKey: nodeID)
             await markOffline(nodeID, session: link.session, reason: "certificate revoked")
         }
-        for (id, gateway) in gateways where serials.contains(gateway.serial) {
+        for (id, gateway) in gateways where gateway.isRevoked(by: serials.contains) {
             logger.notice("closing a revoked gateway's connection", metadata: ["gateway": "\(gateway.identity.id)"])
-            gateway.close(with: WireError(.unauthenticated, "certificate \(gateway.serial) is revoked"))
+            gateway.close(with: WireError(.unauthenticated, "the certificate of gateway \(id) is revoked"))
             gateways.removeValue(forKey: id)
         }
     }

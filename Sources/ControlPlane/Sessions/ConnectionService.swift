@@ -180,6 +180,7 @@ struct ConnectionService: Sendable {
             session.send(
                 Welcome(
                     version: version,
+                    capabilities: [CertificateRenewal.capability],
                     heartbeatIntervalMillis: UInt64(dispatcher.configuration.heartbeatInterval * 1000),
                     peerID: session.identity.id,
                     serverTimeMicros: Self.nowMicros()
@@ -327,6 +328,8 @@ struct ConnectionService: Sendable {
             )
             session.markLeaving()
             return false
+        case .certificateRenewal:
+            await renewCertificate(try CertificateRenewal(payload: frame.payload), for: session)
         case .rpcRequest:
             throw WireError(.forbidden, "a node certificate cannot make gateway calls")
         default:
@@ -380,6 +383,17 @@ struct ConnectionService: Sendable {
         }
     }
 
+    /// Issues a peer a new certificate over its connection and answers with it.
+    private func renewCertificate(_ request: CertificateRenewal, for session: PeerSession) async {
+        guard !session.isRevoked(by: revocations.isRevoked) else {
+            session.send(CertificateRenewed(error: "the certificate of \(session.identity) is revoked"))
+            return
+        }
+        let answer = await enrollment.renew(request, for: session.identity, replacing: session.serial)
+        if let leaf = try? Certificate(derEncoded: answer.certificateDER) { session.renewed(serial: leaf.serialHex) }
+        session.send(answer)
+    }
+
     static func describe(_ error: any Error) -> String {
         (error as? ControlPlaneError)?.message ?? "\(error)"
     }
@@ -389,8 +403,8 @@ struct ConnectionService: Sendable {
         switch frame.type {
         case .rpcRequest:
             // Revoked while connected (`berth ca revoke`): refused from the next call on.
-            guard !revocations.isRevoked(session.serial) else {
-                throw WireError(.unauthenticated, "certificate \(session.serial) is revoked")
+            guard !session.isRevoked(by: revocations.isRevoked) else {
+                throw WireError(.unauthenticated, "the certificate of \(session.identity) is revoked")
             }
             let request = try RPCRequest(payload: frame.payload)
             let streamID = frame.streamID
@@ -398,12 +412,15 @@ struct ConnectionService: Sendable {
                 session.send(await dispatcher.handle(request), streamID: streamID)
             }
         case .tunnelOpen:
-            guard !revocations.isRevoked(session.serial) else {
-                throw WireError(.unauthenticated, "certificate \(session.serial) is revoked")
+            guard !session.isRevoked(by: revocations.isRevoked) else {
+                throw WireError(.unauthenticated, "the certificate of \(session.identity) is revoked")
             }
             openTunnel(try TunnelOpen(payload: frame.payload), streamID: frame.streamID, from: session)
         case .tunnelData, .tunnelWindow, .tunnelClose:
             tunnels.fromGateway(frame, session: session)
+        case .certificateRenewal:
+            let request = try CertificateRenewal(payload: frame.payload)
+            Task { await self.renewCertificate(request, for: session) }
         case .ping:
             session.send(Pong(nonce: try Ping(payload: frame.payload).nonce))
         case .pong:

@@ -12,6 +12,9 @@ final class PeerSession: Sendable {
     let identity: PeerIdentity
     /// The client certificate's serial (lowercase hex), checked against revocations.
     let serial: String
+    /// Serials issued to the peer over this connection (renewals), also checked: revoking
+    /// the newest certificate ends the session that obtained it.
+    private let renewedSerials = Mutex<Set<String>>([])
     let channel: any Channel
     /// When a frame last arrived, kept by the connection's `LivenessHandler` (which also
     /// pings the peer when it falls silent).
@@ -34,6 +37,15 @@ final class PeerSession: Sendable {
         self.channel = channel
         self.activity = activity
     }
+
+    /// The serials this session stands for: the one it connected with and its renewals.
+    var serials: Set<String> { renewedSerials.withLock { $0.union([serial]) } }
+
+    /// Records a certificate renewed over this connection.
+    func renewed(serial: String) { _ = renewedSerials.withLock { $0.insert(serial) } }
+
+    /// Whether any certificate of this session is in `revoked`.
+    func isRevoked(by revoked: (String) -> Bool) -> Bool { serials.contains(where: revoked) }
 
     /// Seconds since the last frame.
     func idleSeconds(now: NIODeadline = .now()) -> Double {

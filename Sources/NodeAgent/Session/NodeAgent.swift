@@ -74,6 +74,9 @@ public actor NodeAgent {
         public var transferResumeTimeout: Duration = .seconds(300)
         /// Chunk size for files that save image adds (existing files keep their template's).
         public var chunkSize = 1 << 20
+        /// Where `node.crt` is rewritten when the certificate is renewed over the connection
+        /// (``CertificateRenewer``); `nil` keeps renewals in memory.
+        public var certificateDirectory: URL?
 
         public init(host: String, port: Int, nodeName: String, identity: TLSIdentity, trustRoot: Certificate) {
             self.host = host
@@ -92,6 +95,8 @@ public actor NodeAgent {
         /// The control plane changed how often the connection is pinged (its fleet grew or
         /// shrank); the connection now pings after `intervalMillis` of silence.
         case pingIntervalChanged(intervalMillis: UInt64, deadAfterPings: UInt64)
+        /// The certificate was renewed over the connection; later connections present this one.
+        case certificateRenewed(serial: String)
     }
 
     public let configuration: Configuration
@@ -123,6 +128,12 @@ public actor NodeAgent {
     /// which costs more than a handshake, and a fleet reconnecting at once pays it per node.
     var sslContext: NIOSSLContext?
     public private(set) var connections = 0
+    /// The identity presented at the next connect: the enrolled one, then each renewal's.
+    public private(set) var identity: TLSIdentity
+    /// Renews the certificate at about two thirds of its lifetime.
+    let renewer: CertificateRenewer?
+    /// Whether the control plane of the current connection renews certificates.
+    var renewalCapable = false
 
     /// Template content this node holds.
     public let cache: TemplateCache
@@ -163,6 +174,14 @@ public actor NodeAgent {
         self.backoff = configuration.backoff
         self.pathLossBackoff = configuration.pathLossBackoff
         self.tunnels = NodeTunnels(group: group, logger: logger)
+        self.identity = configuration.identity
+        self.renewer = try? CertificateRenewer(
+            identity: configuration.identity,
+            trustRoot: configuration.trustRoot,
+            directory: configuration.certificateDirectory,
+            name: "node",
+            logger: logger
+        )
         self.cache = TemplateCache(
             root: configuration.cacheDirectory
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -184,6 +203,12 @@ public actor NodeAgent {
     /// Connects and serves until the task is cancelled, reconnecting as needed.
     public func run() async {
         var connectTimeout = configuration.patientConnectTimeout
+        let renewing = Task { [renewer] in
+            await renewer?.run(send: { [weak self] request in await self?.sendRenewal(request) ?? false }) {
+                [weak self] identity in await self?.adopt(identity)
+            }
+        }
+        defer { renewing.cancel() }
         while !Task.isCancelled {
             var pathLost = false
             do {
@@ -200,6 +225,8 @@ public actor NodeAgent {
                 notify.yield(.disconnected(reason: "\(error)"))
             }
             channel = nil
+            renewalCapable = false
+            await renewer?.connectionLost()
             failContentWaiters()
             tunnels.closeAll()
             // Both backoffs restart at each connection, so their attempts are the failures since.
@@ -237,7 +264,7 @@ public actor NodeAgent {
     private func runSession(connectTimeout: Duration) async throws {
         let context =
             try sslContext
-            ?? ControlPlaneHandshake.clientContext(identity: configuration.identity, trustRoot: configuration.trustRoot)
+            ?? ControlPlaneHandshake.clientContext(identity: identity, trustRoot: configuration.trustRoot)
         sslContext = context
         let connection = try await ControlPlaneHandshake.connect(
             host: configuration.host,
@@ -265,6 +292,7 @@ public actor NodeAgent {
                     throw TLSTransportError(.peerSilent, "no welcome within \(configuration.setupTimeout)")
                 }
                 setupDeadline.cancel()
+                renewalCapable = welcome.capabilities.contains(CertificateRenewal.capability)
                 let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
                 // The control plane's ping interval sets how soon silence is noticed here too.
                 let pinged = welcome.pingIntervalMillis > 0
@@ -286,6 +314,20 @@ public actor NodeAgent {
             let goodbye = ErrorFrame(WireError(.goingAway, "node agent stopping")).frame(allocator: channel.allocator)
             channel.writeAndFlush(goodbye).whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// Sends a renewal request on the current connection, if its control plane renews.
+    private func sendRenewal(_ request: CertificateRenewal) -> Bool {
+        guard channel != nil, renewalCapable else { return false }
+        send(request)
+        return true
+    }
+
+    /// Takes a renewed identity: the next connection presents it.
+    private func adopt(_ renewed: TLSIdentity) {
+        identity = renewed
+        sslContext = nil
+        notify.yield(.certificateRenewed(serial: renewed.leaf.serialHex))
     }
 
     private func connected(_ channel: any Channel, nodeID: String) {
@@ -399,6 +441,8 @@ public actor NodeAgent {
             let request = try LogRequest(payload: frame.payload)
             let url = driver.logURL(instanceID: request.instanceID)
             send(InstanceLogFile.read(url, requestID: request.requestID, offset: request.offset, limit: request.limit))
+        case .certificateRenewed:
+            await renewer?.received(try CertificateRenewed(payload: frame.payload))
         case .manifestResponse:
             resumeContent(.manifest(try ManifestResponse(payload: frame.payload)))
         case .chunkData:

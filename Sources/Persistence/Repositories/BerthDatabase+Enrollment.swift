@@ -164,14 +164,17 @@ public enum ConstantTime {
 
 extension BerthDatabase {
     /// Certificates in force (issued, not revoked, not expired at `now`, microseconds) by
-    /// role: how many, and the soonest expiry.
+    /// role: how many subjects hold one, and the soonest expiry of each subject's newest (a
+    /// renewed certificate's predecessor stays valid until it expires, but is not counted).
     public func certificatesInForce(now: Int64) async throws -> [(role: String, count: Int, soonestExpiry: Int64)] {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT role, COUNT(*), MIN(expires_at) FROM certificates
-                    WHERE revoked_at IS NULL AND expires_at > ? GROUP BY role ORDER BY role
+                    SELECT role, COUNT(*), MIN(expires_at) FROM (
+                        SELECT role, MAX(expires_at) AS expires_at FROM certificates
+                        WHERE revoked_at IS NULL AND expires_at > ? GROUP BY role, subject_id
+                    ) GROUP BY role ORDER BY role
                     """,
                 arguments: [now]
             ).map { (role: $0[0], count: $0[1], soonestExpiry: $0[2]) }

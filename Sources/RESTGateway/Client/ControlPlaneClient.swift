@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Logging
 import NIOCore
@@ -21,6 +22,9 @@ public actor ControlPlaneClient {
         public var connectWait: Duration = .seconds(5)
         /// How long a call waits for its answer (checked once per heartbeat interval).
         public var callTimeout: Duration = .seconds(30)
+        /// Where `gateway.crt` is rewritten when the certificate is renewed over the
+        /// connection; `nil` keeps renewals in memory.
+        public var certificateDirectory: URL?
 
         public init(host: String, port: Int, identity: TLSIdentity, trustRoot: Certificate) {
             self.host = host
@@ -45,6 +49,12 @@ public actor ControlPlaneClient {
     var nextTunnelID: UInt32 = 1
     /// One gateway is no herd: a short ceiling keeps its callers' 503 window short.
     var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5))
+    /// The identity presented at the next connect: the issued one, then each renewal's.
+    public private(set) var identity: TLSIdentity
+    /// Renews the certificate at about two thirds of its lifetime.
+    let renewer: CertificateRenewer?
+    /// Whether the control plane of the current connection renews certificates.
+    var renewalCapable = false
 
     public init(
         configuration: Configuration,
@@ -54,6 +64,14 @@ public actor ControlPlaneClient {
         self.configuration = configuration
         self.logger = logger
         self.group = group
+        self.identity = configuration.identity
+        self.renewer = try? CertificateRenewer(
+            identity: configuration.identity,
+            trustRoot: configuration.trustRoot,
+            directory: configuration.certificateDirectory,
+            name: "gateway",
+            logger: logger
+        )
     }
 
     /// `true` while a welcomed connection is up.
@@ -64,6 +82,12 @@ public actor ControlPlaneClient {
 
     /// Keeps the connection up until the task is cancelled.
     public func run() async {
+        let renewing = Task { [renewer] in
+            await renewer?.run(send: { [weak self] request in await self?.sendRenewal(request) ?? false }) {
+                [weak self] identity in await self?.adopt(identity)
+            }
+        }
+        defer { renewing.cancel() }
         while !Task.isCancelled {
             do {
                 try await runConnection()
@@ -86,7 +110,7 @@ public actor ControlPlaneClient {
         let connection = try await ControlPlaneHandshake.connect(
             host: configuration.host,
             port: configuration.port,
-            identity: configuration.identity,
+            identity: identity,
             trustRoot: configuration.trustRoot,
             group: group
         )
@@ -94,6 +118,7 @@ public actor ControlPlaneClient {
         try await connection.executeThenClose { inbound, _ in
             var frames = inbound.makeAsyncIterator()
             let welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: Hello())
+            renewalCapable = welcome.capabilities.contains(CertificateRenewal.capability)
             let interval = Duration.milliseconds(Int64(max(10, welcome.heartbeatIntervalMillis)))
             // Liveness on the event loop, as nodes have it: bytes from the control plane count
             // as life when they arrive, pings go out after an interval of silence, and three
@@ -122,6 +147,8 @@ public actor ControlPlaneClient {
 
     private func disconnected(reason: String) {
         channel = nil
+        renewalCapable = false
+        if let renewer { Task { await renewer.connectionLost() } }
         for (_, tunnel) in tunnels { tunnel.finish(reason) }
         tunnels.removeAll()
         for (_, open) in tunnelOpens { open.continuation.resume(throwing: GatewayError(.serviceUnavailable, reason)) }
@@ -150,6 +177,9 @@ public actor ControlPlaneClient {
                 // Its caller gave up waiting: close it at once.
                 channel?.writeAndFlush(TunnelClose(reason: "the client left").frame(streamID: frame.streamID), promise: nil)
             }
+        case .certificateRenewed:
+            let answer = try CertificateRenewed(payload: frame.payload)
+            if let renewer { Task { await renewer.received(answer) } }
         case .pong:
             break
         case .ping:
@@ -159,6 +189,18 @@ public actor ControlPlaneClient {
         default:
             throw WireError(.unexpectedMessage, "the control plane sent \(frame.type)")
         }
+    }
+
+    /// Sends a renewal request on the current connection, if its control plane renews.
+    private func sendRenewal(_ request: CertificateRenewal) -> Bool {
+        guard let channel, renewalCapable else { return false }
+        channel.writeAndFlush(request.frame(allocator: channel.allocator), promise: nil)
+        return true
+    }
+
+    /// Takes a renewed identity: the next connection presents it.
+    private func adopt(_ renewed: TLSIdentity) {
+        identity = renewed
     }
 
     /// Fails calls whose deadline passed, once an interval.

@@ -81,7 +81,8 @@ public struct CertificateAuthority: Sendable {
             version: .v3,
             serialNumber: Certificate.SerialNumber(),
             publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-300),
+            // Backdated for clock skew: 5 min, or a tenth of a short lifetime (tests use seconds).
+            notValidBefore: now.addingTimeInterval(-min(300, validity / 10)),
             notValidAfter: now.addingTimeInterval(validity),
             issuer: certificate.subject,
             subject: subject,

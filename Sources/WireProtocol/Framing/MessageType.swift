@@ -11,6 +11,9 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let error = MessageType(rawValue: 0x0003)
     public static let ping = MessageType(rawValue: 0x0004)
     public static let pong = MessageType(rawValue: 0x0005)
+    /// A connected node or gateway renews its certificate (see `docs/PROTOCOL.md`, §7).
+    public static let certificateRenewal = MessageType(rawValue: 0x0006)
+    public static let certificateRenewed = MessageType(rawValue: 0x0007)
 
     public static let heartbeat = MessageType(rawValue: 0x0101)
     public static let heartbeatAck = MessageType(rawValue: 0x0102)
@@ -52,6 +55,8 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .error: "error"
         case .ping: "ping"
         case .pong: "pong"
+        case .certificateRenewal: "certificateRenewal"
+        case .certificateRenewed: "certificateRenewed"
         case .heartbeat: "heartbeat"
         case .heartbeatAck: "heartbeatAck"
         case .nodeCommand: "nodeCommand"
