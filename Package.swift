@@ -122,7 +122,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The OpenAPI document, compiled in: served at /openapi.json with no bundle to install.
+            resources: [.embedInCode("OpenAPI/openapi.json")]
         ),
         .target(
             name: "NodeAgent",

@@ -18,13 +18,15 @@ struct EnvelopeMiddleware: RouterMiddleware {
     let guesses: RootTokenGuesses
     /// OIDC bearer tokens (`--oidc-issuer`), when configured.
     let oidc: OIDCVerifier?
+    /// The methods each path is routed for: a known path with another method is 405.
+    let routeMethods: RouteMethods
     let logger: Logger
 
     /// Authentication is on with a root token, client certificates or OIDC.
     var authenticationEnabled: Bool { authenticator != nil || clientCertificates || oidc != nil }
 
     static let unauthenticatedPaths: Set<String> = [
-        "/livez", "/readyz", "/tap/v1/hand", "/tap/v1/shake", "/config/v1/auth",
+        "/livez", "/readyz", "/tap/v1/hand", "/tap/v1/shake", "/config/v1/auth", "/openapi.json",
     ]
 
     func handle(
@@ -53,6 +55,14 @@ struct EnvelopeMiddleware: RouterMiddleware {
             // The router's own 404 and 405 (no such endpoint) are refusals of the request as
             // such; anything a handler threw (a missing query field, say) is on its merits.
             if error.status == .notFound || error.status == .methodNotAllowed {
+                let allowed = routeMethods.allowed(for: request.uri.path)
+                if !allowed.isEmpty, !allowed.contains(request.method.rawValue) {
+                    var response = AnkaJSON.fail(
+                        GatewayError(.methodNotAllowed, "\(request.uri.path) takes \(allowed.joined(separator: ", "))")
+                    )
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                    return response
+                }
                 let message = error.body ?? "No such endpoint \(request.method) \(request.uri.path)"
                 return AnkaJSON.fail(GatewayError(error.status, message))
             }

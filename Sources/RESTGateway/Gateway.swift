@@ -83,6 +83,7 @@ public struct Gateway: Sendable {
     public func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
         let portal = makePortal()
+        let routeMethods = RouteMethods()
         router.add(middleware: RequestTelemetryMiddleware(metrics: metrics, logger: logger))
         router.add(
             middleware: EnvelopeMiddleware(
@@ -90,11 +91,13 @@ public struct Gateway: Sendable {
                 clientCertificates: configuration.tls?.clientCertificates ?? false,
                 guesses: guesses,
                 oidc: oidc,
+                routeMethods: routeMethods,
                 logger: logger
             )
         )
         router.add(middleware: PortalKeyMiddleware(keyring: portal.keyring))
         HealthRoutes(client: client).register(on: router)
+        OpenAPIRoutes().register(on: router)
         MetricsRoutes(client: client, metrics: metrics).register(on: router)
         AuthConfigRoutes(oidc: configuration.oidc).register(on: router)
         InstanceRoutes(
@@ -113,6 +116,7 @@ public struct Gateway: Sendable {
         BerthRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         PortForwardRoutes(client: client).register(on: router)
         PortalRoutes(portal: portal, registryAddress: configuration.registryAddress).register(on: router)
+        routeMethods.load(router.routes)
         return router
     }
 

@@ -124,6 +124,8 @@ import WireProtocol
         await relay.cut()
         let client = try await cp.gatewayClient()
         let id = try await client.startOne()
+        // Placed (durably, with its start command in the outbox) before the backup is taken.
+        _ = try await events.instance(timeout: 30, "the placement") { $0.instanceID == id && !$0.nodeID.isEmpty }
         let archive = TestPaths.temporaryDirectory("backup").appendingPathComponent("cp.tar")
         let backup = try await BerthProcess.run(["backup", "--data-dir", cp.directory.url.path, "--out", archive.path])
         #expect(backup.status == 0, "\(backup.stderr)")
@@ -151,6 +153,42 @@ import WireProtocol
         #expect(await driver.starts(of: id) == 1, "the node started the VM a second time")
         await node.stop()
         await relay.stop()
+        await restored.stop()
+    }
+
+    @Test func anInstancePlacedAfterTheBackupIsAdoptedWhereItRuns() async throws {
+        let cp = try await TestControlPlane.start()
+        try await TestTemplates.seed(cp.database)
+        // The node is enrolled but away: the start waits in the queue, and the backup holds it so.
+        let enrolled = try await cp.enroll(name: "late")
+        let client = try await cp.gatewayClient()
+        let id = try await client.startOne()
+        let archive = TestPaths.temporaryDirectory("backup").appendingPathComponent("cp.tar")
+        let backup = try await BerthProcess.run(["backup", "--data-dir", cp.directory.url.path, "--out", archive.path])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        // Then the node arrives and runs it.
+        let events = cp.controlPlane.events.subscribe()
+        let driver = ObservedDriver(SimulatedDriver(configuration: .fast))
+        var node = cp.startAgent(enrolled, name: "late", using: driver)
+        try await events.instances([id], reach: .started, timeout: 30)
+        await node.stop()
+        await client.stop()
+        await cp.stop()
+
+        // Restored, the state still queues it; the node that runs it reconnects.
+        let restoredDirectory = TestPaths.temporaryDirectory("restored").appendingPathComponent("data")
+        let restore = try await BerthProcess.run(["restore", archive.path, "--data-dir", restoredDirectory.path])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        let restored = try await TestControlPlane.start(directory: DataDirectory(restoredDirectory), port: cp.port)
+        let after = restored.controlPlane.events.subscribe()
+        node = restored.startAgent(enrolled, name: "late", using: driver)
+        _ = try await after.instance(timeout: 30, "the adopted instance") {
+            $0.instanceID == id && $0.state == .started && $0.nodeID == enrolled.nodeID
+        }
+        #expect(await driver.starts(of: id) == 1, "the VM was started a second time")
+        #expect(restored.logs.contains("adopted an instance", id))
+        #expect(!restored.logs.contains("terminating an instance", id))
+        await node.stop()
         await restored.stop()
     }
 

@@ -156,6 +156,26 @@ import _CryptoExtras
         await cp.stop()
     }
 
+    @Test func aLifetimePastTheClocksRangeIsRefusedAndTheControlPlaneLives() async throws {
+        // Found by schemathesis: ttl 72818587758591 overflowed the expiry in microseconds and
+        // the arithmetic trap stopped the control plane.
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.root)
+        for body in [
+            #"{"id": "k", "ttl": 72818587758591}"#, #"{"id": "k", "ttl": 9223372036854775807}"#,
+            #"{"id": "k", "ttl": 0}"#,
+        ] {
+            let created = try await gateway.http.send("POST", "/api/v1/apikey", body: body)
+            #expect(created.failedOnItsMerits && (created.json["message"] as? String ?? "").contains("ttl"), "\(created.text)")
+        }
+        _ = try await gateway.http.send("POST", "/api/v1/apikey", body: #"{"id": "k", "ttl": 60}"#)
+        let updated = try await gateway.http.send("PUT", "/api/v1/apikey", body: #"{"id": "k", "ttl": 72818587758591, "groups": []}"#)
+        #expect(updated.failedOnItsMerits, "\(updated.text)")
+        #expect(try await gateway.http.send("GET", "/api/v1/status").json["status"] as? String == "OK")
+        await gateway.stop()
+        await cp.stop()
+    }
+
     @Test func sessionsExpireAndEndWithTheirKey() async throws {
         // A zero session lifetime: every session is already past its absolute expiry.
         let expired = try await TestControlPlane.start { $0.tapSessionTTL = 0 }

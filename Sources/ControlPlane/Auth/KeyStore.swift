@@ -55,9 +55,7 @@ actor KeyStore {
     func create(_ request: APIKeyCreateRequest) async throws -> APIKeyCreated {
         let id = request.id.trimmingCharacters(in: .whitespaces)
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
-        guard request.ttlSeconds > 0 else {
-            throw ControlPlaneError.badRequest("ttl must be a positive number of seconds")
-        }
+        try Self.validate(ttl: request.ttlSeconds)
         try Self.validate(groups: request.groups)
         var publicKey = request.publicKeyDER
         var privateKey: [UInt8] = []
@@ -112,11 +110,19 @@ actor KeyStore {
         }
     }
 
+    /// The longest key lifetime: 100 years. Past it an expiry in microseconds would overflow
+    /// (a ttl of 10^13 s did, and stopped the control plane).
+    static let maximumTTL = 100 * 365 * 86_400
+
+    static func validate(ttl: Int) throws {
+        guard ttl > 0, ttl <= maximumTTL else {
+            throw ControlPlaneError.badRequest("ttl must be 1 to \(maximumTTL) seconds (100 years)")
+        }
+    }
+
     func update(_ request: APIKeyUpdateRequest) async throws {
         try Self.validate(groups: request.groups)
-        if let ttl = request.ttlSeconds, ttl <= 0 {
-            throw ControlPlaneError.badRequest("ttl must be a positive number of seconds")
-        }
+        if let ttl = request.ttlSeconds { try Self.validate(ttl: ttl) }
         do {
             try await database.updateAPIKey(
                 id: request.id,

@@ -379,6 +379,21 @@ actor Fleet {
         let liveIDs = Set(live.map(\.id))
         let knownIDs = Set(known.map(\.id))
         for status in reported where !liveIDs.contains(status.instanceID) {
+            if var row = instances[status.instanceID], InstanceTable.isQueued(row), Self.isRunning(status.state) {
+                // Queued here, running there: placed after the backup this state was restored
+                // from (a durable placement never leaves a node running what memory queues).
+                // Adopt it where it runs rather than stop it and start it a second time.
+                row.nodeId = nodeID
+                row.waitReason = ""
+                save(row)
+                let (outcome, _) = applyReport(TransitionReport(status, nodeID: nodeID, ts: now, epoch: -1, sequence: 0))
+                if case .applied = outcome { changed.append(status.instanceID) }
+                logger.notice(
+                    "adopted an instance the node runs that this state still queued (restored from a backup?)",
+                    metadata: ["node": "\(nodeID)", "instance": "\(status.instanceID)"]
+                )
+                continue
+            }
             // Not ours (or already ended here): tell the node to remove it.
             if let row = instances[status.instanceID], row.nodeId != nil, row.nodeId != nodeID { continue }
             queueCommand(nodeID: nodeID, instanceID: status.instanceID, kind: "terminate", payload: nil, now: now)
@@ -393,6 +408,11 @@ actor Fleet {
             if case .applied = outcome { changed.append(status.instanceID) }
         }
         return changed
+    }
+
+    /// Whether a node's report shows a VM that exists there (not one ending or ended).
+    static func isRunning(_ state: InstanceState) -> Bool {
+        state == .started || state == .stopped || state == .stopping || state == .pulling
     }
 
     /// Publishes an instance as memory holds it now.
