@@ -8,7 +8,7 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             Dev.self, ControlPlaneCommand.self, GatewayCommand.self, NodeCommand.self, CACommand.self,
             TokenCommand.self, SimCommand.self, VMCommand.self, ConfigCommand.self, BackupCommand.self,
-            RestoreCommand.self,
+            RestoreCommand.self, GroupCommand.self, KeyCommand.self, TemplateCommand.self, EventsCommand.self,
         ]
     )
 }

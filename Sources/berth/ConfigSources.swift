@@ -74,6 +74,8 @@ struct ConfigSources {
             // `run` is the default subcommand: `berth node --data-dir …` runs too.
             if arguments.count > 1, arguments[1] == "join" { return (roles[3], 2) }
             if arguments.count > 1, arguments[1] == "run" { return (roles[2], 2) }
+            // The client's `node list|show|drain|config|delete` take no service settings.
+            if arguments.count > 1, !arguments[1].hasPrefix("-") { return nil }
             return (roles[2], 1)
         }
         guard let role = roles.first(where: { $0.path == [first] }) else { return nil }

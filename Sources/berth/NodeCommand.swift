@@ -9,8 +9,8 @@ import WireProtocol
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "Join a node to a control plane and run its agent.",
-        subcommands: [Join.self, Run.self],
+        abstract: "Join a node and run its agent; list, drain, configure and delete nodes through a gateway.",
+        subcommands: [Join.self, Run.self, List.self, Show.self, Drain.self, Config.self, Delete.self],
         defaultSubcommand: Run.self
     )
 

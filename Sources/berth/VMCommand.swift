@@ -10,7 +10,7 @@ struct VMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vm",
         abstract: "Work with VM instances through a gateway.",
-        subcommands: [PortForward.self]
+        subcommands: [Start.self, List.self, Show.self, Wait.self, Terminate.self, Restart.self, PortForward.self]
     )
 
     /// `berth vm port-forward <instance> [<local>:]<guest>`.

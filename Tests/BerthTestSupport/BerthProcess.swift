@@ -37,7 +37,14 @@ public final class BerthProcess: Sendable {
     /// Spawned with ``ChildProcess`` and read on a thread of its own: Foundation's
     /// `Process` and `readabilityHandler` go through libdispatch, which crashed the test
     /// process now and then.
-    public init(_ arguments: [String], environment extra: [String: String] = [:]) throws {
+    ///
+    /// With `readingStandardOutput`, the lines read are its stdout instead (a client
+    /// command's output), and its stderr goes to /dev/null.
+    public init(
+        _ arguments: [String],
+        environment extra: [String: String] = [:],
+        readingStandardOutput: Bool = false
+    ) throws {
         self.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["BERTH_LOG_LEVEL"] = "info"
@@ -54,7 +61,7 @@ public final class BerthProcess: Sendable {
                 stdin: nil,
                 stdout: null,
                 stderr: null,
-                descriptors: [2: writeEnd]
+                descriptors: [readingStandardOutput ? 1 : 2: writeEnd]
             )
         } catch {
             close(readEnd)
