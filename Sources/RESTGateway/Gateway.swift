@@ -112,6 +112,7 @@ public struct Gateway: Sendable {
         PermissionRoutes(client: client).register(on: router)
         RegistryRoutes(client: client).register(on: router)
         TemplatePushRoutes(client: client).register(on: router)
+        ChunkRoutes(client: client).register(on: router)
         ImageRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         BerthRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         PortForwardRoutes(client: client).register(on: router)

@@ -111,7 +111,11 @@ import WireProtocol
     }
 
     @Test func aStartTheNodeRanAfterTheBackupIsNotRunTwiceAfterTheRestore() async throws {
-        let cp = try await TestControlPlane.start()
+        // The partition below must not cost the node its session, however busy the machine.
+        let cp = try await TestControlPlane.start {
+            $0.pingInterval = 10
+            $0.offlineTimeout = 120
+        }
         try await TestTemplates.seed(cp.database)
         let relay = try await PartitionRelay.start(to: cp.port)
         let enrolled = try await cp.enroll(name: "mini")
@@ -125,7 +129,7 @@ import WireProtocol
         let client = try await cp.gatewayClient()
         let id = try await client.startOne()
         // Placed (durably, with its start command in the outbox) before the backup is taken.
-        _ = try await events.instance(timeout: 30, "the placement") { $0.instanceID == id && !$0.nodeID.isEmpty }
+        _ = try await events.instance(timeout: 60, "the placement") { $0.instanceID == id && !$0.nodeID.isEmpty }
         let archive = TestPaths.temporaryDirectory("backup").appendingPathComponent("cp.tar")
         let backup = try await BerthProcess.run(["backup", "--data-dir", cp.directory.url.path, "--out", archive.path])
         #expect(backup.status == 0, "\(backup.stderr)")

@@ -101,6 +101,77 @@ import Testing
         await cp.stop()
     }
 
+    @Test func aPushUploadsOnlyTheChunksTheRegistryLacks() async throws {
+        let cp = try await TestControlPlane.start()
+        let node = cp.startAgent(try await cp.enroll(name: "mini-push"), name: "mini-push")
+        try await node.waitConnected()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.root)
+        let env = ["BERTH_ADDR": gateway.base, "BERTH_TOKEN": Self.root]
+        let chunk = 65_536
+        let directory = TestPaths.temporaryDirectory("push")
+        var state: UInt64 = 7
+        var disk = (0..<(6 * chunk)).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        try Data(disk).write(to: directory.appendingPathComponent("disk.img"))
+        try Data("cpu: 2\nram: 4G\n".utf8).write(to: directory.appendingPathComponent("vm.yaml"))
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("state"), withIntermediateDirectories: true)
+        try Data([UInt8](repeating: 0, count: 3 * chunk)).write(to: directory.appendingPathComponent("state/suspend.state"))
+
+        func push(_ tag: String, _ extra: [String] = []) async throws -> [String: Any] {
+            let output = try await Self.berth(
+                ["template", "push", directory.path, "--name", "cli-push", "--tag", tag, "--chunk-size", "\(chunk)", "--json"]
+                    + extra,
+                env
+            )
+            return try #require(try Self.json(output) as? [String: Any], "\(output)")
+        }
+        // First push: 6 disk chunks, 1 config chunk, and 3 zero chunks that are one chunk.
+        let v1 = try await push("v1")
+        #expect(v1["uploaded_chunks"] as? Int == 8)
+        #expect(v1["skipped_chunks"] as? Int == 0)
+        #expect(v1["files"] as? Int == 3 && v1["chunks"] as? Int == 10)
+        let templateID = try #require(v1["template_id"] as? String)
+        // Nothing changed: nothing is sent.
+        let v2 = try await push("v2")
+        #expect(v2["uploaded_chunks"] as? Int == 0 && v2["skipped_chunks"] as? Int == 8)
+        // One block changed: one chunk is sent. Plain progress lines when not on a terminal.
+        for index in (2 * chunk)..<(2 * chunk + 10) { disk[index] ^= 0xFF }
+        try Data(disk).write(to: directory.appendingPathComponent("disk.img"))
+        let plain = try await Self.berth(
+            ["template", "push", directory.path, "--template-id", templateID, "--tag", "v3", "--chunk-size", "\(chunk)"],
+            env
+        )
+        #expect(plain.contains("the registry lacks 1 (64 KB)"), "\(plain)")
+        #expect(plain.contains("(100%)"), "\(plain)")
+        #expect(plain.contains("uploaded 1 chunks (64 KB); skipped 7 chunks the registry already had"), "\(plain)")
+
+        // The pushed version runs: the node pulls its chunks from the registry.
+        let events = cp.controlPlane.events.subscribe()
+        let id = try await Self.berth(["vm", "start", templateID, "--tag", "v3"], env).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await events.instances([id], reach: .started, timeout: 30)
+        let cached = try #require(await node.agent.cache.manifest(templateID: templateID, tag: "v3"))
+        let copy = TestPaths.temporaryDirectory("materialized")
+        try await node.agent.cache.materialize(cached, into: copy)
+        #expect(try Data(contentsOf: copy.appendingPathComponent("disk.img")) == Data(disk))
+
+        // The registry refuses a commit naming a chunk it does not hold, and a chunk that does
+        // not hash to its name.
+        let absent = String(repeating: "ab", count: 32)
+        let commit = try await gateway.http.send(
+            "POST",
+            "/berth/v1/registry/commit",
+            body: #"{"name": "cli-push", "tag": "bad", "files": [{"path": "x", "size": 10, "chunk_size": 65536, "chunks": ["\#(absent)"]}]}"#
+        )
+        #expect(commit.status == 404 && commit.text.contains("not stored"), "\(commit.text)")
+        let wrong = try await gateway.http.send("PUT", "/berth/v1/registry/chunks/\(absent)", body: "hello")
+        #expect(wrong.status == 400 && wrong.text.contains("SHA-256"), "\(wrong.text)")
+        await gateway.stop()
+        await node.stop()
+        await cp.stop()
+    }
+
     @Test func aProfileInTheClientFileStandsInForTheEnvironment() async throws {
         let cp = try await TestControlPlane.start()
         let gateway = try await TestGateway.start(cp, rootToken: Self.root)

@@ -110,6 +110,12 @@ struct Registry: Sendable {
             guard file.size == 0 || (1...ContentStore.maxChunkSize).contains(file.chunkSize) else {
                 throw ControlPlaneError.badRequest("file \(file.path) has chunk size \(file.chunkSize)")
             }
+            let expected = file.size == 0 ? 0 : (file.size + file.chunkSize - 1) / file.chunkSize
+            guard file.size >= 0, file.chunks.count == expected else {
+                throw ControlPlaneError.badRequest(
+                    "file \(file.path) of \(file.size) bytes in chunks of \(file.chunkSize) needs \(expected) chunks, not \(file.chunks.count)"
+                )
+            }
         }
         let new = NewTemplateVersion(
             templateId: request.templateID,

@@ -82,6 +82,23 @@ extension BerthDatabase {
         now: Int64
     ) async throws -> (template: TemplateRow, version: TemplateVersionRow, reverted: [String]) {
         try await writer.write { db in
+            // Every chunk must be stored, checked in the transaction that refers to them, so
+            // collection (which takes only unreferenced chunks) cannot fall in between.
+            let stored = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
+            var missing: [[UInt8]] = []
+            for file in new.files {
+                let blob = [UInt8](file.chunks)
+                for start in stride(from: 0, to: blob.count - blob.count % 32, by: 32) {
+                    let hash = Array(blob[start..<start + 32])
+                    if try Bool.fetchOne(stored, arguments: [Data(hash)]) == nil { missing.append(hash) }
+                }
+            }
+            if let first = missing.first {
+                throw PersistenceError(
+                    .notFound,
+                    "\(missing.count) chunks are not stored (the first is \(Self.hex(first))); upload them and commit again"
+                )
+            }
             var template: TemplateRow
             if !new.templateId.isEmpty {
                 guard let found = try TemplateRow.fetchOne(db, key: new.templateId) else {

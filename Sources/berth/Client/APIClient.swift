@@ -32,7 +32,7 @@ struct APIClient: Sendable {
 
     /// Calls `method path` with an optional JSON body; throws on FAIL, on a non-JSON answer
     /// and when the gateway cannot be reached.
-    func call(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> Answer {
+    func call(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil, raw: [UInt8]? = nil) async throws -> Answer {
         var request = HTTPClientRequest(url: target.address.trimmingCharacters(in: ["/"]) + path)
         request.method = method
         if let authorization = PortForwarder.authorization(target.token) {
@@ -41,6 +41,9 @@ struct APIClient: Sendable {
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        } else if let raw {
+            request.headers.add(name: "Content-Type", value: "application/octet-stream")
+            request.body = .bytes(ByteBuffer(bytes: raw))
         }
         let response: HTTPClientResponse
         do {
@@ -62,6 +65,11 @@ struct APIClient: Sendable {
             throw CommandFailure("\(method) \(path): HTTP \(response.status.code)")
         }
         return answer
+    }
+
+    /// PUTs raw bytes (a chunk); throws on FAIL as ``call(_:_:body:)`` does.
+    func upload(_ path: String, bytes: [UInt8]) async throws -> Answer {
+        try await call(.PUT, path, raw: bytes)
     }
 
     func shutdown() async { try? await http.shutdown() }

@@ -6,7 +6,7 @@ struct TemplateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "template",
         abstract: "Work with registry templates through a gateway.",
-        subcommands: [List.self, Delete.self, Distribute.self, PullStatus.self]
+        subcommands: [List.self, Push.self, Delete.self, Distribute.self, PullStatus.self]
     )
 
     struct List: AsyncParsableCommand {
