@@ -40,13 +40,7 @@ public enum DatabaseSnapshot {
         let reader = try DatabaseQueue(path: path, configuration: readOnly)
         defer { try? reader.close() }
         return try reader.read { db in
-            var referenced = Set<[UInt8]>()
-            for data in try Data.fetchAll(db, sql: "SELECT chunks FROM template_files") {
-                let blob = [UInt8](data)
-                for start in stride(from: 0, to: blob.count - blob.count % 32, by: 32) {
-                    referenced.insert(Array(blob[start..<start + 32]))
-                }
-            }
+            let referenced = try BerthDatabase.referencedChunks(db)
             let recorded = try Data.fetchAll(db, sql: "SELECT hash FROM chunks").map { [UInt8]($0) }
             var counts: [String: Int] = [:]
             for table in ["nodes", "instances", "templates", "template_versions"] {

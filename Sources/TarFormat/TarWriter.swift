@@ -11,8 +11,6 @@ public struct TarWriter {
     }
 
     private let output: FileHandle
-    /// Bytes written so far.
-    public private(set) var bytesWritten: Int64 = 0
 
     public init(output: FileHandle) {
         self.output = output
@@ -107,8 +105,7 @@ public struct TarWriter {
         if padding > 0 { try write([UInt8](repeating: 0, count: padding)) }
     }
 
-    private mutating func write(_ bytes: some DataProtocol) throws {
+    private func write(_ bytes: some DataProtocol) throws {
         try output.write(contentsOf: bytes)
-        bytesWritten += Int64(bytes.count)
     }
 }

@@ -26,8 +26,7 @@ public enum ControlPlaneBackup {
             attempt += 1
             do {
                 return try createOnce(from: directory, to: output)
-            } catch let vanished as VanishedChunk where attempt < attempts {
-                _ = vanished
+            } catch is VanishedChunk where attempt < attempts {
                 continue
             }
         }

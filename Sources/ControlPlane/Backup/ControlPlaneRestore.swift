@@ -151,7 +151,7 @@ public enum ControlPlaneRestore {
                     guard let entry = current else { continue }
                     try entry.handle?.close()
                     if case .chunk(let name, let hasher) = entry.kind {
-                        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                        let digest = ChunkHash(bytes: Array(hasher.finalize()))!.hex
                         guard digest == name else { throw invalid(archive, "chunk \(name) is damaged (its bytes hash to \(digest))") }
                     }
                     current = nil

@@ -14,7 +14,7 @@ struct ContentStore: Sendable {
     let database: BerthDatabase
 
     /// The largest chunk accepted (the frame limit leaves room for the envelope).
-    static let maxChunkSize = 4 * 1024 * 1024 - 4096
+    static let maxChunkSize = ChunkHash.maximumChunkSize
 
     func url(for hash: ChunkHash) -> URL {
         let hex = hash.hex

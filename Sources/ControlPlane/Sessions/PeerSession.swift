@@ -38,14 +38,14 @@ final class PeerSession: Sendable {
         self.activity = activity
     }
 
-    /// The serials this session stands for: the one it connected with and its renewals.
-    var serials: Set<String> { renewedSerials.withLock { $0.union([serial]) } }
-
     /// Records a certificate renewed over this connection.
     func renewed(serial: String) { _ = renewedSerials.withLock { $0.insert(serial) } }
 
-    /// Whether any certificate of this session is in `revoked`.
-    func isRevoked(by revoked: (String) -> Bool) -> Bool { serials.contains(where: revoked) }
+    /// Whether any certificate of this session is in `revoked`. Checked before every gateway
+    /// call: the serial it connected with needs no lock, and the renewed ones no copy.
+    func isRevoked(by revoked: (String) -> Bool) -> Bool {
+        revoked(serial) || renewedSerials.withLock { $0.contains(where: revoked) }
+    }
 
     /// Seconds since the last frame.
     func idleSeconds(now: NIODeadline = .now()) -> Double {

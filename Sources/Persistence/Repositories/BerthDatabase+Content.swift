@@ -224,13 +224,7 @@ extension BerthDatabase {
         remove: @Sendable ([UInt8]) -> Void = { _ in }
     ) async throws -> [[UInt8]] {
         try await writer.write { db in
-            var referenced = Set<[UInt8]>()
-            for data in try Data.fetchAll(db, sql: "SELECT chunks FROM template_files") {
-                let blob = [UInt8](data)
-                for start in stride(from: 0, to: blob.count, by: 32) {
-                    referenced.insert(Array(blob[start..<start + 32]))
-                }
-            }
+            let referenced = try Self.referencedChunks(db)
             let candidates = try Data.fetchAll(
                 db,
                 sql: "SELECT hash FROM chunks WHERE stored_at < ?",
@@ -252,6 +246,18 @@ extension BerthDatabase {
             let logical = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM template_versions") ?? 0
             return (row?[0] ?? 0, row?[1] ?? 0, logical)
         }
+    }
+
+    /// Every chunk hash some template version's files refer to.
+    static func referencedChunks(_ db: Database) throws -> Set<[UInt8]> {
+        var referenced = Set<[UInt8]>()
+        for data in try Data.fetchAll(db, sql: "SELECT chunks FROM template_files") {
+            let blob = [UInt8](data)
+            for start in stride(from: 0, to: blob.count - blob.count % 32, by: 32) {
+                referenced.insert(Array(blob[start..<start + 32]))
+            }
+        }
+        return referenced
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

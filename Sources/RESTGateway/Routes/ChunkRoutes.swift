@@ -12,8 +12,7 @@ struct ChunkRoutes {
 
     /// Hashes one query may ask about (640 KB of hex).
     static let maxHashesPerQuery = 10_000
-    /// The largest chunk, as the registry stores it (a frame's 4 MiB less the envelope).
-    static let maxChunkSize = 4 * 1024 * 1024 - 4096
+    static let maxChunkSize = ChunkHash.maximumChunkSize
     /// A commit's JSON: 125,000 chunks of 64 hex digits, with room for the rest.
     static let maxCommitBody = 16 << 20
 

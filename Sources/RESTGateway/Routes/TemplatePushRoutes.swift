@@ -41,7 +41,7 @@ struct TemplatePushRoutes {
         commit.cpuCores = try Self.number(query.get("cpu"), "cpu", 1...256) ?? 0
         commit.ramMB = try Self.number(query.get("ram_mb"), "ram_mb", 256...4_194_304) ?? 0
         let chunkSize =
-            try Self.number(query.get("chunk_size"), "chunk_size", 4096...(4 * 1024 * 1024 - 4096))
+            try Self.number(query.get("chunk_size"), "chunk_size", 4096...ChunkHash.maximumChunkSize)
             ?? Self.defaultChunkSize
 
         var parser = TarStreamParser()

@@ -21,8 +21,6 @@ public actor CertificateRenewer {
     public typealias Send = @Sendable (CertificateRenewal) async -> Bool
 
     public private(set) var identity: TLSIdentity
-    /// Renewals done since the renewer started.
-    public private(set) var renewals = 0
     let trustRoot: Certificate
     let expected: PeerIdentity
     let file: URL?
@@ -76,7 +74,6 @@ public actor CertificateRenewer {
                 do {
                     let fresh = try await renewOnce(send: send)
                     identity = fresh
-                    renewals += 1
                     await renewed(fresh)
                     logger.info(
                         "certificate renewed",

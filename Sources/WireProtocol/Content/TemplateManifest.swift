@@ -119,6 +119,8 @@ public struct ManifestFile: WireCodable, Equatable, Sendable {
 /// The SHA-256 of a chunk's bytes.
 public struct ChunkHash: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static let length = 32
+    /// The largest chunk: one frame's payload less room for the message around it.
+    public static let maximumChunkSize = Frame.defaultMaxPayloadSize - 4096
     public let bytes: [UInt8]
 
     public init?(bytes: [UInt8]) {

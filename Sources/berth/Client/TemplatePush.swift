@@ -29,8 +29,8 @@ extension TemplateCommand {
 
         func validate() throws {
             guard (name == nil) != (templateID == nil) else { throw ValidationError("give --name or --template-id") }
-            guard (4096...ChunkRoutesLimits.maxChunkSize).contains(chunkSize) else {
-                throw ValidationError("--chunk-size must be 4096 to \(ChunkRoutesLimits.maxChunkSize)")
+            guard (4096...ChunkHash.maximumChunkSize).contains(chunkSize) else {
+                throw ValidationError("--chunk-size must be 4096 to \(ChunkHash.maximumChunkSize)")
             }
         }
 
@@ -166,11 +166,6 @@ extension TemplateCommand {
             return [UInt8](try handle.read(upToCount: length) ?? Data())
         }
     }
-}
-
-/// The registry's chunk limit, as the gateway enforces it.
-enum ChunkRoutesLimits {
-    static let maxChunkSize = 4 * 1024 * 1024 - 4096
 }
 
 /// A push's progress: a bar redrawn in place on a terminal (bytes, rate, ETA), or a plain
