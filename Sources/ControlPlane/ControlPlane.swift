@@ -102,6 +102,7 @@ public final class ControlPlane: Service, Sendable {
                 keys: keys,
                 authorizer: authorizer,
                 eventLog: eventLog,
+                enrollment: enrollment,
                 configuration: configuration,
                 metrics: metrics,
                 logger: logger

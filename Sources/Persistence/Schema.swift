@@ -336,6 +336,14 @@ enum Schema {
                     """
             )
         }
+        migrator.registerMigration("v16-join-token-revocation") { db in
+            // Tokens are listed and revoked over the API: who minted one, and when it was
+            // withdrawn before use.
+            try db.alter(table: "join_tokens") { t in
+                t.add(column: "created_by", .text).notNull().defaults(to: "")
+                t.add(column: "revoked_at", .integer)
+            }
+        }
         return migrator
     }
 }

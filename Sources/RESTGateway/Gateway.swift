@@ -109,6 +109,7 @@ public struct Gateway: Sendable {
         NodeRoutes(client: client).register(on: router)
         GroupRoutes(client: client).register(on: router)
         KeyRoutes(client: client).register(on: router)
+        TokenRoutes(client: client).register(on: router)
         PermissionRoutes(client: client).register(on: router)
         RegistryRoutes(client: client).register(on: router)
         TemplatePushRoutes(client: client).register(on: router)

@@ -33,6 +33,7 @@ import WireProtocol
             authorizer: cp.controlPlane.authorizer,
             eventLog: cp.controlPlane.eventLog,
             accessTokens: AccessTokens(database: cp.database),
+            enrollment: cp.controlPlane.enrollment,
             configuration: cp.controlPlane.configuration
         )
         let table = routes.table()

@@ -42,6 +42,50 @@ import Testing
         _ = try open()
     }
 
+    @Test func aRevokedTokenEnrollsNothingAndAUsedOneCannotBeRevoked() async throws {
+        let db = try open()
+        let now = BerthDatabase.nowMicros()
+        let hash: [UInt8] = Array(repeating: 7, count: 32)
+        try await db.insertJoinTokens([
+            JoinTokenRow(id: "revoke", secretHash: hash, description: "", createdAt: now, expiresAt: now + 60_000_000),
+            JoinTokenRow(id: "usedup", secretHash: hash, description: "", createdAt: now, expiresAt: now + 60_000_000),
+            JoinTokenRow(id: "stale1", secretHash: hash, description: "", createdAt: now - 2, expiresAt: now - 1),
+        ])
+        let revoked = try await db.revokeJoinToken(id: "revoke", actor: "root", now: now)
+        #expect(revoked.state(now: now) == "revoked")
+        func enroll(_ token: String, _ node: String) async throws {
+            try await db.enrollNode(
+                tokenID: token,
+                secretHash: hash,
+                node: NodeRow(id: node, name: node, createdAt: now),
+                certificate: CertificateRow(serial: node, role: "node", subjectId: node, issuedAt: now, expiresAt: now + 1),
+                now: now
+            )
+        }
+        await #expect(throws: PersistenceError(.invalidToken, "join token revoke was revoked at \(Self.rfc3339(now))")) {
+            try await enroll("revoke", "n1")
+        }
+        try await enroll("usedup", "n2")
+        let used = await #expect(throws: PersistenceError.self) {
+            try await db.revokeJoinToken(id: "usedup", actor: "root", now: now)
+        }
+        #expect(used?.code == .conflict && used?.reason.contains("by node n2") == true)
+        await #expect(throws: PersistenceError.self) { try await db.revokeJoinToken(id: "nope00", actor: "root", now: now) }
+        // Revoking again, or an expired token, changes nothing.
+        #expect(try await db.revokeJoinToken(id: "revoke", actor: "root", now: now + 5).revokedAt == now)
+        #expect(try await db.revokeJoinToken(id: "stale1", actor: "root", now: now).state(now: now) == "expired")
+        let states = try await db.joinTokens().map { "\($0.id):\($0.state(now: now))" }
+        #expect(states == ["revoke:revoked", "usedup:used", "stale1:expired"])
+        #expect(try await db.events(kindPrefix: "token.revoked").count == 1)
+        #expect(try await db.events(kindPrefix: "token.created").count == 3)
+    }
+
+    static func rfc3339(_ micros: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(micros) / 1_000_000))
+    }
+
     @Test func aTokenIsConsumedOnceAtomicallyWithTheNodeAndCertificate() async throws {
         let db = try open()
         let now = BerthDatabase.nowMicros()

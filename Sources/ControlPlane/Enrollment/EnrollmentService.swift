@@ -34,15 +34,30 @@ public struct EnrollmentService: Sendable {
     }
 
     /// Creates a single-use join token valid for `ttl` seconds.
-    public func createToken(ttl: Double, description: String = "") async throws -> JoinToken {
-        try await createTokens(count: 1, ttl: ttl, description: description)[0]
+    public func createToken(ttl: Double, description: String = "", createdBy: String = "") async throws -> JoinToken {
+        try await createTokens(count: 1, ttl: ttl, description: description, createdBy: createdBy)[0]
     }
 
     /// Mints `count` single-use tokens in one transaction (for enrolling a fleet at once,
     /// such as `berth sim`'s simulated nodes).
-    public func createTokens(count: Int, ttl: Double, description: String = "") async throws -> [JoinToken] {
+    public func createTokens(
+        count: Int,
+        ttl: Double,
+        description: String = "",
+        createdBy: String = ""
+    ) async throws -> [JoinToken] {
+        try await mintTokens(count: count, ttl: ttl, description: description, createdBy: createdBy).tokens
+    }
+
+    private func mintTokens(
+        count: Int,
+        ttl: Double,
+        description: String,
+        createdBy: String
+    ) async throws -> (tokens: [JoinToken], expiresAt: Int64) {
         let tokens = (0..<max(0, count)).map { _ in JoinToken.generate() }
         let now = BerthDatabase.nowMicros()
+        let expiresAt = now + Int64(ttl * 1_000_000)
         try await database.insertJoinTokens(
             tokens.map {
                 JoinTokenRow(
@@ -50,11 +65,83 @@ public struct EnrollmentService: Sendable {
                     secretHash: $0.secretHash,
                     description: description,
                     createdAt: now,
-                    expiresAt: now + Int64(ttl * 1_000_000)
+                    expiresAt: expiresAt,
+                    createdBy: createdBy
                 )
             }
         )
-        return tokens
+        return (tokens, expiresAt)
+    }
+
+    /// Bounds of a request for tokens over the API.
+    static let tokenCounts = 1...1000
+    static let tokenLifetimes = 60...(30 * 86_400)
+    static let tokenDescriptionLimit = 1024
+
+    /// ``RPCCatalog/createJoinTokens``: checks the request's bounds, then mints.
+    public func createTokens(_ request: JoinTokenCreateRequest, by actor: String) async throws -> JoinTokensCreated {
+        guard Self.tokenCounts.contains(request.count) else {
+            throw ControlPlaneError.badRequest("count must be 1 to \(Self.tokenCounts.upperBound)")
+        }
+        guard Self.tokenLifetimes.contains(request.ttlSeconds) else {
+            throw ControlPlaneError.badRequest(
+                "ttl must be \(Self.tokenLifetimes.lowerBound) to \(Self.tokenLifetimes.upperBound) seconds (30 days)"
+            )
+        }
+        guard request.description.unicodeScalars.count <= Self.tokenDescriptionLimit else {
+            throw ControlPlaneError.badRequest("description must be at most \(Self.tokenDescriptionLimit) characters")
+        }
+        let minted = try await mintTokens(
+            count: request.count,
+            ttl: Double(request.ttlSeconds),
+            description: request.description,
+            createdBy: actor
+        )
+        logger.info(
+            "join tokens created",
+            metadata: [
+                "count": "\(request.count)", "by": "\(actor)",
+                "ids": "\(minted.tokens.map(\.id).joined(separator: ","))",
+            ]
+        )
+        return JoinTokensCreated(
+            tokens: minted.tokens.map(\.description),
+            expiresMicros: Int(minted.expiresAt),
+            caPin: authority.pin.description
+        )
+    }
+
+    /// ``RPCCatalog/listJoinTokens``: every token with its state now.
+    public func listTokens() async throws -> [JoinTokenRecord] {
+        let now = BerthDatabase.nowMicros()
+        return try await database.joinTokens().map { Self.record($0, now: now) }
+    }
+
+    /// ``RPCCatalog/revokeJoinToken``: an unused token can no longer enroll a node.
+    public func revokeToken(id: String, by actor: String) async throws -> JoinTokenRecord {
+        let now = BerthDatabase.nowMicros()
+        let row: JoinTokenRow
+        do {
+            row = try await database.revokeJoinToken(id: id, actor: actor, now: now)
+        } catch let error as PersistenceError {
+            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+        }
+        logger.info("join token revoked", metadata: ["id": "\(id)", "by": "\(actor)"])
+        return Self.record(row, now: now)
+    }
+
+    static func record(_ row: JoinTokenRow, now: Int64) -> JoinTokenRecord {
+        JoinTokenRecord(
+            id: row.id,
+            description: row.description,
+            state: row.state(now: now),
+            createdBy: row.createdBy,
+            createdMicros: Int(row.createdAt),
+            expiresMicros: Int(row.expiresAt),
+            usedMicros: Int(row.usedAt ?? 0),
+            usedBy: row.usedBy ?? "",
+            revokedMicros: Int(row.revokedAt ?? 0)
+        )
     }
 
     /// What an unauthenticated peer is told when its token is refused; the detail (which

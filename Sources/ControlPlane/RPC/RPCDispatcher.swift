@@ -26,6 +26,7 @@ struct RPCDispatcher: Sendable {
         keys: KeyStore,
         authorizer: Authorizer,
         eventLog: EventLog,
+        enrollment: EnrollmentService,
         configuration: ControlPlaneConfiguration,
         metrics: ControlPlaneMetrics,
         logger: Logger
@@ -37,6 +38,7 @@ struct RPCDispatcher: Sendable {
             authorizer: authorizer,
             eventLog: eventLog,
             accessTokens: accessTokens,
+            enrollment: enrollment,
             configuration: configuration
         ).table()
         self.accessTokens = accessTokens

@@ -12,6 +12,7 @@ struct RPCRoutes: Sendable {
     let authorizer: Authorizer
     let eventLog: EventLog
     let accessTokens: AccessTokens
+    let enrollment: EnrollmentService
     let configuration: ControlPlaneConfiguration
 
     /// Every handler. A test checks that this covers ``RPCCatalog/all`` exactly.
@@ -20,6 +21,7 @@ struct RPCRoutes: Sendable {
         controller(&table)
         instances(&table)
         nodes(&table)
+        joinTokens(&table)
         nodeGroups(&table)
         keysAndSessions(&table)
         permissionGroups(&table)
@@ -146,6 +148,19 @@ struct RPCRoutes: Sendable {
         table.on(RPCCatalog.removeNodesFromGroups) { [fleet] request, _ in
             try await fleet.setMembership(request, member: false)
             return Empty()
+        }
+    }
+
+    private func joinTokens(_ table: inout RPCHandlerTable) {
+        table.on(RPCCatalog.createJoinTokens) { [enrollment] request, principal in
+            try await enrollment.createTokens(request, by: RPCDispatcher.actor(principal))
+        }
+        table.on(RPCCatalog.listJoinTokens) { [enrollment] _, _ in
+            JoinTokenList(tokens: try await enrollment.listTokens())
+        }
+        table.on(RPCCatalog.revokeJoinToken) { [enrollment] query, principal in
+            guard !query.id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
+            return try await enrollment.revokeToken(id: query.id, by: RPCDispatcher.actor(principal))
         }
     }
 

@@ -13,12 +13,31 @@ public struct JoinTokenRow: Codable, Sendable, Equatable, FetchableRecord, Persi
     public var expiresAt: Int64
     public var usedAt: Int64?
     public var usedBy: String?
+    /// Who minted it, as the audit log names callers (`root`, `key:ci`, `cli` for a local
+    /// `berth token create`).
+    public var createdBy: String
+    public var revokedAt: Int64?
 
-    public init(id: String, secretHash: [UInt8], description: String, createdAt: Int64, expiresAt: Int64) {
+    public init(
+        id: String,
+        secretHash: [UInt8],
+        description: String,
+        createdAt: Int64,
+        expiresAt: Int64,
+        createdBy: String = ""
+    ) {
         self.id = id
         self.secretHash = secretHash
         self.description = description
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.createdBy = createdBy
+    }
+
+    /// Where the token stands at `now` (microseconds): `used`, `revoked`, `expired` or `usable`.
+    public func state(now: Int64) -> String {
+        if usedAt != nil { return "used" }
+        if revokedAt != nil { return "revoked" }
+        return expiresAt > now ? "usable" : "expired"
     }
 }

@@ -7,15 +7,67 @@ extension BerthDatabase {
         try await insertJoinTokens([token])
     }
 
-    /// Stores several join tokens in one transaction.
+    /// Stores several join tokens in one transaction, and logs each in the event log.
     public func insertJoinTokens(_ tokens: [JoinTokenRow]) async throws {
         try await writer.write { db in
-            for token in tokens { try token.insert(db) }
+            for token in tokens {
+                try token.insert(db)
+                var event = EventLogRow(
+                    ts: token.createdAt,
+                    kind: "token.created",
+                    subject: token.id,
+                    message: "join token \(token.id) created, expires \(Self.rfc3339(micros: token.expiresAt))"
+                        + (token.description.isEmpty ? "" : " (\(token.description))"),
+                    actor: token.createdBy
+                )
+                try event.insert(db)
+            }
         }
     }
 
     public func joinToken(id: String) async throws -> JoinTokenRow? {
         try await writer.read { db in try JoinTokenRow.fetchOne(db, key: id) }
+    }
+
+    /// Every join token, newest first (never a secret: only its hash is stored).
+    public func joinTokens() async throws -> [JoinTokenRow] {
+        try await writer.read { db in
+            try JoinTokenRow.order(Column("created_at").desc, Column("id")).fetchAll(db)
+        }
+    }
+
+    /// Withdraws an unused token so that it can no longer enroll a node, and logs it.
+    ///
+    /// Revoking a revoked or expired token changes nothing and succeeds. Throws
+    /// ``PersistenceError/Code/notFound`` for an unknown id and
+    /// ``PersistenceError/Code/conflict`` for a token a node already used: that node holds
+    /// a certificate now, and removing it is `node delete`'s work.
+    @discardableResult
+    public func revokeJoinToken(id: String, actor: String, now: Int64) async throws -> JoinTokenRow {
+        try await writer.write { db in
+            guard var token = try JoinTokenRow.fetchOne(db, key: id) else {
+                throw PersistenceError(.notFound, "no join token \(id)")
+            }
+            if let usedAt = token.usedAt {
+                throw PersistenceError(
+                    .conflict,
+                    "join token \(id) was already used (at \(Self.rfc3339(micros: usedAt)) by node "
+                        + "\(token.usedBy ?? "?")); to remove that node, delete it"
+                )
+            }
+            guard token.revokedAt == nil, token.expiresAt > now else { return token }
+            token.revokedAt = now
+            try token.update(db)
+            var event = EventLogRow(
+                ts: now,
+                kind: "token.revoked",
+                subject: id,
+                message: "join token \(id) revoked",
+                actor: actor
+            )
+            try event.insert(db)
+            return token
+        }
     }
 
     /// Throws ``PersistenceError/Code/invalidToken`` with the reason unless the token could
@@ -34,6 +86,9 @@ extension BerthDatabase {
         }
         guard ConstantTime.equal(token.secretHash, secretHash) else {
             throw PersistenceError(.invalidToken, "join token \(id) has a wrong secret")
+        }
+        if let revokedAt = token.revokedAt {
+            throw PersistenceError(.invalidToken, "join token \(id) was revoked at \(rfc3339(micros: revokedAt))")
         }
         if let usedAt = token.usedAt {
             throw PersistenceError(

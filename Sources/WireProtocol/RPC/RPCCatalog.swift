@@ -107,6 +107,28 @@ public enum RPCCatalog {
             + "with the matching and total counts (the dashboard's list)"
     )
 
+    // MARK: Join tokens
+    public static let createJoinTokens = RPC<JoinTokenCreateRequest, JoinTokensCreated>(
+        25,
+        "createJoinTokens",
+        .controller("create_join_token"),
+        audited: true,
+        "1 … 1000 single-use tokens, each valid 60 s … 30 days; the secrets are in this answer only"
+    )
+    public static let listJoinTokens = RPC<Empty, JoinTokenList>(
+        26,
+        "listJoinTokens",
+        .controller("list_join_tokens"),
+        "every token, newest first, with its state; never a secret"
+    )
+    public static let revokeJoinToken = RPC<IDQuery, JoinTokenRecord>(
+        27,
+        "revokeJoinToken",
+        .controller("revoke_join_token"),
+        audited: true,
+        "`notFound` for an unknown id, `conflict` for a token already used; revoking again changes nothing"
+    )
+
     // MARK: Node groups
     public static let createGroup = RPC<GroupRecord, GroupRecord>(
         30,
@@ -365,6 +387,7 @@ public enum RPCCatalog {
         instanceLog.descriptor, searchInstances.descriptor,
         listNodes.descriptor, deleteNode.descriptor, configureNode.descriptor, updateNodeAgents.descriptor,
         searchNodes.descriptor,
+        createJoinTokens.descriptor, listJoinTokens.descriptor, revokeJoinToken.descriptor,
         createGroup.descriptor, listGroups.descriptor, updateGroup.descriptor, deleteGroup.descriptor,
         addNodesToGroups.descriptor, removeNodesFromGroups.descriptor,
         createAPIKey.descriptor, listAPIKeys.descriptor, updateAPIKey.descriptor, deleteAPIKey.descriptor,
