@@ -120,6 +120,7 @@ public final class ControlPlane: Service, Sendable {
             ),
             logger: logger
         )
+        if configuration.eventWebhook != nil { try await WebhookPusher.startingCursor(database) }
         // Every start is a new command epoch, so that ids a restored database issues again
         // are new to nodes (docs/decisions.md, "Command epochs").
         let epoch = try await database.beginCommandEpoch(now: BerthDatabase.nowMicros())

@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NodeAgent
+import Persistence
 import Synchronization
 import Testing
 
@@ -70,6 +71,42 @@ import Testing
             running?.cancel()
             _ = await running?.result
         }
+    }
+
+    /// A newly configured webhook starts at the control plane's start: an event written
+    /// before the delivery task first runs (an enrollment right after the listener opened)
+    /// is delivered too. The position was once taken by the delivery task, after such events.
+    @Test func aNewWebhookGetsEveryEventFromTheControlPlanesStart() async throws {
+        let receiver = Receiver()
+        receiver.failing.withLock { $0 = false }
+        let port = try await receiver.start()
+        let directory = DataDirectory(TestPaths.temporaryDirectory("cp-webhook"))
+        try directory.initialize()
+        var configuration = ControlPlaneConfiguration()
+        configuration.port = 0
+        configuration.eventWebhook = URL(string: "http://127.0.0.1:\(port)/hook")
+        configuration.eventWebhookSecret = Receiver.secret
+        let database = try directory.openDatabase()
+        try await database.appendEvents([EventLogRow(ts: 1, kind: "before.start", subject: "", message: "")])
+        let controlPlane = try await ControlPlane(
+            configuration: configuration,
+            database: database,
+            authority: try directory.loadAuthority(),
+            serverIdentity: try directory.loadServerIdentity(),
+            logger: TestLogging.logger("cp-webhook")
+        )
+        // Written after the control plane started, before its delivery task runs.
+        _ = try await controlPlane.enrollment.createToken(ttl: 60)
+        let tokenEvent = try #require(try await database.events(kindPrefix: "token.created").first?.id)
+        let task = Task { try await controlPlane.run() }
+        try await withTimeout(30, "the token's event at the webhook") {
+            for await _ in receiver.arrivals where receiver.received.withLock({ $0.contains(Int(tokenEvent)) }) { break }
+        }
+        // The token's event, and not the one from before the start.
+        #expect(!receiver.received.withLock { $0 }.contains(1))
+        task.cancel()
+        _ = await task.result
+        await receiver.stop()
     }
 
     @Test func eventsAreQueryableAndReachAWebhookThatWasDown() async throws {
@@ -139,7 +176,9 @@ import Testing
         #expect(receiver.received.withLock { $0.isEmpty })
         receiver.failing.withLock { $0 = false }
         let expected = all.count
-        for await count in receiver.arrivals where count >= expected { break }
+        try await withTimeout(30, "the webhook to receive \(expected) events") {
+            for await count in receiver.arrivals where count >= expected { break }
+        }
         let delivered = receiver.received.withLock { $0 }
         // Everything, in order, nothing twice.
         #expect(Array(delivered.prefix(expected)) == eventIDs.reversed())
@@ -158,7 +197,11 @@ import Testing
         #expect(try await receiver.start(port: port) == port)
         let wanted = Set(whileDown)
         if !wanted.isSubset(of: Set(receiver.received.withLock { $0 })) {
-            for await _ in receiver.arrivals where wanted.isSubset(of: Set(receiver.received.withLock { $0 })) { break }
+            try await withTimeout(30, "the events recorded while the webhook was down") {
+                for await _ in receiver.arrivals where wanted.isSubset(of: Set(receiver.received.withLock { $0 })) {
+                    break
+                }
+            }
         }
         // Delivery is at least once: the receiver may have been stopped after taking a batch
         // but before its 200 reached the control plane, which then sends that batch again

@@ -28,17 +28,23 @@ struct WebhookPusher: Sendable {
     static let cursorKey = "webhook_cursor"
     static let signatureHeader = "X-Berth-Signature"
 
+    /// The delivery position, made if there is none yet: a newly configured webhook starts
+    /// with the events after this call. The control plane calls it before it listens, so
+    /// that nothing it records while serving precedes the position (it once did, when the
+    /// delivery task made the position after the first events were written).
+    @discardableResult
+    static func startingCursor(_ database: BerthDatabase) async throws -> Int64 {
+        if let stored = try await database.setting(cursorKey), let value = Int64(stored) { return value }
+        let cursor = try await database.lastEventID()
+        try await database.setSetting(cursorKey, String(cursor))
+        return cursor
+    }
+
     func run() async {
         var seen = await log.generation
         var cursor: Int64
         do {
-            if let stored = try await database.setting(Self.cursorKey), let value = Int64(stored) {
-                cursor = value
-            } else {
-                // A newly configured webhook starts with the events from now on.
-                cursor = try await database.lastEventID()
-                try await database.setSetting(Self.cursorKey, String(cursor))
-            }
+            cursor = try await Self.startingCursor(database)
         } catch {
             logger.error("webhook: cannot read its position; not delivering", metadata: ["error": "\(error)"])
             return
