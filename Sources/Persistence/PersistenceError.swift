@@ -4,6 +4,13 @@ public struct PersistenceError: Error, Hashable, Sendable, CustomStringConvertib
         case notFound
         case conflict
         case invalidToken
+        /// A database location (URL) that cannot be used.
+        case badLocation
+        /// This control plane no longer holds the leader lease: a newer leader's epoch is in
+        /// force, and the write was refused (docs/ha.md, "Fencing").
+        case fenced
+        /// No database host is reachable and writable.
+        case unavailable
     }
 
     public var code: Code

@@ -1,0 +1,148 @@
+import Dispatch
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// ``SQLEngine`` on PostgreSQL.
+///
+/// Writes run one at a time on a connection and a thread of their own, as SQLite's one
+/// writer does, so the repositories' transactions mean the same on both engines. Reads run
+/// on a second connection in `REPEATABLE READ READ ONLY` transactions (one snapshot each).
+/// Each connection goes to the location's writable host (``PostgresPrimary``), found again
+/// after a connection fails. With a fencing epoch set, every write first checks it against
+/// the leader lease (``LeaderLease/fence(_:epoch:logger:)``).
+public final class PostgresEngine: SQLEngine {
+    public let location: PostgresLocation
+    let logger: Logger
+    let writerSlot: ConnectionSlot
+    let readerSlot: ConnectionSlot
+    let writerQueue = DispatchQueue(label: "berth.postgres.writer")
+    let readerQueue = DispatchQueue(label: "berth.postgres.reader")
+    let epoch = Mutex<Int64?>(nil)
+
+    public init(location: PostgresLocation, logger: Logger) {
+        self.location = location
+        self.logger = logger
+        self.writerSlot = ConnectionSlot(location: location, id: 1, logger: logger)
+        self.readerSlot = ConnectionSlot(location: location, id: 2, logger: logger)
+    }
+
+    public var dialect: SQLDialect { .postgres }
+
+    /// Writes from now on are refused unless the leader lease still has this epoch.
+    public func fence(epoch value: Int64?) { epoch.withLock { $0 = value } }
+
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) throws -> T) async throws -> T {
+        let fencing = epoch.withLock { $0 }
+        return try await run(slot: writerSlot, queue: writerQueue, begin: "BEGIN") { transaction in
+            if let fencing { try Self.fence(transaction, epoch: fencing) }
+            return try body(transaction)
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) throws -> T) async throws -> T {
+        try await run(slot: readerSlot, queue: readerQueue, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+            try body($0)
+        }
+    }
+
+    /// Closes both connections.
+    public func close() async {
+        await writerSlot.close()
+        await readerSlot.close()
+    }
+
+    private func run<T: Sendable>(
+        slot: ConnectionSlot,
+        queue: DispatchQueue,
+        begin: String,
+        _ body: @escaping @Sendable (PostgresTransaction) throws -> T
+    ) async throws -> T {
+        let connection = try await slot.connection()
+        let logger = self.logger
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    let transaction = PostgresTransaction(connection: connection, logger: logger)
+                    do {
+                        try transaction.execute(begin, [])
+                        let value: T
+                        do {
+                            value = try body(transaction)
+                        } catch {
+                            _ = try? transaction.execute("ROLLBACK", [])
+                            throw error
+                        }
+                        try transaction.execute("COMMIT", [])
+                        continuation.resume(returning: value)
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
+        } catch let error as PSQLError where error.code == .serverClosedConnection || error.code == .connectionError {
+            await slot.discard(connection)
+            throw PersistenceError(.unavailable, "the connection to PostgreSQL failed: \(error.code)")
+        } catch let error as PSQLError {
+            if connection.isClosed { await slot.discard(connection) }
+            throw error
+        }
+    }
+
+    static func fence(_ transaction: PostgresTransaction, epoch: Int64) throws {
+        let current = try transaction.value("SELECT epoch FROM leader_lease WHERE id = 1 FOR SHARE").int64
+        guard current == epoch else {
+            throw PersistenceError(
+                .fenced,
+                "this control plane's lease (epoch \(epoch)) was taken over (epoch \(current.map(String.init) ?? "none"))"
+            )
+        }
+    }
+}
+
+/// One connection to the writable host, made on first use and again after it fails.
+actor ConnectionSlot {
+    let location: PostgresLocation
+    let id: Int
+    let logger: Logger
+    private var current: Task<PostgresConnection, any Error>?
+
+    init(location: PostgresLocation, id: Int, logger: Logger) {
+        self.location = location
+        self.id = id
+        self.logger = logger
+    }
+
+    func connection() async throws -> PostgresConnection {
+        if let current, let connection = try? await current.value, !connection.isClosed { return connection }
+        let location = location, id = id, logger = logger
+        let task = Task {
+            let host = try await PostgresPrimary.find(in: location, logger: logger)
+            return try await PostgresConnection.connect(
+                configuration: location.configuration(for: host),
+                id: id,
+                logger: logger
+            )
+        }
+        current = task
+        do {
+            return try await task.value
+        } catch {
+            current = nil
+            throw error
+        }
+    }
+
+    /// Forgets `connection` (it failed), so the next use connects again.
+    func discard(_ connection: PostgresConnection) async {
+        if let current, let held = try? await current.value, held === connection { self.current = nil }
+        try? await connection.close()
+    }
+
+    func close() async {
+        if let current, let connection = try? await current.value { try? await connection.close() }
+        current = nil
+    }
+}

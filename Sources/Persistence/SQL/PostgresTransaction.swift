@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// ``SQLTransaction`` on a PostgreSQL connection: each statement is sent and waited for on
+/// the calling thread, which is one of ``PostgresEngine``'s own (never an event loop's, and
+/// never a Swift concurrency thread).
+struct PostgresTransaction: SQLTransaction {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    var dialect: SQLDialect { .postgres }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        try run(sql, arguments).metadata.rows ?? 0
+    }
+
+    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        let result = try run(sql, arguments)
+        guard let first = result.rows.first else { return [] }
+        let columns = first.map(\.columnName)
+        return try result.rows.map { row in SQLRow(columns: columns, values: try row.map(Self.value)) }
+    }
+
+    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+        var bindings = PostgresBindings(capacity: arguments.count)
+        for argument in arguments {
+            switch argument {
+            case .null: bindings.appendNull()
+            case .integer(let number): bindings.append(number)
+            case .real(let number): bindings.append(number)
+            case .text(let text): bindings.append(text)
+            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings)
+        return try connection.query(query, logger: logger).wait()
+    }
+
+    /// `?` placeholders as `$1`, `$2`, …, outside quoted text, quoted names and comments.
+    static func numbered(_ sql: String) -> String {
+        var output = ""
+        output.reserveCapacity(sql.utf8.count + 16)
+        var number = 0
+        var quote: Character?
+        var lineComment = false
+        var previous: Character = " "
+        for character in sql {
+            if lineComment {
+                if character == "\n" { lineComment = false }
+            } else if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "'" || character == "\"" {
+                quote = character
+            } else if character == "-", previous == "-" {
+                lineComment = true
+            } else if character == "?" {
+                number += 1
+                output += "$\(number)"
+                previous = character
+                continue
+            }
+            output.append(character)
+            previous = character
+        }
+        return output
+    }
+
+    /// A cell as the engine-neutral value: integers, floating point, text, bytes; booleans
+    /// as 0 and 1; NUMERIC (sums of BIGINT) as an integer when whole.
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
+        case .float4, .float8: return .real(try cell.decode(Double.self))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .bytea:
+            var buffer = try cell.decode(ByteBuffer.self)
+            return .blob(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        case .numeric:
+            let text = "\(try cell.decode(Decimal.self))"
+            if let whole = Int64(text) { return .integer(whole) }
+            return .real(Double(text) ?? 0)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+}

@@ -1,0 +1,38 @@
+/// The statements of one transaction, the same on both engines: SQL with `?` placeholders
+/// (PostgreSQL's `$n` are numbered by the engine), values as ``SQLValue``.
+///
+/// It is synchronous: SQLite's transactions are closures that must not suspend (GRDB), so
+/// the PostgreSQL engine runs a transaction on a thread of its own and waits there for
+/// each answer.
+public protocol SQLTransaction {
+    /// Which engine runs it, for the few statements whose spelling differs.
+    var dialect: SQLDialect { get }
+
+    /// Runs a statement; returns how many rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
+
+    /// Runs a query and returns every row.
+    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow]
+}
+
+extension SQLTransaction {
+    /// The first row, if any.
+    public func row(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLRow? {
+        try rows(sql, arguments).first
+    }
+
+    /// The first column of the first row, or `.null`.
+    public func value(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue {
+        try rows(sql, arguments).first?[0] ?? .null
+    }
+}
+
+/// The two engines' spellings where they differ.
+public enum SQLDialect: Sendable {
+    case sqlite
+    case postgres
+
+    /// The larger of two values: SQLite's scalar `MAX(a, b)`, PostgreSQL's `GREATEST(a, b)`.
+    public var greatest: String { self == .sqlite ? "MAX" : "GREATEST" }
+}
