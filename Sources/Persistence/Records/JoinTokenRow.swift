@@ -41,3 +41,7 @@ public struct JoinTokenRow: Codable, Sendable, Equatable, FetchableRecord, Persi
         return expiresAt > now ? "usable" : "expired"
     }
 }
+
+extension JoinTokenRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+}

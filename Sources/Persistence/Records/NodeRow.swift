@@ -90,3 +90,7 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
         self.createdAt = createdAt
     }
 }
+
+extension NodeRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+}
