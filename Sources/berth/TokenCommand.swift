@@ -141,7 +141,7 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var gateway: GatewayOptions
 
         func run() async throws {
-            let tokenID = id.split(separator: ".", maxSplits: 1).first.map(String.init) ?? id
+            let tokenID = JoinToken.id(of: id)
             let revoked: [String: Any]
             if let enrollment = try local.enrollment() {
                 revoked = TokenCommand.fields(try await Create.failing { try await enrollment.revokeToken(id: tokenID, by: "cli") })

@@ -63,31 +63,44 @@ public final class TestPostgres: Sendable {
 
     /// Creates a cluster and starts it; `settings` are extra `-c name=value` server settings.
     public static func start(settings: [String: String] = [:]) async throws -> TestPostgres {
-        let directory = TestPaths.temporaryDirectory("pg")
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
-        let owner = try await Shell.run("/usr/bin/chown", ["postgres:postgres", directory.path])
-        guard owner.exitCode == 0 else { throw TestPostgresError("chown: \(owner.stderr)") }
+        let directory = try await postgresDirectory("pg")
         let data = directory.appendingPathComponent("data").path
         try await asPostgres(
             "initdb",
             ["-D", data, "-U", "berth", "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"]
         )
+        let cluster = try await serve(directory, settings: settings)
+        do {
+            try await asPostgres("createdb", ["-h", "127.0.0.1", "-p", "\(cluster.port)", "-U", "berth", "berth"])
+            return cluster
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+    }
+
+    /// A temporary directory the `postgres` user owns.
+    static func postgresDirectory(_ prefix: String) async throws -> URL {
+        let directory = TestPaths.temporaryDirectory(prefix)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+        let owner = try await Shell.run("/usr/bin/chown", ["postgres:postgres", directory.path])
+        guard owner.exitCode == 0 else { throw TestPostgresError("chown: \(owner.stderr)") }
+        return directory
+    }
+
+    /// Starts a server on the cluster files in `directory`, on a free port (another one if a
+    /// test took that port meanwhile); stops it and throws if it cannot start.
+    static func serve(_ directory: URL, settings: [String: String] = [:]) async throws -> TestPostgres {
         var attempt = 0
         while true {
             attempt += 1
             let cluster = TestPostgres(directory: directory, port: TestPorts.freeOutsideEphemeralRange())
             do {
                 try await cluster.startServer(settings: settings)
+                return cluster
             } catch where attempt < 5 && cluster.log.contains("already in use") {
                 try? FileManager.default.removeItem(at: directory.appendingPathComponent("server.log"))
                 continue
-            } catch {
-                await cluster.stop()
-                throw error
-            }
-            do {
-                try await asPostgres("createdb", ["-h", "127.0.0.1", "-p", "\(cluster.port)", "-U", "berth", "berth"])
-                return cluster
             } catch {
                 await cluster.stop()
                 throw error
@@ -131,10 +144,7 @@ public final class TestPostgres: Sendable {
     /// A streaming standby of this cluster, in a directory of its own on a free port:
     /// `pg_basebackup -R` from this server, then started (in recovery, read-only).
     public func startStandby() async throws -> TestPostgres {
-        let directory = TestPaths.temporaryDirectory("pg-standby")
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
-        let owner = try await Shell.run("/usr/bin/chown", ["postgres:postgres", directory.path])
-        guard owner.exitCode == 0 else { throw TestPostgresError("chown: \(owner.stderr)") }
+        let directory = try await Self.postgresDirectory("pg-standby")
         try await Self.asPostgres(
             "pg_basebackup",
             [
@@ -142,18 +152,7 @@ public final class TestPostgres: Sendable {
                 "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
             ]
         )
-        var attempt = 0
-        while true {
-            attempt += 1
-            let standby = TestPostgres(directory: directory, port: TestPorts.freeOutsideEphemeralRange())
-            do {
-                try await standby.startServer()
-                return standby
-            } catch where attempt < 5 && standby.log.contains("already in use") {
-                try? FileManager.default.removeItem(at: directory.appendingPathComponent("server.log"))
-                continue
-            }
-        }
+        return try await Self.serve(directory)
     }
 
     /// Makes every commit on this primary wait for a standby (`synchronous_standby_names =

@@ -117,8 +117,10 @@ public struct EnrollmentService: Sendable {
         return try await database.joinTokens().map { Self.record($0, now: now) }
     }
 
-    /// ``RPCCatalog/revokeJoinToken``: an unused token can no longer enroll a node.
-    public func revokeToken(id: String, by actor: String) async throws -> JoinTokenRecord {
+    /// ``RPCCatalog/revokeJoinToken``: an unused token can no longer enroll a node. `text`
+    /// is the token's id, or the whole token as it was printed.
+    public func revokeToken(id text: String, by actor: String) async throws -> JoinTokenRecord {
+        let id = JoinToken.id(of: text)
         let now = BerthDatabase.nowMicros()
         let row: JoinTokenRow
         do {

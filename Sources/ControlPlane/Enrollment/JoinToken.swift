@@ -33,5 +33,10 @@ public struct JoinToken: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(id).\(secret)" }
 
+    /// The id part of `text`: the part before the dot of a whole token, else `text` itself.
+    public static func id(of text: String) -> String {
+        text.split(separator: ".", maxSplits: 1).first.map(String.init) ?? text
+    }
+
     public var secretHash: [UInt8] { Array(SHA256.hash(data: Data(secret.utf8))) }
 }

@@ -105,20 +105,26 @@ public struct LeaderLease: Sendable {
         return nil
     }
 
-    /// Inside a write transaction on `connection`: locks the lease row for share and throws
-    /// ``PersistenceError/Code/fenced`` unless `epoch` is still the current one.
-    public static func fence(_ connection: PostgresConnection, epoch: Int64, logger: Logger) async throws {
-        let rows = try await connection.query(
-            "SELECT epoch FROM leader_lease WHERE id = 1 FOR SHARE",
-            logger: logger
-        )
-        var current: Int64?
-        for try await value in rows.decode(Int64.self) { current = value }
+    /// The fencing check every leader write starts with: it locks the lease row for share
+    /// (a takeover's `UPDATE` waits for the write) and reads the current epoch.
+    static let fenceSQL = "SELECT epoch FROM leader_lease WHERE id = 1 FOR SHARE"
+
+    /// Throws ``PersistenceError/Code/fenced`` unless `current` (read by ``fenceSQL``) is `epoch`.
+    static func check(epoch: Int64, current: Int64?) throws {
         guard current == epoch else {
             throw PersistenceError(
                 .fenced,
                 "this control plane's lease (epoch \(epoch)) was taken over (epoch \(current.map(String.init) ?? "none"))"
             )
         }
+    }
+
+    /// Inside a write transaction on `connection`: locks the lease row for share and throws
+    /// ``PersistenceError/Code/fenced`` unless `epoch` is still the current one.
+    public static func fence(_ connection: PostgresConnection, epoch: Int64, logger: Logger) async throws {
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: fenceSQL), logger: logger)
+        var current: Int64?
+        for try await value in rows.decode(Int64.self) { current = value }
+        try check(epoch: epoch, current: current)
     }
 }

@@ -92,13 +92,7 @@ public final class PostgresEngine: SQLEngine {
     }
 
     static func fence(_ transaction: PostgresTransaction, epoch: Int64) throws {
-        let current = try transaction.value("SELECT epoch FROM leader_lease WHERE id = 1 FOR SHARE").int64
-        guard current == epoch else {
-            throw PersistenceError(
-                .fenced,
-                "this control plane's lease (epoch \(epoch)) was taken over (epoch \(current.map(String.init) ?? "none"))"
-            )
-        }
+        try LeaderLease.check(epoch: epoch, current: try transaction.value(LeaderLease.fenceSQL).int64)
     }
 }
 

@@ -63,7 +63,7 @@ struct TokenRoutes {
             )
             return AnkaJSON.ok(
                 CreatedJSON(
-                    tokens: created.tokens.map { MintedJSON(id: Self.tokenID($0), token: $0) },
+                    tokens: created.tokens.map { MintedJSON(id: String($0.prefix { $0 != "." }), token: $0) },
                     expires: AnkaJSON.timestamp(micros: created.expiresMicros),
                     ca_hash: created.caPin
                 )
@@ -84,7 +84,8 @@ struct TokenRoutes {
             }
             return AnkaJSON.ok(tokens.map(TokenJSON.init))
         }
-        // The id as `?id=` or in a JSON body, as the Anka surface's deletes take it.
+        // The id (or the whole token) as `?id=` or in a JSON body, as the Anka surface's
+        // deletes take it.
         router.delete(RouterPath(stringLiteral: Self.path)) { request, context -> Response in
             let json = try await RequestJSON.read(request)
             let id = try json.string("id") ?? request.uri.queryParameters.get("id") ?? ""
@@ -92,15 +93,10 @@ struct TokenRoutes {
             let revoked: JoinTokenRecord = try await client.rpc(
                 RPCCatalog.revokeJoinToken,
                 principal: context.principal,
-                body: IDQuery(id: Self.tokenID(id))
+                body: IDQuery(id: id)
             )
             return AnkaJSON.ok(TokenJSON(revoked))
         }
-    }
-
-    /// A token's id: the part before the dot of a whole token, or the text as given.
-    static func tokenID(_ text: String) -> String {
-        text.split(separator: ".", maxSplits: 1).first.map(String.init) ?? text
     }
 
     /// The states a list can be filtered by.
