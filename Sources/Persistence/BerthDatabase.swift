@@ -1,19 +1,48 @@
 import Foundation
 import GRDB
 
-/// Berth's SQLite database: the only place that speaks SQL.
+/// Berth's database, on SQLite (the embedded default) or PostgreSQL: the only place that
+/// speaks SQL.
 ///
-/// Opens the file in WAL mode with one writer (GRDB's `DatabasePool`) and runs the
-/// migrations in ``Schema``. Every method that changes state commits before it returns,
-/// so a caller that acknowledges after `await` never acknowledges something a crash
-/// could lose. Repositories are extensions of this type, one file per concept.
+/// Repositories are extensions of this type, one file per concept, written once against
+/// ``SQLEngine``. Every method that changes state commits before it returns, so a caller
+/// that acknowledges after `await` never acknowledges something a crash could lose.
+///
+/// On SQLite it opens the file in WAL mode with one writer (GRDB's `DatabasePool`) and runs
+/// the migrations in ``Schema``; on PostgreSQL the engine is given, and
+/// ``PostgresSchema`` migrates it. Backups, checkpoints and size limits are SQLite's alone.
 public final class BerthDatabase: Sendable {
-    let writer: any DatabaseWriter
+    /// The engine every repository's transactions run on.
+    public let engine: any SQLEngine
+    /// SQLite's writer; `nil` on PostgreSQL.
+    private let sqliteWriter: (any DatabaseWriter)?
     /// A connection of its own for WAL checkpoints (``checkpoint()``), so that copying the
     /// log into the database file never happens inside a commit that a caller waits for.
-    private let checkpointer: DatabaseQueue
-    /// The database file.
+    private let checkpointer: DatabaseQueue?
+    /// The SQLite file; on PostgreSQL, its location without the password.
     public let path: String
+
+    /// SQLite's writer, for what only SQLite does; throws on PostgreSQL.
+    var writer: any DatabaseWriter {
+        get throws {
+            guard let sqliteWriter else {
+                throw PersistenceError(.unavailable, "this is SQLite's alone; the database is PostgreSQL")
+            }
+            return sqliteWriter
+        }
+    }
+
+    /// Whether the database is an SQLite file (not PostgreSQL).
+    public var isSQLite: Bool { sqliteWriter != nil }
+
+    /// Opens a PostgreSQL database and runs its migrations (``PostgresSchema``).
+    public init(postgres engine: PostgresEngine) async throws {
+        _ = try await PostgresSchema.migrate(engine)
+        self.engine = engine
+        self.sqliteWriter = nil
+        self.checkpointer = nil
+        self.path = engine.location.description
+    }
 
     /// Opens (or creates) the database at `path`.
     public init(path: String) throws {
@@ -35,7 +64,8 @@ public final class BerthDatabase: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.autocheckpointPages)")
         }
         try Schema.migrator.migrate(pool)
-        self.writer = pool
+        self.sqliteWriter = pool
+        self.engine = SQLiteEngine(writer: pool)
         var checkpointing = Configuration()
         checkpointing.busyMode = .timeout(10)
         // A checkpoint syncs the database file before the log can be reused (SQLite does so
@@ -52,7 +82,8 @@ public final class BerthDatabase: Sendable {
     /// the log's size and how much of it was copied, in pages.
     @discardableResult
     public func checkpoint() async throws -> (logPages: Int, copiedPages: Int) {
-        try await checkpointer.writeWithoutTransaction { db in
+        guard let checkpointer else { return (0, 0) }
+        return try await checkpointer.writeWithoutTransaction { db in
             let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
             return (row?[1] ?? 0, row?[2] ?? 0)
         }
@@ -68,16 +99,16 @@ public final class BerthDatabase: Sendable {
         Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
     }
 
-    /// Runs arbitrary read-only SQL; for tests and diagnostics.
+    /// The rows of one table; for tests and diagnostics.
     public func count(table: String) async throws -> Int {
-        try await writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.replacingOccurrences(of: "\"", with: ""))") ?? 0
-        }
+        let table = table.replacingOccurrences(of: "\"", with: "")
+        return try await engine.read { db in try db.value("SELECT COUNT(*) FROM \"\(table)\"").int ?? 0 }
     }
 
     /// Writes a consistent copy of the whole database to a new file at `path` (SQLite's
     /// online backup; writers wait only for the copy's steps).
     public func backup(to path: String) async throws {
+        let writer = try self.writer
         let destination = try DatabaseQueue(path: path)
         try writer.backup(to: destination)
         try destination.close()

@@ -40,7 +40,7 @@ public enum DatabaseSnapshot {
         let reader = try DatabaseQueue(path: path, configuration: readOnly)
         defer { try? reader.close() }
         return try reader.read { db in
-            let referenced = try BerthDatabase.referencedChunks(db)
+            let referenced = try BerthDatabase.referencedChunks(SQLiteTransaction(db: db))
             let recorded = try Data.fetchAll(db, sql: "SELECT hash FROM chunks").map { [UInt8]($0) }
             var counts: [String: Int] = [:]
             for table in ["nodes", "instances", "templates", "template_versions"] {

@@ -33,8 +33,10 @@ public final class WriteHold: Sendable {
 }
 
 extension BerthDatabase {
-    /// Holds the writer until the returned hold is released; see ``WriteHold``.
+    /// Holds the writer until the returned hold is released; see ``WriteHold``. SQLite
+    /// only (tests and drills).
     public func holdWrites() async -> WriteHold {
-        await WriteHold(writer: writer)
+        guard let writer = try? writer else { preconditionFailure("holdWrites is SQLite's alone") }
+        return await WriteHold(writer: writer)
     }
 }

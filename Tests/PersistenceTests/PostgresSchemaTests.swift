@@ -16,7 +16,7 @@ import Testing
 
     static func sqliteSchema() async throws -> (columns: Set<Column>, indexes: Set<String>) {
         let path = TestPaths.temporaryDirectory("schema").appendingPathComponent("berth.sqlite").path
-        let engine = SQLiteEngine(try BerthDatabase(path: path))
+        let engine = try BerthDatabase(path: path).engine
         return try await engine.read { db in
             let tables = try db.rows(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'grdb_migrations'",

@@ -85,7 +85,7 @@ import Testing
 
     @Test func onSQLite() async throws {
         let path = TestPaths.temporaryDirectory("sql").appendingPathComponent("berth.sqlite").path
-        try await Self.exercise(SQLiteEngine(try BerthDatabase(path: path)))
+        try await Self.exercise(try BerthDatabase(path: path).engine)
     }
 
     @Test func onPostgreSQL() async throws {

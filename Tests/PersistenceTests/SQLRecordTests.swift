@@ -34,7 +34,7 @@ import Testing
         node.ipAddress = "10.0.0.7"
         node.maxVmCount = 4
         try await database.saveNode(node)
-        let engine = SQLiteEngine(database)
+        let engine = database.engine
         let read = try await engine.read { db in try db.fetch(NodeRow.self, key: .text("n1")) }
         #expect(read == node)
 

@@ -85,9 +85,9 @@ import Testing
         let storedNumbered = numbered
         let (transitions, commands) = try await queue.write { db in
             try db.execute(sql: "INSERT INTO command_epochs (epoch, first_id, started_at) VALUES (79, 21, 1)")
-            try appended.append(db)
-            try storedNumbered.insertNumbered(db)
-            try unnumbered.insertNumbered(db)
+            try appended.append(SQLiteTransaction(db: db))
+            try storedNumbered.insertNumbered(SQLiteTransaction(db: db))
+            try unnumbered.insertNumbered(SQLiteTransaction(db: db))
             return (
                 try InstanceTransitionRow.order(Column("id")).fetchAll(db),
                 try NodeCommandRow.order(Column("id")).fetchAll(db)
@@ -180,9 +180,9 @@ import Testing
         let update = changed
         let (found, missing, updated) = try await queue.write { db in
             try db.execute(sql: "INSERT INTO templates (id, name, created_at) VALUES ('t2', 'tn2', 1)")
-            let found = try update.updateAllColumns(db)
+            let found = try update.updateAllColumns(SQLiteTransaction(db: db))
             let gone = InstanceRow(id: "no-such", state: "Stopped", templateId: "t2", crTime: 1)
-            return (found, try gone.updateAllColumns(db), try InstanceRow.fetchOne(db, key: "i1"))
+            return (found, try gone.updateAllColumns(SQLiteTransaction(db: db)), try InstanceRow.fetchOne(db, key: "i1"))
         }
         #expect(found)
         #expect(!missing)
@@ -194,8 +194,8 @@ import Testing
         created.id = "i2"
         let insert = created
         let (inserted, duplicateRefused) = try await queue.write { db in
-            try insert.insertAllColumns(db)
-            let refused = (try? insert.insertAllColumns(db)) == nil
+            try insert.insertAllColumns(SQLiteTransaction(db: db))
+            let refused = (try? insert.insertAllColumns(SQLiteTransaction(db: db))) == nil
             return (try InstanceRow.fetchOne(db, key: "i2"), refused)
         }
         #expect(inserted == created)

@@ -23,3 +23,7 @@ public struct APIKeyRow: Codable, Sendable, Equatable, FetchableRecord, Persista
 
     public var groupNames: [String] { groups.isEmpty ? [] : groups.components(separatedBy: "\n") }
 }
+
+extension APIKeyRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+}

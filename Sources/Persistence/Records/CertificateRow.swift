@@ -22,3 +22,8 @@ public struct CertificateRow: Codable, Sendable, Equatable, FetchableRecord, Per
         self.expiresAt = expiresAt
     }
 }
+
+extension CertificateRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+    public static var primaryKey: [String] { ["serial"] }
+}

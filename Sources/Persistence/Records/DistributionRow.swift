@@ -38,3 +38,12 @@ public struct DistributionNodeRow: Codable, Sendable, Equatable, FetchableRecord
         self.nodeId = nodeId
     }
 }
+
+extension DistributionRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+}
+
+extension DistributionNodeRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+    public static var primaryKey: [String] { ["distribution_id", "node_id"] }
+}

@@ -23,3 +23,8 @@ public struct EventLogRow: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         id = inserted.rowID
     }
 }
+
+extension EventLogRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+    public static var snakeCaseColumns: Bool { false }
+}

@@ -29,3 +29,7 @@ public struct ImageRequestRow: Codable, Sendable, Equatable, FetchableRecord, Pe
         self.createdAt = createdAt
     }
 }
+
+extension ImageRequestRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+}

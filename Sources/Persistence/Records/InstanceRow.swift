@@ -152,48 +152,104 @@ extension InstanceRow {
         + Array(repeating: "?", count: columns.count + 1).joined(separator: ", ") + ")"
 
     /// Writes every column of the row with this id; `false` if there is none (purged).
-    public func updateAllColumns(_ db: Database) throws -> Bool {
-        try db.cachedStatement(sql: Self.updateSQL).execute(arguments: columnArguments)
-        return db.changesCount > 0
+    public func updateAllColumns(_ db: any SQLTransaction) throws -> Bool {
+        try db.execute(Self.updateSQL, columnArguments) > 0
     }
 
     /// Inserts the row; throws if one with this id exists.
-    public func insertAllColumns(_ db: Database) throws {
-        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: columnArguments)
+    public func insertAllColumns(_ db: any SQLTransaction) throws {
+        try db.execute(Self.insertSQL, columnArguments)
     }
 
     /// Every column, in the order of ``updateSQL`` and ``insertSQL`` (`id` last).
-    private var columnArguments: StatementArguments {
-        StatementArguments([
-            state,
-            message,
-            templateId,
-            templateName,
-            tag,
-            version,
-            nodeId,
-            targetNodeId,
-            inflightReqid,
-            priority,
-            groupId,
-            permissionGroup,
-            startOptions,
-            macAddress,
-            scriptResult,
-            usbDeviceId,
-            name,
-            externalId,
-            metadata,
-            vcpu,
-            vramMb,
-            arch,
-            vlan,
-            progress,
-            vminfo,
-            waitReason,
-            crTime,
-            ts,
-            id,
-        ] as [(any DatabaseValueConvertible)?])
+    private var columnArguments: [SQLValue] {
+        [
+            .text(state),
+            .text(message),
+            .text(templateId),
+            .text(templateName),
+            .text(tag),
+            SQLValue(version),
+            SQLValue(nodeId),
+            .text(targetNodeId),
+            .text(inflightReqid),
+            SQLValue(priority),
+            .text(groupId),
+            .text(permissionGroup),
+            SQLValue(startOptions),
+            .text(macAddress),
+            SQLValue(scriptResult),
+            .text(usbDeviceId),
+            .text(name),
+            .text(externalId),
+            .text(metadata),
+            SQLValue(vcpu),
+            SQLValue(vramMb),
+            .text(arch),
+            .text(vlan),
+            .real(progress),
+            SQLValue(vminfo),
+            .text(waitReason),
+            .integer(crTime),
+            .integer(ts),
+            .text(id),
+        ]
+    }
+
+    /// The columns in the order of ``columnArguments``, for ``SQLRecord/columns()``.
+    private static let allColumns = columns + ["id"]
+}
+
+extension InstanceRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+
+    public func columns() throws -> [(name: String, value: SQLValue)] {
+        Array(zip(Self.allColumns, columnArguments)).map { (name: $0.0, value: $0.1) }
+    }
+
+    /// Read column by column, for the reason given above.
+    public init(row: SQLRow) throws {
+        func text(_ name: String) throws -> String {
+            guard let value = row[name].string else { throw Self.missing(name, row) }
+            return value
+        }
+        func integer(_ name: String) throws -> Int64 {
+            guard let value = row[name].int64 else { throw Self.missing(name, row) }
+            return value
+        }
+        id = try text("id")
+        state = try text("state")
+        message = try text("message")
+        templateId = try text("template_id")
+        templateName = try text("template_name")
+        tag = try text("tag")
+        version = Int(try integer("version"))
+        nodeId = row["node_id"].string
+        targetNodeId = try text("target_node_id")
+        inflightReqid = try text("inflight_reqid")
+        priority = Int(try integer("priority"))
+        groupId = try text("group_id")
+        permissionGroup = try text("permission_group")
+        startOptions = row["start_options"].bytes
+        macAddress = try text("mac_address")
+        scriptResult = row["script_result"].bytes
+        usbDeviceId = try text("usb_device_id")
+        name = try text("name")
+        externalId = try text("external_id")
+        metadata = try text("metadata")
+        vcpu = Int(try integer("vcpu"))
+        vramMb = Int(try integer("vram_mb"))
+        arch = try text("arch")
+        vlan = try text("vlan")
+        guard let progress = row["progress"].double else { throw Self.missing("progress", row) }
+        self.progress = progress
+        vminfo = row["vminfo"].bytes
+        waitReason = try text("wait_reason")
+        crTime = try integer("cr_time")
+        ts = try integer("ts")
+    }
+
+    private static func missing(_ column: String, _ row: SQLRow) -> DecodingError {
+        .dataCorrupted(.init(codingPath: [], debugDescription: "instances.\(column) is \(row[column]), not a value of its type"))
     }
 }

@@ -40,8 +40,14 @@ extension InstanceTransitionRow {
 extension InstanceTransitionRow {
     /// Appends the transition with one cached `INSERT` (its `id` is assigned by SQLite and
     /// not read back): every start journals three of them.
-    public func append(_ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO instance_transitions (instance_id, state, message, ts) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [instanceId, state, message, ts])
+    public func append(_ db: any SQLTransaction) throws {
+        try db.execute(
+            "INSERT INTO instance_transitions (instance_id, state, message, ts) VALUES (?, ?, ?, ?)",
+            [.text(instanceId), .text(state), .text(message), .integer(ts)]
+        )
     }
+}
+
+extension InstanceTransitionRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
 }

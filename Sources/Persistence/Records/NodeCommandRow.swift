@@ -58,20 +58,36 @@ extension NodeCommandRow {
 }
 
 extension NodeCommandRow {
-    /// Inserts a command the fleet numbered (its `id` and `epoch` set) with one cached
-    /// `INSERT`: every placement journals one. One not numbered goes through the record's
-    /// `insert`, which stamps the newest epoch and takes the next id.
-    public func insertNumbered(_ db: Database) throws {
-        guard id != nil, epoch != 0 else {
-            var unnumbered = self
-            try unnumbered.insert(db)
-            return
-        }
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO node_commands (id, epoch, node_id, instance_id, kind, payload, created_at, acked_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    /// Inserts a command the fleet numbered (its `id` and `epoch` set) with one `INSERT`:
+    /// every placement journals one. One not numbered is stamped with the newest epoch and
+    /// takes the next id; returns the id either way.
+    @discardableResult
+    public func insertNumbered(_ db: any SQLTransaction) throws -> Int64 {
+        let arguments: [SQLValue] = [
+            .text(nodeId), .text(instanceId), .text(kind), SQLValue(payload), .integer(createdAt), SQLValue(ackedAt),
+        ]
+        guard let id, epoch != 0 else {
+            let epoch =
+                epoch != 0
+                ? epoch : try db.value("SELECT epoch FROM command_epochs ORDER BY seq DESC LIMIT 1").int64 ?? 0
+            return try db.value(
                 """
-        ).execute(arguments: [id, epoch, nodeId, instanceId, kind, payload, createdAt, ackedAt])
+                INSERT INTO node_commands (epoch, node_id, instance_id, kind, payload, created_at, acked_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
+                """,
+                [.integer(epoch)] + arguments
+            ).int64 ?? 0
+        }
+        try db.execute(
+            """
+            INSERT INTO node_commands (id, epoch, node_id, instance_id, kind, payload, created_at, acked_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.integer(id), .integer(epoch)] + arguments
+        )
+        return id
     }
+}
+extension NodeCommandRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
 }

@@ -20,3 +20,7 @@ public struct NodeGroupRow: Codable, Sendable, Equatable, FetchableRecord, Persi
         self.createdAt = createdAt
     }
 }
+
+extension NodeGroupRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+}

@@ -54,12 +54,14 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
         "UPDATE nodes SET \(descriptionColumns.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
 
     /// The values of ``descriptionColumns``, in their order, then the key.
-    var descriptionArguments: StatementArguments {
+    var descriptionArguments: [SQLValue] {
         [
-            name, state, ipAddress, cpuCount, ramMb, arch, maxVmCount, capacityMode,
-            vcpuOverride, ramOverride, drainMode, agentVersion, templates, diskSize, freeDisk,
-            cpuUtil, ramUtil, lastSeen, capacityConfigured, host, vlans, usbDevices, cacheBytes,
-            id,
+            .text(name), .text(state), .text(ipAddress), SQLValue(cpuCount), SQLValue(ramMb), .text(arch),
+            SQLValue(maxVmCount), .text(capacityMode), SQLValue(vcpuOverride), SQLValue(ramOverride),
+            SQLValue(drainMode), .text(agentVersion), SQLValue(templates), SQLValue(diskSize), SQLValue(freeDisk),
+            .real(cpuUtil), .real(ramUtil), .integer(lastSeen), SQLValue(capacityConfigured), .text(host),
+            .text(vlans), .text(usbDevices), SQLValue(cacheBytes),
+            .text(id),
         ]
     }
 
@@ -67,9 +69,8 @@ public struct NodeRow: Codable, Sendable, Equatable, FetchableRecord, Persistabl
     /// reconnect writes its node, and GRDB's Codable update encoded all 28 columns through
     /// a keyed container to write 23 (6% of the control plane's CPU in a reconnect of
     /// 10,000 nodes). `false` when no row has this id.
-    func updateDescription(_ db: Database) throws -> Bool {
-        try db.cachedStatement(sql: Self.updateDescriptionSQL).execute(arguments: descriptionArguments)
-        return db.changesCount > 0
+    func updateDescription(_ db: any SQLTransaction) throws -> Bool {
+        try db.execute(Self.updateDescriptionSQL, descriptionArguments) > 0
     }
 
     public var vlanList: [String] { vlans.isEmpty ? [] : vlans.components(separatedBy: "\n") }

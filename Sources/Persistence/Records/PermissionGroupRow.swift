@@ -21,3 +21,8 @@ public struct PermissionGroupRow: Codable, Sendable, Equatable, FetchableRecord,
 
     public var permissionNames: [String] { permissions.isEmpty ? [] : permissions.components(separatedBy: "\n") }
 }
+
+extension PermissionGroupRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+    public static var primaryKey: [String] { ["name"] }
+}

@@ -24,3 +24,8 @@ public struct PermissionResourceRow: Codable, Sendable, Equatable, FetchableReco
 
     public var permissionNames: [String] { permissions.isEmpty ? [] : permissions.components(separatedBy: "\n") }
 }
+
+extension PermissionResourceRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+    public static var primaryKey: [String] { ["group_name", "type", "resource_id"] }
+}

@@ -28,3 +28,8 @@ public struct TemplateFileRow: Codable, Sendable, Equatable, FetchableRecord, Pe
         self.chunks = chunks
     }
 }
+
+extension TemplateFileRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+    public static var primaryKey: [String] { ["template_id", "number", "path"] }
+}

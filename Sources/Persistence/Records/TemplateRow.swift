@@ -23,3 +23,7 @@ public struct TemplateRow: Codable, Sendable, Equatable, FetchableRecord, Persis
         self.createdAt = createdAt
     }
 }
+
+extension TemplateRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+}

@@ -35,3 +35,8 @@ public struct TemplateVersionRow: Codable, Sendable, Equatable, FetchableRecord,
         self.lastPush = lastPush
     }
 }
+
+extension TemplateVersionRow: SQLRecord {
+    public static var tableName: String { databaseTableName }
+    public static var primaryKey: [String] { ["template_id", "number"] }
+}

@@ -1,40 +1,38 @@
-import GRDB
-
 extension BerthDatabase {
     /// Stores a new key. Throws ``PersistenceError/Code/conflict`` if the id is taken.
     public func insertAPIKey(_ key: APIKeyRow) async throws {
-        try await writer.write { db in
-            if try APIKeyRow.exists(db, key: key.id) {
+        try await engine.write { db in
+            if try db.exists(APIKeyRow.self, key: .text(key.id)) {
                 throw PersistenceError(.conflict, "a key with id \(key.id) already exists")
             }
-            try key.insert(db)
+            try db.insert(key)
         }
     }
 
     public func apiKey(id: String) async throws -> APIKeyRow? {
-        try await writer.read { db in try APIKeyRow.fetchOne(db, key: id) }
+        try await engine.read { db in try db.fetch(APIKeyRow.self, key: .text(id)) }
     }
 
     public func apiKeys() async throws -> [APIKeyRow] {
-        try await writer.read { db in try APIKeyRow.order(Column("id")).fetchAll(db) }
+        try await engine.read { db in try db.fetch(APIKeyRow.self, "ORDER BY id") }
     }
 
     /// Replaces a key's groups and, when given, its expiry. Throws ``PersistenceError/Code/notFound``.
     public func updateAPIKey(id: String, groups: [String], expiresAt: Int64?) async throws {
-        try await writer.write { db in
-            guard var key = try APIKeyRow.fetchOne(db, key: id) else {
+        try await engine.write { db in
+            guard var key = try db.fetch(APIKeyRow.self, key: .text(id)) else {
                 throw PersistenceError(.notFound, "no key with id \(id)")
             }
             key.groups = groups.joined(separator: "\n")
             if let expiresAt { key.expiresAt = expiresAt }
-            try key.update(db)
+            try db.update(key)
         }
     }
 
     /// Deletes a key. Throws ``PersistenceError/Code/notFound``.
     public func deleteAPIKey(id: String) async throws {
-        try await writer.write { db in
-            guard try APIKeyRow.deleteOne(db, key: id) else {
+        try await engine.write { db in
+            guard try db.delete(APIKeyRow.self, key: .text(id)) else {
                 throw PersistenceError(.notFound, "no key with id \(id)")
             }
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A template version to add, with its files (their chunks must be stored already).
 public struct NewTemplateVersion: Sendable {
@@ -43,15 +42,14 @@ public struct NewTemplateVersion: Sendable {
 extension BerthDatabase {
     /// Which of `hashes` are stored; those are marked as wanted at `now`.
     public func storedChunks(among hashes: [[UInt8]], now: Int64) async throws -> Set<[UInt8]> {
-        try await writer.write { db in
+        try await engine.write { db in
             var found = Set<[UInt8]>()
-            let select = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
             // Asked for by a push that will not upload it: collection must leave it for the
-            // grace period, or the push's commit would find it gone.
-            let touch = try db.cachedStatement(sql: "UPDATE chunks SET stored_at = MAX(stored_at, ?) WHERE hash = ?")
-            for hash in hashes where try Int.fetchOne(select, arguments: [Data(hash)]) != nil {
+            // grace period, or the push's commit would find it gone. One statement finds and
+            // touches a chunk.
+            let touch = "UPDATE chunks SET stored_at = \(db.dialect.greatest)(stored_at, ?) WHERE hash = ?"
+            for hash in hashes where try db.execute(touch, [.integer(now), .blob(hash)]) > 0 {
                 found.insert(hash)
-                try touch.execute(arguments: [now, Data(hash)])
             }
             return found
         }
@@ -61,14 +59,12 @@ extension BerthDatabase {
     /// stored now, so collection does not take a chunk a push has just sent.
     public func recordChunks(_ chunks: [(hash: [UInt8], size: Int)], now: Int64) async throws {
         guard !chunks.isEmpty else { return }
-        try await writer.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
-                    ON CONFLICT(hash) DO UPDATE SET stored_at = MAX(stored_at, excluded.stored_at)
-                    """
-            )
-            for chunk in chunks { try statement.execute(arguments: [Data(chunk.hash), chunk.size, now]) }
+        try await engine.write { db in
+            let upsert = """
+                INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
+                ON CONFLICT (hash) DO UPDATE SET stored_at = \(db.dialect.greatest)(stored_at, excluded.stored_at)
+                """
+            for chunk in chunks { try db.execute(upsert, [.blob(chunk.hash), SQLValue(chunk.size), .integer(now)]) }
         }
     }
 
@@ -81,16 +77,16 @@ extension BerthDatabase {
         templateIdForNew: String,
         now: Int64
     ) async throws -> (template: TemplateRow, version: TemplateVersionRow, reverted: [String]) {
-        try await writer.write { db in
+        try await engine.write { db in
             // Every chunk must be stored, checked in the transaction that refers to them, so
             // collection (which takes only unreferenced chunks) cannot fall in between.
-            let stored = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
+            let stored = "SELECT 1 FROM chunks WHERE hash = ?"
             var missing: [[UInt8]] = []
             for file in new.files {
                 let blob = [UInt8](file.chunks)
                 for start in stride(from: 0, to: blob.count - blob.count % 32, by: 32) {
                     let hash = Array(blob[start..<start + 32])
-                    if try Bool.fetchOne(stored, arguments: [Data(hash)]) == nil { missing.append(hash) }
+                    if try !db.exists(stored, [.blob(hash)]) { missing.append(hash) }
                 }
             }
             if let first = missing.first {
@@ -101,11 +97,11 @@ extension BerthDatabase {
             }
             var template: TemplateRow
             if !new.templateId.isEmpty {
-                guard let found = try TemplateRow.fetchOne(db, key: new.templateId) else {
+                guard let found = try db.fetch(TemplateRow.self, key: .text(new.templateId)) else {
                     throw PersistenceError(.notFound, "No such template \(new.templateId)")
                 }
                 template = found
-            } else if let found = try TemplateRow.filter(Column("name") == new.templateName).fetchOne(db) {
+            } else if let found = try db.fetch(TemplateRow.self, "WHERE name = ?", [.text(new.templateName)]).first {
                 template = found
             } else {
                 template = TemplateRow(
@@ -116,10 +112,9 @@ extension BerthDatabase {
                     ramMb: new.ramMb > 0 ? new.ramMb : 4096,
                     createdAt: now
                 )
-                try template.insert(db)
+                try db.insert(template)
             }
-            var versions = try TemplateVersionRow.filter(Column("template_id") == template.id)
-                .order(Column("number").desc).fetchAll(db)
+            var versions = try Self.versions(db, templateID: template.id)
             var reverted: [String] = []
             if let revertTag = new.revertTag {
                 let doomed: [TemplateVersionRow]
@@ -132,8 +127,8 @@ extension BerthDatabase {
                 }
                 for version in doomed {
                     try db.execute(
-                        sql: "DELETE FROM template_versions WHERE template_id = ? AND number = ?",
-                        arguments: [template.id, version.number]
+                        "DELETE FROM template_versions WHERE template_id = ? AND number = ?",
+                        [.text(template.id), SQLValue(version.number)]
                     )
                 }
                 reverted = doomed.map(\.tag)
@@ -142,11 +137,10 @@ extension BerthDatabase {
             guard !versions.contains(where: { $0.tag == new.tag }) else {
                 throw PersistenceError(.conflict, "template \(template.name) already has a tag \(new.tag)")
             }
-            let present = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE hash = ?")
             for file in new.files {
                 for start in stride(from: 0, to: file.chunks.count, by: 32) {
                     let hash = Array(file.chunks[file.chunks.startIndex + start..<file.chunks.startIndex + start + 32])
-                    guard try Int.fetchOne(present, arguments: [Data(hash)]) != nil else {
+                    guard try db.exists(stored, [.blob(hash)]) else {
                         throw PersistenceError(.conflict, "chunk \(Self.hex(hash)) of \(file.path) is not stored")
                     }
                 }
@@ -161,13 +155,13 @@ extension BerthDatabase {
                 description: new.description,
                 lastPush: now / 1_000_000
             )
-            try version.insert(db)
+            try db.insert(version)
             for (ordinal, file) in new.files.enumerated() {
                 var row = file
                 row.templateId = template.id
                 row.number = number
                 row.ordinal = ordinal
-                try row.insert(db)
+                try db.insert(row)
             }
             return (template, version, reverted)
         }
@@ -175,40 +169,43 @@ extension BerthDatabase {
 
     /// A version by tag, or the newest when `tag` is empty.
     public func templateVersion(templateID: String, tag: String) async throws -> TemplateVersionRow? {
-        try await writer.read { db in
-            var request = TemplateVersionRow.filter(Column("template_id") == templateID)
-            if !tag.isEmpty { request = request.filter(Column("tag") == tag) }
-            return try request.order(Column("number").desc).fetchOne(db)
+        try await engine.read { db in
+            tag.isEmpty
+                ? try db.fetch(TemplateVersionRow.self, "WHERE template_id = ? ORDER BY number DESC LIMIT 1", [.text(templateID)])
+                    .first
+                : try db.fetch(
+                    TemplateVersionRow.self,
+                    "WHERE template_id = ? AND tag = ? ORDER BY number DESC LIMIT 1",
+                    [.text(templateID), .text(tag)]
+                ).first
         }
     }
 
     /// The files of one version, in order.
     public func templateFiles(templateID: String, number: Int) async throws -> [TemplateFileRow] {
-        try await writer.read { db in
-            try TemplateFileRow
-                .filter(Column("template_id") == templateID && Column("number") == number)
-                .order(Column("ordinal"))
-                .fetchAll(db)
+        try await engine.read { db in
+            try db.fetch(
+                TemplateFileRow.self,
+                "WHERE template_id = ? AND number = ? ORDER BY ordinal",
+                [.text(templateID), SQLValue(number)]
+            )
         }
     }
 
     /// The files of every version of a template, by version number.
     public func templateFiles(templateID: String) async throws -> [Int: [TemplateFileRow]] {
-        try await writer.read { db in
-            Dictionary(
-                grouping: try TemplateFileRow.filter(Column("template_id") == templateID)
-                    .order(Column("number"), Column("ordinal")).fetchAll(db),
-                by: \.number
-            )
+        let files = try await engine.read { db in
+            try db.fetch(TemplateFileRow.self, "WHERE template_id = ? ORDER BY number, ordinal", [.text(templateID)])
         }
+        return Dictionary(grouping: files, by: \.number)
     }
 
     /// Notes that a node fetched a version (`last_pull`, seconds).
     public func markPulled(templateID: String, number: Int, seconds: Int64) async throws {
-        try await writer.write { db in
+        try await engine.write { db in
             try db.execute(
-                sql: "UPDATE template_versions SET last_pull = ? WHERE template_id = ? AND number = ?",
-                arguments: [seconds, templateID, number]
+                "UPDATE template_versions SET last_pull = ? WHERE template_id = ? AND number = ?",
+                [.integer(seconds), .text(templateID), SQLValue(number)]
             )
         }
     }
@@ -221,18 +218,14 @@ extension BerthDatabase {
     /// either comes first (and makes it young) or after (and finds the file gone).
     public func collectUnreferencedChunks(
         storedBefore: Int64,
-        remove: @Sendable ([UInt8]) -> Void = { _ in }
+        remove: @escaping @Sendable ([UInt8]) -> Void = { _ in }
     ) async throws -> [[UInt8]] {
-        try await writer.write { db in
+        try await engine.write { db in
             let referenced = try Self.referencedChunks(db)
-            let candidates = try Data.fetchAll(
-                db,
-                sql: "SELECT hash FROM chunks WHERE stored_at < ?",
-                arguments: [storedBefore]
-            ).map { [UInt8]($0) }
+            let candidates = try db.values("SELECT hash FROM chunks WHERE stored_at < ?", [.integer(storedBefore)])
+                .compactMap(\.bytes)
             let doomed = candidates.filter { !referenced.contains($0) }
-            let delete = try db.cachedStatement(sql: "DELETE FROM chunks WHERE hash = ?")
-            for hash in doomed { try delete.execute(arguments: [Data(hash)]) }
+            for hash in doomed { try db.execute("DELETE FROM chunks WHERE hash = ?", [.blob(hash)]) }
             // Files go last, when nothing in the transaction can fail but its commit.
             for hash in doomed { remove(hash) }
             return doomed
@@ -241,18 +234,18 @@ extension BerthDatabase {
 
     /// Stored chunks and their bytes; and the sum of all versions' sizes.
     public func registryTotals() async throws -> (chunks: Int, storedBytes: Int64, logicalBytes: Int64) {
-        try await writer.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chunks")
-            let logical = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM template_versions") ?? 0
-            return (row?[0] ?? 0, row?[1] ?? 0, logical)
+        try await engine.read { db in
+            let row = try db.row("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM chunks")
+            let logical = try db.value("SELECT COALESCE(SUM(size), 0) FROM template_versions").int64 ?? 0
+            return (row?[0].int ?? 0, row?[1].int64 ?? 0, logical)
         }
     }
 
     /// Every chunk hash some template version's files refer to.
-    static func referencedChunks(_ db: Database) throws -> Set<[UInt8]> {
+    static func referencedChunks(_ db: any SQLTransaction) throws -> Set<[UInt8]> {
         var referenced = Set<[UInt8]>()
-        for data in try Data.fetchAll(db, sql: "SELECT chunks FROM template_files") {
-            let blob = [UInt8](data)
+        for value in try db.values("SELECT chunks FROM template_files") {
+            let blob = value.bytes ?? []
             for start in stride(from: 0, to: blob.count - blob.count % 32, by: 32) {
                 referenced.insert(Array(blob[start..<start + 32]))
             }
@@ -270,13 +263,9 @@ extension BerthDatabase {
     /// them back); returns how many. None of them may be referenced by a version.
     @discardableResult
     public func forgetChunks(_ hashes: [[UInt8]]) async throws -> Int {
-        try await writer.write { db in
-            let delete = try db.cachedStatement(sql: "DELETE FROM chunks WHERE hash = ?")
+        try await engine.write { db in
             var count = 0
-            for hash in hashes {
-                try delete.execute(arguments: [Data(hash)])
-                count += db.changesCount
-            }
+            for hash in hashes { count += try db.execute("DELETE FROM chunks WHERE hash = ?", [.blob(hash)]) }
             return count
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension BerthDatabase {
     /// Stores a new join token (only the secret's hash).
@@ -9,9 +8,9 @@ extension BerthDatabase {
 
     /// Stores several join tokens in one transaction, and logs each in the event log.
     public func insertJoinTokens(_ tokens: [JoinTokenRow]) async throws {
-        try await writer.write { db in
+        try await engine.write { db in
             for token in tokens {
-                try token.insert(db)
+                try db.insert(token)
                 var event = EventLogRow(
                     ts: token.createdAt,
                     kind: "token.created",
@@ -20,20 +19,18 @@ extension BerthDatabase {
                         + (token.description.isEmpty ? "" : " (\(token.description))"),
                     actor: token.createdBy
                 )
-                try event.insert(db)
+                try Self.append(db, &event)
             }
         }
     }
 
     public func joinToken(id: String) async throws -> JoinTokenRow? {
-        try await writer.read { db in try JoinTokenRow.fetchOne(db, key: id) }
+        try await engine.read { db in try db.fetch(JoinTokenRow.self, key: .text(id)) }
     }
 
     /// Every join token, newest first (never a secret: only its hash is stored).
     public func joinTokens() async throws -> [JoinTokenRow] {
-        try await writer.read { db in
-            try JoinTokenRow.order(Column("created_at").desc, Column("id")).fetchAll(db)
-        }
+        try await engine.read { db in try db.fetch(JoinTokenRow.self, "ORDER BY created_at DESC, id") }
     }
 
     /// Withdraws an unused token so that it can no longer enroll a node, and logs it.
@@ -44,8 +41,8 @@ extension BerthDatabase {
     /// a certificate now, and removing it is `node delete`'s work.
     @discardableResult
     public func revokeJoinToken(id: String, actor: String, now: Int64) async throws -> JoinTokenRow {
-        try await writer.write { db in
-            guard var token = try JoinTokenRow.fetchOne(db, key: id) else {
+        try await engine.write { db in
+            guard var token = try db.fetch(JoinTokenRow.self, key: .text(id)) else {
                 throw PersistenceError(.notFound, "no join token \(id)")
             }
             if let usedAt = token.usedAt {
@@ -57,7 +54,7 @@ extension BerthDatabase {
             }
             guard token.revokedAt == nil, token.expiresAt > now else { return token }
             token.revokedAt = now
-            try token.update(db)
+            try db.update(token)
             var event = EventLogRow(
                 ts: now,
                 kind: "token.revoked",
@@ -65,7 +62,7 @@ extension BerthDatabase {
                 message: "join token \(id) revoked",
                 actor: actor
             )
-            try event.insert(db)
+            try Self.append(db, &event)
             return token
         }
     }
@@ -75,13 +72,13 @@ extension BerthDatabase {
     /// work, and ``enrollNode(tokenID:secretHash:node:certificate:now:)`` checks the same
     /// again in its transaction.
     public func checkJoinToken(id: String, secretHash: [UInt8], now: Int64) async throws {
-        try await writer.read { db in _ = try Self.usableJoinToken(db, id: id, secretHash: secretHash, now: now) }
+        try await engine.read { db in _ = try Self.usableJoinToken(db, id: id, secretHash: secretHash, now: now) }
     }
 
-    private static func usableJoinToken(_ db: Database, id: String, secretHash: [UInt8], now: Int64) throws
+    private static func usableJoinToken(_ db: any SQLTransaction, id: String, secretHash: [UInt8], now: Int64) throws
         -> JoinTokenRow
     {
-        guard let token = try JoinTokenRow.fetchOne(db, key: id) else {
+        guard let token = try db.fetch(JoinTokenRow.self, key: .text(id)) else {
             throw PersistenceError(.invalidToken, "unknown join token \(id)")
         }
         guard ConstantTime.equal(token.secretHash, secretHash) else {
@@ -114,20 +111,20 @@ extension BerthDatabase {
         certificate: CertificateRow,
         now: Int64
     ) async throws {
-        try await writer.write { db in
+        try await engine.write { db in
             var token = try Self.usableJoinToken(db, id: tokenID, secretHash: secretHash, now: now)
             token.usedAt = now
             token.usedBy = node.id
-            try token.update(db)
-            try node.insert(db)
-            try certificate.insert(db)
+            try db.update(token)
+            try db.insert(node)
+            try db.insert(certificate)
             var event = EventLogRow(
                 ts: now,
                 kind: "node.enrolled",
                 subject: node.id,
                 message: "node \(node.name) enrolled with token \(tokenID)"
             )
-            try event.insert(db)
+            try Self.append(db, &event)
         }
     }
 
@@ -135,7 +132,7 @@ extension BerthDatabase {
     ///
     /// Serials are random; a collision fails rather than overwriting the other record.
     public func recordCertificate(_ certificate: CertificateRow) async throws {
-        try await writer.write { db in try certificate.insert(db) }
+        try await engine.write { db in try db.insert(certificate) }
     }
 
     /// Revokes the certificate with `serial`, or every unrevoked one issued to `subjectID`
@@ -147,24 +144,28 @@ extension BerthDatabase {
         reason: String,
         now: Int64
     ) async throws -> [CertificateRow] {
-        try await writer.write { db in
-            var request = CertificateRow.filter(Column("revoked_at") == nil)
-            if let serial { request = request.filter(Column("serial") == serial.lowercased()) }
-            if let role { request = request.filter(Column("role") == role) }
-            if let subjectID { request = request.filter(Column("subject_id") == subjectID) }
-            guard serial != nil || subjectID != nil else { return [] }
-            var rows = try request.fetchAll(db)
+        guard serial != nil || subjectID != nil else { return [] }
+        var clause = "WHERE revoked_at IS NULL"
+        var arguments: [SQLValue] = []
+        for (column, value) in [("serial", serial?.lowercased()), ("role", role), ("subject_id", subjectID)] {
+            guard let value else { continue }
+            clause += " AND \(column) = ?"
+            arguments.append(.text(value))
+        }
+        let query = (clause, arguments)
+        return try await engine.write { db in
+            var rows = try db.fetch(CertificateRow.self, query.0, query.1)
             for index in rows.indices {
                 rows[index].revokedAt = now
                 rows[index].revokeReason = reason
-                try rows[index].update(db)
+                try db.update(rows[index])
                 var event = EventLogRow(
                     ts: now,
                     kind: "certificate.revoked",
                     subject: rows[index].subjectId,
                     message: "\(rows[index].role) certificate \(rows[index].serial) revoked: \(reason)"
                 )
-                try event.insert(db)
+                try Self.append(db, &event)
             }
             return rows
         }
@@ -172,29 +173,21 @@ extension BerthDatabase {
 
     /// Serials revoked after `since` (microseconds), with the latest revocation time seen.
     public func serialsRevoked(after since: Int64) async throws -> (serials: [String], latest: Int64) {
-        try await writer.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT serial, revoked_at FROM certificates WHERE revoked_at > ? ORDER BY revoked_at",
-                arguments: [since]
-            )
-            let serials = rows.map { $0["serial"] as String }
-            let latest = rows.last.map { $0["revoked_at"] as Int64 } ?? since
-            return (serials, latest)
+        let rows = try await engine.read { db in
+            try db.rows("SELECT serial, revoked_at FROM certificates WHERE revoked_at > ? ORDER BY revoked_at", [.integer(since)])
         }
+        return (rows.compactMap { $0[0].string }, rows.last?[1].int64 ?? since)
     }
 
     /// Serial numbers of every revoked certificate.
     public func revokedSerials() async throws -> [String] {
-        try await writer.read { db in
-            try String.fetchAll(db, sql: "SELECT serial FROM certificates WHERE revoked_at IS NOT NULL")
+        try await engine.read { db in
+            try db.values("SELECT serial FROM certificates WHERE revoked_at IS NOT NULL").compactMap(\.string)
         }
     }
 
     public func certificates(subjectID: String) async throws -> [CertificateRow] {
-        try await writer.read { db in
-            try CertificateRow.filter(Column("subject_id") == subjectID).fetchAll(db)
-        }
+        try await engine.read { db in try db.fetch(CertificateRow.self, "WHERE subject_id = ?", [.text(subjectID)]) }
     }
 }
 
@@ -222,17 +215,16 @@ extension BerthDatabase {
     /// role: how many subjects hold one, and the soonest expiry of each subject's newest (a
     /// renewed certificate's predecessor stays valid until it expires, but is not counted).
     public func certificatesInForce(now: Int64) async throws -> [(role: String, count: Int, soonestExpiry: Int64)] {
-        try await writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT role, COUNT(*), MIN(expires_at) FROM (
-                        SELECT role, MAX(expires_at) AS expires_at FROM certificates
-                        WHERE revoked_at IS NULL AND expires_at > ? GROUP BY role, subject_id
-                    ) GROUP BY role ORDER BY role
-                    """,
-                arguments: [now]
-            ).map { (role: $0[0], count: $0[1], soonestExpiry: $0[2]) }
+        try await engine.read { db in
+            try db.rows(
+                """
+                SELECT role, COUNT(*), MIN(expires_at) FROM (
+                    SELECT role, MAX(expires_at) AS expires_at FROM certificates
+                    WHERE revoked_at IS NULL AND expires_at > ? GROUP BY role, subject_id
+                ) AS newest GROUP BY role ORDER BY role
+                """,
+                [.integer(now)]
+            ).map { (role: $0[0].string ?? "", count: $0[1].int ?? 0, soonestExpiry: $0[2].int64 ?? 0) }
         }
     }
 }

@@ -1,25 +1,24 @@
-import GRDB
-
 extension BerthDatabase {
     /// Appends events in one transaction and returns them with their ids.
     ///
-    /// One cached `INSERT` per event, not GRDB's record `insert` (its `Encodable` route and
-    /// SQL built per row): every instance state change is an event.
+    /// One `INSERT … RETURNING id` per event with its columns listed, not the record's
+    /// `Codable` route: every instance state change is an event.
     @discardableResult
     public func appendEvents(_ events: [EventLogRow]) async throws -> [EventLogRow] {
         guard !events.isEmpty else { return [] }
-        return try await writer.write { db in
+        return try await engine.write { db in
             var stored = events
-            let insert = try db.cachedStatement(
-                sql: "INSERT INTO event_log (id, ts, kind, subject, message, actor) VALUES (?, ?, ?, ?, ?, ?)"
-            )
-            for index in stored.indices {
-                let event = stored[index]
-                try insert.execute(arguments: [event.id, event.ts, event.kind, event.subject, event.message, event.actor])
-                stored[index].id = db.lastInsertedRowID
-            }
+            for index in stored.indices { try Self.append(db, &stored[index]) }
             return stored
         }
+    }
+
+    /// Appends one event in the caller's transaction and sets its id.
+    static func append(_ db: any SQLTransaction, _ event: inout EventLogRow) throws {
+        event.id = try db.value(
+            "INSERT INTO event_log (ts, kind, subject, message, actor) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [.integer(event.ts), .text(event.kind), .text(event.subject), .text(event.message), .text(event.actor)]
+        ).int64
     }
 
     /// Events matching the filters. With `afterID`, the oldest first (for tailing and
@@ -31,41 +30,42 @@ extension BerthDatabase {
         subject: String = "",
         limit: Int = 100
     ) async throws -> [EventLogRow] {
-        try await writer.read { db in
-            var request = EventLogRow.all()
-            if let afterID { request = request.filter(Column("id") > afterID) }
-            if let beforeID { request = request.filter(Column("id") < beforeID) }
-            if !kindPrefix.isEmpty { request = request.filter(Column("kind").like("\(kindPrefix)%")) }
-            if !subject.isEmpty { request = request.filter(Column("subject") == subject) }
-            request = afterID != nil ? request.order(Column("id")) : request.order(Column("id").desc)
-            return try request.limit(limit).fetchAll(db)
+        var conditions: [String] = []
+        var arguments: [SQLValue] = []
+        if let afterID {
+            conditions.append("id > ?")
+            arguments.append(.integer(afterID))
         }
+        if let beforeID {
+            conditions.append("id < ?")
+            arguments.append(.integer(beforeID))
+        }
+        if !kindPrefix.isEmpty {
+            // A prefix, matched literally: `substr` rather than LIKE, whose `%` and `_` a
+            // kind could contain, and whose case rules differ between the engines.
+            conditions.append("substr(kind, 1, ?) = ?")
+            arguments += [SQLValue(kindPrefix.unicodeScalars.count), .text(kindPrefix)]
+        }
+        if !subject.isEmpty {
+            conditions.append("subject = ?")
+            arguments.append(.text(subject))
+        }
+        let clause =
+            (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            + (afterID != nil ? " ORDER BY id" : " ORDER BY id DESC") + " LIMIT ?"
+        arguments.append(SQLValue(limit))
+        let query = (clause, arguments)
+        return try await engine.read { db in try db.fetch(EventLogRow.self, query.0, query.1) }
     }
 
     /// The newest event id, 0 when there is none.
     public func lastEventID() async throws -> Int64 {
-        try await writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event_log") ?? 0 }
+        try await engine.read { db in try db.value("SELECT MAX(id) FROM event_log").int64 ?? 0 }
     }
 
     /// Deletes events older than `cutoff` (microseconds). Returns how many.
     @discardableResult
     public func purgeEvents(before cutoff: Int64) async throws -> Int {
-        try await writer.write { db in try EventLogRow.filter(Column("ts") < cutoff).deleteAll(db) }
-    }
-
-    public func setting(_ key: String) async throws -> String? {
-        try await writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
-        }
-    }
-
-    public func setSetting(_ key: String, _ value: String) async throws {
-        try await writer.write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                arguments: [key, value]
-            )
-        }
+        try await engine.write { db in try db.execute("DELETE FROM event_log WHERE ts < ?", [.integer(cutoff)]) }
     }
 }

@@ -1,13 +1,11 @@
-import GRDB
-
 extension BerthDatabase {
     /// Every group, by name.
     public func groups() async throws -> [NodeGroupRow] {
-        try await writer.read { db in try NodeGroupRow.order(Column("name")).fetchAll(db) }
+        try await engine.read { db in try db.fetch(NodeGroupRow.self, "ORDER BY name") }
     }
 
     public func group(id: String) async throws -> NodeGroupRow? {
-        try await writer.read { db in try NodeGroupRow.fetchOne(db, key: id) }
+        try await engine.read { db in try db.fetch(NodeGroupRow.self, key: .text(id)) }
     }
 
     /// Inserts a new group (`creating`) or updates an existing one, never one for the other:
@@ -16,33 +14,32 @@ extension BerthDatabase {
     /// ``PersistenceError/Code/notFound`` rather than bring it back. A taken name is a
     /// `conflict` too, and a missing fallback group `notFound`.
     public func saveGroup(_ group: NodeGroupRow, creating: Bool) async throws {
-        try await writer.write { db in
-            if let taken = try NodeGroupRow.filter(Column("name") == group.name && Column("id") != group.id).fetchOne(
-                db
-            ) {
+        try await engine.write { db in
+            if let taken = try db.fetch(NodeGroupRow.self, "WHERE name = ? AND id <> ?", [.text(group.name), .text(group.id)])
+                .first
+            {
                 throw PersistenceError(.conflict, "a group named \(taken.name) already exists (\(taken.id))")
             }
-            if let fallback = group.fallbackGroupId, try !NodeGroupRow.exists(db, key: fallback) {
+            if let fallback = group.fallbackGroupId, try !db.exists(NodeGroupRow.self, key: .text(fallback)) {
                 throw PersistenceError(.notFound, "no group with id \(fallback)")
             }
             if creating {
-                guard try !NodeGroupRow.exists(db, key: group.id) else {
+                guard try !db.exists(NodeGroupRow.self, key: .text(group.id)) else {
                     throw PersistenceError(.conflict, "a group with id \(group.id) already exists")
                 }
-                try group.insert(db)
+                try db.insert(group)
             } else {
-                guard try NodeGroupRow.exists(db, key: group.id) else {
+                guard try db.update(group) else {
                     throw PersistenceError(.notFound, "no group with id \(group.id)")
                 }
-                try group.update(db)
             }
         }
     }
 
     /// Deletes a group; memberships go with it and groups falling back to it lose their fallback.
     public func deleteGroup(id: String) async throws {
-        try await writer.write { db in
-            guard try NodeGroupRow.deleteOne(db, key: id) else {
+        try await engine.write { db in
+            guard try db.delete(NodeGroupRow.self, key: .text(id)) else {
                 throw PersistenceError(.notFound, "no group with id \(id)")
             }
         }
@@ -50,23 +47,23 @@ extension BerthDatabase {
 
     /// Group ids of every node that belongs to one.
     public func groupMemberships() async throws -> [String: Set<String>] {
-        try await writer.read { db in
-            var result: [String: Set<String>] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT node_id, group_id FROM node_group_members") {
-                result[row["node_id"], default: []].insert(row["group_id"])
-            }
-            return result
+        let rows = try await engine.read { db in try db.rows("SELECT node_id, group_id FROM node_group_members", []) }
+        var result: [String: Set<String>] = [:]
+        for row in rows {
+            guard let node = row[0].string, let group = row[1].string else { continue }
+            result[node, default: []].insert(group)
         }
+        return result
     }
 
     /// Adds (or removes) every node to (or from) every group, atomically.
     /// Throws ``PersistenceError/Code/notFound`` naming the first unknown id.
     public func setMembership(nodeIDs: [String], groupIDs: [String], member: Bool) async throws {
-        try await writer.write { db in
-            for id in nodeIDs where try !NodeRow.exists(db, key: id) {
+        try await engine.write { db in
+            for id in nodeIDs where try !db.exists(NodeRow.self, key: .text(id)) {
                 throw PersistenceError(.notFound, "no node with id \(id)")
             }
-            for id in groupIDs where try !NodeGroupRow.exists(db, key: id) {
+            for id in groupIDs where try !db.exists(NodeGroupRow.self, key: .text(id)) {
                 throw PersistenceError(.notFound, "no group with id \(id)")
             }
             try Self.setMembership(db, nodeIDs: nodeIDs, groupIDs: groupIDs, member: member)
@@ -75,22 +72,23 @@ extension BerthDatabase {
 
     /// Adds or removes memberships; pairs whose node or group does not exist are skipped
     /// (``StoredChange/membership(nodeIDs:groupIDs:member:)``).
-    static func setMembership(_ db: Database, nodeIDs: [String], groupIDs: [String], member: Bool) throws {
+    static func setMembership(_ db: any SQLTransaction, nodeIDs: [String], groupIDs: [String], member: Bool) throws {
         for node in nodeIDs {
             for group in groupIDs {
                 if member {
                     try db.execute(
-                        sql: """
-                            INSERT OR IGNORE INTO node_group_members (node_id, group_id)
-                            SELECT ?, ? WHERE EXISTS (SELECT 1 FROM nodes WHERE id = ?)
-                            AND EXISTS (SELECT 1 FROM node_groups WHERE id = ?)
-                            """,
-                        arguments: [node, group, node, group]
+                        """
+                        INSERT INTO node_group_members (node_id, group_id)
+                        SELECT ?, ? WHERE EXISTS (SELECT 1 FROM nodes WHERE id = ?)
+                        AND EXISTS (SELECT 1 FROM node_groups WHERE id = ?)
+                        ON CONFLICT DO NOTHING
+                        """,
+                        [.text(node), .text(group), .text(node), .text(group)]
                     )
                 } else {
                     try db.execute(
-                        sql: "DELETE FROM node_group_members WHERE node_id = ? AND group_id = ?",
-                        arguments: [node, group]
+                        "DELETE FROM node_group_members WHERE node_id = ? AND group_id = ?",
+                        [.text(node), .text(group)]
                     )
                 }
             }

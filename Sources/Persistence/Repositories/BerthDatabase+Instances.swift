@@ -1,5 +1,3 @@
-import GRDB
-
 /// A state change reported for an instance, with its idempotency key.
 public struct TransitionReport: Sendable {
     public var instanceID: String
@@ -63,7 +61,7 @@ extension BerthDatabase {
     /// ``PersistenceError/Code/conflict`` when the pool cannot serve them all.
     @discardableResult
     public func insertInstances(_ instances: [InstanceRow], drawMACs: Bool = false) async throws -> [InstanceRow] {
-        try await writer.write { db in try Self.insertInstances(db, instances, drawMACs: drawMACs) }
+        try await engine.write { db in try Self.insertInstances(db, instances, drawMACs: drawMACs) }
     }
 
     /// Inserts several requests' instances in one transaction (group commit), each request
@@ -76,15 +74,11 @@ extension BerthDatabase {
         _ groups: [[InstanceRow]],
         drawMACs: Bool
     ) async throws -> [Result<[InstanceRow], PersistenceError>] {
-        try await writer.write { db in
+        try await engine.write { db in
             var results: [Result<[InstanceRow], PersistenceError>] = []
             for group in groups {
-                var stored: [InstanceRow] = []
                 do {
-                    try db.inSavepoint {
-                        stored = try Self.insertInstances(db, group, drawMACs: drawMACs)
-                        return .commit
-                    }
+                    let stored = try db.savepoint { try Self.insertInstances(db, group, drawMACs: drawMACs) }
                     results.append(.success(stored))
                 } catch let failure as PersistenceError {
                     results.append(.failure(failure))
@@ -94,7 +88,7 @@ extension BerthDatabase {
         }
     }
 
-    static func insertInstances(_ db: Database, _ instances: [InstanceRow], drawMACs: Bool) throws -> [InstanceRow] {
+    static func insertInstances(_ db: any SQLTransaction, _ instances: [InstanceRow], drawMACs: Bool) throws -> [InstanceRow] {
         var instances = instances
         if drawMACs {
             for index in instances.indices {
@@ -113,34 +107,28 @@ extension BerthDatabase {
     }
 
     public func instance(id: String) async throws -> InstanceRow? {
-        try await writer.read { db in try InstanceRow.fetchOne(db, key: id) }
+        try await engine.read { db in try db.fetch(InstanceRow.self, key: .text(id)) }
     }
 
     /// Every instance, oldest first.
     public func instances() async throws -> [InstanceRow] {
-        try await writer.read { db in try InstanceRow.order(Column("cr_time"), Column("id")).fetchAll(db) }
+        try await engine.read { db in try db.fetch(InstanceRow.self, "ORDER BY cr_time, id") }
     }
 
     /// The state history of an instance, oldest first.
     public func transitions(instanceID: String) async throws -> [InstanceTransitionRow] {
-        try await writer.read { db in
-            try InstanceTransitionRow
-                .filter(Column("instance_id") == instanceID)
-                .order(Column("id"))
-                .fetchAll(db)
+        try await engine.read { db in
+            try db.fetch(InstanceTransitionRow.self, "WHERE instance_id = ? ORDER BY id", [.text(instanceID)])
         }
     }
 
     /// Deletes these instances with their history (``StoredChange/instancesPurged(_:)``).
-    static func deleteInstances(_ db: Database, ids: [String]) throws {
+    static func deleteInstances(_ db: any SQLTransaction, ids: [String]) throws {
         for start in stride(from: 0, to: ids.count, by: 500) {
-            let batch = Array(ids[start..<min(start + 500, ids.count)])
+            let batch = ids[start..<min(start + 500, ids.count)].map(SQLValue.text)
             let marks = Array(repeating: "?", count: batch.count).joined(separator: ", ")
-            try db.execute(
-                sql: "DELETE FROM instance_transitions WHERE instance_id IN (\(marks))",
-                arguments: StatementArguments(batch)
-            )
-            try db.execute(sql: "DELETE FROM instances WHERE id IN (\(marks))", arguments: StatementArguments(batch))
+            try db.execute("DELETE FROM instance_transitions WHERE instance_id IN (\(marks))", batch)
+            try db.execute("DELETE FROM instances WHERE id IN (\(marks))", batch)
         }
     }
 }

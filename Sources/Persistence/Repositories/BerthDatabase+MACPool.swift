@@ -1,4 +1,4 @@
-import GRDB
+import Foundation
 
 extension BerthDatabase {
     /// One address of the pool.
@@ -28,81 +28,76 @@ extension BerthDatabase {
     /// Adds every address of `first...last` that is not in the pool yet. Returns how many.
     @discardableResult
     public func populateMACs(first: UInt64, last: UInt64) async throws -> Int {
-        try await writer.write { db in
-            let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mac_addresses") ?? 0
-            let statement = try db.makeStatement(sql: "INSERT OR IGNORE INTO mac_addresses (value, mac) VALUES (?, ?)")
+        try await engine.write { db in
+            // Several hundred addresses per statement: a pool is up to 65,536 of them, and
+            // on PostgreSQL each statement is a round trip.
+            var added = 0
             var value = first
             while value <= last {
-                try statement.execute(arguments: [Int64(value), Self.macString(value)])
-                value += 1
+                let end = min(last, value + 499)
+                var arguments: [SQLValue] = []
+                for address in value...end { arguments += [.integer(Int64(address)), .text(Self.macString(address))] }
+                added += try db.execute(
+                    "INSERT INTO mac_addresses (value, mac) VALUES "
+                        + Array(repeating: "(?, ?)", count: Int(end - value + 1)).joined(separator: ", ")
+                        + " ON CONFLICT DO NOTHING",
+                    arguments
+                )
+                if end == last { break }
+                value = end + 1
             }
-            return (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mac_addresses") ?? 0) - before
+            return added
         }
     }
 
     /// Deletes every free address; addresses held by instances stay. Returns how many stayed.
     public func purgeFreeMACs() async throws -> Int {
-        try await writer.write { db in
-            try db.execute(sql: "DELETE FROM mac_addresses WHERE instance_id IS NULL")
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mac_addresses") ?? 0
+        try await engine.write { db in
+            try db.execute("DELETE FROM mac_addresses WHERE instance_id IS NULL", [])
+            return try db.value("SELECT COUNT(*) FROM mac_addresses").int ?? 0
         }
     }
 
     public func countMACs(inUse: Bool) async throws -> Int {
-        try await writer.read { db in
-            try Int.fetchOne(
-                db,
-                sql: "SELECT COUNT(*) FROM mac_addresses WHERE instance_id IS \(inUse ? "NOT NULL" : "NULL")"
-            ) ?? 0
+        try await engine.read { db in
+            try db.value("SELECT COUNT(*) FROM mac_addresses WHERE instance_id IS \(inUse ? "NOT NULL" : "NULL")").int ?? 0
         }
     }
 
     /// Addresses in order, after `last` when given; only those in use with `inUseOnly`.
     public func macs(limit: Int, after last: UInt64?, inUseOnly: Bool) async throws -> [MACEntry] {
-        try await writer.read { db in
-            var sql = "SELECT mac, instance_id FROM mac_addresses WHERE value > ?"
-            if inUseOnly { sql += " AND instance_id IS NOT NULL" }
-            sql += " ORDER BY value LIMIT ?"
-            return try Row.fetchAll(db, sql: sql, arguments: [last.map { Int64($0) } ?? -1, limit]).map {
-                MACEntry(mac: $0["mac"], instanceID: $0["instance_id"] ?? "")
+        var sql = "SELECT mac, instance_id FROM mac_addresses WHERE value > ?"
+        if inUseOnly { sql += " AND instance_id IS NOT NULL" }
+        sql += " ORDER BY value LIMIT ?"
+        let query = sql
+        return try await engine.read { db in
+            try db.rows(query, [.integer(last.map { Int64($0) } ?? -1), SQLValue(limit)]).map {
+                MACEntry(mac: $0[0].string ?? "", instanceID: $0[1].string ?? "")
             }
         }
     }
 
-    static func claimMAC(_ db: Database, instanceID: String, wanted: String) throws -> String {
+    static func claimMAC(_ db: any SQLTransaction, instanceID: String, wanted: String) throws -> String {
         if !wanted.isEmpty {
-            guard
-                let holder = try Row.fetchOne(
-                    db,
-                    sql: "SELECT instance_id FROM mac_addresses WHERE mac = ?",
-                    arguments: [wanted]
-                )
-            else {
+            guard let holder = try db.row("SELECT instance_id FROM mac_addresses WHERE mac = ?", [.text(wanted)]) else {
                 throw PersistenceError(.notFound, "MAC address \(wanted) is not in the managed pool")
             }
-            guard (holder["instance_id"] as String?) == nil else {
+            guard holder[0].isNull else {
                 throw PersistenceError(.conflict, "MAC address \(wanted) is in use")
             }
-            try db.execute(
-                sql: "UPDATE mac_addresses SET instance_id = ? WHERE mac = ?",
-                arguments: [instanceID, wanted]
-            )
+            try db.execute("UPDATE mac_addresses SET instance_id = ? WHERE mac = ?", [.text(instanceID), .text(wanted)])
             return wanted
         }
         guard
-            let free = try String.fetchOne(
-                db,
-                sql: "SELECT mac FROM mac_addresses WHERE instance_id IS NULL ORDER BY value LIMIT 1"
-            )
+            let free = try db.value("SELECT mac FROM mac_addresses WHERE instance_id IS NULL ORDER BY value LIMIT 1").string
         else {
             throw PersistenceError(.conflict, "no free MAC address in the managed pool")
         }
-        try db.execute(sql: "UPDATE mac_addresses SET instance_id = ? WHERE mac = ?", arguments: [instanceID, free])
+        try db.execute("UPDATE mac_addresses SET instance_id = ? WHERE mac = ?", [.text(instanceID), .text(free)])
         return free
     }
 
-    static func releaseMAC(_ db: Database, instanceID: String) throws {
-        try db.cachedStatement(sql: "UPDATE mac_addresses SET instance_id = NULL WHERE instance_id = ?")
-            .execute(arguments: [instanceID])
+    static func releaseMAC(_ db: any SQLTransaction, instanceID: String) throws {
+        try db.execute("UPDATE mac_addresses SET instance_id = NULL WHERE instance_id = ?", [.text(instanceID)])
     }
 }

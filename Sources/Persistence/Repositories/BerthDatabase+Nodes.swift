@@ -1,12 +1,10 @@
-import GRDB
-
 extension BerthDatabase {
     public func node(id: String) async throws -> NodeRow? {
-        try await writer.read { db in try NodeRow.fetchOne(db, key: id) }
+        try await engine.read { db in try db.fetch(NodeRow.self, key: .text(id)) }
     }
 
     public func nodes() async throws -> [NodeRow] {
-        try await writer.read { db in try NodeRow.order(Column("created_at"), Column("id")).fetchAll(db) }
+        try await engine.read { db in try db.fetch(NodeRow.self, "ORDER BY created_at, id") }
     }
 
     /// Saves a node's description and state (after hello or a state change).
@@ -20,11 +18,9 @@ extension BerthDatabase {
     /// Saves several nodes' descriptions and states in one transaction.
     public func saveNodes(_ nodes: [NodeRow]) async throws {
         guard !nodes.isEmpty else { return }
-        try await writer.write { db in
-            for node in nodes {
-                if try !node.updateDescription(db) {
-                    try node.insert(db)
-                }
+        try await engine.write { db in
+            for node in nodes where try !node.updateDescription(db) {
+                try db.insert(node)
             }
         }
     }
@@ -35,7 +31,8 @@ extension BerthDatabase {
     /// its change waited for the batch stays deleted.
     public func commit(_ changes: [StoredChange]) async throws {
         guard !changes.isEmpty else { return }
-        try await writer.write { db in
+        try await engine.write { db in
+            var lastNumberedCommand: Int64 = 0
             for change in changes {
                 switch change {
                 case .node(let node):
@@ -44,10 +41,10 @@ extension BerthDatabase {
                 case .heartbeatFigures(let figures):
                     try Self.saveHeartbeatFigures(db, figures)
                 case .nodeEventKey(let nodeID, let epoch, let sequence):
-                    // Cached statements for the changes every start makes: compiling one
-                    // costs more than running it (GRDB's authorizer runs per compile).
-                    try db.cachedStatement(sql: "UPDATE nodes SET event_epoch = ?, event_seq = ? WHERE id = ?")
-                        .execute(arguments: [epoch, sequence, nodeID])
+                    try db.execute(
+                        "UPDATE nodes SET event_epoch = ?, event_seq = ? WHERE id = ?",
+                        [.integer(epoch), .integer(sequence), .text(nodeID)]
+                    )
                 case .instance(let instance):
                     // `false` when purged, or its template deleted, since: nothing to write.
                     _ = try instance.updateAllColumns(db)
@@ -57,17 +54,10 @@ extension BerthDatabase {
                     try Self.releaseMAC(db, instanceID: instanceID)
                 case .command(let command):
                     // The node may have been deleted since; its outbox went with it.
-                    guard
-                        try Bool.fetchOne(
-                            db.cachedStatement(sql: "SELECT 1 FROM nodes WHERE id = ?"),
-                            arguments: [command.nodeId]
-                        ) != nil
-                    else { continue }
-                    try command.insertNumbered(db)
+                    guard try db.exists("SELECT 1 FROM nodes WHERE id = ?", [.text(command.nodeId)]) else { continue }
+                    lastNumberedCommand = max(lastNumberedCommand, try command.insertNumbered(db))
                 case .commandAcknowledged(let id, let nodeID, let at):
-                    try db.cachedStatement(
-                        sql: "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL"
-                    ).execute(arguments: [at, id, nodeID])
+                    _ = try Self.acknowledge(db, id: id, nodeID: nodeID, now: at)
                 case .commandsAcknowledged(let nodeID, let through, let at):
                     try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: at)
                 case .instancesPurged(let ids):
@@ -75,91 +65,88 @@ extension BerthDatabase {
                 case .templatesHeld(let nodeID, let versions):
                     try Self.completeDistributions(db, nodeID: nodeID, held: Set(versions))
                 case .group(let group):
-                    try group.upsert(db)
+                    try db.save(group)
                 case .groupDeleted(let id):
-                    try NodeGroupRow.deleteOne(db, key: id)
+                    try db.delete(NodeGroupRow.self, key: .text(id))
                 case .membership(let nodeIDs, let groupIDs, let member):
                     try Self.setMembership(db, nodeIDs: nodeIDs, groupIDs: groupIDs, member: member)
                 }
             }
+            try Self.advanceCommandSequence(db, past: lastNumberedCommand)
         }
     }
 
     /// Writes the figures heartbeats carry (CPU, RAM, free disk, last seen) and nothing else
     /// (``StoredChange/heartbeatFigures(_:)``), so a flush can never roll back capacity,
     /// drain mode or a name. A node deleted meanwhile is skipped.
-    static func saveHeartbeatFigures(_ db: Database, _ figures: [HeartbeatFigures]) throws {
+    static func saveHeartbeatFigures(_ db: any SQLTransaction, _ figures: [HeartbeatFigures]) throws {
         // One UPDATE … FROM (VALUES …) per batch, not a statement per node; a batch's five
-        // arguments per node stay far below SQLite's 32,766 bound parameters.
+        // arguments per node stay far below SQLite's 32,766 bound parameters and
+        // PostgreSQL's 65,535.
         for start in stride(from: 0, to: figures.count, by: 2000) {
             let batch = figures[start..<min(start + 2000, figures.count)]
-            var arguments = StatementArguments()
+            var arguments: [SQLValue] = []
+            arguments.reserveCapacity(batch.count * 5)
             for node in batch {
-                arguments += [node.nodeID, node.cpuUtil, node.ramUtil, node.freeDisk, node.lastSeen]
+                arguments += [
+                    .text(node.nodeID), .real(node.cpuUtil), .real(node.ramUtil), SQLValue(node.freeDisk),
+                    .integer(node.lastSeen),
+                ]
             }
             let rows = Array(repeating: "(?, ?, ?, ?, ?)", count: batch.count).joined(separator: ", ")
             try db.execute(
-                sql: """
-                    WITH figures(id, cpu_util, ram_util, free_disk, last_seen) AS (VALUES \(rows))
-                    UPDATE nodes SET cpu_util = figures.cpu_util, ram_util = figures.ram_util,
-                        free_disk = figures.free_disk, last_seen = figures.last_seen
-                    FROM figures WHERE nodes.id = figures.id
-                    """,
-                arguments: arguments
+                """
+                WITH figures(id, cpu_util, ram_util, free_disk, last_seen) AS (VALUES \(rows))
+                UPDATE nodes SET cpu_util = figures.cpu_util, ram_util = figures.ram_util,
+                    free_disk = figures.free_disk, last_seen = figures.last_seen
+                FROM figures WHERE nodes.id = figures.id
+                """,
+                arguments
             )
         }
     }
 
     /// Marks every node `Offline`: what is true of a control plane that just started.
     public func markAllNodesOffline() async throws {
-        try await writer.write { db in
-            try db.execute(sql: "UPDATE nodes SET state = 'Offline' WHERE state != 'Offline'")
-        }
+        try await engine.write { db in try db.execute("UPDATE nodes SET state = 'Offline' WHERE state <> 'Offline'", []) }
     }
 
     /// Deletes a node: revokes its certificates, ends its instances and drops its
     /// pending commands, in one transaction. Returns the revoked serial numbers.
     public func deleteNode(id: String, now: Int64) async throws -> [String] {
-        try await writer.write { db in
-            guard try NodeRow.deleteOne(db, key: id) else {
+        try await engine.write { db in
+            guard try db.delete(NodeRow.self, key: .text(id)) else {
                 throw PersistenceError(.notFound, "no node with id \(id)")
             }
-            let serials = try String.fetchAll(
-                db,
-                sql: "SELECT serial FROM certificates WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL",
-                arguments: [id]
-            )
+            let serials = try db.values(
+                "SELECT serial FROM certificates WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL",
+                [.text(id)]
+            ).compactMap(\.string)
             try db.execute(
-                sql:
-                    "UPDATE certificates SET revoked_at = ?, revoke_reason = 'node deleted' WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL",
-                arguments: [now, id]
+                """
+                UPDATE certificates SET revoked_at = ?, revoke_reason = 'node deleted'
+                WHERE subject_id = ? AND role = 'node' AND revoked_at IS NULL
+                """,
+                [.integer(now), .text(id)]
             )
-            let live =
-                try InstanceRow
-                .filter(Column("node_id") == id && Column("state") != "Terminated")
-                .fetchAll(db)
+            let live = try db.fetch(InstanceRow.self, "WHERE node_id = ? AND state <> 'Terminated'", [.text(id)])
             for var instance in live {
                 try Self.releaseMAC(db, instanceID: instance.id)
                 instance.state = "Terminated"
                 instance.message = "node \(id) was deleted"
                 instance.ts = now
-                try instance.update(db)
-                var transition = InstanceTransitionRow(
-                    instanceId: instance.id,
-                    state: "Terminated",
-                    message: instance.message,
-                    ts: now
-                )
-                try transition.insert(db)
+                _ = try instance.updateAllColumns(db)
+                try InstanceTransitionRow(instanceId: instance.id, state: "Terminated", message: instance.message, ts: now)
+                    .append(db)
             }
-            try db.execute(sql: "DELETE FROM node_commands WHERE node_id = ? AND acked_at IS NULL", arguments: [id])
+            try db.execute("DELETE FROM node_commands WHERE node_id = ? AND acked_at IS NULL", [.text(id)])
             var event = EventLogRow(
                 ts: now,
                 kind: "node.deleted",
                 subject: id,
                 message: "node deleted; certificates revoked: \(serials.joined(separator: ","))"
             )
-            try event.insert(db)
+            try Self.append(db, &event)
             return serials
         }
     }

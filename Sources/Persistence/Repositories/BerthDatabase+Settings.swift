@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension BerthDatabase {
     /// The stored secret named `key` (in `settings`); if there is none, stores `make()` first.
@@ -7,18 +6,30 @@ extension BerthDatabase {
     /// Read and insert share one transaction, so every caller (every gateway asking at once)
     /// gets the same value, made once per deployment.
     public func secret(_ key: String, orInsert make: @escaping @Sendable () -> [UInt8]) async throws -> [UInt8] {
-        try await writer.write { db in
-            if let stored = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]),
+        try await engine.write { db in
+            if let stored = try db.value("SELECT value FROM settings WHERE key = ?", [.text(key)]).string,
                 let bytes = Data(base64Encoded: stored)
             {
                 return Array(bytes)
             }
             let value = make()
-            try db.execute(
-                sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                arguments: [key, Data(value).base64EncodedString()]
-            )
+            try Self.putSetting(db, key, Data(value).base64EncodedString())
             return value
         }
+    }
+
+    public func setting(_ key: String) async throws -> String? {
+        try await engine.read { db in try db.value("SELECT value FROM settings WHERE key = ?", [.text(key)]).string }
+    }
+
+    public func setSetting(_ key: String, _ value: String) async throws {
+        try await engine.write { db in try Self.putSetting(db, key, value) }
+    }
+
+    static func putSetting(_ db: any SQLTransaction, _ key: String, _ value: String) throws {
+        try db.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [.text(key), .text(value)]
+        )
     }
 }

@@ -24,6 +24,19 @@ struct PostgresTransaction: SQLTransaction {
         return try result.rows.map { row in SQLRow(columns: columns, values: try row.map(Self.value)) }
     }
 
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        try execute("SAVEPOINT berth", [])
+        do {
+            let result = try body()
+            try execute("RELEASE SAVEPOINT berth", [])
+            return result
+        } catch {
+            try execute("ROLLBACK TO SAVEPOINT berth", [])
+            try execute("RELEASE SAVEPOINT berth", [])
+            throw error
+        }
+    }
+
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
         var bindings = PostgresBindings(capacity: arguments.count)
         for argument in arguments {

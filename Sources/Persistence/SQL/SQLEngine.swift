@@ -17,7 +17,11 @@ public protocol SQLEngine: Sendable {
 public struct SQLiteEngine: SQLEngine {
     let writer: any DatabaseWriter
 
-    public init(_ database: BerthDatabase) { self.writer = database.writer }
+    /// The engine of an SQLite database; `nil` if the database is PostgreSQL.
+    public init?(_ database: BerthDatabase) {
+        guard let writer = try? database.writer else { return nil }
+        self.writer = writer
+    }
 
     init(writer: any DatabaseWriter) { self.writer = writer }
 

@@ -11,6 +11,13 @@ public protocol SQLRecord: Codable, Sendable {
     /// Whether property names become columns in snake_case (`ramMb` → `ram_mb`), as GRDB's
     /// `convertToSnakeCase` does; otherwise they are used as they are.
     static var snakeCaseColumns: Bool { get }
+
+    /// The record's columns and values. The default encodes the record; a record written on
+    /// a hot path lists them itself.
+    func columns() throws -> [(name: String, value: SQLValue)]
+
+    /// The record read from a row of its table. The default decodes it.
+    init(row: SQLRow) throws
 }
 
 extension SQLRecord {
@@ -31,14 +38,45 @@ extension SQLRecord {
 }
 
 extension SQLTransaction {
-    /// `INSERT` of every column of `record`.
+    /// `INSERT` of every column of `record`. A key column that is `nil` is left out, so the
+    /// database assigns it (an identity on PostgreSQL, AUTOINCREMENT on SQLite).
     public func insert<Record: SQLRecord>(_ record: Record) throws {
-        let columns = try record.columns()
-        try execute(
-            "INSERT INTO \(Record.tableName) (\(columns.map(\.name).joined(separator: ", "))) VALUES ("
-                + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")",
-            columns.map(\.value)
-        )
+        let columns = try Self.insertedColumns(record)
+        try execute(Self.insertSQL(record, columns: columns), columns.map(\.value))
+    }
+
+    /// ``insert(_:)`` of a record whose one key the database assigns; returns the key.
+    public func insertReturningKey<Record: SQLRecord>(_ record: Record) throws -> Int64 {
+        let columns = try Self.insertedColumns(record)
+        let key = Record.primaryKey[0]
+        guard let assigned = try value(Self.insertSQL(record, columns: columns) + " RETURNING \(key)", columns.map(\.value)).int64
+        else { throw PersistenceError(.conflict, "no \(key) was assigned in \(Record.tableName)") }
+        return assigned
+    }
+
+    /// `INSERT` or, when a row has its key, `UPDATE` of every column of `record`.
+    public func save<Record: SQLRecord>(_ record: Record) throws {
+        if try !update(record) { try insert(record) }
+    }
+
+    /// Whether a row has this (single-column) primary key.
+    public func exists<Record: SQLRecord>(_ type: Record.Type, key: SQLValue) throws -> Bool {
+        try exists("SELECT 1 FROM \(Record.tableName) WHERE \(Record.primaryKey[0]) = ?", [key])
+    }
+
+    /// Deletes the row with this (single-column) primary key; returns whether there was one.
+    @discardableResult
+    public func delete<Record: SQLRecord>(_ type: Record.Type, key: SQLValue) throws -> Bool {
+        try execute("DELETE FROM \(Record.tableName) WHERE \(Record.primaryKey[0]) = ?", [key]) > 0
+    }
+
+    private static func insertedColumns<Record: SQLRecord>(_ record: Record) throws -> [(name: String, value: SQLValue)] {
+        try record.columns().filter { !($0.value == .null && Record.primaryKey.contains($0.name)) }
+    }
+
+    private static func insertSQL<Record: SQLRecord>(_ record: Record, columns: [(name: String, value: SQLValue)]) -> String {
+        "INSERT INTO \(Record.tableName) (\(columns.map(\.name).joined(separator: ", "))) VALUES ("
+            + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
     }
 
     /// `UPDATE` of every column of `record` but its key, by its key; returns whether a row

@@ -1,3 +1,4 @@
+import Foundation
 /// Reads an ``SQLRecord`` from a row: the counterpart of ``SQLRowEncoder``. A column the
 /// row lacks decodes as absent (the property's optional or its error); a value of the wrong
 /// kind is a `DecodingError` naming the column.
@@ -85,6 +86,7 @@ struct SQLRowDecoder: Decoder {
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             let stored = try value(key)
             if T.self == [UInt8].self, case .blob(let bytes) = stored, let value = bytes as? T { return value }
+            if T.self == Data.self, case .blob(let bytes) = stored, let value = Data(bytes) as? T { return value }
             throw mismatch(type, key, stored)
         }
 

@@ -1,3 +1,4 @@
+import Foundation
 /// Turns an ``SQLRecord``'s stored properties into columns: a flat keyed container of
 /// scalars, `[UInt8]` and optionals. Anything nested is an error, never JSON text.
 final class SQLRowEncoder: Encoder {
@@ -78,6 +79,7 @@ final class SQLRowEncoder: Encoder {
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             switch value {
             case let bytes as [UInt8]: return put(.blob(bytes), key)
+            case let data as Data: return put(.blob([UInt8](data)), key)
             case let flag as Bool: return put(.integer(flag ? 1 : 0), key)
             case let text as String: return put(.text(text), key)
             case let number as Double: return put(.real(number), key)

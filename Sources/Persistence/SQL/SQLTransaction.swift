@@ -14,6 +14,10 @@ public protocol SQLTransaction {
 
     /// Runs a query and returns every row.
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow]
+
+    /// Runs `body` in a savepoint: what it did is undone when it throws, and the error
+    /// is rethrown; the transaction goes on either way.
+    func savepoint<T>(_ body: () throws -> T) throws -> T
 }
 
 extension SQLTransaction {
@@ -25,6 +29,16 @@ extension SQLTransaction {
     /// The first column of the first row, or `.null`.
     public func value(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue {
         try rows(sql, arguments).first?[0] ?? .null
+    }
+
+    /// The first column of every row.
+    public func values(_ sql: String, _ arguments: [SQLValue] = []) throws -> [SQLValue] {
+        try rows(sql, arguments).map { $0[0] }
+    }
+
+    /// Whether the query finds a row.
+    public func exists(_ sql: String, _ arguments: [SQLValue] = []) throws -> Bool {
+        try !rows(sql, arguments).isEmpty
     }
 }
 

@@ -36,3 +36,52 @@ public enum SQLValue: Sendable, Equatable, Hashable {
 
     public var isNull: Bool { self == .null }
 }
+
+extension SQLValue {
+    /// The value of anything the repositories bind.
+    public init(_ value: some SQLValueConvertible) { self = value.sqlValue }
+
+    /// An integer column as `Int` (`nil` for NULL or anything else).
+    public var int: Int? { int64.map { Int($0) } }
+
+    /// A 0/1 column as `Bool`.
+    public var bool: Bool? { int64.map { $0 != 0 } }
+}
+
+/// A Swift value that binds as one ``SQLValue``, as records store it: `Bool` as 0 or 1,
+/// `[UInt8]` as bytes, `nil` as NULL.
+public protocol SQLValueConvertible {
+    var sqlValue: SQLValue { get }
+}
+
+extension SQLValue: SQLValueConvertible {
+    public var sqlValue: SQLValue { self }
+}
+
+extension String: SQLValueConvertible {
+    public var sqlValue: SQLValue { .text(self) }
+}
+
+extension Int: SQLValueConvertible {
+    public var sqlValue: SQLValue { .integer(Int64(self)) }
+}
+
+extension Int64: SQLValueConvertible {
+    public var sqlValue: SQLValue { .integer(self) }
+}
+
+extension Double: SQLValueConvertible {
+    public var sqlValue: SQLValue { .real(self) }
+}
+
+extension Bool: SQLValueConvertible {
+    public var sqlValue: SQLValue { .integer(self ? 1 : 0) }
+}
+
+extension Array: SQLValueConvertible where Element == UInt8 {
+    public var sqlValue: SQLValue { .blob(self) }
+}
+
+extension Optional: SQLValueConvertible where Wrapped: SQLValueConvertible {
+    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+}

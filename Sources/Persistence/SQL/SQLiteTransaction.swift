@@ -9,16 +9,35 @@ struct SQLiteTransaction: SQLTransaction {
 
     @discardableResult
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
-        try db.execute(sql: sql, arguments: Self.arguments(arguments))
+        try statement(sql, arguments.count).execute(arguments: Self.arguments(arguments))
         return db.changesCount
     }
 
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
-        let rows = try Row.fetchAll(db, sql: sql, arguments: Self.arguments(arguments))
+        let rows = try Row.fetchAll(statement(sql, arguments.count), arguments: Self.arguments(arguments))
         guard let first = rows.first else { return [] }
         let columns = Array(first.columnNames)
         return rows.map { row in SQLRow(columns: columns, values: row.databaseValues.map(Self.value)) }
     }
+
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        var result: T?
+        try db.inSavepoint {
+            result = try body()
+            return .commit
+        }
+        return result!
+    }
+
+    /// The compiled statement: from the connection's cache when it has few arguments (the
+    /// repositories' fixed statements; compiling one costs more than running it, since
+    /// GRDB's authorizer runs per compile), compiled afresh when it has many (statements
+    /// built for one batch's size, which would only fill the cache).
+    private func statement(_ sql: String, _ argumentCount: Int) throws -> Statement {
+        argumentCount <= Self.cachedArgumentLimit ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+    }
+
+    static let cachedArgumentLimit = 64
 
     static func arguments(_ values: [SQLValue]) -> StatementArguments {
         StatementArguments(
