@@ -1,20 +1,16 @@
 import Foundation
+import BerthTestSupport
 import Persistence
 import Synchronization
 import Testing
 
 /// Chunk collection cannot take a chunk a push is using (issue 12).
 @Suite struct ChunkCollectionTests {
-    let path: String
-
-    init() throws {
-        path = try TemporaryDatabase.path("berth-chunks")
-    }
 
     static let chunk: [UInt8] = Array(repeating: 0xAB, count: 32)
 
-    @Test func aChunkStoredAgainIsYoungAndNotCollected() async throws {
-        let db = try BerthDatabase(path: path)
+    @Test(arguments: StorageEngine.allCases) func aChunkStoredAgainIsYoungAndNotCollected(engine: StorageEngine) async throws {
+        let db = try await TestStore(engine).open()
         try await db.recordChunks([(Self.chunk, 10)], now: 100)
         // A push sends the same chunk again at 300; a collection of what is older than 200
         // must not take it (the row used to keep its first time, 100).
@@ -23,8 +19,8 @@ import Testing
         #expect(try await db.storedChunks(among: [Self.chunk], now: 300) == [Self.chunk])
     }
 
-    @Test func aChunkAPushWasToldIsStoredIsNotCollected() async throws {
-        let db = try BerthDatabase(path: path)
+    @Test(arguments: StorageEngine.allCases) func aChunkAPushWasToldIsStoredIsNotCollected(engine: StorageEngine) async throws {
+        let db = try await TestStore(engine).open()
         try await db.recordChunks([(Self.chunk, 10)], now: 100)
         // A push asks at 300 which chunks are missing; this one is not, so it will not send it.
         #expect(try await db.storedChunks(among: [Self.chunk], now: 300) == [Self.chunk])

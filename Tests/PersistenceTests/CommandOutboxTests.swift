@@ -1,17 +1,13 @@
 import Foundation
+import BerthTestSupport
 import Persistence
 import Testing
 
 /// The node command outbox stays bounded and its ids only grow (issue 12).
 @Suite struct CommandOutboxTests {
-    let path: String
 
-    init() throws {
-        path = try TemporaryDatabase.path("berth-outbox")
-    }
-
-    @Test func acknowledgedCommandsArePurgedAndIdsAreNeverReused() async throws {
-        let db = try BerthDatabase(path: path)
+    @Test(arguments: StorageEngine.allCases) func acknowledgedCommandsArePurgedAndIdsAreNeverReused(engine: StorageEngine) async throws {
+        let db = try await TestStore(engine).open()
         var ids: [Int64] = []
         for index in 0..<4 {
             let command = try await db.queueCommand(
@@ -37,5 +33,29 @@ import Testing
         // Commands acknowledged after the cutoff stay.
         try await db.acknowledgeCommand(id: try #require(next.id), nodeID: "n1", now: 300)
         #expect(try await db.purgeAcknowledgedCommands(before: 250) == 0)
+    }
+
+    /// Ids the fleet numbers itself (its journal inserts them with their ids) move the high
+    /// mark too: a command queued afterwards, and the next start's epoch, begin above them.
+    /// (On PostgreSQL an explicit id does not move an identity sequence by itself.)
+    @Test(arguments: StorageEngine.allCases) func idsTheFleetNumberedAreNeverIssuedAgain(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
+        try await db.saveNode(NodeRow(id: "n1", name: "n1", createdAt: 1))
+        let epoch = try await db.beginCommandEpoch(now: 1)
+        var numbered = NodeCommandRow(nodeId: "n1", instanceId: "i1", kind: "start", payload: nil, createdAt: 1)
+        numbered.id = 40
+        numbered.epoch = epoch
+        try await db.commit([.command(numbered)])
+        let queued = try await db.queueCommand(
+            NodeCommandRow(nodeId: "n1", instanceId: "i2", kind: "stop", payload: nil, createdAt: 2)
+        )
+        #expect(queued.id == 41)
+        #expect(queued.epoch == epoch)
+        let reopened = try await store.open()
+        #expect(try await reopened.commandHistory().lastID == 41)
+        _ = try await reopened.beginCommandEpoch(now: 2)
+        #expect(try await reopened.commandHistory().epochs.last?.firstID == 42)
+        #expect(try await reopened.pendingCommands(nodeID: "n1").map(\.id) == [40, 41])
     }
 }

@@ -1,19 +1,11 @@
 import Foundation
+import BerthTestSupport
 import Persistence
 import Testing
 
-/// Storage tests on a real SQLite file in a fresh temporary directory per test.
+/// Storage tests on both engines: a real SQLite file in a fresh temporary directory, and a
+/// fresh database on a real PostgreSQL server, per test.
 @Suite struct DatabaseTests {
-    let path: String
-
-    init() {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-db-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        path = directory.appendingPathComponent("berth.sqlite").path
-    }
-
-    func open() throws -> BerthDatabase { try BerthDatabase(path: path) }
-
     func seed(_ db: BerthDatabase, nodes: [String] = ["n1"]) async throws {
         let now = BerthDatabase.nowMicros()
         for node in nodes { try await db.saveNode(NodeRow(id: node, name: node, createdAt: now)) }
@@ -29,21 +21,23 @@ import Testing
         return row
     }
 
-    @Test func migratesAnEmptyFileIntoWALMode() async throws {
-        let db = try open()
-        #expect(try await db.journalMode() == "wal")
+    @Test(arguments: StorageEngine.allCases) func migratesAnEmptyDatabase(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
+        if engine == .sqlite { #expect(try await db.journalMode() == "wal") }
         for table in [
             "nodes", "instances", "instance_transitions", "templates", "template_versions", "node_commands",
             "join_tokens", "certificates", "event_log",
         ] {
             #expect(try await db.count(table: table) == 0)
         }
-        // Reopening an up-to-date file is a no-op.
-        _ = try open()
+        // Reopening an up-to-date database is a no-op.
+        _ = try await store.open()
     }
 
-    @Test func aRevokedTokenEnrollsNothingAndAUsedOneCannotBeRevoked() async throws {
-        let db = try open()
+    @Test(arguments: StorageEngine.allCases) func aRevokedTokenEnrollsNothingAndAUsedOneCannotBeRevoked(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
         let now = BerthDatabase.nowMicros()
         let hash: [UInt8] = Array(repeating: 7, count: 32)
         try await db.insertJoinTokens([
@@ -86,8 +80,9 @@ import Testing
         return formatter.string(from: Date(timeIntervalSince1970: Double(micros) / 1_000_000))
     }
 
-    @Test func aTokenIsConsumedOnceAtomicallyWithTheNodeAndCertificate() async throws {
-        let db = try open()
+    @Test(arguments: StorageEngine.allCases) func aTokenIsConsumedOnceAtomicallyWithTheNodeAndCertificate(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
         let now = BerthDatabase.nowMicros()
         let hash: [UInt8] = Array(repeating: 7, count: 32)
         try await db.insertJoinToken(
@@ -130,8 +125,9 @@ import Testing
         #expect(try await db.joinToken(id: "abcdef")?.usedBy == "n1")
     }
 
-    @Test func deletingANodeRevokesItsCertificatesDurably() async throws {
-        let db = try open()
+    @Test(arguments: StorageEngine.allCases) func deletingANodeRevokesItsCertificatesDurably(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
         try await seed(db)
         try await db.recordCertificate(
             CertificateRow(serial: "aa", role: "node", subjectId: "n1", issuedAt: 1, expiresAt: 2)
@@ -144,20 +140,21 @@ import Testing
         ])
         #expect(try await db.pendingCommands(nodeID: "n1").count == 1)
         #expect(try await db.deleteNode(id: "n1", now: 3) == ["aa"])
-        let reopened = try open()
+        let reopened = try await store.open()
         #expect(try await reopened.revokedSerials() == ["aa"])
         #expect(try await reopened.instance(id: "i1")?.state == "Terminated")
         #expect(try await reopened.pendingCommands(nodeID: "n1").isEmpty)
         await #expect(throws: PersistenceError.self) { _ = try await reopened.deleteNode(id: "n1", now: 4) }
     }
 
-    @Test func everythingCommittedSurvivesReopening() async throws {
+    @Test(arguments: StorageEngine.allCases) func everythingCommittedSurvivesReopening(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
         do {
-            let db = try open()
+            let db = try await store.open()
             try await seed(db)
             try await db.insertInstances([instance("i1"), instance("i2")])
         }
-        let db = try open()
+        let db = try await store.open()
         #expect(Set(try await db.instances().map(\.id)) == ["i1", "i2"])
         #expect(try await db.template(id: "t1")?.name == "tmpl")
     }
@@ -165,8 +162,9 @@ import Testing
 }
 
 extension DatabaseTests {
-    @Test func savingAStaleNodeRowDoesNotRollBackItsEventKey() async throws {
-        let db = try open()
+    @Test(arguments: StorageEngine.allCases) func savingAStaleNodeRowDoesNotRollBackItsEventKey(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
         try await seed(db)
         let stale = try #require(try await db.node(id: "n1"))
         try await db.commit([.nodeEventKey(nodeID: "n1", epoch: 9, sequence: 4)])
@@ -178,8 +176,9 @@ extension DatabaseTests {
 
     /// Every description column a node change writes lands in its own column: the hand-
     /// written UPDATE's values follow `descriptionColumns` in order.
-    @Test func aNodeChangeWritesEveryDescriptionColumn() async throws {
-        let db = try open()
+    @Test(arguments: StorageEngine.allCases) func aNodeChangeWritesEveryDescriptionColumn(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
         try await seed(db)
         var node = try #require(try await db.node(id: "n1"))
         node.name = "renamed"
@@ -219,8 +218,9 @@ extension DatabaseTests {
 
     /// Two creates that (by a broken generator) share an id: the second fails, the first
     /// stays. An update of a group deleted meanwhile does not bring it back.
-    @Test func creatingAGroupWithATakenIdFailsInsteadOfOverwriting() async throws {
-        let db = try open()
+    @Test(arguments: StorageEngine.allCases) func creatingAGroupWithATakenIdFailsInsteadOfOverwriting(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
         let id = "00000000-0000-4000-8000-000000000000"
         try await db.saveGroup(NodeGroupRow(id: id, name: "first", description: "", fallbackGroupId: nil, createdAt: 1), creating: true)
         await #expect(throws: PersistenceError.self) {
@@ -236,8 +236,9 @@ extension DatabaseTests {
 
     /// A node that holds a version finishes its pulls of that version only: not other
     /// versions, not other nodes, not cancelled or failed pulls. The lookup uses the index.
-    @Test func templatesHeldFinishOnlyThatNodesPendingPullsOfThoseVersions() async throws {
-        let db = try open()
+    @Test(arguments: StorageEngine.allCases) func templatesHeldFinishOnlyThatNodesPendingPullsOfThoseVersions(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
         try await seed(db, nodes: ["n1", "n2"])
         try await db.insertDistribution(
             DistributionRow(id: "d1", templateId: "t1", tag: "v1", requestedAt: 1),
@@ -256,6 +257,7 @@ extension DatabaseTests {
         }
         #expect(try await done("d1") == ["n1": true, "n2": false])
         #expect(try await done("d2") == ["n1": false])
+        guard engine == .sqlite else { return }
         let plan = try await db.explain(
             """
             SELECT dn.distribution_id FROM distribution_nodes dn

@@ -1,26 +1,24 @@
 import Foundation
-import GRDB
+import BerthTestSupport
 import Persistence
 import Testing
 
 /// Heartbeat figures reach storage in batched statements and touch nothing else (issue 12).
 @Suite struct HeartbeatFiguresTests {
-    @Test func figuresForThousandsOfNodesAreWrittenInBatchesAndTouchOnlyTheirColumns() async throws {
-        let path = try TemporaryDatabase.path("berth-figures")
-        let db = try BerthDatabase(path: path)
+    @Test(arguments: StorageEngine.allCases)
+    func figuresForThousandsOfNodesAreWrittenInBatchesAndTouchOnlyTheirColumns(engine: StorageEngine) async throws {
+        let db = try await TestStore(engine).open()
         let count = 2_100  // two batches
         // The nodes in one transaction: 2,100 synced commits would load the disk the whole
         // suite shares for many seconds.
-        let queue = try DatabaseQueue(path: path)
-        try await queue.write { database in
-            for index in 0..<count {
+        try await db.saveNodes(
+            (0..<count).map { index in
                 var node = NodeRow(id: "n\(index)", name: "n\(index)", createdAt: 1)
                 node.drainMode = index == 7
                 node.maxVmCount = 3
-                try node.insert(database)
+                return node
             }
-        }
-        try queue.close()
+        )
         var figures = (0..<count).map {
             HeartbeatFigures(nodeID: "n\($0)", cpuUtil: 0.5, ramUtil: 0.25, freeDisk: 1000 + $0, lastSeen: 42)
         }

@@ -62,7 +62,7 @@ extension BerthDatabase {
         try await engine.write { db in
             let upsert = """
                 INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
-                ON CONFLICT (hash) DO UPDATE SET stored_at = \(db.dialect.greatest)(stored_at, excluded.stored_at)
+                ON CONFLICT (hash) DO UPDATE SET stored_at = \(db.dialect.greatest)(chunks.stored_at, excluded.stored_at)
                 """
             for chunk in chunks { try db.execute(upsert, [.blob(chunk.hash), SQLValue(chunk.size), .integer(now)]) }
         }

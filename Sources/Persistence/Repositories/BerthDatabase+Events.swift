@@ -43,7 +43,7 @@ extension BerthDatabase {
         if !kindPrefix.isEmpty {
             // A prefix, matched literally: `substr` rather than LIKE, whose `%` and `_` a
             // kind could contain, and whose case rules differ between the engines.
-            conditions.append("substr(kind, 1, ?) = ?")
+            conditions.append("substr(kind, 1, CAST(? AS INTEGER)) = ?")
             arguments += [SQLValue(kindPrefix.unicodeScalars.count), .text(kindPrefix)]
         }
         if !subject.isEmpty {

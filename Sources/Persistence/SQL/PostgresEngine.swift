@@ -139,4 +139,12 @@ actor ConnectionSlot {
         if let current, let connection = try? await current.value { try? await connection.close() }
         current = nil
     }
+
+    /// An engine dropped without ``PostgresEngine/close()`` still closes its connection
+    /// (postgres-nio requires a connection be closed before it goes): the task holds the
+    /// connection until it is.
+    deinit {
+        guard let current else { return }
+        Task { try? await current.value.close() }
+    }
 }

@@ -49,7 +49,18 @@ struct PostgresTransaction: SQLTransaction {
             }
         }
         let query = PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings)
-        return try connection.query(query, logger: logger).wait()
+        do {
+            return try connection.query(query, logger: logger).wait()
+        } catch let error as PSQLError {
+            // The server's own words; PSQLError's description hides them.
+            guard let info = error.serverInfo else { throw error }
+            throw PostgresStatementError(
+                sqlState: info[.sqlState] ?? "",
+                message: info[.message] ?? "",
+                detail: info[.detail] ?? "",
+                statement: sql
+            )
+        }
     }
 
     /// `?` placeholders as `$1`, `$2`, …, outside quoted text, quoted names and comments.
@@ -98,5 +109,19 @@ struct PostgresTransaction: SQLTransaction {
             return .real(Double(text) ?? 0)
         default: return .text(try cell.decode(String.self))
         }
+    }
+}
+
+/// A statement PostgreSQL refused, in its own words: what SQLite's `DatabaseError` is on
+/// the other engine (a constraint, a type, a syntax), and no ``PersistenceError``.
+public struct PostgresStatementError: Error, CustomStringConvertible, Sendable {
+    /// The SQLSTATE code (`23505` is a unique violation).
+    public var sqlState: String
+    public var message: String
+    public var detail: String
+    public var statement: String
+
+    public var description: String {
+        "PostgreSQL \(sqlState): \(message)\(detail.isEmpty ? "" : " (\(detail))") in: \(statement.prefix(200))"
     }
 }
