@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Persistence
 import TLSTransport
 
@@ -60,5 +61,18 @@ public struct DataDirectory: Sendable {
 
     public func openDatabase() throws -> BerthDatabase {
         try BerthDatabase(path: databasePath)
+    }
+
+    /// The PostgreSQL database at `location` (a `postgres://` URL), migrated; or, with no
+    /// location, this directory's SQLite file.
+    public func openDatabase(location: String?, logger: Logger) async throws -> BerthDatabase {
+        guard let location, !location.isEmpty else { return try openDatabase() }
+        let engine = PostgresEngine(location: try PostgresLocation(url: location), logger: logger)
+        do {
+            return try await BerthDatabase(postgres: engine)
+        } catch {
+            await engine.close()
+            throw error
+        }
     }
 }

@@ -14,6 +14,15 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Data directory (create it with `berth ca init`).")
     var dataDir: String
 
+    @Option(
+        help: """
+            PostgreSQL location for all state instead of the SQLite file, e.g. \
+            postgres://berth@db1:5432,db2:5432/berth (several hosts: the writable one is used); \
+            or BERTH_DATABASE. The CA and registry chunks stay in --data-dir for now.
+            """
+    )
+    var database: String?
+
     @Option(help: "Listen address.")
     var host = "127.0.0.1"
 
@@ -140,9 +149,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                 configuration.eventWebhookSecret = Array(secret.utf8)
             }
         }
+        let location = database ?? ProcessInfo.processInfo.environment["BERTH_DATABASE"]
+        if location != nil { configuration.contentDirectory = directory.chunksDirectory }
         let controlPlane = try await ControlPlane(
             configuration: configuration,
-            database: try directory.openDatabase(),
+            database: try await directory.openDatabase(location: location, logger: Logger(label: "berth.database")),
             authority: try directory.loadAuthority(),
             serverIdentity: try directory.loadServerIdentity()
         )

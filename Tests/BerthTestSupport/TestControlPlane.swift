@@ -7,9 +7,12 @@ import RESTGateway
 import TLSTransport
 import WireProtocol
 
-/// A real control plane on a loopback port with a real SQLite file in a temporary directory.
+/// A real control plane on a loopback port with a real SQLite file in a temporary directory,
+/// or with its state in a real PostgreSQL database (``TestStore``).
 public final class TestControlPlane: Sendable {
     public let directory: DataDirectory
+    /// The PostgreSQL database, when the state is there rather than in the directory's file.
+    public let store: TestStore?
     public let controlPlane: ControlPlane
     public let port: Int
     /// Everything the control plane logged.
@@ -19,10 +22,17 @@ public final class TestControlPlane: Sendable {
     public var database: BerthDatabase { controlPlane.database }
     public var authority: CertificateAuthority { controlPlane.authority }
 
-    init(directory: DataDirectory, controlPlane: ControlPlane, port: Int, logs: LogCapture, task: Task<Void, any Error>)
-    {
+    init(
+        directory: DataDirectory,
+        store: TestStore?,
+        controlPlane: ControlPlane,
+        port: Int,
+        logs: LogCapture,
+        task: Task<Void, any Error>
+    ) {
         self.logs = logs
         self.directory = directory
+        self.store = store
         self.controlPlane = controlPlane
         self.port = port
         self.task = task
@@ -31,9 +41,11 @@ public final class TestControlPlane: Sendable {
     /// The suite holds thousands of sockets at once; raised once, as every `berth` process does.
     static let descriptorLimit: Int? = ProcessLimits.raiseOpenFileLimit()
 
-    /// Starts a control plane. With `directory` it reopens existing state (a restart).
+    /// Starts a control plane. With `directory` it reopens existing state (a restart); with
+    /// a `store` on PostgreSQL, the state is in its database.
     public static func start(
         directory: DataDirectory? = nil,
+        store: TestStore? = nil,
         port: Int = 0,
         logLevel: Logger.Level = .info,
         configure: (inout ControlPlaneConfiguration) -> Void = { _ in }
@@ -45,6 +57,8 @@ public final class TestControlPlane: Sendable {
         configuration.heartbeatInterval = 1
         configuration.offlineTimeout = 10
         configure(&configuration)
+        let store = store?.engine == .postgres ? store : nil
+        if store != nil { configuration.contentDirectory = directory.chunksDirectory }
         let logs = LogCapture(level: logLevel)
         // Tests restart control planes on their port (``restart(configure:)``), so a port of
         // their own is taken below the ephemeral range (``TestPorts``); if another test took
@@ -55,7 +69,7 @@ public final class TestControlPlane: Sendable {
             configuration.port = port == 0 ? TestPorts.freeOutsideEphemeralRange() : port
             let controlPlane = try await ControlPlane(
                 configuration: configuration,
-                database: try directory.openDatabase(),
+                database: try await store?.open() ?? directory.openDatabase(),
                 authority: try directory.loadAuthority(),
                 serverIdentity: try directory.loadServerIdentity(),
                 logger: logs.logger("berth.test.controlplane")
@@ -69,6 +83,7 @@ public final class TestControlPlane: Sendable {
             let task = Task { try await controlPlane.run() }
             return TestControlPlane(
                 directory: directory,
+                store: store,
                 controlPlane: controlPlane,
                 port: bound,
                 logs: logs,
@@ -88,7 +103,7 @@ public final class TestControlPlane: Sendable {
         configure: (inout ControlPlaneConfiguration) -> Void = { _ in }
     ) async throws -> TestControlPlane {
         await stop()
-        return try await Self.start(directory: directory, port: port, configure: configure)
+        return try await Self.start(directory: directory, store: store, port: port, configure: configure)
     }
 
     /// Enrolls a node through the real join path (token, pinned CA, CSR).

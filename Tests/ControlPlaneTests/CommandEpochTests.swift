@@ -46,10 +46,12 @@ import WireProtocol
         await cp.stop()
     }
 
-    @Test func aRestartedControlPlaneTrustsTheNodesMarkAndKeepsSending() async throws {
+    @Test(arguments: StorageEngine.allCases)
+    func aRestartedControlPlaneTrustsTheNodesMarkAndKeepsSending(engine: StorageEngine) async throws {
         // Without a restore the node's mark is within the database's history: no warning,
-        // and the new epoch's commands reach the node.
-        var cp = try await TestControlPlane.start()
+        // and the new epoch's commands reach the node. On PostgreSQL too, where the ids the
+        // fleet numbers must move the identity sequence for the next epoch to begin above them.
+        var cp = try await TestControlPlane.start(store: try await TestStore(engine))
         try await TestTemplates.seed(cp.database)
         let enrolled = try await cp.enroll(name: "steady")
         let agent = cp.startAgent(enrolled, name: "steady")

@@ -40,8 +40,11 @@ import WireProtocol
         return try #require(json?["body"] as? [String: Any])
     }
 
-    @Test func anIncrementalPullFetchesOnlyTheChunksTheNodeLacks() async throws {
-        let cp = try await TestControlPlane.start()
+    /// On both engines: the registry's metadata (versions, files, chunk records) in SQLite
+    /// or PostgreSQL.
+    @Test(arguments: StorageEngine.allCases)
+    func anIncrementalPullFetchesOnlyTheChunksTheNodeLacks(engine: StorageEngine) async throws {
+        let cp = try await TestControlPlane.start(store: try await TestStore(engine))
         let node = cp.startAgent(try await cp.enroll(name: "mini"), name: "mini") { $0.transferWindow = 3 }
         try await node.waitConnected()
         let gateway = try await TestGateway.start(cp)
