@@ -21,13 +21,15 @@ struct CACommand: AsyncParsableCommand {
         @Option(help: "Control plane data directory.")
         var dataDir: String
 
+        @OptionGroup var database: DatabaseOption
+
         @Option(help: "Extra DNS name or IP address of the control plane (repeatable).")
         var host: [String] = []
 
         func run() async throws {
             let directory = DataDirectory(URL(directoryPath: dataDir))
             let authority = try directory.initialize(hosts: host)
-            _ = try directory.openDatabase()
+            _ = try await database.open(directory)
             print("CA created in \(directory.pkiDirectory.path)")
             print("CA hash: \(authority.pin)")
         }
@@ -42,6 +44,8 @@ struct CACommand: AsyncParsableCommand {
         @Option(help: "Control plane data directory.")
         var dataDir: String
 
+        @OptionGroup var database: DatabaseOption
+
         @Option(help: "Gateway name, recorded in its certificate.")
         var name: String
 
@@ -54,7 +58,7 @@ struct CACommand: AsyncParsableCommand {
         func run() async throws {
             let directory = DataDirectory(URL(directoryPath: dataDir))
             let authority = try directory.loadAuthority()
-            let database = try directory.openDatabase()
+            let database = try await self.database.open(directory)
             let identity = try await ControlPlane.issueGatewayIdentity(
                 name: name,
                 authority: authority,
@@ -82,6 +86,8 @@ struct CACommand: AsyncParsableCommand {
         @Option(help: "Control plane data directory.")
         var dataDir: String
 
+        @OptionGroup var database: DatabaseOption
+
         @Option(help: "Serial number (hex) of the certificate to revoke.")
         var serial: String?
 
@@ -98,7 +104,7 @@ struct CACommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let database = try DataDirectory(URL(directoryPath: dataDir)).openDatabase()
+            let database = try await self.database.open(DataDirectory(URL(directoryPath: dataDir)))
             let revoked = try await database.revokeCertificates(
                 serial: serial?.lowercased().replacingOccurrences(of: ":", with: ""),
                 role: gateway == nil ? nil : "gateway",
@@ -124,6 +130,8 @@ struct CACommand: AsyncParsableCommand {
         @Option(help: "Control plane data directory.")
         var dataDir: String
 
+        @OptionGroup var database: DatabaseOption
+
         func run() async throws {
             let directory = DataDirectory(URL(directoryPath: dataDir))
             guard directory.isInitialized else { throw CommandFailure("\(directory.url.path) has no CA") }
@@ -143,7 +151,7 @@ struct CACommand: AsyncParsableCommand {
             let (serverLine, serverSoon) = line("control plane server", server.notValidAfter)
             print(caLine)
             print(serverLine)
-            let database = try directory.openDatabase()
+            let database = try await self.database.open(directory)
             for entry in try await database.certificatesInForce(now: BerthDatabase.nowMicros()) {
                 let soonest = Date(timeIntervalSince1970: Double(entry.soonestExpiry) / 1_000_000)
                 print(line("\(entry.count) \(entry.role)\(entry.count == 1 ? "" : "s")", soonest).0.replacingOccurrences(of: "expires", with: "soonest expires"))

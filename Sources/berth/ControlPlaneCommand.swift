@@ -14,14 +14,7 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Data directory (create it with `berth ca init`).")
     var dataDir: String
 
-    @Option(
-        help: """
-            PostgreSQL location for all state instead of the SQLite file, e.g. \
-            postgres://berth@db1:5432,db2:5432/berth (several hosts: the writable one is used); \
-            or BERTH_DATABASE. The CA and registry chunks stay in --data-dir for now.
-            """
-    )
-    var database: String?
+    @OptionGroup var database: DatabaseOption
 
     @Option(help: "Listen address.")
     var host = "127.0.0.1"
@@ -149,11 +142,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                 configuration.eventWebhookSecret = Array(secret.utf8)
             }
         }
-        let location = database ?? ProcessInfo.processInfo.environment["BERTH_DATABASE"]
-        if location != nil { configuration.contentDirectory = directory.chunksDirectory }
+        // On PostgreSQL the registry's chunk files stay in the data directory for now.
+        if database.location != nil { configuration.contentDirectory = directory.chunksDirectory }
         let controlPlane = try await ControlPlane(
             configuration: configuration,
-            database: try await directory.openDatabase(location: location, logger: Logger(label: "berth.database")),
+            database: try await database.open(directory),
             authority: try directory.loadAuthority(),
             serverIdentity: try directory.loadServerIdentity()
         )

@@ -22,6 +22,8 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "The control plane's data directory (to mint join tokens).")
     var dataDir: String
 
+    @OptionGroup var database: DatabaseOption
+
     @Option(help: "Where the nodes' identities and caches are kept between runs.")
     var stateDir: String
 
@@ -62,6 +64,7 @@ struct SimCommand: AsyncParsableCommand {
                 host: server.host,
                 port: server.port,
                 controlPlaneData: URL(directoryPath: dataDir),
+                databaseLocation: database.location,
                 nodes: nodes,
                 stateDirectory: URL(directoryPath: stateDir),
                 namePrefix: namePrefix,

@@ -17,6 +17,8 @@ struct SimulatedFleet: Sendable {
         /// The control plane's data directory: join tokens are minted through it, as
         /// `berth token create` does.
         var controlPlaneData: URL
+        /// The control plane's PostgreSQL database, when its state is there.
+        var databaseLocation: String?
         var nodes: Int
         /// Keeps enrolled identities between runs (`node-<i>/`, as `berth node join` writes).
         var stateDirectory: URL
@@ -135,7 +137,7 @@ struct SimulatedFleet: Sendable {
         let directory = DataDirectory(options.controlPlaneData)
         let authority = try directory.loadAuthority()
         let enrollment = EnrollmentService(
-            database: try directory.openDatabase(),
+            database: try await directory.openDatabase(location: options.databaseLocation, logger: logger),
             authority: authority,
             certificateValidity: ControlPlaneConfiguration().nodeCertificateValidity,
             logger: logger

@@ -18,12 +18,14 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "Control plane data directory: work on its database directly instead of through a gateway.")
         var dataDir: String?
 
+        @OptionGroup var database: DatabaseOption
+
         /// The control plane's enrollment service over its database, when `--data-dir` is given.
-        func enrollment() throws -> EnrollmentService? {
+        func enrollment() async throws -> EnrollmentService? {
             guard let dataDir else { return nil }
             let directory = DataDirectory(URL(directoryPath: dataDir))
             return EnrollmentService(
-                database: try directory.openDatabase(),
+                database: try await database.open(directory),
                 authority: try directory.loadAuthority(),
                 certificateValidity: ControlPlaneConfiguration().nodeCertificateValidity,
                 logger: Logger(label: "berth.token")
@@ -53,7 +55,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let created: (tokens: [String], expires: String, caHash: String)
-            if let enrollment = try local.enrollment() {
+            if let enrollment = try await local.enrollment() {
                 let answer = try await Self.failing {
                     try await enrollment.createTokens(
                         JoinTokenCreateRequest(count: count, ttlSeconds: ttl, description: description),
@@ -108,7 +110,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             var tokens: [[String: Any]]
-            if let enrollment = try local.enrollment() {
+            if let enrollment = try await local.enrollment() {
                 tokens = try await enrollment.listTokens().map(TokenCommand.fields)
                 if let state { tokens = tokens.filter { $0["state"] as? String == state } }
             } else {
@@ -143,7 +145,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let tokenID = JoinToken.id(of: id)
             let revoked: [String: Any]
-            if let enrollment = try local.enrollment() {
+            if let enrollment = try await local.enrollment() {
                 revoked = TokenCommand.fields(try await Create.failing { try await enrollment.revokeToken(id: tokenID, by: "cli") })
             } else {
                 revoked = try await APIClient.with(gateway) { api in
