@@ -33,13 +33,17 @@ public struct DataDirectory: Sendable {
     /// Creates the CA and the control plane's server certificate (`berth ca init`).
     ///
     /// - Parameter hosts: names and addresses the control plane is reached by; loopback is always included.
+    /// - Parameter authority: the CA to use (a replica's, shared through the database); a new
+    ///   one when `nil`.
     @discardableResult
-    public func initialize(hosts: [String] = []) throws -> CertificateAuthority {
+    public func initialize(hosts: [String] = [], authority given: CertificateAuthority? = nil) throws
+        -> CertificateAuthority
+    {
         guard !isInitialized else {
             throw TLSTransportError(.unreadableFile, "\(pkiDirectory.path) already holds a CA; refusing to replace it")
         }
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let authority = try CertificateAuthority.create()
+        let authority = try given ?? CertificateAuthority.create()
         try authority.write(to: pkiDirectory)
         let allHosts = Array(Set(["localhost", "127.0.0.1", "::1"] + hosts)).sorted()
         let server = try authority.issueIdentity(

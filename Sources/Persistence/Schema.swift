@@ -344,6 +344,17 @@ enum Schema {
                 t.add(column: "revoked_at", .integer)
             }
         }
+        migrator.registerMigration("v17-shared-ca") { db in
+            // Replicas on PostgreSQL share one CA: its certificate, and its key sealed under
+            // a secret every replica is given (docs/ha.md). One row at most.
+            try db.create(table: "ca_material") { t in
+                t.primaryKey("id", .integer)
+                t.column("certificate_pem", .text).notNull()
+                t.column("salt", .blob).notNull()
+                t.column("sealed_key", .blob).notNull()
+                t.column("created_at", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

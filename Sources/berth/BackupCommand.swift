@@ -18,6 +18,8 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: "The control plane's data directory.")
     var dataDir: String
 
+    @OptionGroup var database: DatabaseOption
+
     @Option(help: "The archive to write (replaced atomically when it exists).")
     var out: String
 
@@ -25,6 +27,12 @@ struct BackupCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        guard database.location == nil else {
+            throw CommandFailure(
+                "the state is in PostgreSQL: back it up (and restore it) with pg_dump and pg_restore, and keep a "
+                    + "synchronous standby (docs/ha.md); berth backup covers SQLite data directories"
+            )
+        }
         let started = ContinuousClock.now
         let manifest = try ControlPlaneBackup.create(
             from: DataDirectory(URL(fileURLWithPath: dataDir)),

@@ -28,9 +28,30 @@ struct CACommand: AsyncParsableCommand {
 
         func run() async throws {
             let directory = DataDirectory(URL(directoryPath: dataDir))
+            guard database.location != nil else {
+                let authority = try directory.initialize(hosts: host)
+                _ = try await database.open(directory)
+                print("CA created in \(directory.pkiDirectory.path)")
+                print("CA hash: \(authority.pin)")
+                return
+            }
+            guard let secret = try database.caKeySecret() else { return }
+            let opened = try await database.open(directory)
+            // A replica joins the CA its database holds; the first one makes it and stores it.
+            if let stored = try await opened.caMaterial() {
+                let shared = try SealedCertificateAuthority(
+                    certificatePEM: stored.certificatePem,
+                    salt: stored.salt,
+                    sealedKey: stored.sealedKey
+                ).open(secret: secret)
+                try directory.initialize(hosts: host, authority: shared)
+                print("CA of the database written to \(directory.pkiDirectory.path), with this replica's server certificate")
+                print("CA hash: \(shared.pin)")
+                return
+            }
             let authority = try directory.initialize(hosts: host)
-            _ = try await database.open(directory)
-            print("CA created in \(directory.pkiDirectory.path)")
+            _ = try await SharedCertificateAuthority.resolve(database: opened, directory: directory, secret: secret)
+            print("CA created in \(directory.pkiDirectory.path) and stored in the database, its key sealed")
             print("CA hash: \(authority.pin)")
         }
     }

@@ -144,10 +144,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         }
         // On PostgreSQL the registry's chunk files stay in the data directory for now.
         if database.location != nil { configuration.contentDirectory = directory.chunksDirectory }
+        let opened = try await database.open(directory)
         let controlPlane = try await ControlPlane(
             configuration: configuration,
-            database: try await database.open(directory),
-            authority: try directory.loadAuthority(),
+            database: opened,
+            authority: try await database.authority(directory, database: opened),
             serverIdentity: try directory.loadServerIdentity()
         )
         let metrics = metricsPort.map {

@@ -22,7 +22,15 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(help: "The data directory to create.")
     var dataDir: String
 
+    @OptionGroup var database: DatabaseOption
+
     func run() async throws {
+        guard database.location == nil else {
+            throw CommandFailure(
+                "the state is in PostgreSQL: back it up (and restore it) with pg_dump and pg_restore, and keep a "
+                    + "synchronous standby (docs/ha.md); berth restore covers SQLite data directories"
+            )
+        }
         let summary = try await ControlPlaneRestore.restore(
             from: URL(fileURLWithPath: archive),
             into: DataDirectory(URL(fileURLWithPath: dataDir))

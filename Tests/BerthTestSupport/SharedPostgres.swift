@@ -2,8 +2,8 @@ import Foundation
 import Persistence
 
 /// One PostgreSQL cluster for the whole test process, with a fresh database for each test
-/// that asks: the storage suites run every test on PostgreSQL too, and a cluster per test
-/// would spend seconds of `initdb` each.
+/// that asks (``newDatabase()``): the storage suites run every test on PostgreSQL too, and
+/// a cluster per test would spend seconds of `initdb` each.
 ///
 /// The cluster is started on first use. A watchdog process stops it and removes its files
 /// once the test process is gone, however it ended (a cluster started by `pg_ctl` is
@@ -23,23 +23,6 @@ public enum SharedPostgres {
         "t" + (0..<12).map { _ in String("abcdefghijklmnopqrstuvwxyz".randomElement()!) }.joined()
     }
 
-    /// Runs `body` with the location of a new, empty database on the shared cluster, and
-    /// drops the database afterwards, also when `body` throws.
-    public static func withDatabase<T>(_ body: (PostgresLocation) async throws -> T) async throws -> T {
-        let cluster = try await cluster.get()
-        let name = databaseName()
-        try await cluster.psql("CREATE DATABASE \(name)")
-        let location = try PostgresLocation(url: "postgres://berth@127.0.0.1:\(cluster.port)/\(name)")
-        do {
-            let value = try await body(location)
-            _ = try? await cluster.psql("DROP DATABASE \(name) WITH (FORCE)")
-            return value
-        } catch {
-            _ = try? await cluster.psql("DROP DATABASE \(name) WITH (FORCE)")
-            throw error
-        }
-    }
-
     private actor ClusterHolder {
         private var starting: Task<TestPostgres, any Error>?
 
@@ -51,7 +34,12 @@ public enum SharedPostgres {
                 return cluster
             }
             starting = task
-            return try await task.value
+            do {
+                return try await task.value
+            } catch {
+                starting = nil  // the next test tries again
+                throw error
+            }
         }
     }
 

@@ -231,6 +231,16 @@ public enum PostgresSchema {
                 "ALTER TABLE join_tokens ADD COLUMN revoked_at BIGINT",
             ]
         ),
+        (
+            "v17-shared-ca",
+            [
+                """
+                CREATE TABLE ca_material (
+                    id BIGINT PRIMARY KEY, certificate_pem TEXT NOT NULL, salt BYTEA NOT NULL,
+                    sealed_key BYTEA NOT NULL, created_at BIGINT NOT NULL)
+                """
+            ]
+        ),
     ]
 
     /// The steps' names, in order: SQLite's migrations' names (a test holds them equal).
