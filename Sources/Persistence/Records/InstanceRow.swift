@@ -156,9 +156,16 @@ extension InstanceRow {
         try db.execute(Self.updateSQL, columnArguments) > 0
     }
 
-    /// Inserts the row; throws if one with this id exists.
+    /// ``updateAllColumns(_:)`` sent ahead (``SQLTransaction/executeLater(_:_:)``), for a
+    /// journal that does not need to know whether the row was there.
+    public func updateAllColumnsLater(_ db: any SQLTransaction) throws {
+        try db.executeLater(Self.updateSQL, columnArguments)
+    }
+
+    /// Inserts the row; throws if one with this id exists (at the latest when the
+    /// transaction's next answer is read: the insert is sent ahead).
     public func insertAllColumns(_ db: any SQLTransaction) throws {
-        try db.execute(Self.insertSQL, columnArguments)
+        try db.executeLater(Self.insertSQL, columnArguments)
     }
 
     /// Every column, in the order of ``updateSQL`` and ``insertSQL`` (`id` last).

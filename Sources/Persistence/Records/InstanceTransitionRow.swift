@@ -38,10 +38,10 @@ extension InstanceTransitionRow {
 }
 
 extension InstanceTransitionRow {
-    /// Appends the transition with one cached `INSERT` (its `id` is assigned by SQLite and
-    /// not read back): every start journals three of them.
+    /// Appends the transition with one `INSERT`, sent ahead (its `id` is assigned by the
+    /// database and not read back): every start journals three of them.
     public func append(_ db: any SQLTransaction) throws {
-        try db.execute(
+        try db.executeLater(
             "INSERT INTO instance_transitions (instance_id, state, message, ts) VALUES (?, ?, ?, ?)",
             [.text(instanceId), .text(state), .text(message), .integer(ts)]
         )

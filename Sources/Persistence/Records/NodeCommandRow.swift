@@ -78,7 +78,7 @@ extension NodeCommandRow {
                 [.integer(epoch)] + arguments
             ).int64 ?? 0
         }
-        try db.execute(
+        try db.executeLater(
             """
             INSERT INTO node_commands (id, epoch, node_id, instance_id, kind, payload, created_at, acked_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)

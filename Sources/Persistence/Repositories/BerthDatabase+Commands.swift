@@ -43,7 +43,7 @@ extension BerthDatabase {
 
     /// Marks a node's unacknowledged commands up to `id` acknowledged.
     static func acknowledge(_ db: any SQLTransaction, upTo id: Int64, nodeID: String, now: Int64) throws {
-        try db.execute(
+        try db.executeLater(
             "UPDATE node_commands SET acked_at = ? WHERE node_id = ? AND id <= ? AND acked_at IS NULL",
             [.integer(now), .text(nodeID), .integer(id)]
         )

@@ -1,14 +1,37 @@
 extension BerthDatabase {
     /// Appends events in one transaction and returns them with their ids.
     ///
-    /// One `INSERT … RETURNING id` per event with its columns listed, not the record's
+    /// Multi-row `INSERT … RETURNING id` with the columns listed, not the record's
     /// `Codable` route: every instance state change is an event.
     @discardableResult
     public func appendEvents(_ events: [EventLogRow]) async throws -> [EventLogRow] {
         guard !events.isEmpty else { return [] }
         return try await engine.write { db in
             var stored = events
-            for index in stored.indices { try Self.append(db, &stored[index]) }
+            // Up to 500 rows per INSERT. Ids are given in the order of the VALUES (one writer,
+            // one statement), while RETURNING's order is not promised: sorted, they are the
+            // rows' ids in order.
+            for start in stride(from: 0, to: stored.count, by: 500) {
+                let range = start..<min(start + 500, stored.count)
+                var arguments: [SQLValue] = []
+                arguments.reserveCapacity(range.count * 5)
+                for event in stored[range] {
+                    arguments += [
+                        .integer(event.ts), .text(event.kind), .text(event.subject), .text(event.message),
+                        .text(event.actor),
+                    ]
+                }
+                let ids = try db.values(
+                    "INSERT INTO event_log (ts, kind, subject, message, actor) VALUES "
+                        + Array(repeating: "(?, ?, ?, ?, ?)", count: range.count).joined(separator: ", ")
+                        + " RETURNING id",
+                    arguments
+                ).compactMap(\.int64).sorted()
+                guard ids.count == range.count else {
+                    throw PersistenceError(.conflict, "event_log returned \(ids.count) ids for \(range.count) rows")
+                }
+                for (index, id) in zip(range, ids) { stored[index].id = id }
+            }
             return stored
         }
     }

@@ -127,8 +127,8 @@ extension BerthDatabase {
         for start in stride(from: 0, to: ids.count, by: 500) {
             let batch = ids[start..<min(start + 500, ids.count)].map(SQLValue.text)
             let marks = Array(repeating: "?", count: batch.count).joined(separator: ", ")
-            try db.execute("DELETE FROM instance_transitions WHERE instance_id IN (\(marks))", batch)
-            try db.execute("DELETE FROM instances WHERE id IN (\(marks))", batch)
+            try db.executeLater("DELETE FROM instance_transitions WHERE instance_id IN (\(marks))", batch)
+            try db.executeLater("DELETE FROM instances WHERE id IN (\(marks))", batch)
         }
     }
 }

@@ -98,6 +98,6 @@ extension BerthDatabase {
     }
 
     static func releaseMAC(_ db: any SQLTransaction, instanceID: String) throws {
-        try db.execute("UPDATE mac_addresses SET instance_id = NULL WHERE instance_id = ?", [.text(instanceID)])
+        try db.executeLater("UPDATE mac_addresses SET instance_id = NULL WHERE instance_id = ?", [.text(instanceID)])
     }
 }

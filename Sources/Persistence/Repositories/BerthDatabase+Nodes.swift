@@ -31,33 +31,45 @@ extension BerthDatabase {
     /// its change waited for the batch stays deleted.
     public func commit(_ changes: [StoredChange]) async throws {
         guard !changes.isEmpty else { return }
+        // The nodes that commands are for, read once before the batch: a node may have
+        // been deleted since its command was queued (its outbox went with it). No change
+        // creates or deletes a node, so the answer holds for the whole batch.
+        let commandNodes = Array(
+            Set(changes.compactMap { change -> String? in if case .command(let command) = change { command.nodeId } else { nil } })
+        )
         try await engine.write { db in
+            let existing = try Self.existingNodes(db, among: commandNodes)
             var lastNumberedCommand: Int64 = 0
+            // Most statements are sent ahead (`executeLater`): on PostgreSQL a batch is then
+            // a few round trips rather than one per statement.
             for change in changes {
                 switch change {
                 case .node(let node):
-                    // `false` when deleted since: nothing to describe.
-                    _ = try node.updateDescription(db)
+                    // Changes nothing when deleted since: nothing to describe.
+                    try db.executeLater(NodeRow.updateDescriptionSQL, node.descriptionArguments)
                 case .heartbeatFigures(let figures):
                     try Self.saveHeartbeatFigures(db, figures)
                 case .nodeEventKey(let nodeID, let epoch, let sequence):
-                    try db.execute(
+                    try db.executeLater(
                         "UPDATE nodes SET event_epoch = ?, event_seq = ? WHERE id = ?",
                         [.integer(epoch), .integer(sequence), .text(nodeID)]
                     )
                 case .instance(let instance):
-                    // `false` when purged, or its template deleted, since: nothing to write.
-                    _ = try instance.updateAllColumns(db)
+                    // Changes nothing when purged, or its template deleted, since.
+                    try instance.updateAllColumnsLater(db)
                 case .transition(let transition):
                     try transition.append(db)
                 case .macReleased(let instanceID):
                     try Self.releaseMAC(db, instanceID: instanceID)
                 case .command(let command):
                     // The node may have been deleted since; its outbox went with it.
-                    guard try db.exists("SELECT 1 FROM nodes WHERE id = ?", [.text(command.nodeId)]) else { continue }
+                    guard existing.contains(command.nodeId) else { continue }
                     lastNumberedCommand = max(lastNumberedCommand, try command.insertNumbered(db))
                 case .commandAcknowledged(let id, let nodeID, let at):
-                    _ = try Self.acknowledge(db, id: id, nodeID: nodeID, now: at)
+                    try db.executeLater(
+                        "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL",
+                        [.integer(at), .integer(id), .text(nodeID)]
+                    )
                 case .commandsAcknowledged(let nodeID, let through, let at):
                     try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: at)
                 case .instancesPurged(let ids):
@@ -74,6 +86,19 @@ extension BerthDatabase {
             }
             try Self.advanceCommandSequence(db, past: lastNumberedCommand)
         }
+    }
+
+    /// Which of `ids` are nodes now, in batches of 500.
+    static func existingNodes(_ db: any SQLTransaction, among ids: [String]) throws -> Set<String> {
+        var found = Set<String>()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let batch = ids[start..<min(start + 500, ids.count)].map(SQLValue.text)
+            let marks = Array(repeating: "?", count: batch.count).joined(separator: ", ")
+            for value in try db.values("SELECT id FROM nodes WHERE id IN (\(marks))", batch) {
+                if let id = value.string { found.insert(id) }
+            }
+        }
+        return found
     }
 
     /// Writes the figures heartbeats carry (CPU, RAM, free disk, last seen) and nothing else
@@ -94,7 +119,7 @@ extension BerthDatabase {
                 ]
             }
             let rows = Array(repeating: "(?, ?, ?, ?, ?)", count: batch.count).joined(separator: ", ")
-            try db.execute(
+            try db.executeLater(
                 """
                 WITH figures(id, cpu_util, ram_util, free_disk, last_seen) AS (VALUES \(rows))
                 UPDATE nodes SET cpu_util = figures.cpu_util, ram_util = figures.ram_util,

@@ -71,7 +71,9 @@ public final class PostgresEngine: SQLEngine {
                         let value: T
                         do {
                             value = try body(transaction)
+                            try transaction.settle()  // statements sent ahead: their errors roll back
                         } catch {
+                            transaction.abandon()
                             _ = try? transaction.execute("ROLLBACK", [])
                             throw error
                         }

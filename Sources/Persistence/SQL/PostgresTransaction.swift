@@ -6,9 +6,16 @@ import PostgresNIO
 /// ``SQLTransaction`` on a PostgreSQL connection: each statement is sent and waited for on
 /// the calling thread, which is one of ``PostgresEngine``'s own (never an event loop's, and
 /// never a Swift concurrency thread).
-struct PostgresTransaction: SQLTransaction {
+final class PostgresTransaction: SQLTransaction {
     let connection: PostgresConnection
     let logger: Logger
+    /// Statements sent by ``executeLater(_:_:)`` whose answers are not read yet, in order.
+    private var pending: [(sql: String, answer: EventLoopFuture<PostgresQueryResult>)] = []
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
 
     var dialect: SQLDialect { .postgres }
 
@@ -31,13 +38,60 @@ struct PostgresTransaction: SQLTransaction {
             try execute("RELEASE SAVEPOINT berth", [])
             return result
         } catch {
+            abandon()
             try execute("ROLLBACK TO SAVEPOINT berth", [])
             try execute("RELEASE SAVEPOINT berth", [])
             throw error
         }
     }
 
+    func executeLater(_ sql: String, _ arguments: [SQLValue]) throws {
+        pending.append((sql, connection.query(Self.query(sql, arguments), logger: logger)))
+    }
+
+    /// Waits for every statement sent ahead; throws the first one's error.
+    func settle() throws {
+        let sent = pending
+        pending = []
+        var failure: (any Error)?
+        for (sql, answer) in sent {
+            do {
+                _ = try answer.wait()
+            } catch {
+                if failure == nil { failure = Self.described(error, sql) }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Drops what was sent ahead, waiting for it (a rollback follows).
+    func abandon() {
+        for (_, answer) in pending { _ = try? answer.wait() }
+        pending = []
+    }
+
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+        try settle()
+        do {
+            return try connection.query(Self.query(sql, arguments), logger: logger).wait()
+        } catch {
+            throw Self.described(error, sql)
+        }
+    }
+
+    /// A server's refusal as ``PostgresStatementError``, in its own words (PSQLError's
+    /// description hides them); anything else as it is.
+    static func described(_ error: any Error, _ sql: String) -> any Error {
+        guard let error = error as? PSQLError, let info = error.serverInfo else { return error }
+        return PostgresStatementError(
+            sqlState: info[.sqlState] ?? "",
+            message: info[.message] ?? "",
+            detail: info[.detail] ?? "",
+            statement: sql
+        )
+    }
+
+    static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
         var bindings = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {
@@ -48,19 +102,7 @@ struct PostgresTransaction: SQLTransaction {
             case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
             }
         }
-        let query = PostgresQuery(unsafeSQL: Self.numbered(sql), binds: bindings)
-        do {
-            return try connection.query(query, logger: logger).wait()
-        } catch let error as PSQLError {
-            // The server's own words; PSQLError's description hides them.
-            guard let info = error.serverInfo else { throw error }
-            throw PostgresStatementError(
-                sqlState: info[.sqlState] ?? "",
-                message: info[.message] ?? "",
-                detail: info[.detail] ?? "",
-                statement: sql
-            )
-        }
+        return PostgresQuery(unsafeSQL: numbered(sql), binds: bindings)
     }
 
     /// `?` placeholders as `$1`, `$2`, …, outside quoted text, quoted names and comments.

@@ -15,6 +15,12 @@ public protocol SQLTransaction {
     /// Runs a query and returns every row.
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow]
 
+    /// Runs a statement whose outcome the transaction needs no sooner than its next
+    /// statement that returns something, or its commit: PostgreSQL sends it without waiting
+    /// for the answer (each statement is otherwise a round trip), and that next statement
+    /// raises its error if it failed. SQLite runs it at once.
+    func executeLater(_ sql: String, _ arguments: [SQLValue]) throws
+
     /// Runs `body` in a savepoint: what it did is undone when it throws, and the error
     /// is rethrown; the transaction goes on either way.
     func savepoint<T>(_ body: () throws -> T) throws -> T

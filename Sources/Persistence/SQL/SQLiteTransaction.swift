@@ -20,6 +20,10 @@ struct SQLiteTransaction: SQLTransaction {
         return rows.map { row in SQLRow(columns: columns, values: row.databaseValues.map(Self.value)) }
     }
 
+    func executeLater(_ sql: String, _ arguments: [SQLValue]) throws {
+        try execute(sql, arguments)
+    }
+
     func savepoint<T>(_ body: () throws -> T) throws -> T {
         var result: T?
         try db.inSavepoint {
