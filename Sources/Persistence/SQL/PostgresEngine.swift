@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Writes run one at a time on a connection and a thread of their own, as SQLite's one
 /// writer does, so the repositories' transactions mean the same on both engines. Reads run
-/// on a second connection in `REPEATABLE READ READ ONLY` transactions (one snapshot each).
+/// on ``readerCount`` other connections in `REPEATABLE READ READ ONLY` transactions (one
+/// snapshot each).
 /// Each connection goes to the location's writable host (``PostgresPrimary``), found again
 /// after a connection fails. With a fencing epoch set, every write first checks it against
 /// the leader lease (``LeaderLease/fence(_:epoch:logger:)``).
@@ -16,16 +17,26 @@ public final class PostgresEngine: SQLEngine {
     public let location: PostgresLocation
     let logger: Logger
     let writerSlot: ConnectionSlot
-    let readerSlot: ConnectionSlot
     let writerQueue = DispatchQueue(label: "berth.postgres.writer")
-    let readerQueue = DispatchQueue(label: "berth.postgres.reader")
+    /// Reader connections, each with its thread, taken in turn: reads (a start's template
+    /// lookup, listings) go on side by side, as they do on SQLite's WAL snapshots.
+    let readers: [(slot: ConnectionSlot, queue: DispatchQueue)]
+    private let nextReader = Mutex(0)
     let epoch = Mutex<Int64?>(nil)
+
+    /// Reader connections an engine opens (on first use).
+    public static let readerCount = 4
 
     public init(location: PostgresLocation, logger: Logger) {
         self.location = location
         self.logger = logger
         self.writerSlot = ConnectionSlot(location: location, id: 1, logger: logger)
-        self.readerSlot = ConnectionSlot(location: location, id: 2, logger: logger)
+        self.readers = (0..<Self.readerCount).map { index in
+            (
+                ConnectionSlot(location: location, id: 2 + index, logger: logger),
+                DispatchQueue(label: "berth.postgres.reader.\(index)")
+            )
+        }
     }
 
     public var dialect: SQLDialect { .postgres }
@@ -43,15 +54,19 @@ public final class PostgresEngine: SQLEngine {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) throws -> T) async throws -> T {
-        try await run(slot: readerSlot, queue: readerQueue, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
+        let reader = readers[nextReader.withLock { next in
+            defer { next = (next + 1) % readers.count }
+            return next
+        }]
+        return try await run(slot: reader.slot, queue: reader.queue, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
             try body($0)
         }
     }
 
-    /// Closes both connections.
+    /// Closes every connection.
     public func close() async {
         await writerSlot.close()
-        await readerSlot.close()
+        for reader in readers { await reader.slot.close() }
     }
 
     private func run<T: Sendable>(
@@ -67,7 +82,8 @@ public final class PostgresEngine: SQLEngine {
                 queue.async {
                     let transaction = PostgresTransaction(connection: connection, logger: logger)
                     do {
-                        try transaction.execute(begin, [])
+                        // Sent ahead: the first statement's answer follows it, one wait for both.
+                        try transaction.executeLater(begin, [])
                         let value: T
                         do {
                             value = try body(transaction)
