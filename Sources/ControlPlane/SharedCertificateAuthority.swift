@@ -15,9 +15,9 @@ public enum SharedCertificateAuthority {
         secret: [UInt8]
     ) async throws -> CertificateAuthority {
         let local = directory.isInitialized ? try directory.loadAuthority() : nil
-        let stored: CAMaterialRow
-        if let found = try await database.caMaterial() {
-            stored = found
+        let shared: CertificateAuthority
+        if let stored = try await stored(in: database, secret: secret) {
+            shared = stored
         } else {
             guard let local else {
                 throw PersistenceError(
@@ -26,7 +26,7 @@ public enum SharedCertificateAuthority {
                 )
             }
             let sealed = try SealedCertificateAuthority.seal(local, secret: secret)
-            stored = try await database.storeCAMaterial(
+            let winner = try await database.storeCAMaterial(
                 CAMaterialRow(
                     certificatePem: sealed.certificatePEM,
                     salt: sealed.salt,
@@ -34,12 +34,8 @@ public enum SharedCertificateAuthority {
                     createdAt: BerthDatabase.nowMicros()
                 )
             )
+            shared = try open(winner, secret: secret)
         }
-        let shared = try SealedCertificateAuthority(
-            certificatePEM: stored.certificatePem,
-            salt: stored.salt,
-            sealedKey: stored.sealedKey
-        ).open(secret: secret)
         if let local, local.certificate != shared.certificate {
             throw PersistenceError(
                 .conflict,
@@ -48,5 +44,16 @@ public enum SharedCertificateAuthority {
             )
         }
         return shared
+    }
+
+    /// The CA the database holds, opened with `secret`; `nil` if it holds none.
+    public static func stored(in database: BerthDatabase, secret: [UInt8]) async throws -> CertificateAuthority? {
+        guard let row = try await database.caMaterial() else { return nil }
+        return try open(row, secret: secret)
+    }
+
+    static func open(_ row: CAMaterialRow, secret: [UInt8]) throws -> CertificateAuthority {
+        try SealedCertificateAuthority(certificatePEM: row.certificatePem, salt: row.salt, sealedKey: row.sealedKey)
+            .open(secret: secret)
     }
 }

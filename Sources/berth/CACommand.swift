@@ -38,12 +38,7 @@ struct CACommand: AsyncParsableCommand {
             guard let secret = try database.caKeySecret() else { return }
             let opened = try await database.open(directory)
             // A replica joins the CA its database holds; the first one makes it and stores it.
-            if let stored = try await opened.caMaterial() {
-                let shared = try SealedCertificateAuthority(
-                    certificatePEM: stored.certificatePem,
-                    salt: stored.salt,
-                    sealedKey: stored.sealedKey
-                ).open(secret: secret)
+            if let shared = try await SharedCertificateAuthority.stored(in: opened, secret: secret) {
                 try directory.initialize(hosts: host, authority: shared)
                 print("CA of the database written to \(directory.pkiDirectory.path), with this replica's server certificate")
                 print("CA hash: \(shared.pin)")

@@ -142,8 +142,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
                 configuration.eventWebhookSecret = Array(secret.utf8)
             }
         }
-        // On PostgreSQL the registry's chunk files stay in the data directory for now.
-        if database.location != nil { configuration.contentDirectory = directory.chunksDirectory }
+        // The registry's chunk files are in the data directory, whichever engine holds the state.
+        configuration.contentDirectory = directory.chunksDirectory
         let opened = try await database.open(directory)
         let controlPlane = try await ControlPlane(
             configuration: configuration,

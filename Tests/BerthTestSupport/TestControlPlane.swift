@@ -58,7 +58,7 @@ public final class TestControlPlane: Sendable {
         configuration.offlineTimeout = 10
         configure(&configuration)
         let store = store?.engine == .postgres ? store : nil
-        if store != nil { configuration.contentDirectory = directory.chunksDirectory }
+        configuration.contentDirectory = configuration.contentDirectory ?? directory.chunksDirectory
         let logs = LogCapture(level: logLevel)
         // Tests restart control planes on their port (``restart(configure:)``), so a port of
         // their own is taken below the ephemeral range (``TestPorts``); if another test took

@@ -30,11 +30,11 @@ extension BerthDatabase {
 
     /// Marks one command acknowledged; `false` if it was already.
     static func acknowledge(_ db: any SQLTransaction, id: Int64, nodeID: String, now: Int64) throws -> Bool {
-        try db.execute(
-            "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL",
-            [.integer(now), .integer(id), .text(nodeID)]
-        ) > 0
+        try db.execute(acknowledgeSQL, [.integer(now), .integer(id), .text(nodeID)]) > 0
     }
+
+    /// Marks one command acknowledged: `acked_at`, `id`, `node_id`.
+    static let acknowledgeSQL = "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL"
 
     /// Marks every command up to `id` acknowledged (a node's hello says it applied them).
     public func acknowledgeCommands(upTo id: Int64, nodeID: String, now: Int64) async throws {

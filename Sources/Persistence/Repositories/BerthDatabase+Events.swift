@@ -8,40 +8,42 @@ extension BerthDatabase {
         guard !events.isEmpty else { return [] }
         return try await engine.write { db in
             var stored = events
-            // Up to 500 rows per INSERT. Ids are given in the order of the VALUES (one writer,
-            // one statement), while RETURNING's order is not promised: sorted, they are the
-            // rows' ids in order.
-            for start in stride(from: 0, to: stored.count, by: 500) {
-                let range = start..<min(start + 500, stored.count)
-                var arguments: [SQLValue] = []
-                arguments.reserveCapacity(range.count * 5)
-                for event in stored[range] {
-                    arguments += [
-                        .integer(event.ts), .text(event.kind), .text(event.subject), .text(event.message),
-                        .text(event.actor),
-                    ]
-                }
-                let ids = try db.values(
-                    "INSERT INTO event_log (ts, kind, subject, message, actor) VALUES "
-                        + Array(repeating: "(?, ?, ?, ?, ?)", count: range.count).joined(separator: ", ")
-                        + " RETURNING id",
-                    arguments
-                ).compactMap(\.int64).sorted()
-                guard ids.count == range.count else {
-                    throw PersistenceError(.conflict, "event_log returned \(ids.count) ids for \(range.count) rows")
-                }
-                for (index, id) in zip(range, ids) { stored[index].id = id }
-            }
+            try Self.append(db, &stored)
             return stored
         }
     }
 
     /// Appends one event in the caller's transaction and sets its id.
     static func append(_ db: any SQLTransaction, _ event: inout EventLogRow) throws {
-        event.id = try db.value(
-            "INSERT INTO event_log (ts, kind, subject, message, actor) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            [.integer(event.ts), .text(event.kind), .text(event.subject), .text(event.message), .text(event.actor)]
-        ).int64
+        var one = [event]
+        try append(db, &one)
+        event = one[0]
+    }
+
+    /// Appends events in the caller's transaction and sets their ids: up to 500 rows per
+    /// INSERT. Ids are given in the order of the VALUES (one writer, one statement), while
+    /// RETURNING's order is not promised: sorted, they are the rows' ids in order.
+    static func append(_ db: any SQLTransaction, _ events: inout [EventLogRow]) throws {
+        for start in stride(from: 0, to: events.count, by: 500) {
+            let range = start..<min(start + 500, events.count)
+            var arguments: [SQLValue] = []
+            arguments.reserveCapacity(range.count * 5)
+            for event in events[range] {
+                arguments += [
+                    .integer(event.ts), .text(event.kind), .text(event.subject), .text(event.message), .text(event.actor),
+                ]
+            }
+            let ids = try db.values(
+                "INSERT INTO event_log (ts, kind, subject, message, actor) VALUES "
+                    + Array(repeating: "(?, ?, ?, ?, ?)", count: range.count).joined(separator: ", ")
+                    + " RETURNING id",
+                arguments
+            ).compactMap(\.int64).sorted()
+            guard ids.count == range.count else {
+                throw PersistenceError(.conflict, "event_log returned \(ids.count) ids for \(range.count) rows")
+            }
+            for (index, id) in zip(range, ids) { events[index].id = id }
+        }
     }
 
     /// Events matching the filters. With `afterID`, the oldest first (for tailing and

@@ -66,10 +66,7 @@ extension BerthDatabase {
                     guard existing.contains(command.nodeId) else { continue }
                     lastNumberedCommand = max(lastNumberedCommand, try command.insertNumbered(db))
                 case .commandAcknowledged(let id, let nodeID, let at):
-                    try db.executeLater(
-                        "UPDATE node_commands SET acked_at = ? WHERE id = ? AND node_id = ? AND acked_at IS NULL",
-                        [.integer(at), .integer(id), .text(nodeID)]
-                    )
+                    try db.executeLater(Self.acknowledgeSQL, [.integer(at), .integer(id), .text(nodeID)])
                 case .commandsAcknowledged(let nodeID, let through, let at):
                     try Self.acknowledge(db, upTo: through, nodeID: nodeID, now: at)
                 case .instancesPurged(let ids):

@@ -17,12 +17,6 @@ public protocol SQLEngine: Sendable {
 public struct SQLiteEngine: SQLEngine {
     let writer: any DatabaseWriter
 
-    /// The engine of an SQLite database; `nil` if the database is PostgreSQL.
-    public init?(_ database: BerthDatabase) {
-        guard let writer = try? database.writer else { return nil }
-        self.writer = writer
-    }
-
     init(writer: any DatabaseWriter) { self.writer = writer }
 
     public var dialect: SQLDialect { .sqlite }
