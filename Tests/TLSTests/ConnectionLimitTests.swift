@@ -2,6 +2,8 @@ import BerthTestSupport
 import ControlPlane
 import Foundation
 import NIOCore
+import NIOPosix
+import NIOSSL
 import NodeAgent
 import TLSTransport
 import Testing
@@ -154,6 +156,51 @@ import WireProtocol
         try? await second.close()
         await agent.stop()
         await cp.stop()
+    }
+
+    /// A listener woken once for several queued connections accepts only what the gate
+    /// allows: its loop is held while three connections reach the kernel's queue, so a
+    /// single wake finds all three; two are accepted and the third stays queued.
+    @Test func aListenerWokenForSeveralConnectionsStopsAtTheGate() async throws {
+        let authority = try CertificateAuthority.create(commonName: "Gate")
+        let identity = try authority.issueIdentity(PeerIdentity(role: .controlPlane, id: "gate"), validity: 3600)
+        let sslContext = try NIOSSLContext(
+            configuration: try TLSConfigurations.controlPlaneServer(identity: identity, trustRoot: authority.certificate)
+        )
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let admission = ConnectionAdmission(limits: .init(handshakes: 2, stallAge: .seconds(600)))
+        let server = try await FramedChannel.bindServer(
+            host: "127.0.0.1", port: 0, sslContext: sslContext, group: loop, admission: admission
+        ) { _ in }
+        let port = try #require(server.channel.localAddress?.port)
+
+        let held = DispatchSemaphore(value: 0)
+        loop.next().execute { held.wait() }
+        var raw: [any Channel] = []
+        for index in 1...3 { raw.append(try await RawConnections.plainTCP(port: port, from: "127.0.5.\(index)")) }
+        try await withTimeout(30, "three connections in the accept queue") {
+            while try Self.acceptQueueLength(port: port) < 3 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        held.signal()
+        try await withTimeout(30, "the gate to fill") {
+            while admission.statistics.handshaking < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        // A task queued now runs after the wake that filled the gate has finished.
+        try await loop.next().submit {}.get()
+        #expect(admission.statistics.handshaking == 2)
+        #expect(try Self.acceptQueueLength(port: port) == 1)
+        #expect(admission.statistics.acceptPauses >= 1)
+
+        // A slot frees: the queued one is accepted and the gate is full again.
+        try await raw[0].close()
+        try await withTimeout(30, "the queued connection to be accepted") {
+            while try Self.acceptQueueLength(port: port) > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        try await loop.next().submit {}.get()
+        #expect(admission.statistics.handshaking == 2)
+        for connection in raw.dropFirst() { try? await connection.close() }
+        try await server.channel.close()
+        try await loop.shutdownGracefully()
     }
 
     /// Idle connections cannot hold the gate shut: while it is full, a handshake older than

@@ -74,6 +74,9 @@ public enum FramedChannel {
             // of what the gate drains within a client's handshake deadline: a deeper queue
             // fills with connections whose clients gave up, and each costs a full handshake.
             .serverChannelOption(.backlog, value: 1024)
+            // One accept per read, so the handshake gate is asked before every accept. NIO's
+            // default of four lets a loaded loop accept up to three past a shut gate.
+            .serverChannelOption(.maxMessagesPerRead, value: UInt(admission == nil ? 4 : 1))
             .serverChannelInitializer { channel in
                 guard let admission else { return channel.eventLoop.makeSucceededVoidFuture() }
                 return channel.eventLoop.makeCompletedFuture {
