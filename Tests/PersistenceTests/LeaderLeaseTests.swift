@@ -9,12 +9,16 @@ import Testing
 @Suite struct LeaderLeaseTests {
     static let logger = TestLogging.logger("lease")
 
-    /// Runs `body` with `count` clients of `cluster` (each its own pool, as each replica has).
+    /// Runs `body` with `count` clients of `cluster` (each its own pool, as each replica has)
+    /// and a lease on an engine of its own for each.
     static func withClients(
         _ cluster: TestPostgres,
         count: Int,
-        _ body: ([PostgresClient]) async throws -> Void
+        _ body: ([PostgresClient], [LeaderLease]) async throws -> Void
     ) async throws {
+        let engines = try (0..<count).map { _ in
+            PostgresEngine(location: try PostgresLocation(url: cluster.url), logger: logger)
+        }
         let clients = (0..<count).map { _ in
             PostgresClient(
                 configuration: .init(host: "127.0.0.1", port: cluster.port, username: "berth", password: nil, database: "berth", tls: .disable),
@@ -24,8 +28,9 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in clients { group.addTask { await client.run() } }
             defer { group.cancelAll() }
-            try await body(clients)
+            try await body(clients, engines.map { LeaderLease(engine: $0) })
         }
+        for engine in engines { await engine.close() }
     }
 
     /// A write as a leader makes it: fenced by its epoch, in one transaction.
@@ -42,9 +47,8 @@ import Testing
 
     @Test func oneLeaderAtATimeAndADeposedLeaderCannotWrite() async throws {
         try #require(TestPostgres.isAvailable, "needs PostgreSQL (apt-get install postgresql) and root for runuser")
-        try await TestPostgres.with { cluster in try await Self.withClients(cluster, count: 2) { clients in
-            let a = LeaderLease(client: clients[0], logger: Self.logger)
-            let b = LeaderLease(client: clients[1], logger: Self.logger)
+        try await TestPostgres.with { cluster in try await Self.withClients(cluster, count: 2) { clients, leases in
+            let (a, b) = (leases[0], leases[1])
             try await a.prepare()
             try await b.prepare()
             try await clients[0].query("CREATE TABLE writes (value TEXT NOT NULL, epoch BIGINT NOT NULL)")
@@ -88,9 +92,8 @@ import Testing
 
     @Test func aTakeoverWaitsForTheWriteInFlightAndNothingAfterItGetsIn() async throws {
         try #require(TestPostgres.isAvailable, "needs PostgreSQL (apt-get install postgresql) and root for runuser")
-        try await TestPostgres.with { cluster in try await Self.withClients(cluster, count: 2) { clients in
-            let a = LeaderLease(client: clients[0], logger: Self.logger)
-            let b = LeaderLease(client: clients[1], logger: Self.logger)
+        try await TestPostgres.with { cluster in try await Self.withClients(cluster, count: 2) { clients, leases in
+            let (a, b) = (leases[0], leases[1])
             try await a.prepare()
             try await clients[0].query("CREATE TABLE writes (value TEXT NOT NULL, epoch BIGINT NOT NULL)")
             let first = try #require(try await a.acquire(holder: "cp-a", address: "a", ttl: 30))

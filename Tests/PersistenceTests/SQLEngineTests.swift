@@ -98,26 +98,18 @@ import Testing
         try await Self.exercise(engine)
 
         // With a fencing epoch, writes need the lease to still be at that epoch.
-        let client = PostgresClient(
-            configuration: .init(host: "127.0.0.1", port: cluster.port, username: "berth", password: nil, database: "berth", tls: .disable),
-            backgroundLogger: Self.logger
-        )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            let lease = LeaderLease(client: client, logger: Self.logger)
-            try await lease.prepare()
-            let epoch = try #require(try await lease.acquire(holder: "cp-a", address: "a", ttl: 30))
-            engine.fence(epoch: epoch)
-            try await engine.write { db in try db.execute("INSERT INTO things (id, n) VALUES ('fenced-ok', 1)", []) }
-            try await lease.release(holder: "cp-a", epoch: epoch)
-            #expect(try await lease.acquire(holder: "cp-b", address: "b", ttl: 30) == epoch + 1)
-            let refused = await #expect(throws: PersistenceError.self) {
-                try await engine.write { db in try db.execute("INSERT INTO things (id, n) VALUES ('late', 1)", []) }
-            }
-            #expect(refused?.code == .fenced)
-            #expect(try await cluster.psql("SELECT string_agg(id, ',' ORDER BY id) FROM things") == "a,b,fenced-ok")
+        let lease = LeaderLease(engine: engine)
+        try await lease.prepare()
+        let epoch = try #require(try await lease.acquire(holder: "cp-a", address: "a", ttl: 30))
+        engine.fence(epoch: epoch)
+        try await engine.write { db in try db.execute("INSERT INTO things (id, n) VALUES ('fenced-ok', 1)", []) }
+        try await lease.release(holder: "cp-a", epoch: epoch)
+        #expect(try await lease.acquire(holder: "cp-b", address: "b", ttl: 30) == epoch + 1)
+        let refused = await #expect(throws: PersistenceError.self) {
+            try await engine.write { db in try db.execute("INSERT INTO things (id, n) VALUES ('late', 1)", []) }
         }
+        #expect(refused?.code == .fenced)
+        #expect(try await cluster.psql("SELECT string_agg(id, ',' ORDER BY id) FROM things") == "a,b,fenced-ok")
         await engine.close()
     }
 }

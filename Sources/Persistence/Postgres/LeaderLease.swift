@@ -24,85 +24,91 @@ public struct LeaderLease: Sendable {
         public var expiresIn: Double
     }
 
-    let client: PostgresClient
-    let logger: Logger
+    let engine: PostgresEngine
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
+    /// A lease on `engine`'s database. Its statements run on a connection of the engine's
+    /// own (``PostgresEngine/leaseTransaction(_:)``), never fenced and never queued behind
+    /// writes, and follow the engine to a promoted standby.
+    public init(engine: PostgresEngine) {
+        self.engine = engine
     }
 
     /// Creates the table and its one row if they are missing.
     public func prepare() async throws {
-        try await client.query(
-            """
-            CREATE TABLE IF NOT EXISTS leader_lease (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                holder TEXT NOT NULL,
-                address TEXT NOT NULL,
-                epoch BIGINT NOT NULL,
-                expires_at TIMESTAMPTZ NOT NULL
+        try await engine.leaseTransaction { db in
+            try db.execute(
+                """
+                CREATE TABLE IF NOT EXISTS leader_lease (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    holder TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    epoch BIGINT NOT NULL,
+                    expires_at TIMESTAMPTZ NOT NULL
+                )
+                """,
+                []
             )
-            """,
-            logger: logger
-        )
-        try await client.query(
-            "INSERT INTO leader_lease VALUES (1, '', '', 0, 'epoch') ON CONFLICT (id) DO NOTHING",
-            logger: logger
-        )
+            try db.execute("INSERT INTO leader_lease VALUES (1, '', '', 0, 'epoch') ON CONFLICT (id) DO NOTHING", [])
+        }
     }
 
     /// Takes the lease for `ttl` seconds if it is free or expired; returns the new epoch, or
     /// `nil` while another replica holds it.
     public func acquire(holder: String, address: String, ttl: Double) async throws -> Int64? {
-        let rows = try await client.query(
-            """
-            UPDATE leader_lease SET holder = \(holder), address = \(address), epoch = epoch + 1,
-                expires_at = now() + make_interval(secs => \(ttl))
-            WHERE id = 1 AND expires_at <= now() RETURNING epoch
-            """,
-            logger: logger
-        )
-        for try await epoch in rows.decode(Int64.self) { return epoch }
-        return nil
+        try await engine.leaseTransaction { db in
+            try db.row(
+                """
+                UPDATE leader_lease SET holder = ?, address = ?, epoch = epoch + 1,
+                    expires_at = now() + make_interval(secs => ?)
+                WHERE id = 1 AND expires_at <= now() RETURNING epoch
+                """,
+                [.text(holder), .text(address), .real(ttl)]
+            )?["epoch"].int64
+        }
     }
 
     /// Extends the lease by `ttl` seconds from now, if `epoch` is still the current one.
     /// Returns false once another replica took over: the caller leads no more.
     public func renew(holder: String, epoch: Int64, ttl: Double) async throws -> Bool {
-        let rows = try await client.query(
-            """
-            UPDATE leader_lease SET expires_at = now() + make_interval(secs => \(ttl))
-            WHERE id = 1 AND holder = \(holder) AND epoch = \(epoch) RETURNING epoch
-            """,
-            logger: logger
-        )
-        for try await _ in rows.decode(Int64.self) { return true }
-        return false
+        try await engine.leaseTransaction { db in
+            try db.exists(
+                """
+                UPDATE leader_lease SET expires_at = now() + make_interval(secs => ?)
+                WHERE id = 1 AND holder = ? AND epoch = ? RETURNING epoch
+                """,
+                [.real(ttl), .text(holder), .integer(epoch)]
+            )
+        }
     }
 
     /// Ends the lease at once (a clean shutdown), so that a follower takes over without
     /// waiting for it to expire. Does nothing if another replica took over meanwhile.
     public func release(holder: String, epoch: Int64) async throws {
-        try await client.query(
-            "UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND holder = \(holder) AND epoch = \(epoch)",
-            logger: logger
-        )
+        try await engine.leaseTransaction { db in
+            try db.execute(
+                "UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND holder = ? AND epoch = ?",
+                [.text(holder), .integer(epoch)]
+            )
+        }
     }
 
     /// The current holder, or `nil` if the lease was never taken.
     public func current() async throws -> Holder? {
-        let rows = try await client.query(
-            """
-            SELECT holder, address, epoch, EXTRACT(EPOCH FROM (expires_at - now()))::float8
-            FROM leader_lease WHERE id = 1 AND holder <> ''
-            """,
-            logger: logger
-        )
-        for try await (id, address, epoch, expiresIn) in rows.decode((String, String, Int64, Double).self) {
-            return Holder(id: id, address: address, epoch: epoch, expiresIn: expiresIn)
+        try await engine.leaseTransaction { db in
+            try db.row(
+                """
+                SELECT holder, address, epoch, EXTRACT(EPOCH FROM (expires_at - now()))::float8 AS expires_in
+                FROM leader_lease WHERE id = 1 AND holder <> ''
+                """
+            ).map { row in
+                Holder(
+                    id: row["holder"].string ?? "",
+                    address: row["address"].string ?? "",
+                    epoch: row["epoch"].int64 ?? 0,
+                    expiresIn: row["expires_in"].double ?? 0
+                )
+            }
         }
-        return nil
     }
 
     /// The fencing check every leader write starts with: it locks the lease row for share

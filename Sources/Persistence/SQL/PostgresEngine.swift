@@ -22,6 +22,9 @@ public final class PostgresEngine: SQLEngine {
     /// lookup, listings) go on side by side, as they do on SQLite's WAL snapshots.
     let readers: [(slot: ConnectionSlot, queue: DispatchQueue)]
     private let nextReader = Mutex(0)
+    /// The leader lease's connection (``LeaderLease``): renewals never wait behind writes.
+    let leaseSlot: ConnectionSlot
+    let leaseQueue = DispatchQueue(label: "berth.postgres.lease")
     let epoch = Mutex<Int64?>(nil)
 
     /// Reader connections an engine opens (on first use).
@@ -31,6 +34,7 @@ public final class PostgresEngine: SQLEngine {
         self.location = location
         self.logger = logger
         self.writerSlot = ConnectionSlot(location: location, id: 1, logger: logger)
+        self.leaseSlot = ConnectionSlot(location: location, id: 2 + Self.readerCount, logger: logger)
         self.readers = (0..<Self.readerCount).map { index in
             (
                 ConnectionSlot(location: location, id: 2 + index, logger: logger),
@@ -63,9 +67,16 @@ public final class PostgresEngine: SQLEngine {
         }
     }
 
+    /// A transaction on the lease's own connection, never fenced (``LeaderLease``).
+    @discardableResult
+    public func leaseTransaction<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) throws -> T) async throws -> T {
+        try await run(slot: leaseSlot, queue: leaseQueue, begin: "BEGIN") { try body($0) }
+    }
+
     /// Closes every connection.
     public func close() async {
         await writerSlot.close()
+        await leaseSlot.close()
         for reader in readers { await reader.slot.close() }
     }
 
