@@ -61,16 +61,7 @@ public final class ControlPlane: Service, Sendable {
         self.serverIdentity = serverIdentity
         self.logger = logger
         self.group = group
-        self.admission = ConnectionAdmission(
-            limits: .init(
-                total: configuration.maxUnauthenticatedConnections,
-                perSource: configuration.maxUnauthenticatedPerSource,
-                handshakeTimeout: .milliseconds(Int64(configuration.handshakeTimeout * 1000)),
-                firstFrameTimeout: .milliseconds(Int64(configuration.firstFrameTimeout * 1000)),
-                handshakes: configuration.maxHandshakes,
-                stallAge: .milliseconds(Int64(configuration.handshakeStallAge * 1000))
-            )
-        )
+        self.admission = ConnectionAdmission(limits: configuration.admissionLimits)
         self.revocations = RevocationSet(try await database.revokedSerials())
         self.eventLog = EventLog(database: database, logger: logger)
         let permissions = try await PermissionStore(database: database)

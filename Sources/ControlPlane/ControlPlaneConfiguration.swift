@@ -1,4 +1,5 @@
 import Foundation
+import TLSTransport
 
 /// Settings of a control plane. Every duration is in seconds.
 public struct ControlPlaneConfiguration: Sendable {
@@ -83,6 +84,18 @@ public struct ControlPlaneConfiguration: Sendable {
     public var version: String = BerthVersion.current
 
     public init() {}
+
+    /// The listener's caps and deadlines for connections that have not authenticated.
+    var admissionLimits: ConnectionAdmission.Limits {
+        .init(
+            total: maxUnauthenticatedConnections,
+            perSource: maxUnauthenticatedPerSource,
+            handshakeTimeout: .milliseconds(Int64(handshakeTimeout * 1000)),
+            firstFrameTimeout: .milliseconds(Int64(firstFrameTimeout * 1000)),
+            handshakes: maxHandshakes,
+            stallAge: .milliseconds(Int64(handshakeStallAge * 1000))
+        )
+    }
 }
 
 /// The version of this build.

@@ -17,6 +17,9 @@ public actor NodeAgent {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Further control-plane replicas, tried in turn after `host:port` (docs/ha.md). A
+        /// follower's redirect to the leader is followed whichever address answered.
+        public var otherControlPlanes: [ControlPlaneAddress] = []
         public var nodeName: String
         public var identity: TLSIdentity
         public var trustRoot: Certificate
@@ -124,6 +127,14 @@ public actor NodeAgent {
     var updating = false
     var backoff: Backoff
     var pathLossBackoff: Backoff
+    /// The control planes to dial, and which one is next.
+    var addresses: ControlPlaneAddresses
+    /// Whether the current attempt reached a welcome; a failure before it moves on to the
+    /// next control-plane address.
+    var welcomed = false
+    /// Redirects in a row: the first is followed at once, later ones after a backoff (no
+    /// replica leads yet, or replicas disagree for a moment).
+    var redirectsInARow = 0
     /// Built at the first connect and kept: building one parses the key and certificates,
     /// which costs more than a handshake, and a fleet reconnecting at once pays it per node.
     var sslContext: NIOSSLContext?
@@ -173,6 +184,9 @@ public actor NodeAgent {
         self.epoch = UInt64.random(in: 1...UInt64.max)
         self.backoff = configuration.backoff
         self.pathLossBackoff = configuration.pathLossBackoff
+        self.addresses = ControlPlaneAddresses(
+            [ControlPlaneAddress(host: configuration.host, port: configuration.port)] + configuration.otherControlPlanes
+        )
         self.tunnels = NodeTunnels(group: group, logger: logger)
         self.identity = configuration.identity
         self.renewer = try? CertificateRenewer(
@@ -211,11 +225,16 @@ public actor NodeAgent {
         defer { renewing.cancel() }
         while !Task.isCancelled {
             var pathLost = false
+            var redirected = false
+            welcomed = false
             do {
                 try await runSession(connectTimeout: connectTimeout)
                 notify.yield(.disconnected(reason: "connection closed"))
             } catch is CancellationError {
                 break
+            } catch let redirect as ControlPlaneRedirected {
+                logger.info("a follower answered", metadata: ["from": "\(addresses.current)", "leader": "\(redirect.leader)"])
+                redirected = addresses.follow(redirect)
             } catch let error as NodeAgentError where error.code == .serverRefused {
                 logger.error("control plane refused this node", metadata: ["reason": "\(error.reason)"])
                 notify.yield(.refused(reason: error.reason))
@@ -229,6 +248,9 @@ public actor NodeAgent {
             await renewer?.connectionLost()
             failContentWaiters()
             tunnels.closeAll()
+            if !welcomed && !redirected { addresses.moveOn() }
+            redirectsInARow = redirected ? redirectsInARow + 1 : 0
+            if redirected && redirectsInARow == 1 { continue }  // straight to the leader
             // Both backoffs restart at each connection, so their attempts are the failures since.
             let failedBefore = backoff.attempt + pathLossBackoff.attempt
             let quickly = pathLost && failedBefore < configuration.pathLossAttempts
@@ -266,9 +288,10 @@ public actor NodeAgent {
             try sslContext
             ?? ControlPlaneHandshake.clientContext(identity: identity, trustRoot: configuration.trustRoot)
         sslContext = context
+        let target = addresses.current
         let connection = try await ControlPlaneHandshake.connect(
-            host: configuration.host,
-            port: configuration.port,
+            host: target.host,
+            port: target.port,
             sslContext: context,
             group: group,
             connectTimeout: TimeAmount(connectTimeout),
@@ -286,6 +309,8 @@ public actor NodeAgent {
                 let welcome: Welcome
                 do {
                     welcome = try await ControlPlaneHandshake.greet(channel, frames: &frames, hello: await makeHello())
+                } catch let redirect as ControlPlaneRedirected {
+                    throw redirect
                 } catch let error as TLSTransportError where error.code == .refusedByPeer {
                     throw NodeAgentError(.serverRefused, error.reason)
                 } catch  where !channel.isActive {
@@ -334,6 +359,7 @@ public actor NodeAgent {
         self.channel = channel
         lastInbound = .now()
         connections += 1
+        welcomed = true
         backoff.reset()
         pathLossBackoff.reset()
         logger.info("connected to control plane", metadata: ["node": "\(nodeID)"])

@@ -16,6 +16,9 @@ public actor ControlPlaneClient {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Further control-plane replicas, tried in turn after `host:port` (docs/ha.md). A
+        /// follower's redirect to the leader is followed whichever address answered.
+        public var otherControlPlanes: [ControlPlaneAddress] = []
         public var identity: TLSIdentity
         public var trustRoot: Certificate
         /// How long a call waits for a connection before failing.
@@ -49,6 +52,10 @@ public actor ControlPlaneClient {
     var nextTunnelID: UInt32 = 1
     /// One gateway is no herd: a short ceiling keeps its callers' 503 window short.
     var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5))
+    /// The control planes to dial, and which one is next.
+    var addresses: ControlPlaneAddresses
+    /// Whether the current attempt reached a welcome; a failure before it moves on.
+    var welcomed = false
     /// The identity presented at the next connect: the issued one, then each renewal's.
     public private(set) var identity: TLSIdentity
     /// Renews the certificate at about two thirds of its lifetime.
@@ -65,6 +72,9 @@ public actor ControlPlaneClient {
         self.logger = logger
         self.group = group
         self.identity = configuration.identity
+        self.addresses = ControlPlaneAddresses(
+            [ControlPlaneAddress(host: configuration.host, port: configuration.port)] + configuration.otherControlPlanes
+        )
         self.renewer = try? CertificateRenewer(
             identity: configuration.identity,
             trustRoot: configuration.trustRoot,
@@ -88,17 +98,26 @@ public actor ControlPlaneClient {
             }
         }
         defer { renewing.cancel() }
+        var redirectsInARow = 0
         while !Task.isCancelled {
+            var redirected = false
+            welcomed = false
             do {
                 try await runConnection()
             } catch is CancellationError {
                 break
+            } catch let redirect as ControlPlaneRedirected {
+                logger.info("a follower answered", metadata: ["from": "\(addresses.current)", "leader": "\(redirect.leader)"])
+                redirected = addresses.follow(redirect)
             } catch let error as TLSTransportError where error.code == .peerSilent {
                 logger.warning("control plane stopped answering; reconnecting", metadata: ["error": "\(error)"])
             } catch {
                 logger.warning("control plane connection failed", metadata: ["error": "\(error)"])
             }
             disconnected(reason: "control plane connection lost")
+            if !welcomed && !redirected { addresses.moveOn() }
+            redirectsInARow = redirected ? redirectsInARow + 1 : 0
+            if redirected && redirectsInARow == 1 { continue }  // straight to the leader
             do { try await Task.sleep(for: backoff.next()) } catch { break }
         }
         disconnected(reason: "gateway shutting down")
@@ -107,9 +126,10 @@ public actor ControlPlaneClient {
     }
 
     private func runConnection() async throws {
+        let target = addresses.current
         let connection = try await ControlPlaneHandshake.connect(
-            host: configuration.host,
-            port: configuration.port,
+            host: target.host,
+            port: target.port,
             identity: identity,
             trustRoot: configuration.trustRoot,
             group: group
@@ -139,8 +159,9 @@ public actor ControlPlaneClient {
 
     private func connected(_ channel: any Channel) {
         self.channel = channel
+        welcomed = true
         backoff.reset()
-        logger.info("connected to control plane")
+        logger.info("connected to control plane", metadata: ["address": "\(addresses.current)"])
         for (_, waiter) in connectionWaiters { waiter.resume(returning: channel) }
         connectionWaiters.removeAll()
     }

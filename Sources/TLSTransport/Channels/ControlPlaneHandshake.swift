@@ -57,15 +57,19 @@ public enum ControlPlaneHandshake {
         )
     }
 
-    /// Sends `hello` and returns the server's `welcome`.
+    /// Sends `hello` (announcing that redirects are followed) and returns the server's
+    /// `welcome`.
     ///
-    /// An error frame in its place throws ``TLSTransportError/Code/refusedByPeer`` with the
-    /// server's reason; anything else throws a ``WireError``.
+    /// A follower's redirect throws ``ControlPlaneRedirected``; an error frame throws
+    /// ``TLSTransportError/Code/refusedByPeer`` with the server's reason; anything else
+    /// throws a ``WireError``.
     public static func greet(
         _ channel: any Channel,
         frames: inout NIOAsyncChannelInboundStream<Frame>.AsyncIterator,
         hello: Hello
     ) async throws -> Welcome {
+        var hello = hello
+        if !hello.capabilities.contains(Redirect.capability) { hello.capabilities.append(Redirect.capability) }
         try await channel.writeAndFlush(hello.frame(allocator: channel.allocator)).get()
         guard let first = try await frames.next() else {
             throw WireError(.truncated, "the control plane closed the connection before its welcome")
@@ -73,6 +77,9 @@ public enum ControlPlaneHandshake {
         switch first.type {
         case .welcome:
             return try Welcome(payload: first.payload)
+        case .redirect:
+            let redirect = try Redirect(payload: first.payload)
+            throw ControlPlaneRedirected(leader: redirect.leader, epoch: redirect.epoch)
         case .error:
             throw TLSTransportError(.refusedByPeer, try ErrorFrame(payload: first.payload).message)
         default:

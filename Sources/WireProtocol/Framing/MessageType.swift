@@ -14,6 +14,8 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// A connected node or gateway renews its certificate (see `docs/PROTOCOL.md`, §7).
     public static let certificateRenewal = MessageType(rawValue: 0x0006)
     public static let certificateRenewed = MessageType(rawValue: 0x0007)
+    /// A control plane that does not lead names the one that does (``Redirect``).
+    public static let redirect = MessageType(rawValue: 0x0008)
 
     public static let heartbeat = MessageType(rawValue: 0x0101)
     public static let heartbeatAck = MessageType(rawValue: 0x0102)
@@ -57,6 +59,7 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case .pong: "pong"
         case .certificateRenewal: "certificateRenewal"
         case .certificateRenewed: "certificateRenewed"
+        case .redirect: "redirect"
         case .heartbeat: "heartbeat"
         case .heartbeatAck: "heartbeatAck"
         case .nodeCommand: "nodeCommand"
