@@ -355,6 +355,14 @@ enum Schema {
                 t.column("created_at", .integer).notNull()
             }
         }
+        migrator.registerMigration("v18-chunk-data") { db in
+            // The registry's chunk bytes where every replica reads them (docs/ha.md). On
+            // SQLite they stay in files beside the database and this table stays empty.
+            try db.create(table: "chunk_data") { t in
+                t.primaryKey("hash", .blob)
+                t.column("data", .blob).notNull()
+            }
+        }
         return migrator
     }
 }

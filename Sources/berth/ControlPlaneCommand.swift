@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlPlane
 import Foundation
 import Logging
+import Persistence
 import TLSTransport
 
 /// `berth controlplane`: the process that owns state.
@@ -88,6 +89,23 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Days a gateway certificate renewed over its connection is valid.")
     var gatewayCertificateDays = 365.0
 
+    @Option(
+        help: """
+            With --database postgres://…: where nodes and gateways reach this replica, host:port \
+            (written into the leader lease; followers send them there). Defaults to --host:--port \
+            unless --host is a wildcard.
+            """
+    )
+    var advertise: HostPort?
+
+    @Option(
+        help: """
+            With --database postgres://…: seconds a leader lease lasts unrenewed, which bounds \
+            how long replicas wait for a dead leader's lease (renewed and retried every fifth of it).
+            """
+    )
+    var leaseSeconds = 5.0
+
     @Option(help: "Log level.")
     var logLevel = "info"
 
@@ -145,25 +163,71 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         // The registry's chunk files are in the data directory, whichever engine holds the state.
         configuration.contentDirectory = directory.chunksDirectory
         let opened = try await database.open(directory)
+        let authority = try await database.authority(directory, database: opened)
+        let serverIdentity = try directory.loadServerIdentity()
+        if !opened.isSQLite {
+            try await runReplica(configuration, database: opened, authority: authority, serverIdentity: serverIdentity)
+            return
+        }
         let controlPlane = try await ControlPlane(
             configuration: configuration,
             database: opened,
-            authority: try await database.authority(directory, database: opened),
-            serverIdentity: try directory.loadServerIdentity()
+            authority: authority,
+            serverIdentity: serverIdentity
         )
         let metrics = metricsPort.map {
-            MetricsEndpoint(
-                controlPlane: controlPlane,
-                host: metricsAddress,
-                port: $0,
-                logger: Logger(label: "berth.metrics")
-            )
+            MetricsEndpoint(controlPlane: controlPlane, host: metricsAddress, port: $0, logger: Logger(label: "berth.metrics"))
         }
-        try await RunService.run(label: "berth.controlplane") {
+        try await serve(label: "berth.controlplane", metrics: metrics) { try await controlPlane.run() }
+    }
+
+    /// On PostgreSQL: one replica among any number on the same database (docs/ha.md). It
+    /// follows until it takes the leader lease, then leads.
+    private func runReplica(
+        _ configuration: ControlPlaneConfiguration,
+        database: BerthDatabase,
+        authority: CertificateAuthority,
+        serverIdentity: TLSIdentity
+    ) async throws {
+        let wildcard = ["0.0.0.0", "::", "[::]", ""].contains(host)
+        guard let address = advertise.map({ "\(ControlPlaneAddress(host: $0.host, port: $0.port))" })
+            ?? (wildcard ? nil : "\(ControlPlaneAddress(host: host, port: port))")
+        else {
+            throw ValidationError("--host \(host) is a wildcard: give --advertise host:port, where nodes and gateways reach this replica")
+        }
+        guard port != 0 else { throw ValidationError("replicas need a fixed --port: they follow and lead on the same one") }
+        guard leaseSeconds >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
+        var timing = ControlPlaneReplica.Timing()
+        timing.lease = leaseSeconds
+        timing.renew = leaseSeconds / 5
+        timing.retry = leaseSeconds / 5
+        let replica = try ControlPlaneReplica(
+            configuration: configuration,
+            database: database,
+            authority: authority,
+            serverIdentity: serverIdentity,
+            advertisedAddress: address,
+            timing: timing
+        )
+        let metrics = metricsPort.map {
+            MetricsEndpoint(host: metricsAddress, port: $0, logger: Logger(label: "berth.metrics")) {
+                await replica.scrapeMetrics()
+            }
+        }
+        try await serve(label: "berth.controlplane", metrics: metrics) { try await replica.run() }
+    }
+
+    /// Runs `service` and the metrics listener until either ends.
+    private func serve(
+        label: String,
+        metrics: MetricsEndpoint?,
+        _ service: @escaping @Sendable () async throws -> Void
+    ) async throws {
+        try await RunService.run(label: label) {
             // Both as children: whichever ends first (the control plane shutting down, or the
             // metrics listener failing to bind) ends the other, and its error ends the process.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await controlPlane.run() }
+                group.addTask { try await service() }
                 if let metrics {
                     group.addTask {
                         try await metrics.run { port in

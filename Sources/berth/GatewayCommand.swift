@@ -11,8 +11,8 @@ struct GatewayCommand: AsyncParsableCommand {
         abstract: "Run a REST gateway in front of a control plane."
     )
 
-    @Option(help: "Control plane address, host:port.")
-    var controlPlane: HostPort
+    @Option(help: "Control plane address, host:port; several replicas as host:port,host:port (tried in turn).")
+    var controlPlane: ControlPlaneList
 
     @Option(help: "Directory with gateway.crt, gateway.key and ca.crt (`berth ca issue-gateway`).")
     var certDir: String
@@ -71,11 +71,12 @@ struct GatewayCommand: AsyncParsableCommand {
         let identity = try TLSIdentity.read(from: directory, name: "gateway")
         let trustRoot = try CertificateAuthority.readCertificate(from: directory.appendingPathComponent("ca.crt"))
         var clientConfiguration = ControlPlaneClient.Configuration(
-            host: controlPlane.host,
-            port: controlPlane.port,
+            host: controlPlane.first.host,
+            port: controlPlane.first.port,
             identity: identity,
             trustRoot: trustRoot
         )
+        clientConfiguration.otherControlPlanes = controlPlane.others
         // Renewed certificates are written back over gateway.crt (the key stays).
         clientConfiguration.certificateDirectory = directory
         let client = ControlPlaneClient(configuration: clientConfiguration)

@@ -71,8 +71,8 @@ struct NodeCommand: AsyncParsableCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the node agent (after `berth node join`).")
 
-        @Option(help: "Control plane address, host:port.")
-        var server: HostPort
+        @Option(help: "Control plane address, host:port; several replicas as host:port,host:port (tried in turn).")
+        var server: ControlPlaneList
 
         @Option(help: "Directory written by `berth node join`.")
         var dataDir: String
@@ -141,12 +141,13 @@ struct NodeCommand: AsyncParsableCommand {
             driverConfiguration.vlans = vlan
             driverConfiguration.usbDevices = devices
             var configuration = NodeAgent.Configuration(
-                host: server.host,
-                port: server.port,
+                host: server.first.host,
+                port: server.first.port,
                 nodeName: name ?? ProcessInfo.processInfo.hostName,
                 identity: enrolled.identity,
                 trustRoot: enrolled.caCertificate
             )
+            configuration.otherControlPlanes = server.others
             configuration.stateFile = directory.appendingPathComponent("applied-command")
             configuration.cacheDirectory = directory.appendingPathComponent("cache", isDirectory: true)
             configuration.certificateDirectory = directory

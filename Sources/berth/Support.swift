@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TLSTransport
 import Telemetry
 
 /// `host:port` parsing shared by the subcommands.
@@ -18,6 +19,20 @@ struct HostPort: ExpressibleByArgument, Sendable {
         self.host = host
         self.port = port
     }
+}
+
+/// `host:port[,host:port…]`: the control-plane replicas a node or gateway may reach, tried
+/// in turn; a follower's answer names the leader (docs/ha.md).
+struct ControlPlaneList: ExpressibleByArgument, Sendable {
+    var addresses: [ControlPlaneAddress]
+
+    init?(argument: String) {
+        guard let addresses = ControlPlaneAddress.list(parsing: argument) else { return nil }
+        self.addresses = addresses
+    }
+
+    var first: ControlPlaneAddress { addresses[0] }
+    var others: [ControlPlaneAddress] { Array(addresses.dropFirst()) }
 }
 
 enum LogSetup {

@@ -235,9 +235,10 @@ public final class TestGatewayClient: Sendable {
     }
 
     /// Starts one instance as root and returns its id; a refusal fails with its message.
-    public func startOne(template: String = TestTemplates.linux, node: String = "") async throws -> String {
+    public func startOne(template: String = TestTemplates.linux, tag: String? = nil, node: String = "") async throws -> String {
         var request = StartInstancesRequest()
         request.templateID = template
+        request.tag = tag
         request.nodeID = node
         let response = try await client.call(RPCCatalog.startInstances, principal: .root, body: request)
         guard response.status == .ok, let id = try IDList(bytes: response.body).ids.first else {

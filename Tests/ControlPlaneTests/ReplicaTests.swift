@@ -39,6 +39,14 @@ import WireProtocol
         try await events.instances([first], reach: .started, timeout: 30)
         #expect(b.replica.redirectsSent >= 2, "both came through the follower's redirect")
         #expect(await agent.agent.connections == 1)
+        // A template version pushed through A, its chunks in the database.
+        let disk = (0..<300_000).map { _ in UInt8.random(in: 0...255) }
+        try await leaderA.addTemplateVersion(
+            templateID: TestTemplates.linux,
+            tag: "pushed-on-a",
+            files: [(path: "disk.img", data: disk)],
+            chunkSize: 64 * 1024
+        )
 
         // A shuts down: it hands the lease over, and B leads without waiting for it to lapse.
         let clock = ContinuousClock()
@@ -54,6 +62,15 @@ import WireProtocol
         let second = try await gateway.startOne(node: enrolled.nodeID)
         try await eventsB.instances([second], reach: .started, timeout: 30)
         #expect(await agent.agent.connections == 2)
+        // A node new to the template pulls it from B, chunk by chunk.
+        let newcomer = try await b.enroll(name: "mini-new")
+        let pulling = TestAgent.start(newcomer, name: "mini-new", at: b.address, others: [])
+        try await eventsB.node(newcomer.nodeID, becomes: "Active")
+        let third = try await gateway.startOne(tag: "pushed-on-a", node: newcomer.nodeID)
+        try await eventsB.instances([third], reach: .started, timeout: 30)
+        let fetched = await pulling.agent.bytesFetched
+        #expect(fetched == disk.count)
+        await pulling.stop()
 
         await gateway.stop()
         await agent.stop()

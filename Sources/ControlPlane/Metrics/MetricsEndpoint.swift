@@ -13,11 +13,16 @@ import Telemetry
 public struct MetricsEndpoint: Sendable {
     public var host: String
     public var port: Int
-    let controlPlane: ControlPlane
+    let scrape: @Sendable () async -> [UInt8]
     let logger: Logger
 
     public init(controlPlane: ControlPlane, host: String = "127.0.0.1", port: Int, logger: Logger) {
-        self.controlPlane = controlPlane
+        self.init(host: host, port: port, logger: logger) { await controlPlane.scrapeMetrics() }
+    }
+
+    /// Serves what `scrape` returns (a replica's: the leader's series, or a follower's few).
+    public init(host: String = "127.0.0.1", port: Int, logger: Logger, scrape: @escaping @Sendable () async -> [UInt8]) {
+        self.scrape = scrape
         self.host = host
         self.port = port
         self.logger = logger
@@ -28,7 +33,7 @@ public struct MetricsEndpoint: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let router = Router()
         router.get("/metrics") { _, _ -> Response in
-            let body = await controlPlane.scrapeMetrics()
+            let body = await scrape()
             return Response(
                 status: .ok,
                 headers: [.contentType: MetricsRegistry.contentType],

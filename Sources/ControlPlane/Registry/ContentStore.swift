@@ -4,14 +4,20 @@ import NIOPosix
 import Persistence
 import WireProtocol
 
-/// The registry's chunk files: `<root>/<first two hex digits>/<sha-256 hex>`, one file per
-/// distinct chunk, written once (to a temporary name, then renamed) and never changed.
+/// The registry's chunks, content-addressed by SHA-256, written once and never changed.
 ///
-/// File work runs on NIO's blocking thread pool, so it never holds a cooperative thread;
-/// which chunks exist is recorded in SQLite (`chunks`) after the file is in place.
+/// - On SQLite they are files, `<root>/<first two hex digits>/<sha-256 hex>` (written to a
+///   temporary name, then renamed), on NIO's blocking thread pool so that file work never
+///   holds a cooperative thread; which chunks exist is recorded in `chunks` after the file
+///   is in place.
+/// - On PostgreSQL they are rows of `chunk_data`, stored with their `chunks` record in one
+///   transaction: every replica reads them, and a standby has them with the versions that
+///   name them (docs/ha.md, "Chunks in PostgreSQL").
 struct ContentStore: Sendable {
     let root: URL
     let database: BerthDatabase
+    /// Whether the bytes are in the database (PostgreSQL) rather than in files.
+    var inDatabase: Bool { !database.isSQLite }
 
     /// The largest chunk accepted (the frame limit leaves room for the envelope).
     static let maxChunkSize = ChunkHash.maximumChunkSize
@@ -31,6 +37,10 @@ struct ContentStore: Sendable {
             throw ControlPlaneError.badRequest("a chunk may hold at most \(Self.maxChunkSize) bytes, not \(data.count)")
         }
         let hash = Self.hash(data)
+        if inDatabase {
+            try await database.storeChunk(hash: hash.bytes, data: data, now: BerthDatabase.nowMicros())
+            return hash
+        }
         try await writeFile(data, hash: hash)
         try await database.recordChunks([(hash.bytes, data.count)], now: BerthDatabase.nowMicros())
         // Collection may have removed the file between the write (which found it there) and
@@ -58,6 +68,12 @@ struct ContentStore: Sendable {
 
     /// A stored chunk's bytes.
     func read(_ hash: ChunkHash) async throws -> [UInt8] {
+        if inDatabase {
+            guard let data = try await database.chunkData(hash: hash.bytes) else {
+                throw ControlPlaneError.notFound("chunk \(hash.hex) is not stored")
+            }
+            return data
+        }
         let source = url(for: hash)
         return try await NIOThreadPool.singleton.runIfActive {
             guard let data = FileManager.default.contents(atPath: source.path) else {
@@ -81,7 +97,7 @@ struct ContentStore: Sendable {
         let cutoff = BerthDatabase.nowMicros() - Int64(grace * 1_000_000)
         // Files are removed inside the collecting transaction (see collectUnreferencedChunks).
         let doomed = try await database.collectUnreferencedChunks(storedBefore: cutoff) { [self] bytes in
-            guard let hash = ChunkHash(bytes: bytes) else { return }
+            guard !inDatabase, let hash = ChunkHash(bytes: bytes) else { return }
             try? FileManager.default.removeItem(at: url(for: hash))
         }
         return doomed.count

@@ -265,6 +265,28 @@ public final class ControlPlaneReplica: Service, Sendable {
         setRole(.following(leader: ""), controlPlane: nil)
     }
 
+    /// The Prometheus text `--metrics-port` serves: the leader's series while leading, and
+    /// the replica's own either way.
+    public func scrapeMetrics() async -> [UInt8] {
+        var body = await controlPlane?.scrapeMetrics() ?? []
+        let epoch: Int64
+        if case .leading(let value) = role { epoch = value } else { epoch = 0 }
+        let text = """
+            # HELP berth_replica_leading 1 while this replica leads, 0 while it follows.
+            # TYPE berth_replica_leading gauge
+            berth_replica_leading \(epoch > 0 ? 1 : 0)
+            # HELP berth_replica_epoch The lease epoch of this replica's term; 0 while it follows.
+            # TYPE berth_replica_epoch gauge
+            berth_replica_epoch \(epoch)
+            # HELP berth_replica_redirects_total Connections answered with the leader's address.
+            # TYPE berth_replica_redirects_total counter
+            berth_replica_redirects_total \(redirectsSent)
+
+            """
+        body.append(contentsOf: Array(text.utf8))
+        return body
+    }
+
     private func setRole(_ role: Role, controlPlane: ControlPlane?) {
         let changed = state.withLock { state -> Bool in
             defer { state = (role, controlPlane) }

@@ -241,6 +241,15 @@ public enum PostgresSchema {
                 """
             ]
         ),
+        (
+            "v18-chunk-data",
+            [
+                // Chunks are written once and read whole: no compression to undo (their
+                // content is mostly disk images), and out of line from the start.
+                "CREATE TABLE chunk_data (hash BYTEA PRIMARY KEY, data BYTEA NOT NULL)",
+                "ALTER TABLE chunk_data ALTER COLUMN data SET STORAGE EXTERNAL",
+            ]
+        ),
     ]
 
     /// The steps' names, in order: SQLite's migrations' names (a test holds them equal).

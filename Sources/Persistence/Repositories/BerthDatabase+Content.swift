@@ -68,6 +68,26 @@ extension BerthDatabase {
         }
     }
 
+    /// Stores a chunk's bytes in the database and records it, in one transaction
+    /// (idempotent): the registry's content on PostgreSQL, where every replica reads it.
+    public func storeChunk(hash: [UInt8], data: [UInt8], now: Int64) async throws {
+        try await engine.write { db in
+            try db.execute("INSERT INTO chunk_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", [.blob(hash), .blob(data)])
+            try db.execute(
+                """
+                INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
+                ON CONFLICT (hash) DO UPDATE SET stored_at = \(db.dialect.greatest)(chunks.stored_at, excluded.stored_at)
+                """,
+                [.blob(hash), SQLValue(data.count), .integer(now)]
+            )
+        }
+    }
+
+    /// A chunk's bytes stored by ``storeChunk(hash:data:now:)``; `nil` if there are none.
+    public func chunkData(hash: [UInt8]) async throws -> [UInt8]? {
+        try await engine.read { db in try db.value("SELECT data FROM chunk_data WHERE hash = ?", [.blob(hash)]).bytes }
+    }
+
     /// Adds a version in one transaction and returns the template and the version.
     ///
     /// Throws ``PersistenceError/Code/notFound`` for an unknown `templateId`, and
@@ -225,7 +245,10 @@ extension BerthDatabase {
             let candidates = try db.values("SELECT hash FROM chunks WHERE stored_at < ?", [.integer(storedBefore)])
                 .compactMap(\.bytes)
             let doomed = candidates.filter { !referenced.contains($0) }
-            for hash in doomed { try db.execute("DELETE FROM chunks WHERE hash = ?", [.blob(hash)]) }
+            for hash in doomed {
+                try db.execute("DELETE FROM chunks WHERE hash = ?", [.blob(hash)])
+                try db.execute("DELETE FROM chunk_data WHERE hash = ?", [.blob(hash)])
+            }
             // Files go last, when nothing in the transaction can fail but its commit.
             for hash in doomed { remove(hash) }
             return doomed
