@@ -140,6 +140,7 @@ class Lab:
         self.processes = []
         self.acknowledged, self.terminated, self.over_placed = set(), set(), []
         self.refused = 0
+        self.accepted_at = []  # (sent, acknowledged), by time.monotonic(), of every acknowledged start
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.threads = []
@@ -147,7 +148,9 @@ class Lab:
     def cp_args(self, port):
         return ["controlplane", "--data-dir", self.cp_dir, "--host", self.cp_host, "--port", str(port)] + self.cp_extra
 
-    def start(self):
+    def start_control_plane(self):
+        """Makes the CA and the gateway's certificate, starts the control plane, and returns
+        the addresses nodes and gateways are given (`host:port[,host:port…]`)."""
         san = [] if self.cp_host == "127.0.0.1" else ["--host", self.cp_host]
         run(self.berth, ["ca", "init", "--data-dir", self.cp_dir] + san)
         run(self.berth, ["ca", "issue-gateway", "--data-dir", self.cp_dir, "--name", f"{self.name}-gw", "--out",
@@ -155,6 +158,10 @@ class Lab:
         self.cp = Process(self.berth, self.cp_args(0), "control plane")
         self.processes.append(self.cp)
         self.cp_port = port_of(self.cp.wait_for("control plane listening"))
+        return f"{self.cp_host}:{self.cp_port}"
+
+    def start(self):
+        servers = self.start_control_plane()
         server = f"{self.cp_host}:{self.cp_port}"
         if self.sim:
             sim = Process(self.berth, ["sim", "--server", server, "--data-dir", self.cp_dir, "--state-dir",
@@ -170,12 +177,12 @@ class Lab:
             run(self.berth, ["node", "join", "--server", server, "--token", fields["token:"], "--ca-hash",
                              fields["ca-hash:"], "--data-dir", node_dir, "--name", f"{self.name}-{index}"],
                 prefix=self.node_prefix)
-            node = Process(self.berth, ["node", "run", "--server", server, "--data-dir", node_dir, "--boot-time-ms",
+            node = Process(self.berth, ["node", "run", "--server", servers, "--data-dir", node_dir, "--boot-time-ms",
                                         str(self.boot_ms), "--max-vms", str(self.max_vms)] + self.node_extra,
                            f"node {index}", prefix=self.node_prefix)
             self.processes.append(node)
             node.wait_for("connected to control plane")
-        gateway = Process(self.berth, ["gateway", "--control-plane", f"{self.cp_host}:{self.cp_port}", "--cert-dir",
+        gateway = Process(self.berth, ["gateway", "--control-plane", servers, "--cert-dir",
                                        self.gw_dir, "--http-port", "0", "--root-token", ROOT_TOKEN], "gateway")
         self.processes.append(gateway)
         self.api = API(port_of(gateway.wait_for("REST API listening")))
@@ -210,11 +217,13 @@ class Lab:
                         mine.insert(0, victim)
                         self.stopping.wait(0.05)
                     continue
+                sent = time.monotonic()
                 status, reply = self.api.call("POST", "/api/v1/vm", body={"vmid": self.template})
                 if reply.get("status") == "OK":
                     ids = reply.get("body") or []
                     with self.lock:
                         self.acknowledged.update(ids)
+                        self.accepted_at.append((sent, time.monotonic()))
                     mine.extend(ids)
                 else:
                     with self.lock:
@@ -241,8 +250,6 @@ class Lab:
 
     def verify(self, settle=90):
         """Waits until every listed instance rests, then counts. Returns (counts, failed)."""
-        import sqlite3
-
         deadline = time.monotonic() + settle
         duplicates_listed = 0
         while time.monotonic() < deadline:
@@ -254,17 +261,15 @@ class Lab:
             if status == 200 and all(s in ("Started", "Terminated", "Error") for s in states.values()):
                 break
             time.sleep(0.5)
-        database = sqlite3.connect(os.path.join(self.cp_dir, "berth.sqlite"), timeout=30)
-        rows = dict(database.execute("SELECT id, state FROM instances").fetchall())
-        messages = dict(database.execute("SELECT id, message FROM instances WHERE state = 'Error'").fetchall())
-        integrity = database.execute("PRAGMA integrity_check").fetchone()[0]
-        double_starts = database.execute(
+        rows = dict(self.query("SELECT id, state FROM instances"))
+        messages = dict(self.query("SELECT id, message FROM instances WHERE state = 'Error'"))
+        integrity = self.integrity()
+        double_starts = self.query(
             "SELECT instance_id FROM node_commands WHERE kind = 'start' "
-            "GROUP BY instance_id HAVING COUNT(DISTINCT node_id) > 1").fetchall()
-        over_db = database.execute(
+            "GROUP BY instance_id HAVING COUNT(DISTINCT node_id) > 1")
+        over_db = self.query(
             "SELECT n.id FROM nodes n JOIN instances i ON i.node_id = n.id "
-            "WHERE i.state NOT IN ('Terminated', 'Error') GROUP BY n.id HAVING COUNT(i.id) > n.max_vm_count").fetchall()
-        database.close()
+            "WHERE i.state NOT IN ('Terminated', 'Error') GROUP BY n.id HAVING COUNT(i.id) > n.max_vm_count")
         # Terminated rows are kept for an hour (terminated retention), so they are all still here.
         lost = [i for i in self.acknowledged if i not in rows]
         failed_starts = [i for i in self.acknowledged if rows.get(i) == "Error"]
@@ -286,6 +291,19 @@ class Lab:
         bad = (lost or failed_starts or counts["duplicated"] or counts["over-placed"] or integrity != "ok"
                or not self.acknowledged)
         return counts, bool(bad)
+
+    def query(self, sql):
+        """Rows of `sql` on the control plane's state (the SQLite file; a PostgreSQL lab overrides it)."""
+        import sqlite3
+
+        database = sqlite3.connect(os.path.join(self.cp_dir, "berth.sqlite"), timeout=30)
+        try:
+            return database.execute(sql).fetchall()
+        finally:
+            database.close()
+
+    def integrity(self):
+        return self.query("PRAGMA integrity_check")[0][0]
 
     def count_in_control_plane_logs(self, fragment):
         return sum(p.count(fragment) for p in self.processes if p.name == "control plane")

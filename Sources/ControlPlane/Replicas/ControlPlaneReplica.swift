@@ -199,19 +199,23 @@ public final class ControlPlaneReplica: Service, Sendable {
             group.addTask { [lease, replicaID, timing, logger] in
                 let clock = ContinuousClock()
                 var renewed = clock.now
+                let term = Duration.milliseconds(Int64(timing.lease * 1000))
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(Int64(timing.renew * 1000)))
-                    do {
-                        guard try await lease.renew(holder: replicaID, epoch: epoch, ttl: timing.lease) else {
-                            return "the lease was taken over"
-                        }
+                    // A renewal that does not answer (the database went dark) is not waited
+                    // for past the lease: this leader must stop before a successor starts.
+                    let renewal = Task { try await lease.renew(holder: replicaID, epoch: epoch, ttl: timing.lease) }
+                    switch await Self.answer(of: renewal, within: max(.milliseconds(100), term - (clock.now - renewed))) {
+                    case .success(true)?:
                         renewed = clock.now
-                    } catch is CancellationError {
-                        return nil
-                    } catch {
+                    case .success(false)?:
+                        return "the lease was taken over"
+                    case .failure(let error)?:
                         logger.warning("lease renewal failed", metadata: ["error": "\(error)"])
+                    case nil:
+                        logger.warning("lease renewal unanswered")
                     }
-                    if clock.now - renewed >= .milliseconds(Int64(timing.lease * 1000)) {
+                    if clock.now - renewed >= term {
                         return "the lease could not be renewed for \(timing.lease) s"
                     }
                 }
@@ -287,6 +291,21 @@ public final class ControlPlaneReplica: Service, Sendable {
         return body
     }
 
+    /// `task`'s result, or `nil` if it has none within `limit` (the task goes on).
+    static func answer<T: Sendable>(of task: Task<T, any Error>, within limit: Duration) async -> Result<T, any Error>? {
+        let once = Once()
+        return await withCheckedContinuation { continuation in
+            Task {
+                let result = await task.result
+                if once.first() { continuation.resume(returning: result) }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                if once.first() { continuation.resume(returning: nil) }
+            }
+        }
+    }
+
     private func setRole(_ role: Role, controlPlane: ControlPlane?) {
         let changed = state.withLock { state -> Bool in
             defer { state = (role, controlPlane) }
@@ -295,4 +314,10 @@ public final class ControlPlaneReplica: Service, Sendable {
         guard changed else { return }
         for watcher in watchers.withLock({ Array($0.values) }) { watcher.yield(role) }
     }
+}
+
+/// True for the first caller only.
+private final class Once: Sendable {
+    private let taken = Atomic<Bool>(false)
+    func first() -> Bool { !taken.exchange(true, ordering: .acquiringAndReleasing) }
 }

@@ -86,12 +86,13 @@ public final class PostgresEngine: SQLEngine {
         begin: String,
         _ body: @escaping @Sendable (PostgresTransaction) throws -> T
     ) async throws -> T {
-        let connection = try await slot.connection()
+        let watch = try await slot.connection()
+        let connection = watch.connection
         let logger = self.logger
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 queue.async {
-                    let transaction = PostgresTransaction(connection: connection, logger: logger)
+                    let transaction = PostgresTransaction(watch: watch, logger: logger)
                     do {
                         // Sent ahead: the first statement's answer follows it, one wait for both.
                         try transaction.executeLater(begin, [])
@@ -114,7 +115,7 @@ public final class PostgresEngine: SQLEngine {
         } catch let error as PSQLError where error.code == .serverClosedConnection || error.code == .connectionError {
             await slot.discard(connection)
             throw PersistenceError(.unavailable, "the connection to PostgreSQL failed: \(error.code)")
-        } catch let error as PSQLError {
+        } catch {
             if connection.isClosed { await slot.discard(connection) }
             throw error
         }
@@ -130,7 +131,7 @@ actor ConnectionSlot {
     let location: PostgresLocation
     let id: Int
     let logger: Logger
-    private var current: Task<PostgresConnection, any Error>?
+    private var current: Task<ConnectionWatch, any Error>?
 
     init(location: PostgresLocation, id: Int, logger: Logger) {
         self.location = location
@@ -138,34 +139,52 @@ actor ConnectionSlot {
         self.logger = logger
     }
 
-    func connection() async throws -> PostgresConnection {
-        if let current, let connection = try? await current.value, !connection.isClosed { return connection }
-        let location = location, id = id, logger = logger
-        let task = Task {
-            let host = try await PostgresPrimary.find(in: location, logger: logger)
-            return try await PostgresConnection.connect(
-                configuration: location.configuration(for: host),
-                id: id,
-                logger: logger
-            )
-        }
-        current = task
-        do {
-            return try await task.value
-        } catch {
-            current = nil
-            throw error
+    /// The connection, made on first use and again once it closed. An actor method that
+    /// suspends can be entered again meanwhile, so ``current`` is compared with what was
+    /// read before each suspension and replaced only by the caller that saw it stale.
+    func connection() async throws -> ConnectionWatch {
+        while true {
+            if let task = current {
+                let watch = try? await task.value
+                if let watch, !watch.connection.isClosed { return watch }
+                if current == task {
+                    current = nil
+                    // Closed by the server (or never made); postgres-nio wants it closed here too.
+                    if let watch { Task { try? await watch.connection.close() } }
+                }
+                continue
+            }
+            let location = location, id = id, logger = logger
+            let task = Task {
+                let host = try await PostgresPrimary.find(in: location, logger: logger)
+                return ConnectionWatch(
+                    try await PostgresConnection.connect(
+                        configuration: location.configuration(for: host),
+                        id: id,
+                        logger: logger
+                    )
+                )
+            }
+            current = task
+            do {
+                return try await task.value
+            } catch {
+                if current == task { current = nil }
+                throw error
+            }
         }
     }
 
     /// Forgets `connection` (it failed), so the next use connects again.
     func discard(_ connection: PostgresConnection) async {
-        if let current, let held = try? await current.value, held === connection { self.current = nil }
+        if let task = current, let held = try? await task.value, held.connection === connection, current == task {
+            current = nil
+        }
         try? await connection.close()
     }
 
     func close() async {
-        if let current, let connection = try? await current.value { try? await connection.close() }
+        if let current, let watch = try? await current.value { try? await watch.connection.close() }
         current = nil
     }
 
@@ -174,6 +193,6 @@ actor ConnectionSlot {
     /// connection until it is.
     deinit {
         guard let current else { return }
-        Task { try? await current.value.close() }
+        Task { try? await current.value.connection.close() }
     }
 }

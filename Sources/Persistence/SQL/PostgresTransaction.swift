@@ -8,12 +8,15 @@ import PostgresNIO
 /// never a Swift concurrency thread).
 final class PostgresTransaction: SQLTransaction {
     let connection: PostgresConnection
+    /// Every answer is waited for through it (see ``ConnectionWatch``).
+    let watch: ConnectionWatch
     let logger: Logger
     /// Statements sent by ``executeLater(_:_:)`` whose answers are not read yet, in order.
     private var pending: [(sql: String, answer: EventLoopFuture<PostgresQueryResult>)] = []
 
-    init(connection: PostgresConnection, logger: Logger) {
-        self.connection = connection
+    init(watch: ConnectionWatch, logger: Logger) {
+        self.connection = watch.connection
+        self.watch = watch
         self.logger = logger
     }
 
@@ -56,7 +59,7 @@ final class PostgresTransaction: SQLTransaction {
         var failure: (any Error)?
         for (sql, answer) in sent {
             do {
-                _ = try answer.wait()
+                _ = try watch.wait(answer)
             } catch {
                 if failure == nil { failure = Self.described(error, sql) }
             }
@@ -66,14 +69,14 @@ final class PostgresTransaction: SQLTransaction {
 
     /// Drops what was sent ahead, waiting for it (a rollback follows).
     func abandon() {
-        for (_, answer) in pending { _ = try? answer.wait() }
+        for (_, answer) in pending { _ = try? watch.wait(answer) }
         pending = []
     }
 
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
         try settle()
         do {
-            return try connection.query(Self.query(sql, arguments), logger: logger).wait()
+            return try watch.wait(connection.query(Self.query(sql, arguments), logger: logger))
         } catch {
             throw Self.described(error, sql)
         }

@@ -50,8 +50,9 @@ public actor ControlPlaneClient {
     var tunnels: [UInt32: GatewayTunnel] = [:]
     var tunnelOpens: [UInt32: (continuation: CheckedContinuation<TunnelReply, any Error>, deadline: NIODeadline)] = [:]
     var nextTunnelID: UInt32 = 1
-    /// One gateway is no herd: a short ceiling keeps its callers' 503 window short.
-    var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(5))
+    /// One gateway is no herd: a short ceiling keeps its callers' 503 window short, also
+    /// while replicas fail over (a redial a second after a new leader is elected at most).
+    var backoff = Backoff(base: .milliseconds(200), maximum: .seconds(1))
     /// The control planes to dial, and which one is next.
     var addresses: ControlPlaneAddresses
     /// Whether the current attempt reached a welcome; a failure before it moves on.
