@@ -28,6 +28,19 @@ import WireProtocol
         let b = try await TestReplica.start(store: store, timing: Self.quick)
         try await b.waitRole { $0 == .following(leader: "127.0.0.1:\(a.port)") }
 
+        // A join sent to the follower is refused with the leader's address.
+        let token = try await leaderA.enrollment.createToken(ttl: 60)
+        let refused = await #expect(throws: NodeAgentError.self) {
+            try await NodeEnrollment.join(
+                host: "127.0.0.1",
+                port: b.port,
+                token: token.description,
+                pin: leaderA.authority.pin,
+                nodeName: "via-follower"
+            )
+        }
+        #expect(refused?.reason.contains("the leader is at 127.0.0.1:\(a.port)") == true, "\(String(describing: refused))")
+
         // The node and the gateway are given the follower first.
         let enrolled = try await a.enroll(name: "mini-1")
         let events = leaderA.events.subscribe()
