@@ -209,7 +209,7 @@ public final class TestAgent: Sendable {
         }
     }
 
-    public func waitConnected(timeout: Double = 10) async throws {
+    public func waitConnected(timeout: Double = 30) async throws {
         _ = try await wait(for: { if case .connected = $0 { true } else { false } }, timeout: timeout)
     }
 

@@ -80,9 +80,14 @@ public final class TestReplica: Sendable {
     public func waitRole(timeout: Double = 30, _ predicate: @escaping @Sendable (ControlPlaneReplica.Role) -> Bool) async throws {
         if predicate(replica.role) { return }
         let roles = self.roles
-        try await withTimeout(timeout, "replica role") {
-            for await role in roles where predicate(role) { return }
-            throw TestTimeout(what: "replica stopped")
+        do {
+            try await withTimeout(timeout, "replica role") {
+                for await role in roles where predicate(role) { return }
+                throw TestTimeout(what: "replica stopped")
+            }
+        } catch let timeout as TestTimeout {
+            // What the replica did, to tell a slow machine from a wrong turn.
+            throw TestFailure("\(timeout) (now \(replica.role)); its log:\n" + logs.all.suffix(30).joined(separator: "\n"))
         }
     }
 

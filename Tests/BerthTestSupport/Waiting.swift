@@ -44,7 +44,7 @@ extension AsyncStream where Element == FleetEvent {
     }
 
     /// Waits until every id in `ids` has reached `state`.
-    public func instances(_ ids: Set<String>, reach state: InstanceState, timeout: Double = 10) async throws {
+    public func instances(_ ids: Set<String>, reach state: InstanceState, timeout: Double = 30) async throws {
         guard !ids.isEmpty else { return }
         try await withTimeout(timeout, "\(ids.count) instances to reach \(state)") {
             var remaining = ids
@@ -57,7 +57,7 @@ extension AsyncStream where Element == FleetEvent {
     }
 
     /// The first node event matching `state` for `id`.
-    public func node(_ id: String, becomes state: String, timeout: Double = 10) async throws {
+    public func node(_ id: String, becomes state: String, timeout: Double = 30) async throws {
         try await withTimeout(timeout, "node \(id) to become \(state)") {
             for await event in self {
                 if case .node(let nodeID, let current) = event, nodeID == id, current == state { return }

@@ -260,7 +260,11 @@ import WireProtocol
     /// Connections waiting in the accept queue of the IPv4 listener on `port`
     /// (`/proc/net/tcp`: rx_queue of a LISTEN socket).
     static func acceptQueueLength(port: Int) throws -> Int {
-        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        // Read to the end: String(contentsOfFile:) stops after one page of a /proc file, and
+        // with the whole suite's sockets open the listener's line can lie past it.
+        guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return 0 }
+        defer { try? file.close() }
+        let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
         let wanted = String(format: ":%04X", port)
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ")
