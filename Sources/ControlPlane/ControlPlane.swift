@@ -127,35 +127,20 @@ public final class ControlPlane: Service, Sendable {
     @discardableResult
     public func bind() async throws -> Int {
         if let existing = listener.withLock({ $0 }) { return existing.channel.localAddress?.port ?? configuration.port }
-        let sslContext = try NIOSSLContext(
-            configuration: try TLSConfigurations.controlPlaneServer(
-                identity: serverIdentity,
-                trustRoot: authority.certificate
-            )
-        )
-        let server: NIOAsyncChannel<Void, Never>
         let service = connectionService
-        do {
-            server = try await FramedChannel.bindServer(
-                host: configuration.host,
-                port: configuration.port,
-                sslContext: sslContext,
-                group: group,
-                maxPayloadSize: configuration.maxFramePayload,
-                admission: admission,
-                liveness: LivenessOptions(pace: fleet.pings.pace),
-                // Data a node has not acknowledged for the offline timeout aborts its
-                // connection in the kernel as well, instead of retransmitting for minutes.
-                userTimeout: .milliseconds(Int64(configuration.offlineTimeout * 1000))
-            ) { channel in
-                let id = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
-                try channel.pipeline.syncOperations.addHandler(PeerConnectionHandler(service: service, connectionID: id))
-            }
-        } catch {
-            throw ControlPlaneError(
-                .unavailable,
-                "cannot listen on \(configuration.host):\(configuration.port) (is the port already taken?): \(error)"
-            )
+        let server = try await NodePort.bind(
+            configuration,
+            identity: serverIdentity,
+            authority: authority,
+            group: group,
+            admission: admission,
+            liveness: LivenessOptions(pace: fleet.pings.pace),
+            // Data a node has not acknowledged for the offline timeout aborts its
+            // connection in the kernel as well, instead of retransmitting for minutes.
+            userTimeout: .milliseconds(Int64(configuration.offlineTimeout * 1000))
+        ) { channel in
+            let id = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+            try channel.pipeline.syncOperations.addHandler(PeerConnectionHandler(service: service, connectionID: id))
         }
         listener.withLock { $0 = server }
         let port = server.channel.localAddress?.port ?? configuration.port

@@ -4,20 +4,15 @@ import Logging
 import TLSTransport
 import Telemetry
 
-/// `host:port` parsing shared by the subcommands.
+/// `host:port` parsing shared by the subcommands (as ``ControlPlaneAddress`` parses it).
 struct HostPort: ExpressibleByArgument, Sendable {
     var host: String
     var port: Int
 
     init?(argument: String) {
-        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
-            (1...65535).contains(port)
-        else { return nil }
-        var host = String(argument[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.host = host
-        self.port = port
+        guard let address = ControlPlaneAddress(parsing: argument) else { return nil }
+        self.host = address.host
+        self.port = address.port
     }
 }
 

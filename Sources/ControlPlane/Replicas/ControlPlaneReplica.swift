@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOPosix
-import NIOSSL
 import Persistence
 import ServiceLifecycle
 import Synchronization
@@ -158,29 +157,18 @@ public final class ControlPlaneReplica: Service, Sendable {
     }
 
     private func bindFollowerListener() async throws -> NIOAsyncChannel<Void, Never> {
-        let sslContext = try NIOSSLContext(
-            configuration: try TLSConfigurations.controlPlaneServer(identity: serverIdentity, trustRoot: authority.certificate)
-        )
-        do {
-            return try await FramedChannel.bindServer(
-                host: configuration.host,
-                port: configuration.port,
-                sslContext: sslContext,
-                group: group,
-                maxPayloadSize: configuration.maxFramePayload,
-                admission: ConnectionAdmission(limits: configuration.admissionLimits)
-            ) { channel in
-                try channel.pipeline.syncOperations.addHandler(
-                    FollowerConnectionHandler(leader: { [self] in
-                        redirectCount.add(1, ordering: .relaxed)
-                        return redirect.withLock { $0 }
-                    })
-                )
-            }
-        } catch {
-            throw ControlPlaneError(
-                .unavailable,
-                "cannot listen on \(configuration.host):\(configuration.port) (is the port already taken?): \(error)"
+        try await NodePort.bind(
+            configuration,
+            identity: serverIdentity,
+            authority: authority,
+            group: group,
+            admission: ConnectionAdmission(limits: configuration.admissionLimits)
+        ) { [self] channel in
+            try channel.pipeline.syncOperations.addHandler(
+                FollowerConnectionHandler(leader: { [self] in
+                    redirectCount.add(1, ordering: .relaxed)
+                    return redirect.withLock { $0 }
+                })
             )
         }
     }

@@ -132,9 +132,6 @@ public actor NodeAgent {
     /// Whether the current attempt reached a welcome; a failure before it moves on to the
     /// next control-plane address.
     var welcomed = false
-    /// Redirects in a row: the first is followed at once, later ones after a backoff (no
-    /// replica leads yet, or replicas disagree for a moment).
-    var redirectsInARow = 0
     /// Built at the first connect and kept: building one parses the key and certificates,
     /// which costs more than a handshake, and a fleet reconnecting at once pays it per node.
     var sslContext: NIOSSLContext?
@@ -225,16 +222,16 @@ public actor NodeAgent {
         defer { renewing.cancel() }
         while !Task.isCancelled {
             var pathLost = false
-            var redirected = false
+            var redirect: ControlPlaneRedirected?
             welcomed = false
             do {
                 try await runSession(connectTimeout: connectTimeout)
                 notify.yield(.disconnected(reason: "connection closed"))
             } catch is CancellationError {
                 break
-            } catch let redirect as ControlPlaneRedirected {
-                logger.info("a follower answered", metadata: ["from": "\(addresses.current)", "leader": "\(redirect.leader)"])
-                redirected = addresses.follow(redirect)
+            } catch let answer as ControlPlaneRedirected {
+                logger.info("a follower answered", metadata: ["from": "\(addresses.current)", "leader": "\(answer.leader)"])
+                redirect = answer
             } catch let error as NodeAgentError where error.code == .serverRefused {
                 logger.error("control plane refused this node", metadata: ["reason": "\(error.reason)"])
                 notify.yield(.refused(reason: error.reason))
@@ -248,9 +245,7 @@ public actor NodeAgent {
             await renewer?.connectionLost()
             failContentWaiters()
             tunnels.closeAll()
-            if !welcomed && !redirected { addresses.moveOn() }
-            redirectsInARow = redirected ? redirectsInARow + 1 : 0
-            if redirected && redirectsInARow == 1 { continue }  // straight to the leader
+            if addresses.attemptEnded(welcomed: welcomed, redirect: redirect) { continue }  // straight to the leader
             // Both backoffs restart at each connection, so their attempts are the failures since.
             let failedBefore = backoff.attempt + pathLossBackoff.attempt
             let quickly = pathLost && failedBefore < configuration.pathLossAttempts

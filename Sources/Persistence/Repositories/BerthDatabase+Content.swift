@@ -60,12 +60,19 @@ extension BerthDatabase {
     public func recordChunks(_ chunks: [(hash: [UInt8], size: Int)], now: Int64) async throws {
         guard !chunks.isEmpty else { return }
         try await engine.write { db in
-            let upsert = """
-                INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
-                ON CONFLICT (hash) DO UPDATE SET stored_at = \(db.dialect.greatest)(chunks.stored_at, excluded.stored_at)
-                """
-            for chunk in chunks { try db.execute(upsert, [.blob(chunk.hash), SQLValue(chunk.size), .integer(now)]) }
+            for chunk in chunks { try Self.recordChunk(db, hash: chunk.hash, size: chunk.size, now: now) }
         }
+    }
+
+    /// Records one stored chunk; stored again, it counts as stored `now`.
+    static func recordChunk(_ db: any SQLTransaction, hash: [UInt8], size: Int, now: Int64) throws {
+        try db.execute(
+            """
+            INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
+            ON CONFLICT (hash) DO UPDATE SET stored_at = \(db.dialect.greatest)(chunks.stored_at, excluded.stored_at)
+            """,
+            [.blob(hash), SQLValue(size), .integer(now)]
+        )
     }
 
     /// Stores a chunk's bytes in the database and records it, in one transaction
@@ -73,13 +80,7 @@ extension BerthDatabase {
     public func storeChunk(hash: [UInt8], data: [UInt8], now: Int64) async throws {
         try await engine.write { db in
             try db.execute("INSERT INTO chunk_data (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING", [.blob(hash), .blob(data)])
-            try db.execute(
-                """
-                INSERT INTO chunks (hash, size, stored_at) VALUES (?, ?, ?)
-                ON CONFLICT (hash) DO UPDATE SET stored_at = \(db.dialect.greatest)(chunks.stored_at, excluded.stored_at)
-                """,
-                [.blob(hash), SQLValue(data.count), .integer(now)]
-            )
+            try Self.recordChunk(db, hash: hash, size: data.count, now: now)
         }
     }
 

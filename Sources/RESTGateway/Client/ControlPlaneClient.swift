@@ -99,26 +99,23 @@ public actor ControlPlaneClient {
             }
         }
         defer { renewing.cancel() }
-        var redirectsInARow = 0
         while !Task.isCancelled {
-            var redirected = false
+            var redirect: ControlPlaneRedirected?
             welcomed = false
             do {
                 try await runConnection()
             } catch is CancellationError {
                 break
-            } catch let redirect as ControlPlaneRedirected {
-                logger.info("a follower answered", metadata: ["from": "\(addresses.current)", "leader": "\(redirect.leader)"])
-                redirected = addresses.follow(redirect)
+            } catch let answer as ControlPlaneRedirected {
+                logger.info("a follower answered", metadata: ["from": "\(addresses.current)", "leader": "\(answer.leader)"])
+                redirect = answer
             } catch let error as TLSTransportError where error.code == .peerSilent {
                 logger.warning("control plane stopped answering; reconnecting", metadata: ["error": "\(error)"])
             } catch {
                 logger.warning("control plane connection failed", metadata: ["error": "\(error)"])
             }
             disconnected(reason: "control plane connection lost")
-            if !welcomed && !redirected { addresses.moveOn() }
-            redirectsInARow = redirected ? redirectsInARow + 1 : 0
-            if redirected && redirectsInARow == 1 { continue }  // straight to the leader
+            if addresses.attemptEnded(welcomed: welcomed, redirect: redirect) { continue }  // straight to the leader
             do { try await Task.sleep(for: backoff.next()) } catch { break }
         }
         disconnected(reason: "gateway shutting down")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One control plane's address, as nodes and gateways dial it.
 public struct ControlPlaneAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
@@ -10,7 +12,7 @@ public struct ControlPlaneAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `host:port` (`[v6]:port` for an IPv6 address); `nil` if it is not one.
     public init?(parsing text: some StringProtocol) {
-        let text = text.trimmingPrefixAndSuffixWhitespace
+        let text = String(text).trimmingCharacters(in: .whitespaces)
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (1...65535).contains(port)
         else { return nil }
@@ -29,14 +31,4 @@ public struct ControlPlaneAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}
-
-extension StringProtocol {
-    fileprivate var trimmingPrefixAndSuffixWhitespace: Substring {
-        let characters = Substring(self)
-        guard let first = characters.firstIndex(where: { !$0.isWhitespace }),
-            let last = characters.lastIndex(where: { !$0.isWhitespace })
-        else { return "" }
-        return characters[first...last]
-    }
 }

@@ -8,6 +8,7 @@ public struct ControlPlaneAddresses: Sendable, Equatable {
     public let configured: [ControlPlaneAddress]
     private var index = 0
     private var leader: ControlPlaneAddress?
+    private var redirectsInARow = 0
 
     public init(_ configured: [ControlPlaneAddress]) {
         precondition(!configured.isEmpty, "at least one control-plane address")
@@ -17,8 +18,23 @@ public struct ControlPlaneAddresses: Sendable, Equatable {
     /// The address to dial now.
     public var current: ControlPlaneAddress { leader ?? configured[index] }
 
-    /// The attempt at ``current`` failed, or its session ended: the next one is tried.
-    public mutating func moveOn() {
+    /// An attempt at ``current`` ended: it reached a welcome (`welcomed`), a follower
+    /// answered (`redirect`), or it failed before either, which moves on to the next
+    /// address. Returns whether to dial again at once rather than after a backoff: only for
+    /// the first redirect in a row (straight to the leader it named).
+    public mutating func attemptEnded(welcomed: Bool, redirect: ControlPlaneRedirected?) -> Bool {
+        var followed = false
+        if let redirect {
+            followed = follow(redirect)
+        } else if !welcomed {
+            moveOn()
+        }
+        redirectsInARow = followed ? redirectsInARow + 1 : 0
+        return followed && redirectsInARow == 1
+    }
+
+    /// The attempt at ``current`` failed: the next one is tried.
+    mutating func moveOn() {
         if leader != nil {
             leader = nil
         } else {
@@ -28,8 +44,7 @@ public struct ControlPlaneAddresses: Sendable, Equatable {
 
     /// A follower named the leader; `false` (and the next configured address is tried) if
     /// it named none or something that is not an address.
-    @discardableResult
-    public mutating func follow(_ redirect: ControlPlaneRedirected) -> Bool {
+    mutating func follow(_ redirect: ControlPlaneRedirected) -> Bool {
         guard let address = ControlPlaneAddress(parsing: redirect.leader) else {
             moveOn()
             return false
