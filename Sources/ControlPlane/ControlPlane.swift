@@ -117,6 +117,7 @@ public final class ControlPlane: Service, Sendable {
         let epoch = try await database.beginCommandEpoch(now: BerthDatabase.nowMicros())
         logger.debug("command epoch", metadata: ["epoch": "\(epoch)"])
         try await fleet.load()
+        try await keys.load()
         if let range = configuration.macRange {
             // Anka fills its pool at start; PUT /api/v1/macaddr does it again on demand.
             try await database.populateMACs(first: range.lowerBound, last: range.upperBound)
@@ -258,12 +259,17 @@ public final class ControlPlane: Service, Sendable {
         } catch {
             // Cancelled (or failed): the connections end too, as a task's children would.
             await connectionService.connections.closeAll()
+            // Sessions made in the last moment, stored for the next leader; waited for no
+            // longer than a second, so that a replica losing its term steps down promptly.
+            let sessions: Task<Void, any Error> = Task { [keys] in await keys.sessionsStored() }
+            _ = await ControlPlaneReplica.answer(of: sessions, within: .seconds(1))
             throw error
         }
         await connectionService.connections.closeAll()
         await fleet.flushHeartbeats(all: true)
         await fleet.journal.flush()
         await eventLog.flush()
+        await keys.sessionsStored()
     }
 
     /// Deletes a node: revokes its certificate, drops its connection, ends its instances.

@@ -363,6 +363,20 @@ enum Schema {
                 t.column("data", .blob).notNull()
             }
         }
+        migrator.registerMigration("v19-sessions") { db in
+            // REST sessions outlive the control plane that made them: a restart, or a
+            // failover to another replica, keeps callers signed in (docs/ha.md).
+            try db.create(table: "sessions") { t in
+                t.primaryKey("id", .text)
+                t.column("token_hash", .blob).notNull()
+                t.column("key_id", .text).notNull()
+                t.column("oidc_user", .text).notNull()
+                t.column("oidc_groups", .text).notNull()
+                t.column("expires_at", .integer).notNull()
+            }
+            try db.create(index: "sessions_by_expiry", on: "sessions", columns: ["expires_at"])
+            try db.create(index: "sessions_by_key_id", on: "sessions", columns: ["key_id"])
+        }
         return migrator
     }
 }

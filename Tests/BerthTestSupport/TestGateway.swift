@@ -37,6 +37,17 @@ public final class TestGateway: Sendable {
             ),
             logger: TestLogging.logger("gateway.client")
         )
+        return try await start(client: client, rootToken: rootToken, tls: tls, logger: logger, configure: configure)
+    }
+
+    /// Starts a gateway on `client` (not yet running; the gateway runs it).
+    public static func start(
+        client: ControlPlaneClient,
+        rootToken: String? = nil,
+        tls: GatewayTLS? = nil,
+        logger: Logger? = nil,
+        configure: (inout GatewayConfiguration) -> Void = { _ in }
+    ) async throws -> TestGateway {
         var configuration = GatewayConfiguration()
         configuration.port = 0
         configuration.rootToken = rootToken

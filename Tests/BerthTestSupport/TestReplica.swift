@@ -137,6 +137,27 @@ extension TestAgent {
     }
 }
 
+extension TestGateway {
+    /// Starts a REST gateway whose client dials `address` first, then `others` in turn.
+    public static func start(
+        identity: TLSIdentity,
+        trustRoot: Certificate,
+        at address: ControlPlaneAddress,
+        others: [ControlPlaneAddress],
+        rootToken: String?
+    ) async throws -> TestGateway {
+        var configuration = ControlPlaneClient.Configuration(
+            host: address.host,
+            port: address.port,
+            identity: identity,
+            trustRoot: trustRoot
+        )
+        configuration.otherControlPlanes = others
+        let client = ControlPlaneClient(configuration: configuration, logger: TestLogging.logger("gateway.client"))
+        return try await start(client: client, rootToken: rootToken)
+    }
+}
+
 extension TestGatewayClient {
     /// Starts a gateway's RPC client that dials `address` first, then `others` in turn.
     public static func start(

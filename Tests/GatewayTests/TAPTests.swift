@@ -176,6 +176,34 @@ import _CryptoExtras
         await cp.stop()
     }
 
+    /// Sessions are stored (docs/ha.md): a restart, like a failover, keeps callers signed in.
+    @Test func aSessionOutlivesARestartOfTheControlPlane() async throws {
+        let cp = try await TestControlPlane.start()
+        let gateway = try await TestGateway.start(cp, rootToken: Self.root)
+        let generated = try #require(
+            try await gateway.http.send("POST", "/api/v1/apikey", body: #"{"id": "k", "ttl": 600}"#).json["body"] as? String
+        )
+        let key = try _RSA.Encryption.PrivateKey(derRepresentation: try #require(Data(base64Encoded: generated)))
+        let session = try await Self.handshake(HTTPTestClient(base: gateway.base, authorization: nil), id: "k", key: key)
+        let bearer = Self.bearer(String(decoding: try JSONSerialization.data(withJSONObject: session), as: UTF8.self))
+        #expect(try await HTTPTestClient(base: gateway.base, authorization: bearer).send("GET", "/api/v1/vm").status == 200)
+        await gateway.stop()
+
+        let restarted = try await cp.restart()
+        let again = try await TestGateway.start(restarted, rootToken: Self.root)
+        let client = HTTPTestClient(base: again.base, authorization: bearer)
+        #expect(try await client.send("GET", "/api/v1/vm").status == 200)
+        // Deleting the key still ends the stored session.
+        #expect(try await again.http.send("DELETE", "/api/v1/apikey", body: #"{"id": "k"}"#).status == 200)
+        #expect(try await client.send("GET", "/api/v1/vm").status == 401)
+        let third = try await restarted.restart()
+        let last = try await TestGateway.start(third, rootToken: Self.root)
+        #expect(try await HTTPTestClient(base: last.base, authorization: bearer).send("GET", "/api/v1/vm").status == 401)
+        await last.stop()
+        await again.stop()
+        await third.stop()
+    }
+
     @Test func sessionsExpireAndEndWithTheirKey() async throws {
         // A zero session lifetime: every session is already past its absolute expiry.
         let expired = try await TestControlPlane.start { $0.tapSessionTTL = 0 }

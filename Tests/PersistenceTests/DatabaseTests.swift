@@ -267,3 +267,37 @@ extension DatabaseTests {
         #expect(plan.contains("distribution_nodes_pending"), "\(plan)")
     }
 }
+
+extension DatabaseTests {
+    @Test(arguments: StorageEngine.allCases) func sessionsAreStoredInOrderAndEndWithTheirKey(engine: StorageEngine) async throws {
+        let store = try await TestStore(engine)
+        let db = try await store.open()
+        let now = BerthDatabase.nowMicros()
+        try await db.insertAPIKey(APIKeyRow(id: "k1", publicKey: [1], groups: [], createdAt: now, expiresAt: now + 60_000_000))
+        func session(_ id: String, key: String = "", user: String = "", expires: Int64) -> SessionRow {
+            SessionRow(id: id, tokenHash: Array(repeating: 9, count: 32), keyId: key, oidcUser: user, oidcGroups: user.isEmpty ? [] : ["dev", "ops team"], expiresAt: expires)
+        }
+        try await db.applySessionChanges([
+            .insert(session("tap", key: "k1", expires: now + 300_000_000)),
+            .insert(session("root", expires: now + 300_000_000)),
+            .insert(session("oidc", user: "ann", expires: now + 300_000_000)),
+            .insert(session("gone", expires: now + 300_000_000)),
+            .insert(session("stale", expires: now - 1)),
+            // One batch, in order: deleted after its insert, and a retried insert is no conflict.
+            .delete(id: "gone"),
+            .insert(session("root", expires: now + 300_000_000)),
+        ])
+        var live = try await db.liveSessions(now: now)
+        #expect(live.map(\.id).sorted() == ["oidc", "root", "tap"])
+        #expect(live.first { $0.id == "oidc" }?.oidcGroupNames == ["dev", "ops team"])
+        #expect(live.first { $0.id == "tap" }?.tokenHash == Array(repeating: 9, count: 32))
+        #expect(try await db.count(table: "sessions") == 4)
+        try await db.applySessionChanges([.purge(before: now)])
+        #expect(try await db.count(table: "sessions") == 3)
+
+        // Deleting the key ends its sessions in storage too.
+        try await db.deleteAPIKey(id: "k1")
+        live = try await db.liveSessions(now: now)
+        #expect(live.map(\.id).sorted() == ["oidc", "root"])
+    }
+}

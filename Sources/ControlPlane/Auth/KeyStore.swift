@@ -14,11 +14,15 @@ import _CryptoExtras
 /// (see ``TAPSecret``), so the server verifies it on shake, and a flood of unauthenticated
 /// hands cannot evict a real client's secret. A secret is valid once (a used-secret set
 /// holds the hashes of traded secrets until they expire) and for
-/// ``ControlPlaneConfiguration/tapSecretTTL``. Sessions live in memory as SHA-256 hashes,
-/// for ``ControlPlaneConfiguration/tapSessionTTL`` from their creation. A restart ends every
-/// session and every outstanding secret, and clients redo the handshake, as they do after
-/// any 401. No fsync happens on the handshake path, so a hand plus a shake stays cheap for
-/// clients that do one per call.
+/// ``ControlPlaneConfiguration/tapSecretTTL``. Sessions are checked in memory, as SHA-256
+/// hashes of their tokens, and kept in storage too (table `sessions`), so a restart or a
+/// failover to another replica keeps every caller signed in. A TAP session lasts
+/// ``ControlPlaneConfiguration/tapSessionTTL`` from its creation and is written behind: the
+/// shake answers at once, and a background journal stores the sessions made meanwhile in
+/// one transaction, so the handshake path waits for no commit and stays cheap for clients
+/// that do one per call. A TAP session made in the moment before a crash may be lost; its
+/// client gets a 401 and redoes the handshake, as after any 401. A dashboard session (made
+/// at a login) is stored before it is handed out. Outstanding secrets end with the process.
 actor KeyStore {
     struct Session {
         /// The key's id; empty for a root or OIDC dashboard session.
@@ -39,6 +43,10 @@ actor KeyStore {
     var usedSecrets: [[UInt8]: UInt32] = [:]
     var sessions: [String: Session] = [:]
     let clock = ContinuousClock()
+    /// Session changes not yet stored, in order; ``flushJournal()`` drains them.
+    private var journal: [BerthDatabase.SessionChange] = []
+    private var journalFlushing = false
+    private var journalDrained: [CheckedContinuation<Void, Never>] = []
 
     static let maxSessions = 100_000
 
@@ -46,6 +54,23 @@ actor KeyStore {
         self.database = database
         self.configuration = configuration
         self.logger = logger
+    }
+
+    /// Loads the stored sessions that have not expired (at start, and at each term's start
+    /// on a replica).
+    func load() async throws {
+        let now = BerthDatabase.nowMicros()
+        let rows = try await database.liveSessions(now: now)
+        let clockNow = clock.now
+        for row in rows {
+            sessions[row.id] = Session(
+                keyID: row.keyId,
+                tokenHash: row.tokenHash,
+                expires: clockNow + .microseconds(row.expiresAt - now),
+                oidc: row.oidcUser.isEmpty ? nil : Principal(kind: .oidc, name: row.oidcUser, groups: row.oidcGroupNames)
+            )
+        }
+        if !rows.isEmpty { logger.info("sessions loaded", metadata: ["sessions": "\(rows.count)"]) }
     }
 
     // MARK: key management
@@ -184,11 +209,10 @@ actor KeyStore {
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
         let token = Base64URL.encode(Data(RandomID.bytes(32)))
         let sessionID = RandomID.uuid()
-        sessions[sessionID] = Session(
-            keyID: request.id,
-            tokenHash: Self.hash(token),
-            expires: now + .milliseconds(Int64(configuration.tapSessionTTL * 1000))
-        )
+        let lifetime = Int64(configuration.tapSessionTTL * 1_000_000)
+        let session = Session(keyID: request.id, tokenHash: Self.hash(token), expires: now + .microseconds(lifetime))
+        sessions[sessionID] = session
+        record(.insert(Self.row(sessionID, session, expiresAt: BerthDatabase.nowMicros() + lifetime)))
         return TAPSession(userName: request.id, token: token, sessionID: sessionID)
     }
 
@@ -197,7 +221,7 @@ actor KeyStore {
     func portalSession(keyID: String, ttlSeconds: Int) async throws -> PortalSessionGrant {
         let key = try await liveKey(keyID)
         let lifetime = min(Self.dashboardLifetime(ttlSeconds), key.expiresAt - BerthDatabase.nowMicros())
-        return dashboardSession(keyID: keyID, userName: keyID, lifetime: lifetime, oidc: nil)
+        return try await dashboardSession(keyID: keyID, userName: keyID, lifetime: lifetime, oidc: nil)
     }
 
     /// Whose a session is.
@@ -211,15 +235,15 @@ actor KeyStore {
 
     /// A dashboard session for the root token (the gateway checked the token): revocable,
     /// so that logout ends it on every gateway, which a signed cookie alone could not do.
-    func rootPortalSession(ttlSeconds: Int) -> PortalSessionGrant {
-        dashboardSession(keyID: "", userName: "root", lifetime: Self.dashboardLifetime(ttlSeconds), oidc: nil)
+    func rootPortalSession(ttlSeconds: Int) async throws -> PortalSessionGrant {
+        try await dashboardSession(keyID: "", userName: "root", lifetime: Self.dashboardLifetime(ttlSeconds), oidc: nil)
     }
 
     /// A dashboard session for a user the gateway signed in at the OIDC issuer (it checked
     /// the ID token): revocable like a root one, and holding the user's name and groups, so
     /// the cookie carries only the session.
-    func oidcPortalSession(for user: Principal, ttlSeconds: Int) -> PortalSessionGrant {
-        dashboardSession(
+    func oidcPortalSession(for user: Principal, ttlSeconds: Int) async throws -> PortalSessionGrant {
+        try await dashboardSession(
             keyID: "",
             userName: user.name,
             lifetime: Self.dashboardLifetime(ttlSeconds),
@@ -232,27 +256,32 @@ actor KeyStore {
         Int64(min(max(ttlSeconds, 60), 86_400)) * 1_000_000
     }
 
-    /// A new session of `lifetime` microseconds, kept as the hash of its token.
-    private func dashboardSession(keyID: String, userName: String, lifetime: Int64, oidc: Principal?) -> PortalSessionGrant {
+    /// A new session of `lifetime` microseconds, kept as the hash of its token and stored
+    /// before it is handed out.
+    private func dashboardSession(
+        keyID: String,
+        userName: String,
+        lifetime: Int64,
+        oidc: Principal?
+    ) async throws -> PortalSessionGrant {
         let now = clock.now
         if sessions.count >= Self.maxSessions { sessions = sessions.filter { $0.value.expires > now } }
         let token = Base64URL.encode(Data(RandomID.bytes(32)))
         let sessionID = RandomID.uuid()
-        sessions[sessionID] = Session(
-            keyID: keyID,
-            tokenHash: Self.hash(token),
-            expires: now + .microseconds(lifetime),
-            oidc: oidc
-        )
+        let expiresAt = BerthDatabase.nowMicros() + lifetime
+        let session = Session(keyID: keyID, tokenHash: Self.hash(token), expires: now + .microseconds(lifetime), oidc: oidc)
+        try await database.applySessionChanges([.insert(Self.row(sessionID, session, expiresAt: expiresAt))])
+        sessions[sessionID] = session
         return PortalSessionGrant(
             session: TAPSession(userName: userName, token: token, sessionID: sessionID),
-            expiresMicros: Int(BerthDatabase.nowMicros() + lifetime)
+            expiresMicros: Int(expiresAt)
         )
     }
 
     /// Ends a session at once (logout). The caller has authenticated with it.
     func end(sessionID: String) {
         sessions.removeValue(forKey: sessionID)
+        record(.delete(id: sessionID))
     }
 
     /// The owner of a valid session, or `nil`. The token is compared in constant time.
@@ -272,9 +301,59 @@ actor KeyStore {
     /// Drops expired secrets and sessions (called by the liveness sweep).
     func purgeExpired() {
         let now = clock.now
+        let before = sessions.count
         sessions = sessions.filter { $0.value.expires > now }
         let nowSeconds = TAPSecret.now()
         usedSecrets = usedSecrets.filter { $0.value > nowSeconds }
+        // Storage is purged when sessions expired here, not on every sweep (an idle control
+        // plane writes nothing).
+        if sessions.count < before { record(.purge(before: BerthDatabase.nowMicros())) }
+    }
+
+    // MARK: the session journal
+
+    /// Queues a change to the stored sessions; one task at a time stores what is queued.
+    private func record(_ change: BerthDatabase.SessionChange) {
+        journal.append(change)
+        guard !journalFlushing else { return }
+        journalFlushing = true
+        Task { await flushJournal() }
+    }
+
+    /// Stores queued changes, a batch per transaction, until none are left. A batch that
+    /// fails is logged and dropped: those sessions still work here, and only a restart or
+    /// a failover would end them.
+    private func flushJournal() async {
+        while !journal.isEmpty {
+            let batch = journal
+            journal.removeAll()
+            do {
+                try await database.applySessionChanges(batch)
+            } catch {
+                logger.warning("sessions not stored", metadata: ["changes": "\(batch.count)", "error": "\(error)"])
+            }
+        }
+        journalFlushing = false
+        let waiting = journalDrained
+        journalDrained.removeAll()
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// Returns once every session change made so far is stored (or failed to be).
+    func sessionsStored() async {
+        guard journalFlushing else { return }
+        await withCheckedContinuation { journalDrained.append($0) }
+    }
+
+    private static func row(_ id: String, _ session: Session, expiresAt: Int64) -> SessionRow {
+        SessionRow(
+            id: id,
+            tokenHash: session.tokenHash,
+            keyId: session.keyID,
+            oidcUser: session.oidc?.name ?? "",
+            oidcGroups: session.oidc?.groups ?? [],
+            expiresAt: expiresAt
+        )
     }
 
     private func liveKey(_ id: String) async throws -> APIKeyRow {

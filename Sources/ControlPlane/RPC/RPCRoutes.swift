@@ -184,11 +184,11 @@ struct RPCRoutes: Sendable {
         table.on(RPCCatalog.portalSession) { [keys] request, principal in
             switch principal.kind {
             case .root:
-                return await keys.rootPortalSession(ttlSeconds: request.ttlSeconds)
+                return try await keys.rootPortalSession(ttlSeconds: request.ttlSeconds)
             case .apiKey:
                 return try await keys.portalSession(keyID: principal.name, ttlSeconds: request.ttlSeconds)
             case .oidc where principal.sessionID.isEmpty:
-                return await keys.oidcPortalSession(for: principal, ttlSeconds: request.ttlSeconds)
+                return try await keys.oidcPortalSession(for: principal, ttlSeconds: request.ttlSeconds)
             default:
                 throw ControlPlaneError.badRequest("portal sessions are for the root token, API keys and OIDC users")
             }

@@ -250,6 +250,18 @@ public enum PostgresSchema {
                 "ALTER TABLE chunk_data ALTER COLUMN data SET STORAGE EXTERNAL",
             ]
         ),
+        (
+            "v19-sessions",
+            [
+                """
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY, token_hash BYTEA NOT NULL, key_id TEXT NOT NULL,
+                    oidc_user TEXT NOT NULL, oidc_groups TEXT NOT NULL, expires_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX sessions_by_expiry ON sessions (expires_at)",
+                "CREATE INDEX sessions_by_key_id ON sessions (key_id)",
+            ]
+        ),
     ]
 
     /// The steps' names, in order: SQLite's migrations' names (a test holds them equal).

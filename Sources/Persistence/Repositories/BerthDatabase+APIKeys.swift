@@ -29,12 +29,13 @@ extension BerthDatabase {
         }
     }
 
-    /// Deletes a key. Throws ``PersistenceError/Code/notFound``.
+    /// Deletes a key and its stored sessions. Throws ``PersistenceError/Code/notFound``.
     public func deleteAPIKey(id: String) async throws {
         try await engine.write { db in
             guard try db.delete(APIKeyRow.self, key: .text(id)) else {
                 throw PersistenceError(.notFound, "no key with id \(id)")
             }
+            try db.executeLater("DELETE FROM sessions WHERE key_id = ?", [.text(id)])
         }
     }
 }
