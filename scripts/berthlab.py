@@ -3,6 +3,7 @@ whose output can be waited on, a small REST client, and a template to push."""
 
 import base64
 import io
+import itertools
 import json
 import os
 import re
@@ -86,13 +87,18 @@ def port_of(line):
 
 
 class API:
-    def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
+    """A REST client of one gateway, or of several in turn (a round-robin load balancer)."""
+
+    def __init__(self, *ports):
+        self.bases = [f"http://127.0.0.1:{port}" for port in ports]
+        self.base = self.bases[0]
+        self.turn = itertools.count()  # next() is atomic in CPython: threads share it
         self.auth = "Basic " + base64.b64encode(f"root:{ROOT_TOKEN}".encode()).decode()
 
     def call(self, method, path, body=None, raw=None, timeout=30):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(self.base + path, data=data, method=method)
+        base = self.bases[next(self.turn) % len(self.bases)]
+        request = urllib.request.Request(base + path, data=data, method=method)
         request.add_header("Authorization", self.auth)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -124,7 +130,7 @@ class Lab:
     commands in another network namespace (`ip netns exec ...`)."""
 
     def __init__(self, berth, root, name, cp_host="127.0.0.1", cp_extra=(), node_prefix=(), nodes=3, max_vms=3,
-                 node_extra=(), boot_ms=100, sim=False):
+                 node_extra=(), boot_ms=100, sim=False, gateways=1):
         self.berth, self.root, self.name = berth, root, name
         self.cp_host, self.cp_extra, self.node_prefix = cp_host, list(cp_extra), list(node_prefix)
         self.node_count, self.max_vms, self.node_extra = nodes, max_vms, list(node_extra)
@@ -140,6 +146,10 @@ class Lab:
         self.processes = []
         self.acknowledged, self.terminated, self.over_placed = set(), set(), []
         self.refused = 0
+        # Every call of the load that was not OK: (sent, answered, HTTP status, whether the
+        # body was the FAIL envelope with a message), by time.monotonic().
+        self.refusals = []
+        self.gateway_count = gateways
         self.accepted_at = []  # (sent, acknowledged), by time.monotonic(), of every acknowledged start
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -153,12 +163,20 @@ class Lab:
         the addresses nodes and gateways are given (`host:port[,host:port…]`)."""
         san = [] if self.cp_host == "127.0.0.1" else ["--host", self.cp_host]
         run(self.berth, ["ca", "init", "--data-dir", self.cp_dir] + san)
-        run(self.berth, ["ca", "issue-gateway", "--data-dir", self.cp_dir, "--name", f"{self.name}-gw", "--out",
-                         self.gw_dir])
+        self.issue_gateways(self.cp_dir)
         self.cp = Process(self.berth, self.cp_args(0), "control plane")
         self.processes.append(self.cp)
         self.cp_port = port_of(self.cp.wait_for("control plane listening"))
         return f"{self.cp_host}:{self.cp_port}"
+
+    def gateway_dir(self, index):
+        return self.gw_dir if index == 0 else f"{self.gw_dir}-{index}"
+
+    def issue_gateways(self, cp_dir):
+        """A certificate for each gateway, issued by the CA in `cp_dir`."""
+        for index in range(self.gateway_count):
+            run(self.berth, ["ca", "issue-gateway", "--data-dir", cp_dir, "--name", f"{self.name}-gw-{index}",
+                             "--out", self.gateway_dir(index)])
 
     def start(self):
         servers = self.start_control_plane()
@@ -182,11 +200,15 @@ class Lab:
                            f"node {index}", prefix=self.node_prefix)
             self.processes.append(node)
             node.wait_for("connected to control plane")
-        gateway = Process(self.berth, ["gateway", "--control-plane", servers, "--cert-dir",
-                                       self.gw_dir, "--http-port", "0", "--root-token", ROOT_TOKEN], "gateway")
-        self.processes.append(gateway)
-        self.api = API(port_of(gateway.wait_for("REST API listening")))
-        gateway.wait_for("connected to control plane")
+        ports = []
+        for index in range(self.gateway_count):
+            gateway = Process(self.berth, ["gateway", "--control-plane", servers, "--cert-dir",
+                                           self.gateway_dir(index), "--http-port", "0", "--root-token", ROOT_TOKEN],
+                              "gateway" if index == 0 else f"gateway {index}")
+            self.processes.append(gateway)
+            ports.append(port_of(gateway.wait_for("REST API listening")))
+            gateway.wait_for("connected to control plane")
+        self.api = API(*ports)
         status, pushed = self.api.call("PUT", f"/berth/v1/registry/push?name={self.name}&tag=v1&chunk_size=65536",
                                        raw=template_tar())
         if pushed.get("status") != "OK":
@@ -204,12 +226,21 @@ class Lab:
         """Starts `workers` REST clients, each keeping at most 2 instances (the oldest is
         terminated to make room), and a sampler of the node list for over-placement."""
 
+        def call(method, path, body):
+            sent = time.monotonic()
+            status, reply = self.api.call(method, path, body=body)
+            if reply.get("status") != "OK":
+                envelope = reply.get("status") == "FAIL" and isinstance(reply.get("message"), str)
+                with self.lock:
+                    self.refusals.append((sent, time.monotonic(), status, envelope))
+            return status, reply
+
         def worker():
             mine = []
             while not self.stopping.is_set():
                 if len(mine) >= 2:
                     victim = mine.pop(0)
-                    status, reply = self.api.call("DELETE", "/api/v1/vm", body={"id": victim})
+                    status, reply = call("DELETE", "/api/v1/vm", {"id": victim})
                     if reply.get("status") == "OK":
                         with self.lock:
                             self.terminated.add(victim)
@@ -218,7 +249,7 @@ class Lab:
                         self.stopping.wait(0.05)
                     continue
                 sent = time.monotonic()
-                status, reply = self.api.call("POST", "/api/v1/vm", body={"vmid": self.template})
+                status, reply = call("POST", "/api/v1/vm", {"vmid": self.template})
                 if reply.get("status") == "OK":
                     ids = reply.get("body") or []
                     with self.lock:

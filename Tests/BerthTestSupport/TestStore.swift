@@ -37,6 +37,13 @@ public struct TestStore: Sendable {
         }
     }
 
+    /// The database at `location` (a test's own cluster, which it may stop and start).
+    public init(location: PostgresLocation) {
+        engine = .postgres
+        self.location = location
+        path = location.description
+    }
+
     /// Opens the database (migrating it the first time).
     public func open() async throws -> BerthDatabase {
         guard let location else { return try BerthDatabase(path: path) }

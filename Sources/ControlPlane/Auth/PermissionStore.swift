@@ -140,7 +140,7 @@ actor PermissionStore {
             do {
                 try await write()
             } catch let error as PersistenceError {
-                throw ControlPlaneError(error.code == .conflict ? .conflict : .notFound, error.reason)
+                throw ControlPlaneError(error, otherwise: .notFound)
             }
             return try await Self.read(database)
         }

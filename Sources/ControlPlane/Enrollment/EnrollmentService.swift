@@ -126,7 +126,7 @@ public struct EnrollmentService: Sendable {
         do {
             row = try await database.revokeJoinToken(id: id, actor: actor, now: now)
         } catch let error as PersistenceError {
-            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+            throw ControlPlaneError(error)
         }
         logger.info("join token revoked", metadata: ["id": "\(id)", "by": "\(actor)"])
         return Self.record(row, now: now)

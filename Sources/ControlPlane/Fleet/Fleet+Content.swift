@@ -95,7 +95,7 @@ extension Fleet {
         do {
             pending = try await database.cancelDistribution(id: id)
         } catch let error as PersistenceError {
-            throw ControlPlaneError.notFound(error.reason)
+            throw ControlPlaneError(error, otherwise: .notFound)
         }
         let now = BerthDatabase.nowMicros()
         let payload = TemplateCommand(distributionID: id, templateID: "").encodedBytes()

@@ -68,7 +68,7 @@ extension Fleet {
         do {
             stored = try await creator.create(rows)
         } catch let error as PersistenceError {
-            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+            throw ControlPlaneError(error)
         }
         for row in stored {
             instances.put(row)

@@ -99,6 +99,14 @@ struct RPCDispatcher: Sendable {
             return RPCResponse(status: error.status, message: error.message)
         } catch let error as WireError {
             return RPCResponse(status: .badRequest, message: "malformed request body: \(error.reason)")
+        } catch let error as PersistenceError where error.code == .unavailable || error.code == .fenced {
+            // Nothing was acknowledged: the caller retries, as during any failover.
+            logger.warning(
+                "rpc refused: the database cannot be written",
+                metadata: ["method": "\(request.method)", "error": "\(error)", "request_id": "\(request.requestID)"]
+            )
+            let refusal = ControlPlaneError.storageUnavailable(error)
+            return RPCResponse(status: refusal.status, message: refusal.message)
         } catch  where PersistenceError.isStorageFull(error) {
             storage.reportFull(method: request.method, error: error, logger: logger)
             return RPCResponse(

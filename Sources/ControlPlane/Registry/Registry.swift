@@ -41,7 +41,7 @@ struct Registry: Sendable {
         do {
             try await database.deleteTemplate(id: id)
         } catch let error as PersistenceError {
-            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+            throw ControlPlaneError(error)
         }
         try await content.collectGarbage()
     }
@@ -57,7 +57,7 @@ struct Registry: Sendable {
                 number: request.number
             )
         } catch let error as PersistenceError {
-            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+            throw ControlPlaneError(error)
         }
         try await content.collectGarbage()
         return tags
@@ -146,7 +146,7 @@ struct Registry: Sendable {
                 now: BerthDatabase.nowMicros()
             )
         } catch let error as PersistenceError {
-            throw ControlPlaneError(error.code == .notFound ? .notFound : .conflict, error.reason)
+            throw ControlPlaneError(error)
         }
         if !committed.reverted.isEmpty { try await content.collectGarbage() }
         var record = TemplateRecord()
