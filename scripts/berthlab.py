@@ -182,7 +182,7 @@ class Lab:
         servers = self.start_control_plane()
         server = f"{self.cp_host}:{self.cp_port}"
         if self.sim:
-            sim = Process(self.berth, ["sim", "--server", server, "--data-dir", self.cp_dir, "--state-dir",
+            sim = Process(self.berth, ["sim", "--server", servers, "--data-dir", self.cp_dir, "--state-dir",
                                        self.sim_state_dir, "--nodes", str(self.node_count), "--max-vms",
                                        str(self.max_vms), "--boot-time-ms", str(self.boot_ms), "--name-prefix",
                                        self.name], "sim")

@@ -16,8 +16,8 @@ struct SimCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Control plane address, host:port.")
-    var server: HostPort
+    @Option(help: "Control plane address, host:port; several replicas as host:port,host:port (tried in turn).")
+    var server: ControlPlaneList
 
     @Option(help: "The control plane's data directory (to mint join tokens).")
     var dataDir: String
@@ -61,8 +61,9 @@ struct SimCommand: AsyncParsableCommand {
         }
         let fleet = SimulatedFleet(
             options: .init(
-                host: server.host,
-                port: server.port,
+                host: server.first.host,
+                port: server.first.port,
+                otherControlPlanes: server.others,
                 controlPlaneData: URL(directoryPath: dataDir),
                 databaseLocation: database.location,
                 nodes: nodes,

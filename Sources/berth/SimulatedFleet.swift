@@ -14,6 +14,8 @@ struct SimulatedFleet: Sendable {
     struct Options: Sendable {
         var host: String
         var port: Int
+        /// Further control-plane replicas, tried in turn (docs/ha.md).
+        var otherControlPlanes: [ControlPlaneAddress] = []
         /// The control plane's data directory: join tokens are minted through it, as
         /// `berth token create` does.
         var controlPlaneData: URL
@@ -100,6 +102,7 @@ struct SimulatedFleet: Sendable {
             identity: node.identity,
             trustRoot: node.caCertificate
         )
+        configuration.otherControlPlanes = options.otherControlPlanes
         configuration.sourceAddress = options.sharedSource ? nil : Self.sourceAddress(index: index, dialling: options.host)
         configuration.stateFile = directory.appendingPathComponent("applied-command")
         configuration.cacheDirectory = directory.appendingPathComponent("cache", isDirectory: true)
