@@ -55,6 +55,8 @@ public final class ControlPlane: Service, Sendable {
         logger: Logger = Logger(label: "berth.controlplane"),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
+        let clock = ContinuousClock()
+        let loadStarted = clock.now
         self.configuration = configuration
         self.database = database
         self.authority = authority
@@ -116,12 +118,25 @@ public final class ControlPlane: Service, Sendable {
         // are new to nodes (docs/decisions.md, "Command epochs").
         let epoch = try await database.beginCommandEpoch(now: BerthDatabase.nowMicros())
         logger.debug("command epoch", metadata: ["epoch": "\(epoch)"])
+        let fleetStarted = clock.now
         try await fleet.load()
+        let fleetLoaded = clock.now
         try await keys.load()
         if let range = configuration.macRange {
             // Anka fills its pool at start; PUT /api/v1/macaddr does it again on demand.
             try await database.populateMACs(first: range.lowerBound, last: range.upperBound)
         }
+        // How long the state load took, and the fleet's part of it: on a replica it is
+        // part of every failover (docs/ha.md).
+        let nodeCount = await fleet.nodeCount
+        logger.info(
+            "state loaded",
+            metadata: [
+                "seconds": "\(Self.rounded(clock.now - loadStarted))",
+                "fleetSeconds": "\(Self.rounded(fleetLoaded - fleetStarted))",
+                "nodes": "\(nodeCount)",
+            ]
+        )
     }
 
     /// Binds the listener and returns the port (useful with port 0).
@@ -320,6 +335,13 @@ public final class ControlPlane: Service, Sendable {
             )
         )
         return identity
+    }
+}
+
+extension ControlPlane {
+    /// Seconds to the millisecond, for a log line.
+    fileprivate static func rounded(_ duration: Duration) -> Double {
+        (duration.seconds * 1000).rounded() / 1000
     }
 }
 

@@ -46,9 +46,10 @@ public struct ControlPlaneConfiguration: Sendable {
     public var maxUnauthenticatedConnections: Int = 1024
     /// Connections not yet authenticated, held at once from one source address.
     public var maxUnauthenticatedPerSource: Int = 64
-    /// TLS handshakes in progress at once. At this many the listener stops accepting and
-    /// further connections wait in the kernel's accept queue, in order, so a fleet that
-    /// reconnects at once is served at full speed instead of all its handshakes timing out.
+    /// Connections on their way in at once (TLS handshake, then hello). At this many the
+    /// listener stops accepting and further connections wait in the kernel's accept queue,
+    /// in order, so a fleet that reconnects at once is served at full speed instead of all
+    /// its handshakes timing out.
     public var maxHandshakes: Int = 512
     /// While the handshake gate is full, a handshake in progress this long is closed to
     /// make room (idle connections cannot hold the gate shut).

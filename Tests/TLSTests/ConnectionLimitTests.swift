@@ -203,6 +203,41 @@ import WireProtocol
         try await loop.shutdownGracefully()
     }
 
+    /// A connection stays in the gate after its TLS handshake until its hello authenticates
+    /// it: a storm's finished handshakes are not counted out and then evicted while their
+    /// hellos wait (performance.md, the 10,000-node failover).
+    @Test func aConnectionPastItsHandshakeHoldsTheGateUntilItsHelloAuthenticatesIt() async throws {
+        let cp = try await TestControlPlane.start {
+            $0.maxHandshakes = 1
+            $0.handshakeStallAge = 600
+            $0.handshakeTimeout = 600
+            $0.firstFrameTimeout = 600
+        }
+        let silent = try await cp.enroll(name: "silent")
+        let queued = try await cp.enroll(name: "queued")
+        // mTLS completed with a valid node certificate, and then no hello.
+        let connection = try await RawConnections.framed(
+            port: cp.port,
+            identity: silent.identity,
+            trustRoot: silent.caCertificate
+        )
+        #expect(cp.controlPlane.admission.statistics.handshaking == 1)
+        let agent = cp.startAgent(queued, name: "queued")
+        try await withTimeout(30, "the node's connection to wait in the accept queue") {
+            while try Self.acceptQueueLength(port: cp.port) < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(await agent.agent.connections == 0)
+
+        let events = cp.controlPlane.events.subscribe()
+        try await connection.channel.close()
+        try await events.node(queued.nodeID, becomes: "Active", timeout: 30)
+        let statistics = cp.controlPlane.admission.statistics
+        #expect(statistics.evicted == 0 && statistics.stalled == 0 && statistics.timedOut == 0)
+        #expect(statistics.handshaking == 0)
+        await agent.stop()
+        await cp.stop()
+    }
+
     /// Idle connections cannot hold the gate shut: while it is full, a handshake older than
     /// the stall age is closed, and the queued node gets in.
     @Test func aStalledHandshakeIsClosedWhenTheGateIsFull() async throws {

@@ -33,6 +33,8 @@ actor Fleet {
 
     /// Every enrolled node.
     var nodes = NodeKeyedTable<NodeRow>()
+    /// How many nodes are enrolled.
+    var nodeCount: Int { nodes.count }
     /// Every instance not purged yet, with the scheduler's indexes.
     var instances = InstanceTable()
     /// Node groups and memberships.

@@ -3,8 +3,8 @@ import NIOCore
 /// Sits on a listening channel and holds its reads while ``ConnectionAdmission``'s
 /// handshake gate is full, so new connections wait in the kernel's accept queue.
 ///
-/// Every accepted connection is counted as handshaking from here until its TLS handshake
-/// finishes or it closes. While the gate is shut, a timer closes handshakes that stalled
+/// Every accepted connection is counted in the gate from here until its peer authenticates
+/// (TLS handshake, then hello) or it closes. While the gate is shut, a timer closes handshakes that stalled
 /// (``ConnectionAdmission/Limits/stallAge``), so idle connections cannot keep it shut.
 final class AcceptGateHandler: ChannelDuplexHandler {
     typealias InboundIn = any Channel

@@ -19,10 +19,16 @@ import WireProtocol
 /// are bounded by ``Limits/total``, which leaves the rest of the process's descriptors to
 /// enrolled nodes, gateways and storage.
 ///
-/// TLS handshakes in progress are gated as well (``Limits/handshakes``). At the gate the
-/// listener stops accepting, so further connections wait in the kernel's accept queue, in
-/// order, instead of all handshaking at once and all missing their deadlines (a whole fleet
-/// reconnecting to a restarted control plane). A handshake that has stalled for
+/// Connections on their way in are gated as well (``Limits/handshakes``): from accept until
+/// the peer has authenticated (its TLS handshake, then its hello) or the connection closes.
+/// At the gate the listener stops accepting, so further connections wait in the kernel's
+/// accept queue, in order, instead of all handshaking at once and all missing their
+/// deadlines (a whole fleet reconnecting to a restarted control plane). The hello is inside
+/// the gate because a connection past its TLS handshake is nearly done: were it outside,
+/// a storm's finished handshakes whose hellos wait for a busy machine would fill the
+/// unauthenticated cap, and the oldest of them, the nearest to done, would be evicted
+/// (10,000 nodes failing over evicted 1,646 that way, 14 % of the handshakes, each node
+/// then backing off: performance.md). A handshake that has stalled for
 /// ``Limits/stallAge`` while the gate is shut is closed to let the queue move, so idle
 /// connections cannot hold the gate shut. While other handshakes keep finishing the gate
 /// moves by itself, and a handshake is closed only at four times that age: on a busy
@@ -40,7 +46,8 @@ public final class ConnectionAdmission: Sendable {
         public var handshakeTimeout: TimeAmount
         /// From the finished handshake to the first complete frame.
         public var firstFrameTimeout: TimeAmount
-        /// TLS handshakes in progress at once; at this many the listener stops accepting.
+        /// Connections in the gate at once (TLS handshake, then hello); at this many the
+        /// listener stops accepting.
         public var handshakes: Int
         /// While accepting is stopped, a handshake older than this is closed to make room.
         public var stallAge: TimeAmount
@@ -74,7 +81,7 @@ public final class ConnectionAdmission: Sendable {
         public var timedOut = 0
         /// Connections that authenticated.
         public var authenticated = 0
-        /// TLS handshakes in progress now (filled in when read).
+        /// Connections in the gate now: TLS handshake or hello in progress (filled in when read).
         public var handshaking = 0
         /// Times the listener stopped accepting because the handshake gate was full.
         public var acceptPauses = 0
@@ -143,14 +150,15 @@ public final class ConnectionAdmission: Sendable {
         }
     }
 
-    /// Counts `channel`, just accepted, as handshaking until ``handshakeEnded(_:)`` or its close.
+    /// Counts `channel`, just accepted, as in the gate until ``handshakeEnded(_:)`` (its peer
+    /// authenticated) or its close.
     func handshakeBegan(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
         gate.withLock { $0.inFlight.append(id, Handshake(channel: channel, began: .now())) }
         channel.closeFuture.whenComplete { [self] _ in handshakeEnded(id) }
     }
 
-    /// The TLS handshake of `channel` finished.
+    /// The peer on `channel` authenticated: it leaves the gate.
     func handshakeEnded(_ channel: any Channel) {
         handshakeEnded(ObjectIdentifier(channel), finished: true)
     }
@@ -305,7 +313,7 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
-            admission.handshakeEnded(context.channel)
+            // Still in the gate until the hello authenticates it (see ConnectionAdmission).
             if phase == .handshaking {
                 phase = .awaitingFirstFrame
                 arm(context: context, after: admission.limits.firstFrameTimeout)
@@ -328,6 +336,7 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
+        admission.handshakeEnded(context.channel)
         finish(authenticated: true)
         // Passed on: the liveness handler (first in the pipeline) starts pinging on it.
         context.triggerUserOutboundEvent(event, promise: promise)
