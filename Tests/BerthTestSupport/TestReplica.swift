@@ -30,6 +30,16 @@ public final class TestReplica: Sendable {
         self.task = Task { try await replica.run() }
     }
 
+    /// Followers look often (a hand-over is quick); the lease stays long enough that a
+    /// leader on a loaded test machine (the whole suite on two cores) keeps it.
+    public static var quickTiming: ControlPlaneReplica.Timing {
+        var timing = ControlPlaneReplica.Timing()
+        timing.lease = 6
+        timing.renew = 0.5
+        timing.retry = 0.3
+        return timing
+    }
+
     /// `127.0.0.1:port`, as the lease and redirects name it.
     public var address: ControlPlaneAddress { ControlPlaneAddress(host: "127.0.0.1", port: port) }
 
@@ -146,6 +156,19 @@ extension TestGateway {
         others: [ControlPlaneAddress],
         rootToken: String?
     ) async throws -> TestGateway {
+        let client = ControlPlaneClient.toReplicas(identity: identity, trustRoot: trustRoot, at: address, others: others)
+        return try await start(client: client, rootToken: rootToken)
+    }
+}
+
+extension ControlPlaneClient {
+    /// A gateway's client that dials `address` first, then `others` in turn.
+    static func toReplicas(
+        identity: TLSIdentity,
+        trustRoot: Certificate,
+        at address: ControlPlaneAddress,
+        others: [ControlPlaneAddress]
+    ) -> ControlPlaneClient {
         var configuration = ControlPlaneClient.Configuration(
             host: address.host,
             port: address.port,
@@ -153,8 +176,7 @@ extension TestGateway {
             trustRoot: trustRoot
         )
         configuration.otherControlPlanes = others
-        let client = ControlPlaneClient(configuration: configuration, logger: TestLogging.logger("gateway.client"))
-        return try await start(client: client, rootToken: rootToken)
+        return ControlPlaneClient(configuration: configuration, logger: TestLogging.logger("gateway.client"))
     }
 }
 
@@ -166,14 +188,7 @@ extension TestGatewayClient {
         at address: ControlPlaneAddress,
         others: [ControlPlaneAddress]
     ) -> TestGatewayClient {
-        var configuration = ControlPlaneClient.Configuration(
-            host: address.host,
-            port: address.port,
-            identity: identity,
-            trustRoot: trustRoot
-        )
-        configuration.otherControlPlanes = others
-        let client = ControlPlaneClient(configuration: configuration, logger: TestLogging.logger("gateway.client"))
+        let client = ControlPlaneClient.toReplicas(identity: identity, trustRoot: trustRoot, at: address, others: others)
         return TestGatewayClient(client: client, task: Task { await client.run() })
     }
 

@@ -12,15 +12,7 @@ import WireProtocol
 /// the lease, followers send nodes and gateways to it, and a hand-over or a lost lease
 /// moves the fleet without losing what was acknowledged.
 @Suite struct ReplicaTests {
-    /// Followers look often (a hand-over is quick); the lease stays long enough that a
-    /// leader on a loaded test machine (the whole suite on two cores) keeps it.
-    static var quick: ControlPlaneReplica.Timing {
-        var timing = ControlPlaneReplica.Timing()
-        timing.lease = 6
-        timing.renew = 0.5
-        timing.retry = 0.3
-        return timing
-    }
+    static var quick: ControlPlaneReplica.Timing { TestReplica.quickTiming }
 
     @Test func aFollowerSendsNodesAndGatewaysToTheLeaderAndTakesOverOnAHandOver() async throws {
         let store = try await TestStore(.postgres)

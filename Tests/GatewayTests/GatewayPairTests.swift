@@ -10,13 +10,7 @@ import _CryptoExtras
 @Suite struct GatewayPairTests {
     static let root = "gateway-pair-root-token"
 
-    static var quick: ControlPlaneReplica.Timing {
-        var timing = ControlPlaneReplica.Timing()
-        timing.lease = 6
-        timing.renew = 0.5
-        timing.retry = 0.3
-        return timing
-    }
+    static var quick: ControlPlaneReplica.Timing { TestReplica.quickTiming }
 
     /// Sends each call to the next gateway in turn, as a round-robin load balancer does.
     final class RoundRobin: @unchecked Sendable {
