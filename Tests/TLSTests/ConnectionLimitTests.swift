@@ -175,7 +175,14 @@ import WireProtocol
         let port = try #require(server.channel.localAddress?.port)
 
         let held = DispatchSemaphore(value: 0)
-        loop.next().execute { held.wait() }
+        // Connect only once the loop is inside the task: a connection that arrives before it
+        // would be accepted first (I/O runs before tasks), leaving two in the queue, not three.
+        await withCheckedContinuation { (entered: CheckedContinuation<Void, Never>) in
+            loop.next().execute {
+                entered.resume()
+                held.wait()
+            }
+        }
         var raw: [any Channel] = []
         for index in 1...3 { raw.append(try await RawConnections.plainTCP(port: port, from: "127.0.5.\(index)")) }
         try await withTimeout(30, "three connections in the accept queue") {
