@@ -26,14 +26,14 @@ public struct ControlPlaneError: Error, Sendable, CustomStringConvertible {
         switch error.code {
         case .notFound: self.init(.notFound, error.reason)
         case .conflict: self.init(.conflict, error.reason)
-        case .unavailable, .fenced: self = Self.storageUnavailable(error)
+        case .unavailable, .fenced: self = Self.storageUnavailable
         case .invalidToken, .badLocation: self.init(otherwise, error.reason)
         }
     }
 
     /// The answer while the database cannot be written. The reason (hosts, driver errors)
     /// is for the control plane's log, not for REST callers.
-    static func storageUnavailable(_ error: PersistenceError) -> Self {
+    static var storageUnavailable: Self {
         .init(.unavailable, "the control plane's database is unavailable; retry")
     }
 }

@@ -45,8 +45,8 @@ actor KeyStore {
     let clock = ContinuousClock()
     /// Session changes not yet stored, in order; ``flushJournal()`` drains them.
     private var journal: [BerthDatabase.SessionChange] = []
-    private var journalFlushing = false
-    private var journalDrained: [CheckedContinuation<Void, Never>] = []
+    /// The task draining the journal, while one runs.
+    private var journalFlush: Task<Void, Never>?
 
     static let maxSessions = 100_000
 
@@ -315,9 +315,8 @@ actor KeyStore {
     /// Queues a change to the stored sessions; one task at a time stores what is queued.
     private func record(_ change: BerthDatabase.SessionChange) {
         journal.append(change)
-        guard !journalFlushing else { return }
-        journalFlushing = true
-        Task { await flushJournal() }
+        guard journalFlush == nil else { return }
+        journalFlush = Task { await flushJournal() }
     }
 
     /// Stores queued changes, a batch per transaction, until none are left. A batch that
@@ -333,16 +332,12 @@ actor KeyStore {
                 logger.warning("sessions not stored", metadata: ["changes": "\(batch.count)", "error": "\(error)"])
             }
         }
-        journalFlushing = false
-        let waiting = journalDrained
-        journalDrained.removeAll()
-        for continuation in waiting { continuation.resume() }
+        journalFlush = nil
     }
 
     /// Returns once every session change made so far is stored (or failed to be).
     func sessionsStored() async {
-        guard journalFlushing else { return }
-        await withCheckedContinuation { journalDrained.append($0) }
+        await journalFlush?.value
     }
 
     private static func row(_ id: String, _ session: Session, expiresAt: Int64) -> SessionRow {

@@ -105,7 +105,7 @@ struct RPCDispatcher: Sendable {
                 "rpc refused: the database cannot be written",
                 metadata: ["method": "\(request.method)", "error": "\(error)", "request_id": "\(request.requestID)"]
             )
-            let refusal = ControlPlaneError.storageUnavailable(error)
+            let refusal = ControlPlaneError.storageUnavailable
             return RPCResponse(status: refusal.status, message: refusal.message)
         } catch  where PersistenceError.isStorageFull(error) {
             storage.reportFull(method: request.method, error: error, logger: logger)
