@@ -377,6 +377,17 @@ enum Schema {
             try db.create(index: "sessions_by_expiry", on: "sessions", columns: ["expires_at"])
             try db.create(index: "sessions_by_key_id", on: "sessions", columns: ["key_id"])
         }
+        migrator.registerMigration("v20-instance-lifecycle") { db in
+            // Berth's extension of the instance (docs/extensions.md): a delete lock, tags,
+            // and why, by whom and when it left `Started`.
+            try db.alter(table: "instances") { t in
+                t.add(column: "delete_lock", .integer).notNull().defaults(to: 0)
+                t.add(column: "tags", .text).notNull().defaults(to: "")
+                t.add(column: "stop_reason", .text).notNull().defaults(to: "")
+                t.add(column: "stopped_by", .text).notNull().defaults(to: "")
+                t.add(column: "stopped_at", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 }

@@ -127,13 +127,13 @@ import WireProtocol
     @Test func terminatingIsNotUndoneByALateStartReport() async throws {
         let db = try await seed([Self.instance("i1", on: "n1")])
         let fleet = try await fleet(db)
-        try await fleet.terminateInstance(id: "i1")
+        try await fleet.terminateInstance(id: "i1", by: "test")
         #expect(await fleet.outbox.pending["n1"]?.map(\.row.kind) == ["terminate"])
         _ = await fleet.applyReport(Self.report("i1", "Started", epoch: 1, sequence: 1))
         #expect(await fleet.instances["i1"]?.state == "Terminating")
         _ = await fleet.applyReport(Self.report("i1", "Terminated", epoch: 1, sequence: 2))
         #expect(await fleet.instances["i1"]?.state == "Terminated")
-        try await fleet.terminateInstance(id: "i1")
+        try await fleet.terminateInstance(id: "i1", by: "test")
         #expect(await fleet.outbox.pending["n1"]?.count == 1)
         await fleet.journal.flush()
         #expect(try await db.instance(id: "i1")?.state == "Terminated")
@@ -145,10 +145,10 @@ import WireProtocol
         let db = try await seed([Self.instance("old"), Self.instance("live")])
         let fleet = try await fleet(db)
         #expect(await fleet.instances.queued == ["old", "live"])
-        try await fleet.terminateInstance(id: "old")
+        try await fleet.terminateInstance(id: "old", by: "test")
         #expect(await fleet.instances.queued == ["live"])
         #expect(await fleet.instances["old"]?.state == "Terminated")
-        await #expect(throws: ControlPlaneError.self) { try await fleet.terminateInstance(id: "nope") }
+        await #expect(throws: ControlPlaneError.self) { try await fleet.terminateInstance(id: "nope", by: "test") }
         await fleet.purgeTerminated(before: BerthDatabase.nowMicros() + 1)
         #expect(await fleet.instances["old"] == nil)
         await fleet.journal.flush()

@@ -66,6 +66,13 @@ import WireProtocol
                 errors: Bool.random(using: &random) ? [] : [text(&random)]
             )
         }
+        record.deleteLock = Bool.random(using: &random)
+        record.tags = [[], ["ci"], ["team=web", "os:linux"]].randomElement(using: &random)!
+        if Bool.random(using: &random) {
+            record.stopReason = InstanceStopReason.allCases.randomElement(using: &random)!.rawValue
+            record.stoppedBy = text(&random)
+            record.stoppedAtMicros = [1, 1_733_300_003_000_000].randomElement(using: &random)!
+        }
         return record
     }
 

@@ -132,6 +132,11 @@ import Testing
         row.progress = 0.5
         row.vminfo = [4, 5]
         row.waitReason = "w"
+        row.deleteLock = true
+        row.tags = ["a", "b:c"]
+        row.stopReason = "driver_error"
+        row.stoppedBy = "node n1"
+        row.stoppedAt = 13
         row.ts = 12
         let written = try row.databaseDictionary.keys
         let stored = row
@@ -172,6 +177,11 @@ import Testing
         changed.progress = 0.75
         changed.vminfo = nil
         changed.waitReason = "w2"
+        changed.deleteLock = false
+        changed.tags = []
+        changed.stopReason = "node_lost"
+        changed.stoppedBy = "root"
+        changed.stoppedAt = 23
         changed.ts = 22
         for (property, value) in Mirror(reflecting: changed).children where property != "id" {
             let old = Mirror(reflecting: row).children.first { $0.label == property }?.value

@@ -138,8 +138,16 @@ extension Fleet {
                     "image saved",
                     metadata: ["id": "\(row.id)", "template": "\(record.name)", "tag": "\(request.tag)"]
                 )
-                // Anka: after a successful push the instance no longer exists.
-                try await terminateInstance(id: row.instanceId)
+                // Anka: after a successful push the instance no longer exists, unless its
+                // delete lock keeps it (the image is saved either way).
+                if instances[row.instanceId]?.deleteLock == true {
+                    logger.notice(
+                        "image saved; instance kept: it has a delete lock",
+                        metadata: ["id": "\(row.id)", "instance": "\(row.instanceId)"]
+                    )
+                } else {
+                    try await terminateInstance(id: row.instanceId, by: "save image \(row.id)")
+                }
             } catch {
                 row.status = "error"
                 row.error = (error as? ControlPlaneError)?.message ?? "\(error)"

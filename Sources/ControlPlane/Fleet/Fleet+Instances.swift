@@ -37,6 +37,7 @@ extension Fleet {
         }
         if let vcpu = request.vcpu, vcpu < 1 { throw ControlPlaneError.badRequest("vcpu must be positive") }
         if let vram = request.vramMB, vram < 1 { throw ControlPlaneError.badRequest("vram must be positive") }
+        let tags = try Self.checkedTags(request.tags)
         let now = BerthDatabase.nowMicros()
         let rows = (0..<count).map { i -> InstanceRow in
             var row = InstanceRow(
@@ -62,6 +63,7 @@ extension Fleet {
             row.arch = template.arch
             row.targetNodeId = request.nodeID
             row.waitReason = "waiting for the scheduler"
+            row.tags = tags
             return row
         }
         let stored: [InstanceRow]
@@ -91,8 +93,9 @@ extension Fleet {
     /// and fewer when the page nears ``InstanceTable/pageBudget`` bytes, so an answer always
     /// fits a frame however large the fleet. Records come already encoded when their
     /// instance has not changed since the last listing.
-    func listInstances(after: UInt64, limit: Int) -> InstanceList {
-        let page = instances.recordPage(after: after, limit: limit, budget: InstanceTable.pageBudget)
+    /// With `tags`, only instances carrying every one of them are listed.
+    func listInstances(after: UInt64, limit: Int, tags: [String] = []) -> InstanceList {
+        let page = instances.recordPage(after: after, limit: limit, budget: InstanceTable.pageBudget, tags: tags)
         return InstanceList(encodedInstances: page.records, next: page.next)
     }
 
@@ -101,13 +104,26 @@ extension Fleet {
         instances[id].map(InstanceRecord.init)
     }
 
-    /// Terminates an instance: at once if it is not placed, else through its node.
-    func terminateInstance(id: String) async throws {
+    /// Terminates an instance: at once if it is not placed, else through its node. `by` is
+    /// who asked, as its stop reason names them. An instance with a delete lock is refused
+    /// (`conflict`), unless it has ended already.
+    func terminateInstance(
+        id: String,
+        by actor: String,
+        reason: InstanceStopReason = .terminatedByUser
+    ) async throws {
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
         guard var row = instances[id] else { throw ControlPlaneError.notFound("No such instance \(id)") }
         if row.state == "Terminating" || row.state == "Terminated" { return }
+        guard !row.deleteLock else {
+            throw ControlPlaneError(
+                .conflict,
+                "instance \(id) has a delete lock; clear it (PUT /api/v1/vm?id=\(id) with {\"delete_lock\": false}) to terminate it"
+            )
+        }
         let now = BerthDatabase.nowMicros()
         row.ts = now
+        row.recordStop(reason, by: actor, at: now)
         if let nodeID = row.nodeId {
             row.state = "Terminating"
             save(row)
@@ -122,12 +138,15 @@ extension Fleet {
         publishInstance(id: id)
     }
 
-    /// Changes an instance's name, external id or metadata.
+    /// Changes an instance's name, external id, metadata, delete lock or tags.
     func updateInstance(_ request: UpdateInstanceRequest) async throws {
         guard !request.instanceID.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
+        let tags = try request.tags.map(Self.checkedTags)
         guard var row = instances[request.instanceID] else {
             throw ControlPlaneError.notFound("No such instance \(request.instanceID)")
         }
+        if let deleteLock = request.deleteLock { row.deleteLock = deleteLock }
+        if let tags { row.tags = tags }
         if let name = request.name { row.name = name }
         if let externalID = request.externalID { row.externalId = externalID }
         if let metadata = request.metadataJSON { row.metadata = metadata }
@@ -197,6 +216,36 @@ extension Fleet {
     }
 }
 
+extension Fleet {
+    /// A start's or an update's tags, checked (``InstanceTags``).
+    static func checkedTags(_ tags: [String]) throws -> [String] {
+        do {
+            return try InstanceTags.normalized(tags)
+        } catch {
+            throw ControlPlaneError.badRequest(error.message)
+        }
+    }
+}
+
+extension InstanceRow {
+    /// Records why the instance left `Started`, unless a reason is recorded already: the
+    /// first cause is the one shown (a terminate's end keeps the terminate's reason).
+    /// Starting again clears it (``clearStop()``).
+    mutating func recordStop(_ reason: InstanceStopReason, by actor: String, at micros: Int64) {
+        guard stopReason.isEmpty else { return }
+        stopReason = reason.rawValue
+        stoppedBy = actor
+        stoppedAt = micros
+    }
+
+    /// Forgets the last stop: the instance is `Started` again.
+    mutating func clearStop() {
+        stopReason = ""
+        stoppedBy = ""
+        stoppedAt = 0
+    }
+}
+
 extension InstanceRecord {
     init(_ row: InstanceRow) {
         self.init()
@@ -224,6 +273,11 @@ extension InstanceRecord {
         if let bytes = row.vminfo { vmInfo = try? VMInfo(bytes: bytes) }
         if let bytes = row.scriptResult { scriptResult = try? ScriptResult(bytes: bytes) }
         waitReason = row.state == "Scheduling" ? row.waitReason : ""
+        deleteLock = row.deleteLock
+        tags = row.tags
+        stopReason = row.stopReason
+        stoppedBy = row.stoppedBy
+        stoppedAtMicros = Int(row.stoppedAt)
     }
 }
 

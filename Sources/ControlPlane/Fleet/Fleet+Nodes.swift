@@ -114,7 +114,7 @@ extension Fleet {
     ///
     /// The node leaves memory first, so no hello can register it while storage is written;
     /// if the write fails, it is put back and the caller told.
-    func deleteNode(id: String) async throws {
+    func deleteNode(id: String, by actor: String = "root") async throws {
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("node_id is required") }
         guard let removed = nodes.removeValue(forKey: id) else {
             throw ControlPlaneError.notFound("No such node \(id)")
@@ -145,6 +145,7 @@ extension Fleet {
             instance.state = "Terminated"
             instance.message = "node \(id) was deleted"
             instance.ts = now
+            instance.recordStop(.nodeLost, by: actor, at: now)
             save(instance)
             publishInstance(id: instance.id)
         }

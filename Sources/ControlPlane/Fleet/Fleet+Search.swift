@@ -44,6 +44,7 @@ extension Fleet {
             if !search.nodeID.isEmpty, row.nodeId != search.nodeID { continue }
             if !search.groupID.isEmpty, row.groupId != search.groupID { continue }
             if !search.externalID.isEmpty, !row.externalId.contains(search.externalID) { continue }
+            if !search.tags.isEmpty, !InstanceTags.matches(row.tags, wanted: search.tags) { continue }
             if !text.isEmpty,
                 !(Self.contains(text, in: row.id) || Self.contains(text, in: row.name)
                     || Self.contains(text, in: row.externalId) || Self.contains(text, in: row.templateName))

@@ -66,6 +66,19 @@ extension Fleet {
         var state = report.state
         if instance.state == "Terminating" && state != "Terminated" && state != "Error" { state = "Terminating" }
         instance.state = state
+        switch state {
+        case "Started":
+            instance.clearStop()
+        case "Error", "Terminated":
+            let scriptFailed = report.scriptResult.flatMap { try? ScriptResult(bytes: $0) }.map { !$0.succeeded }
+            instance.recordStop(
+                scriptFailed == true ? .scriptFailed : .driverError,
+                by: "node \(report.nodeID)",
+                at: report.ts
+            )
+        default:
+            break
+        }
         instance.message = report.message
         instance.progress = report.progress
         if let vminfo = report.vminfo { instance.vminfo = vminfo }

@@ -372,6 +372,7 @@ actor Fleet {
             } else {
                 instance.state = "Error"
                 instance.message = "node \(nodeID) reconnected without this instance"
+                instance.recordStop(.nodeLost, by: "node \(nodeID)", at: now)
                 logger.warning("instance lost on node", metadata: ["node": "\(nodeID)", "instance": "\(instance.id)"])
             }
             instance.ts = now

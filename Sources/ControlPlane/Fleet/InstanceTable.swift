@@ -48,6 +48,7 @@ struct InstanceTable {
         after: UInt64,
         limit: Int,
         budget: Int = .max,
+        where included: (InstanceRow) -> Bool = { _ in true },
         _ element: (InstanceRow) -> (Element, cost: Int)
     ) -> (elements: [Element], next: UInt64) {
         let limit = max(1, limit)
@@ -62,7 +63,7 @@ struct InstanceTable {
         var spent = 0
         var index = low
         while index < order.count, page.count < limit {
-            if let row = rows[order[index].id] {
+            if let row = rows[order[index].id], included(row) {
                 let (value, price) = element(row)
                 if !page.isEmpty, spent + price > budget { break }
                 spent += price
@@ -70,15 +71,22 @@ struct InstanceTable {
             }
             index += 1
         }
-        while index < order.count, rows[order[index].id] == nil { index += 1 }
+        // Skipped past what follows and is not listed, so a page is empty only at the end.
+        while index < order.count, rows[order[index].id].map(included) != true { index += 1 }
         return (page, index < order.count ? order[index - 1].sequence : 0)
     }
 
     /// A page of encoded ``InstanceRecord``s (see ``page(after:limit:budget:_:)``), at most
     /// `budget` bytes unless one record alone is larger. Records are encoded once per change
     /// of their instance and kept for the next listing.
-    mutating func recordPage(after: UInt64, limit: Int, budget: Int) -> (records: [[UInt8]], next: UInt64) {
-        let (page, encodedNow) = cachedRecordPage(after: after, limit: limit, budget: budget)
+    /// With `tags`, only instances carrying every one of them are listed.
+    mutating func recordPage(
+        after: UInt64,
+        limit: Int,
+        budget: Int,
+        tags: [String] = []
+    ) -> (records: [[UInt8]], next: UInt64) {
+        let (page, encodedNow) = cachedRecordPage(after: after, limit: limit, budget: budget, tags: tags)
         for (id, bytes) in encodedNow { encodedRecords[id] = bytes }
         return (page.elements, page.next)
     }
@@ -86,10 +94,16 @@ struct InstanceTable {
     private func cachedRecordPage(
         after: UInt64,
         limit: Int,
-        budget: Int
+        budget: Int,
+        tags: [String]
     ) -> (page: (elements: [[UInt8]], next: UInt64), encodedNow: [(String, [UInt8])]) {
         var encodedNow: [(String, [UInt8])] = []
-        let page = page(after: after, limit: limit, budget: budget) { row -> ([UInt8], cost: Int) in
+        let page = page(
+            after: after,
+            limit: limit,
+            budget: budget,
+            where: { tags.isEmpty || InstanceTags.matches($0.tags, wanted: tags) }
+        ) { row -> ([UInt8], cost: Int) in
             if let bytes = encodedRecords[row.id] { return (bytes, bytes.count) }
             let bytes = InstanceRecord(row).encodedBytes()
             encodedNow.append((row.id, bytes))

@@ -53,12 +53,12 @@ struct RPCRoutes: Sendable {
         }
         table.on(RPCCatalog.listInstances) { [fleet] query, _ in
             if query.id.isEmpty, query.limit > 0 {
-                return await fleet.listInstances(after: query.after, limit: query.limit)
+                return await fleet.listInstances(after: query.after, limit: query.limit, tags: query.tags)
             }
             return InstanceList(instances: try await fleet.listInstances(id: query.id))
         }
-        table.on(RPCCatalog.terminateInstance) { [fleet] query, _ in
-            try await fleet.terminateInstance(id: query.id)
+        table.on(RPCCatalog.terminateInstance) { [fleet] query, principal in
+            try await fleet.terminateInstance(id: query.id, by: RPCDispatcher.actor(principal))
             return Empty()
         }
         table.on(RPCCatalog.updateInstance) { [fleet] request, _ in
@@ -125,7 +125,7 @@ struct RPCRoutes: Sendable {
         }
         table.on(RPCCatalog.deleteNode) { [fleet, authorizer] query, principal in
             try await authorizer.requireResource(principal, type: "node", id: query.id, permission: "remove")
-            try await fleet.deleteNode(id: query.id)
+            try await fleet.deleteNode(id: query.id, by: RPCDispatcher.actor(principal))
             return Empty()
         }
     }

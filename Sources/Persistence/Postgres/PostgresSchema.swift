@@ -262,6 +262,16 @@ public enum PostgresSchema {
                 "CREATE INDEX sessions_by_key_id ON sessions (key_id)",
             ]
         ),
+        (
+            "v20-instance-lifecycle",
+            [
+                "ALTER TABLE instances ADD COLUMN delete_lock BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE instances ADD COLUMN tags TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE instances ADD COLUMN stop_reason TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE instances ADD COLUMN stopped_by TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE instances ADD COLUMN stopped_at BIGINT NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     /// The steps' names, in order: SQLite's migrations' names (a test holds them equal).

@@ -42,6 +42,18 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
     /// `vminfo`, wire-encoded by the control plane (opaque here).
     public var vminfo: [UInt8]?
     public var waitReason: String = ""
+    /// While set, a terminate is refused (Berth's extension).
+    public var deleteLock: Bool = false
+    /// The instance's tags (Berth's extension), stored one per line: a tag holds no
+    /// control characters.
+    public var tags: [String] = []
+    /// Why the instance left `Started` (``InstanceStopReason``'s raw values); empty while
+    /// it has not.
+    public var stopReason: String = ""
+    /// Who or what asked: a caller as the event log names it, `node <id>`, `lifetime`.
+    public var stoppedBy: String = ""
+    /// When, in microseconds since the Unix epoch; 0 while it has not.
+    public var stoppedAt: Int64 = 0
     public var crTime: Int64
     public var ts: Int64
 
@@ -90,6 +102,11 @@ extension InstanceRow {
         container["progress"] = progress
         container["vminfo"] = vminfo
         container["wait_reason"] = waitReason
+        container["delete_lock"] = deleteLock
+        container["tags"] = Self.tagsText(tags)
+        container["stop_reason"] = stopReason
+        container["stopped_by"] = stoppedBy
+        container["stopped_at"] = stoppedAt
         container["cr_time"] = crTime
         container["ts"] = ts
     }
@@ -122,6 +139,11 @@ extension InstanceRow {
         progress = try row.decode(forColumn: "progress")
         vminfo = try row.decode(forColumn: "vminfo")
         waitReason = try row.decode(forColumn: "wait_reason")
+        deleteLock = try row.decode(forColumn: "delete_lock")
+        tags = Self.tags(fromText: try row.decode(forColumn: "tags"))
+        stopReason = try row.decode(forColumn: "stop_reason")
+        stoppedBy = try row.decode(forColumn: "stopped_by")
+        stoppedAt = try row.decode(forColumn: "stopped_at")
         crTime = try row.decode(forColumn: "cr_time")
         ts = try row.decode(forColumn: "ts")
     }
@@ -141,7 +163,7 @@ extension InstanceRow {
         "target_node_id", "inflight_reqid", "priority", "group_id", "permission_group",
         "start_options", "mac_address", "script_result", "usb_device_id", "name", "external_id",
         "metadata", "vcpu", "vram_mb", "arch", "vlan", "progress", "vminfo", "wait_reason",
-        "cr_time", "ts",
+        "delete_lock", "tags", "stop_reason", "stopped_by", "stopped_at", "cr_time", "ts",
     ]
 
     static let updateSQL =
@@ -197,6 +219,11 @@ extension InstanceRow {
             .real(progress),
             SQLValue(vminfo),
             .text(waitReason),
+            .integer(deleteLock ? 1 : 0),
+            .text(Self.tagsText(tags)),
+            .text(stopReason),
+            .text(stoppedBy),
+            .integer(stoppedAt),
             .integer(crTime),
             .integer(ts),
             .text(id),
@@ -252,8 +279,22 @@ extension InstanceRow: SQLRecord {
         self.progress = progress
         vminfo = row["vminfo"].bytes
         waitReason = try text("wait_reason")
+        deleteLock = try integer("delete_lock") != 0
+        tags = Self.tags(fromText: try text("tags"))
+        stopReason = try text("stop_reason")
+        stoppedBy = try text("stopped_by")
+        stoppedAt = try integer("stopped_at")
         crTime = try integer("cr_time")
         ts = try integer("ts")
+    }
+
+    /// Tags as the `tags` column holds them: one per line.
+    static func tagsText(_ tags: [String]) -> String {
+        tags.isEmpty ? "" : tags.joined(separator: "\n")
+    }
+
+    static func tags(fromText text: String) -> [String] {
+        text.isEmpty ? [] : text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
     }
 
     private static func missing(_ column: String, _ row: SQLRow) -> DecodingError {

@@ -19,6 +19,8 @@ struct InstanceJSON: Encodable {
         case message, tag, version, nodeID = "node_id", inflightRequestID = "inflight_reqid", name
         case externalID = "external_id", arch, macAddress = "mac_address", waitReason = "wait_reason"
         case metadata, vminfo, startupScript = "startup_script"
+        case deleteLock = "delete_lock", tags, stopReason = "stop_reason", stoppedBy = "stopped_by"
+        case stoppedAt = "stopped_at"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -48,6 +50,15 @@ struct InstanceJSON: Encodable {
         if let info = record.vmInfo { try c.encode(VMInfoJSON(info, nodeID: record.nodeID), forKey: .vminfo) }
         if let result = record.scriptResult {
             try c.encode(ScriptResultJSON(result, nullWhenNoErrors: false), forKey: .startupScript)
+        }
+        // Berth's extension (docs/extensions.md), each only when set: Anka clients see
+        // nothing new on instances that use none of it.
+        if record.deleteLock { try c.encode(true, forKey: .deleteLock) }
+        if !record.tags.isEmpty { try c.encode(record.tags, forKey: .tags) }
+        if !record.stopReason.isEmpty {
+            try c.encode(record.stopReason, forKey: .stopReason)
+            try c.encode(record.stoppedBy, forKey: .stoppedBy)
+            try c.encode(AnkaJSON.timestamp(micros: record.stoppedAtMicros), forKey: .stoppedAt)
         }
     }
 }

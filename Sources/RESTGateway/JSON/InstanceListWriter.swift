@@ -66,6 +66,23 @@ enum InstanceListWriter {
             sink.put(",\"startup_script\":")
             try sink.encodeValue(ScriptResultJSON(result, nullWhenNoErrors: false))
         }
+        if record.deleteLock { sink.put(",\"delete_lock\":true") }
+        if !record.tags.isEmpty {
+            sink.put(",\"tags\":[")
+            for (index, tag) in record.tags.enumerated() {
+                if index > 0 { sink.put(UInt8(ascii: ",")) }
+                sink.write(tag)
+            }
+            sink.put(UInt8(ascii: "]"))
+        }
+        if !record.stopReason.isEmpty {
+            sink.put(",\"stop_reason\":")
+            sink.write(record.stopReason)
+            sink.put(",\"stopped_by\":")
+            sink.write(record.stoppedBy)
+            sink.put(",\"stopped_at\":")
+            sink.writeTimestamp(micros: record.stoppedAtMicros)
+        }
         sink.put(UInt8(ascii: "}"))
     }
 

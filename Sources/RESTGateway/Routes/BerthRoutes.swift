@@ -45,6 +45,25 @@ struct BerthRoutes {
             )
         }
 
+        // How many instances match: ?tags=a,b&state=&node_id=&group_id= (every state but
+        // Terminated unless state names one).
+        router.get("/berth/v1/vm/count") { request, context -> Response in
+            let query = request.uri.queryParameters
+            var search = InstanceSearch(
+                state: query.get("state") ?? "",
+                nodeID: query.get("node_id") ?? "",
+                groupID: query.get("group_id") ?? "",
+                limit: 1
+            )
+            search.tags = InstanceTags.filter(query.get("tags") ?? "")
+            let page: SearchPage<InstanceRecord> = try await client.rpc(
+                RPCCatalog.searchInstances,
+                principal: context.principal,
+                body: search
+            )
+            return AnkaJSON.ok(CountJSON(count: page.matching))
+        }
+
         // The event log: ?kind=<prefix>&subject=&limit=&before=<id> (newest first) or &after=<id> (oldest first).
         router.get("/berth/v1/events") { request, context -> Response in
             let query = request.uri.queryParameters
@@ -128,6 +147,11 @@ struct BerthRoutes {
         let length: Int
         let size: Int
         let output: String
+    }
+
+    /// `GET /berth/v1/vm/count`'s body.
+    struct CountJSON: Encodable {
+        let count: Int
     }
 
     /// One entry of the event log.

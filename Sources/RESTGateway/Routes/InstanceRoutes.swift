@@ -31,7 +31,8 @@ struct InstanceRoutes {
                 guard let record = list.instances.first else { throw GatewayError(.notFound, "No such instance \(id)") }
                 return AnkaJSON.ok(InstanceJSON(record, registry: registryAddress))
             }
-            return try await list(principal: context.principal)
+            let tags = InstanceTags.filter(request.uri.queryParameters.get("tags") ?? "")
+            return try await list(principal: context.principal, tags: tags)
         }
         router.put("/api/v1/vm") { request, context -> Response in
             let json = try await RequestJSON.read(request)
@@ -41,6 +42,8 @@ struct InstanceRoutes {
             body.name = try json.string("name")
             body.externalID = try json.string("external_id")
             body.metadataJSON = try metadataJSON(json)
+            body.deleteLock = try json.bool("delete_lock")
+            body.tags = try tags(json)
             let _: Empty = try await client.rpc(RPCCatalog.updateInstance, principal: context.principal, body: body)
             return AnkaJSON.ok()
         }
@@ -76,14 +79,15 @@ struct InstanceRoutes {
     /// starts, so a refusal still gets its envelope; when it is the only page the body goes
     /// out whole, else each further page is streamed as it arrives (a failure then cuts
     /// the body short, which a client sees as an incomplete response, never a short list).
-    func list(principal: Principal) async throws -> Response {
+    /// With `tags`, only instances carrying every one of them (Berth's `?tags=a,b`).
+    func list(principal: Principal, tags: [String] = []) async throws -> Response {
         let client = client
         let pageSize = pageSize
         @Sendable func fetch(after cursor: UInt64) async throws -> InstanceList.Undecoded {
             let body = try await client.rpcBody(
                 RPCCatalog.listInstances,
                 principal: principal,
-                body: InstanceQuery(after: cursor, limit: pageSize)
+                body: InstanceQuery(after: cursor, limit: pageSize, tags: tags)
             )
             do {
                 return try InstanceList.Undecoded(bytes: body)
@@ -177,7 +181,18 @@ struct InstanceRoutes {
         body.vramMB = try json.int("vram")
         body.metadataJSON = try metadataJSON(json) ?? ""
         body.options = try StartOptionsJSON.parse(json)
+        body.tags = try tags(json) ?? []
         return body
+    }
+
+    /// `tags` (Berth's extension): a list of strings, checked against ``InstanceTags``.
+    func tags(_ json: RequestJSON) throws -> [String]? {
+        guard let tags = try json.stringArray("tags") else { return nil }
+        do {
+            return try InstanceTags.normalized(tags)
+        } catch {
+            throw GatewayError(.badRequest, error.message)
+        }
     }
 
     /// `metadata` as JSON object text; values must be strings, integers or booleans.

@@ -28,6 +28,14 @@ public struct InstanceRecord: WireCodable, Equatable {
     public var usbDevice: String = ""
     /// Present once a monitored startup script has run.
     public var scriptResult: ScriptResult?
+    /// While set, a terminate is refused.
+    public var deleteLock: Bool = false
+    public var tags: [String] = []
+    /// An ``InstanceStopReason`` raw value; empty while the instance has not left `Started`.
+    public var stopReason: String = ""
+    /// Who asked (a caller, `node <id>`, `lifetime`).
+    public var stoppedBy: String = ""
+    public var stoppedAtMicros: Int = 0
 
     public init() {}
 
@@ -56,6 +64,11 @@ public struct InstanceRecord: WireCodable, Equatable {
         w.write(22, macAddress)
         w.write(23, usbDevice)
         w.write(24, scriptResult)
+        w.write(25, deleteLock)
+        w.write(26, tags)
+        w.write(27, stopReason)
+        w.write(28, stoppedBy)
+        w.write(29, stoppedAtMicros)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -85,6 +98,11 @@ public struct InstanceRecord: WireCodable, Equatable {
             case 22: macAddress = try r.string(tag)
             case 23: usbDevice = try r.string(tag)
             case 24: scriptResult = try r.message(tag)
+            case 25: deleteLock = try r.bool(tag)
+            case 26: tags.append(try r.string(tag))
+            case 27: stopReason = try r.string(tag)
+            case 28: stoppedBy = try r.string(tag)
+            case 29: stoppedAtMicros = try r.int(tag)
             default: try r.skip(tag)
             }
         }

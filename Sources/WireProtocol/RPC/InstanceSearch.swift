@@ -17,6 +17,8 @@ public struct InstanceSearch: WireCodable, Equatable {
     public var externalID: String
     /// Only instances whose id, name, external id or template name contains this, ignoring case.
     public var text: String
+    /// Only instances carrying every one of these tags; empty for any.
+    public var tags: [String] = []
     /// One of ``sortKeys``; empty means `created`.
     public var sort: String
     /// Ascending order; by default an answer is descending (newest, or Z, first).
@@ -58,6 +60,7 @@ public struct InstanceSearch: WireCodable, Equatable {
         w.write(7, ascending)
         w.write(8, offset)
         w.write(9, limit)
+        w.write(10, tags)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -73,6 +76,7 @@ public struct InstanceSearch: WireCodable, Equatable {
             case 7: ascending = try r.bool(tag)
             case 8: offset = try r.int(tag)
             case 9: limit = try r.int(tag)
+            case 10: tags.append(try r.string(tag))
             default: try r.skip(tag)
             }
         }

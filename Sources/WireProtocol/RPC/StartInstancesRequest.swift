@@ -18,6 +18,8 @@ public struct StartInstancesRequest: WireCodable, Equatable {
     public var permissionGroup: String = ""
     /// Everything else the start request may say about the VM.
     public var options = StartOptions()
+    /// The instances' tags (Berth's extension).
+    public var tags: [String] = []
 
     public init() {}
 
@@ -36,6 +38,7 @@ public struct StartInstancesRequest: WireCodable, Equatable {
         w.write(12, metadataJSON)
         w.write(13, permissionGroup)
         if !options.isEmpty { w.write(14, options) }
+        w.write(15, tags)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -56,6 +59,7 @@ public struct StartInstancesRequest: WireCodable, Equatable {
             case 12: metadataJSON = try r.string(tag)
             case 13: permissionGroup = try r.string(tag)
             case 14: options = try r.message(tag)
+            case 15: tags.append(try r.string(tag))
             default: try r.skip(tag)
             }
         }

@@ -295,9 +295,11 @@ struct InstancesView {
         let path = "/instances/\(PortalLayout.percentEncoded(id))"
         var actions: [HTML] = []
         if instance.state != .terminated && instance.state != .terminating {
-            actions.append(
-                PortalLayout.button(request, action: "\(path)/terminate", label: "Terminate", style: "danger")
-            )
+            if !instance.deleteLock {
+                actions.append(
+                    PortalLayout.button(request, action: "\(path)/terminate", label: "Terminate", style: "danger")
+                )
+            }
             if instance.state == .started || instance.state == .stopped || instance.state == .error {
                 actions.append(PortalLayout.button(request, action: "\(path)/restart", label: "Restart"))
             }
@@ -317,6 +319,15 @@ struct InstancesView {
             <dt>Created</dt><dd>\(PortalLayout.time(micros: instance.createdMicros))</dd>
             """
         if !instance.message.isEmpty { facts = facts + "<dt>Message</dt><dd>\(instance.message)</dd>" }
+        if !instance.tags.isEmpty { facts = facts + "<dt>Tags</dt><dd>\(instance.tags.joined(separator: ", "))</dd>" }
+        if instance.deleteLock {
+            facts = facts + "<dt>Delete lock</dt><dd>set: terminating is refused until it is cleared</dd>"
+        }
+        if !instance.stopReason.isEmpty {
+            facts =
+                facts
+                + "<dt>Stop reason</dt><dd>\(instance.stopReason) by \(instance.stoppedBy), \(PortalLayout.time(micros: instance.stoppedAtMicros))</dd>"
+        }
         if let info = instance.vmInfo {
             facts =
                 facts
