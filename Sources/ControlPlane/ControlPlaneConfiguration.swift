@@ -27,6 +27,10 @@ public struct ControlPlaneConfiguration: Sendable {
     public var pingBudget: Double = 2_000
     /// Ping intervals of silence after which a node drops its connection and reconnects.
     public var nodeDeadAfterPings: Int = 5
+    /// A restart policy's first wait before it starts an ended VM again; each further
+    /// restart of the instance waits twice as long, up to ``restartBackoffMaximum``.
+    public var restartBackoff: Double = 1
+    public var restartBackoffMaximum: Double = 300
     /// How long `Terminated` instances stay visible before they are purged.
     public var terminatedRetention: Double = 3600
     /// How often the database is read for certificates revoked by another process

@@ -379,13 +379,17 @@ enum Schema {
         }
         migrator.registerMigration("v20-instance-lifecycle") { db in
             // Berth's extension of the instance (docs/extensions.md): a delete lock, tags,
-            // and why, by whom and when it left `Started`.
+            // why, by whom and when it left `Started`, and its restart policy.
             try db.alter(table: "instances") { t in
                 t.add(column: "delete_lock", .integer).notNull().defaults(to: 0)
                 t.add(column: "tags", .text).notNull().defaults(to: "")
                 t.add(column: "stop_reason", .text).notNull().defaults(to: "")
                 t.add(column: "stopped_by", .text).notNull().defaults(to: "")
                 t.add(column: "stopped_at", .integer).notNull().defaults(to: 0)
+                t.add(column: "restart_policy", .text).notNull().defaults(to: "never")
+                t.add(column: "max_restarts", .integer).notNull().defaults(to: 0)
+                t.add(column: "restart_count", .integer).notNull().defaults(to: 0)
+                t.add(column: "restart_at", .integer).notNull().defaults(to: 0)
             }
         }
         return migrator

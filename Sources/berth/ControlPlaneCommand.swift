@@ -44,6 +44,12 @@ struct ControlPlaneCommand: AsyncParsableCommand {
     @Option(help: "Seconds Terminated instances stay listed.")
     var terminatedRetention = 3600.0
 
+    @Option(help: "Seconds a restart policy waits before its first restart of an instance; doubled for each further one.")
+    var restartBackoff = 1.0
+
+    @Option(help: "Seconds a restart policy waits at most between restarts.")
+    var restartBackoffMaximum = 300.0
+
     @Flag(help: "Check each caller's controller permissions (permission groups).")
     var authorization = false
 
@@ -134,6 +140,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         configuration.pingInterval = pingInterval
         configuration.pingBudget = pingBudget
         configuration.terminatedRetention = terminatedRetention
+        guard restartBackoff > 0, restartBackoffMaximum >= restartBackoff else {
+            throw ValidationError("--restart-backoff must be positive and at most --restart-backoff-maximum")
+        }
+        configuration.restartBackoff = restartBackoff
+        configuration.restartBackoffMaximum = restartBackoffMaximum
         configuration.handshakeTimeout = handshakeTimeout
         configuration.firstFrameTimeout = firstFrameTimeout
         configuration.maxUnauthenticatedConnections = maxUnauthenticated

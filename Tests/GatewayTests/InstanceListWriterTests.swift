@@ -73,6 +73,10 @@ import WireProtocol
             record.stoppedBy = text(&random)
             record.stoppedAtMicros = [1, 1_733_300_003_000_000].randomElement(using: &random)!
         }
+        record.restartPolicy = ["", "always", "on_failure"].randomElement(using: &random)!
+        record.restartCount = Int.random(in: 0...3, using: &random)
+        record.maxRestarts = Int.random(in: 0...10, using: &random)
+        record.restartAtMicros = [0, 1_733_300_004_000_000].randomElement(using: &random)!
         return record
     }
 

@@ -137,6 +137,10 @@ import Testing
         row.stopReason = "driver_error"
         row.stoppedBy = "node n1"
         row.stoppedAt = 13
+        row.restartPolicy = "always"
+        row.maxRestarts = 3
+        row.restartCount = 1
+        row.restartAt = 14
         row.ts = 12
         let written = try row.databaseDictionary.keys
         let stored = row
@@ -182,6 +186,10 @@ import Testing
         changed.stopReason = "node_lost"
         changed.stoppedBy = "root"
         changed.stoppedAt = 23
+        changed.restartPolicy = "on_failure"
+        changed.maxRestarts = 4
+        changed.restartCount = 2
+        changed.restartAt = 24
         changed.ts = 22
         for (property, value) in Mirror(reflecting: changed).children where property != "id" {
             let old = Mirror(reflecting: row).children.first { $0.label == property }?.value

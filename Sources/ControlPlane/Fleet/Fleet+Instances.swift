@@ -38,6 +38,18 @@ extension Fleet {
         if let vcpu = request.vcpu, vcpu < 1 { throw ControlPlaneError.badRequest("vcpu must be positive") }
         if let vram = request.vramMB, vram < 1 { throw ControlPlaneError.badRequest("vram must be positive") }
         let tags = try Self.checkedTags(request.tags)
+        let policy: RestartPolicy
+        if request.restartPolicy.isEmpty {
+            policy = .never
+        } else if let named = RestartPolicy(rawValue: request.restartPolicy) {
+            policy = named
+        } else {
+            throw ControlPlaneError.badRequest("restart_policy must be never, always or on_failure")
+        }
+        let maxRestarts = request.maxRestarts ?? (policy == .never ? 0 : RestartPolicy.defaultMaxRestarts)
+        guard (0...RestartPolicy.maxRestartsLimit).contains(maxRestarts) else {
+            throw ControlPlaneError.badRequest("max_restarts must be between 0 and \(RestartPolicy.maxRestartsLimit)")
+        }
         let now = BerthDatabase.nowMicros()
         let rows = (0..<count).map { i -> InstanceRow in
             var row = InstanceRow(
@@ -64,6 +76,8 @@ extension Fleet {
             row.targetNodeId = request.nodeID
             row.waitReason = "waiting for the scheduler"
             row.tags = tags
+            row.restartPolicy = policy.rawValue
+            row.maxRestarts = maxRestarts
             return row
         }
         let stored: [InstanceRow]
@@ -124,6 +138,8 @@ extension Fleet {
         let now = BerthDatabase.nowMicros()
         row.ts = now
         row.recordStop(reason, by: actor, at: now)
+        row.restartAt = 0
+        pendingRestarts.removeValue(forKey: id)
         if let nodeID = row.nodeId {
             row.state = "Terminating"
             save(row)
@@ -278,6 +294,10 @@ extension InstanceRecord {
         stopReason = row.stopReason
         stoppedBy = row.stoppedBy
         stoppedAtMicros = Int(row.stoppedAt)
+        restartPolicy = row.restartPolicy == RestartPolicy.never.rawValue ? "" : row.restartPolicy
+        restartCount = row.restartCount
+        maxRestarts = row.maxRestarts
+        restartAtMicros = Int(row.restartAt)
     }
 }
 
@@ -296,5 +316,6 @@ extension TransitionReport {
             eventSeq: sequence
         )
         scriptResult = status.scriptResult?.encodedBytes()
+        exited = status.exited
     }
 }

@@ -69,6 +69,10 @@ extension Fleet {
         switch state {
         case "Started":
             instance.clearStop()
+            instance.restartAt = 0
+            pendingRestarts.removeValue(forKey: instance.id)
+        case "Stopped" where report.exited:
+            instance.recordStop(.driverError, by: "node \(report.nodeID)", at: report.ts)
         case "Error", "Terminated":
             let scriptFailed = report.scriptResult.flatMap { try? ScriptResult(bytes: $0) }.map { !$0.succeeded }
             instance.recordStop(
@@ -85,6 +89,9 @@ extension Fleet {
         if let scriptResult = report.scriptResult { instance.scriptResult = scriptResult }
         instance.ts = report.ts
         if report.state != "Scheduling" && report.state != "Pulling" { instance.inflightReqid = "" }
+        if report.exited && (state == "Stopped" || state == "Error") {
+            applyRestartPolicy(afterExit: &instance, now: report.ts)
+        }
         ticket = save(instance)
         return (.applied(instance), ticket)
     }

@@ -67,6 +67,8 @@ actor Fleet {
     /// Each node's held templates, decoded once per change (scheduling passes read them).
     var heldTemplates = HeldTemplatesCache()
     /// The scheduler's nodes, rebuilt between passes only where something changed.
+    /// Instances whose restart policy has a restart due, with when (``issueDueRestarts(now:)``).
+    var pendingRestarts: [String: Int64] = [:]
     var schedulingView = SchedulingView()
     var schedulingRunning = false
     var schedulingRequested = false
@@ -115,6 +117,7 @@ actor Fleet {
         try await database.markAllNodesOffline()
         for node in try await database.nodes() { nodes[node.id] = node }
         instances = InstanceTable(try await database.instances())
+        loadPendingRestarts()
         groups = GroupTable(groups: try await database.groups(), memberships: try await database.groupMemberships())
         let history = try await database.commandHistory()
         outbox = CommandOutbox(
@@ -306,8 +309,23 @@ actor Fleet {
             node.lastSeen = BerthDatabase.nowMicros() - Int64(session.idleSeconds() * 1_000_000)
         }
         nodes[nodeID] = node
-        let saved = journal.append(.node(node))
+        var saved = journal.append(.node(node))
         logger.info("node is Offline", metadata: ["node": "\(nodeID)", "reason": "\(reason)"])
+        // A node lost while its VMs ran is a failure to the restart policies: those
+        // instances are placed again elsewhere.
+        let now = BerthDatabase.nowMicros()
+        var replaced: [String] = []
+        for var instance in instances.live(on: nodeID) where instance.state == "Started" {
+            guard applyRestartPolicy(nodeLost: &instance, nodeID: nodeID, now: now) else { continue }
+            instance.recordStop(.nodeLost, by: "node \(nodeID)", at: now)
+            instance.ts = now
+            saved = save(instance)
+            replaced.append(instance.id)
+        }
+        if !replaced.isEmpty {
+            for id in replaced { publishInstance(id: id) }
+            requestScheduling()
+        }
         // Announced once stored, without holding up the caller (a sweep may take many nodes
         // Offline at once). A failed write is retried by the journal; memory is in force.
         Task {
@@ -369,6 +387,8 @@ actor Fleet {
             if instance.state == "Terminating" {
                 instance.state = "Terminated"
                 instance.message = ""
+            } else if applyRestartPolicy(nodeLost: &instance, nodeID: nodeID, now: now) {
+                instance.recordStop(.nodeLost, by: "node \(nodeID)", at: now)
             } else {
                 instance.state = "Error"
                 instance.message = "node \(nodeID) reconnected without this instance"
@@ -397,8 +417,12 @@ actor Fleet {
                 )
                 continue
             }
-            // Not ours (or already ended here): tell the node to remove it.
-            if let row = instances[status.instanceID], row.nodeId != nil, row.nodeId != nodeID { continue }
+            // Not ours (or already ended here, or placed again elsewhere after this node was
+            // lost): tell the node to remove it. Its end is not reported against the
+            // instance, which is placed on another node.
+            if let row = instances[status.instanceID], row.nodeId == nodeID, row.restartAt > 0 {
+                continue  // ended here on its own, and its restart policy will start it again
+            }
             queueCommand(nodeID: nodeID, instanceID: status.instanceID, kind: "terminate", payload: nil, now: now)
             logger.info(
                 "terminating an instance the controller does not run there",
@@ -462,6 +486,7 @@ actor Fleet {
             gateway.close(with: WireError(.goingAway, "no ping for \(Int(configuration.offlineTimeout))s"))
             gatewayDisconnected(gateway)
         }
+        if !pendingRestarts.isEmpty { await issueDueRestarts(now: BerthDatabase.nowMicros()) }
         if now - lastStatsFlush >= .milliseconds(Int64(configuration.heartbeatInterval * 1000)) {
             lastStatsFlush = now
             await flushHeartbeats()

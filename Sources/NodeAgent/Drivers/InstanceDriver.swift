@@ -35,6 +35,24 @@ public protocol InstanceDriver: Sendable {
     /// on this node. Throws (``DriverError``) when the instance is not running here or has
     /// no network of its own.
     func endpoint(instanceID: String, port: Int) async throws -> (host: String, port: Int)
+    /// Hands the driver what to call when a VM ends on its own (it exited or crashed, not
+    /// because it was stopped, restarted or terminated). Drivers that cannot tell keep the
+    /// default, which never calls it.
+    func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) async
+}
+
+/// A VM that ended on its own: its exit status (128 + the signal for a signal), and its
+/// `vminfo` as it stopped.
+public struct VMExit: Sendable {
+    public var instanceID: String
+    public var code: Int32
+    public var vmInfo: VMInfo?
+
+    public init(instanceID: String, code: Int32, vmInfo: VMInfo?) {
+        self.instanceID = instanceID
+        self.code = code
+        self.vmInfo = vmInfo
+    }
 }
 
 extension InstanceDriver {
@@ -43,6 +61,8 @@ extension InstanceDriver {
     public func provision(instanceID: String, template: TemplateManifest, from cache: TemplateCache) async throws {}
 
     public func contentDirectory(instanceID: String) async -> URL? { nil }
+
+    public func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) async {}
 
     public func endpoint(instanceID: String, port: Int) async throws -> (host: String, port: Int) {
         throw DriverError("this node's driver gives instances no network to reach")

@@ -47,6 +47,8 @@ public actor ProcessDriver: InstanceDriver {
     /// Loopback addresses in use, and the next one to try.
     var addressesInUse: Set<UInt16> = []
     var nextAddress: UInt16 = 1
+    /// Told when a VM process ends on its own (``onVMExit(_:)``).
+    var exitHandler: (@Sendable (VMExit) async -> Void)?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -118,6 +120,8 @@ public actor ProcessDriver: InstanceDriver {
         guard var instance = instancesByID[instanceID] else {
             throw DriverError("no instance \(instanceID) on this node")
         }
+        // Forgotten before it ends, so its end is not taken for an exit of its own.
+        instancesByID[instanceID]?.process = nil
         await end(instance)
         instance.process = nil
         instance.status.state = .stopped
@@ -131,6 +135,7 @@ public actor ProcessDriver: InstanceDriver {
         guard let instance = instancesByID[instanceID], let info = instance.status.vmInfo else {
             throw DriverError("no instance \(instanceID) on this node")
         }
+        instancesByID[instanceID]?.process = nil
         await end(instance)
         return try launch(instanceID, info: info)
     }
@@ -214,7 +219,31 @@ public actor ProcessDriver: InstanceDriver {
         instancesByID[instanceID]?.process = process
         instancesByID[instanceID]?.status.state = .started
         instancesByID[instanceID]?.status.vmInfo = info
+        let exit = process.exit
+        let pid = process.pid
+        Task { [weak self] in
+            guard let code = await exit.wait() else { return }
+            await self?.processEnded(instanceID, pid: pid, code: code)
+        }
         return info
+    }
+
+    public func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) {
+        exitHandler = handler
+    }
+
+    /// A VM process ended. If it is still the instance's process, nothing here ended it:
+    /// the VM exited or crashed, and the handler is told (`Stopped` for exit code 0, else
+    /// `Error`, in the driver's own listing too).
+    private func processEnded(_ instanceID: String, pid: Int32, code: Int32) async {
+        guard var instance = instancesByID[instanceID], instance.process?.pid == pid else { return }
+        instance.process = nil
+        instance.status.state = code == 0 ? .stopped : .error
+        instance.status.message = "the VM process exited with code \(code)"
+        instance.status.vmInfo?.status = "stopped"
+        instance.status.vmInfo?.stopDateMicros = Self.nowMicros()
+        instancesByID[instanceID] = instance
+        await exitHandler?(VMExit(instanceID: instanceID, code: code, vmInfo: instance.status.vmInfo))
     }
 
     /// Ends an instance's process group: SIGTERM, then SIGKILL after 5 s.

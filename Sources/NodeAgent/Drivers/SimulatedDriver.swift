@@ -31,6 +31,7 @@ public actor SimulatedDriver: InstanceDriver {
     var vms: [String: VM] = [:]
     var nextOrdinal = 1
     var random: SplitMix64
+    var exitHandler: (@Sendable (VMExit) async -> Void)?
 
     /// - Parameter seed: makes the failure pattern repeatable (tests); random when `nil`.
     public init(configuration: Configuration = Configuration(), seed: UInt64? = nil) {
@@ -125,6 +126,21 @@ public actor SimulatedDriver: InstanceDriver {
 
     public func terminate(instanceID: String) async throws {
         vms.removeValue(forKey: instanceID)
+    }
+
+    public func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) {
+        exitHandler = handler
+    }
+
+    /// Ends a running VM as if it had exited with `code` on its own (tests, the simulator):
+    /// `Stopped` for 0, else `Error`, and the agent is told.
+    public func endOnItsOwn(instanceID: String, code: Int32) async {
+        guard var vm = vms[instanceID], vm.status.state == .started else { return }
+        vm.status.state = code == 0 ? .stopped : .error
+        vm.status.vmInfo?.status = "stopped"
+        vm.status.vmInfo?.stopDateMicros = Self.nowMicros()
+        vms[instanceID] = vm
+        await exitHandler?(VMExit(instanceID: instanceID, code: code, vmInfo: vm.status.vmInfo))
     }
 
     static func nowMicros() -> Int { Int(Date().timeIntervalSince1970 * 1_000_000) }

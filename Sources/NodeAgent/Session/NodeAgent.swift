@@ -213,6 +213,7 @@ public actor NodeAgent {
 
     /// Connects and serves until the task is cancelled, reconnecting as needed.
     public func run() async {
+        await driver.onVMExit { [weak self] exit in await self?.vmExited(exit) }
         var connectTimeout = configuration.patientConnectTimeout
         let renewing = Task { [renewer] in
             await renewer?.run(send: { [weak self] request in await self?.sendRenewal(request) ?? false }) {
@@ -692,6 +693,25 @@ public actor NodeAgent {
     }
 
     /// Records an instance event and sends it when connected.
+    /// Reports a VM that ended on its own (``InstanceStatus/exited``). The driver calls
+    /// this only when nothing the agent did ended it (a stop, restart or terminate forgets
+    /// the VM's process first).
+    private func vmExited(_ exit: VMExit) {
+        let id = exit.instanceID
+        tunnels.close(instanceID: id)
+        let message = "the VM exited with code \(exit.code)"
+        log(id, message)
+        logger.notice("VM ended on its own", metadata: ["instance": "\(id)", "code": "\(exit.code)"])
+        var status = InstanceStatus(
+            instanceID: id,
+            state: exit.code == 0 ? .stopped : .error,
+            message: message,
+            vmInfo: exit.vmInfo
+        )
+        status.exited = true
+        emit(status)
+    }
+
     func emit(_ status: InstanceStatus) {
         sequence += 1
         let event = InstanceEvent(

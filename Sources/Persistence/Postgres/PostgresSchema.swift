@@ -270,6 +270,10 @@ public enum PostgresSchema {
                 "ALTER TABLE instances ADD COLUMN stop_reason TEXT NOT NULL DEFAULT ''",
                 "ALTER TABLE instances ADD COLUMN stopped_by TEXT NOT NULL DEFAULT ''",
                 "ALTER TABLE instances ADD COLUMN stopped_at BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE instances ADD COLUMN restart_policy TEXT NOT NULL DEFAULT 'never'",
+                "ALTER TABLE instances ADD COLUMN max_restarts BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE instances ADD COLUMN restart_count BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE instances ADD COLUMN restart_at BIGINT NOT NULL DEFAULT 0",
             ]
         ),
     ]

@@ -54,6 +54,15 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var stoppedBy: String = ""
     /// When, in microseconds since the Unix epoch; 0 while it has not.
     public var stoppedAt: Int64 = 0
+    /// `never`, `always` or `on_failure` (``RestartPolicy``'s raw values).
+    public var restartPolicy: String = "never"
+    /// The most restarts the policy makes; the next failure ends the instance.
+    public var maxRestarts: Int = 0
+    /// Restarts made so far.
+    public var restartCount: Int = 0
+    /// When the next restart is due, in microseconds since the Unix epoch; 0 when none is.
+    /// Stored, so a restart pending across a control-plane restart still happens.
+    public var restartAt: Int64 = 0
     public var crTime: Int64
     public var ts: Int64
 
@@ -107,6 +116,10 @@ extension InstanceRow {
         container["stop_reason"] = stopReason
         container["stopped_by"] = stoppedBy
         container["stopped_at"] = stoppedAt
+        container["restart_policy"] = restartPolicy
+        container["max_restarts"] = maxRestarts
+        container["restart_count"] = restartCount
+        container["restart_at"] = restartAt
         container["cr_time"] = crTime
         container["ts"] = ts
     }
@@ -144,6 +157,10 @@ extension InstanceRow {
         stopReason = try row.decode(forColumn: "stop_reason")
         stoppedBy = try row.decode(forColumn: "stopped_by")
         stoppedAt = try row.decode(forColumn: "stopped_at")
+        restartPolicy = try row.decode(forColumn: "restart_policy")
+        maxRestarts = try row.decode(forColumn: "max_restarts")
+        restartCount = try row.decode(forColumn: "restart_count")
+        restartAt = try row.decode(forColumn: "restart_at")
         crTime = try row.decode(forColumn: "cr_time")
         ts = try row.decode(forColumn: "ts")
     }
@@ -163,7 +180,8 @@ extension InstanceRow {
         "target_node_id", "inflight_reqid", "priority", "group_id", "permission_group",
         "start_options", "mac_address", "script_result", "usb_device_id", "name", "external_id",
         "metadata", "vcpu", "vram_mb", "arch", "vlan", "progress", "vminfo", "wait_reason",
-        "delete_lock", "tags", "stop_reason", "stopped_by", "stopped_at", "cr_time", "ts",
+        "delete_lock", "tags", "stop_reason", "stopped_by", "stopped_at", "restart_policy",
+        "max_restarts", "restart_count", "restart_at", "cr_time", "ts",
     ]
 
     static let updateSQL =
@@ -224,6 +242,10 @@ extension InstanceRow {
             .text(stopReason),
             .text(stoppedBy),
             .integer(stoppedAt),
+            .text(restartPolicy),
+            SQLValue(maxRestarts),
+            SQLValue(restartCount),
+            .integer(restartAt),
             .integer(crTime),
             .integer(ts),
             .text(id),
@@ -284,6 +306,10 @@ extension InstanceRow: SQLRecord {
         stopReason = try text("stop_reason")
         stoppedBy = try text("stopped_by")
         stoppedAt = try integer("stopped_at")
+        restartPolicy = try text("restart_policy")
+        maxRestarts = Int(try integer("max_restarts"))
+        restartCount = Int(try integer("restart_count"))
+        restartAt = try integer("restart_at")
         crTime = try integer("cr_time")
         ts = try integer("ts")
     }

@@ -8,6 +8,8 @@ public struct TransitionReport: Sendable {
     public var vminfo: [UInt8]?
     /// Wire-encoded startup script result; `nil` keeps the stored one.
     public var scriptResult: [UInt8]? = nil
+    /// The VM ended on its own (``InstanceStatus/exited``): its restart policy decides.
+    public var exited = false
     public var ts: Int64
     /// The reporting node; the instance must be placed on it.
     public var nodeID: String

@@ -20,7 +20,8 @@ struct InstanceJSON: Encodable {
         case externalID = "external_id", arch, macAddress = "mac_address", waitReason = "wait_reason"
         case metadata, vminfo, startupScript = "startup_script"
         case deleteLock = "delete_lock", tags, stopReason = "stop_reason", stoppedBy = "stopped_by"
-        case stoppedAt = "stopped_at"
+        case stoppedAt = "stopped_at", restartPolicy = "restart_policy", restartCount = "restart_count"
+        case maxRestarts = "max_restarts", restartAt = "restart_at"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -59,6 +60,14 @@ struct InstanceJSON: Encodable {
             try c.encode(record.stopReason, forKey: .stopReason)
             try c.encode(record.stoppedBy, forKey: .stoppedBy)
             try c.encode(AnkaJSON.timestamp(micros: record.stoppedAtMicros), forKey: .stoppedAt)
+        }
+        if !record.restartPolicy.isEmpty, record.restartPolicy != "never" {
+            try c.encode(record.restartPolicy, forKey: .restartPolicy)
+            try c.encode(record.restartCount, forKey: .restartCount)
+            try c.encode(record.maxRestarts, forKey: .maxRestarts)
+            if record.restartAtMicros > 0 {
+                try c.encode(AnkaJSON.timestamp(micros: record.restartAtMicros), forKey: .restartAt)
+            }
         }
     }
 }

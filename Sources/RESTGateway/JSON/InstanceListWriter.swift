@@ -83,6 +83,18 @@ enum InstanceListWriter {
             sink.put(",\"stopped_at\":")
             sink.writeTimestamp(micros: record.stoppedAtMicros)
         }
+        if !record.restartPolicy.isEmpty, record.restartPolicy != "never" {
+            sink.put(",\"restart_policy\":")
+            sink.write(record.restartPolicy)
+            sink.put(",\"restart_count\":")
+            sink.write(record.restartCount)
+            sink.put(",\"max_restarts\":")
+            sink.write(record.maxRestarts)
+            if record.restartAtMicros > 0 {
+                sink.put(",\"restart_at\":")
+                sink.writeTimestamp(micros: record.restartAtMicros)
+            }
+        }
         sink.put(UInt8(ascii: "}"))
     }
 

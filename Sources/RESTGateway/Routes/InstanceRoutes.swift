@@ -182,6 +182,13 @@ struct InstanceRoutes {
         body.metadataJSON = try metadataJSON(json) ?? ""
         body.options = try StartOptionsJSON.parse(json)
         body.tags = try tags(json) ?? []
+        if let policy = try json.string("restart_policy") {
+            guard RestartPolicy(rawValue: policy) != nil else {
+                throw GatewayError(.badRequest, "restart_policy must be never, always or on_failure")
+            }
+            body.restartPolicy = policy
+        }
+        body.maxRestarts = try json.int("max_restarts")
         return body
     }
 

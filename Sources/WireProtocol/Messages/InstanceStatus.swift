@@ -12,6 +12,9 @@ public struct InstanceStatus: WireCodable, Equatable {
     public var progress: Double
     /// Error or informational message.
     public var message: String
+    /// The VM ended on its own (it exited or crashed; `Stopped` for exit code 0, else
+    /// `Error`), not because the control plane asked: what a restart policy acts on.
+    public var exited: Bool = false
     /// Present once the VM exists on the node.
     public var vmInfo: VMInfo? {
         get { boxedVMInfo?.value }
@@ -68,6 +71,7 @@ public struct InstanceStatus: WireCodable, Equatable {
         w.write(4, message)
         w.write(5, vmInfo)
         w.write(6, scriptResult)
+        w.write(7, exited)
     }
 
     /// A status to decode into (``decodeFields(from:)``); not a valid status itself.
@@ -96,6 +100,7 @@ public struct InstanceStatus: WireCodable, Equatable {
             case 4: message = try r.string(tag)
             case 5: boxedVMInfo = Boxed(try r.message(tag))
             case 6: boxedScriptResult = Boxed(try r.message(tag))
+            case 7: exited = try r.bool(tag)
             default: try r.skip(tag)
             }
         }

@@ -36,6 +36,13 @@ public struct InstanceRecord: WireCodable, Equatable {
     /// Who asked (a caller, `node <id>`, `lifetime`).
     public var stoppedBy: String = ""
     public var stoppedAtMicros: Int = 0
+    /// A ``RestartPolicy`` raw value; empty for `never` (so records without a policy,
+    /// the most, keep their size).
+    public var restartPolicy: String = ""
+    public var restartCount: Int = 0
+    public var maxRestarts: Int = 0
+    /// When a pending restart is due; 0 when none is.
+    public var restartAtMicros: Int = 0
 
     public init() {}
 
@@ -69,6 +76,10 @@ public struct InstanceRecord: WireCodable, Equatable {
         w.write(27, stopReason)
         w.write(28, stoppedBy)
         w.write(29, stoppedAtMicros)
+        w.write(30, restartPolicy)
+        w.write(31, restartCount)
+        w.write(32, maxRestarts)
+        w.write(33, restartAtMicros)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -103,6 +114,10 @@ public struct InstanceRecord: WireCodable, Equatable {
             case 27: stopReason = try r.string(tag)
             case 28: stoppedBy = try r.string(tag)
             case 29: stoppedAtMicros = try r.int(tag)
+            case 30: restartPolicy = try r.string(tag)
+            case 31: restartCount = try r.int(tag)
+            case 32: maxRestarts = try r.int(tag)
+            case 33: restartAtMicros = try r.int(tag)
             default: try r.skip(tag)
             }
         }

@@ -20,6 +20,10 @@ public struct StartInstancesRequest: WireCodable, Equatable {
     public var options = StartOptions()
     /// The instances' tags (Berth's extension).
     public var tags: [String] = []
+    /// A ``RestartPolicy`` raw value; empty means `never`.
+    public var restartPolicy: String = ""
+    /// The most restarts the policy makes; nil means ``RestartPolicy/defaultMaxRestarts``.
+    public var maxRestarts: Int?
 
     public init() {}
 
@@ -39,6 +43,8 @@ public struct StartInstancesRequest: WireCodable, Equatable {
         w.write(13, permissionGroup)
         if !options.isEmpty { w.write(14, options) }
         w.write(15, tags)
+        w.write(16, restartPolicy)
+        w.write(17, maxRestarts)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -60,6 +66,8 @@ public struct StartInstancesRequest: WireCodable, Equatable {
             case 13: permissionGroup = try r.string(tag)
             case 14: options = try r.message(tag)
             case 15: tags.append(try r.string(tag))
+            case 16: restartPolicy = try r.string(tag)
+            case 17: maxRestarts = try r.int(tag)
             default: try r.skip(tag)
             }
         }
