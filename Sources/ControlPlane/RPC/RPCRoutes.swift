@@ -77,6 +77,9 @@ struct RPCRoutes: Sendable {
             try await fleet.instanceLog(request)
         }
         table.on(RPCCatalog.searchInstances) { [fleet] search, _ in try await fleet.searchInstances(search) }
+        table.on(RPCCatalog.instanceMetrics) { [fleet] query, _ in
+            InstanceMetricsList(items: try await fleet.instanceMetrics(id: query.id))
+        }
         table.on(RPCCatalog.instanceHistory) { [fleet] query, _ in
             guard await fleet.instance(id: query.id) != nil else {
                 throw ControlPlaneError.notFound("No such instance \(query.id)")

@@ -39,6 +39,9 @@ public protocol InstanceDriver: Sendable {
     /// because it was stopped, restarted or terminated). Drivers that cannot tell keep the
     /// default, which never calls it.
     func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) async
+    /// What the running instances use now: CPU since the previous call, and memory. Sent
+    /// with each heartbeat; drivers that cannot measure keep the default (none).
+    func figures() async -> [InstanceFigures]
 }
 
 /// A VM that ended on its own: its exit status (128 + the signal for a signal), and its
@@ -63,6 +66,8 @@ extension InstanceDriver {
     public func contentDirectory(instanceID: String) async -> URL? { nil }
 
     public func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) async {}
+
+    public func figures() async -> [InstanceFigures] { [] }
 
     public func endpoint(instanceID: String, port: Int) async throws -> (host: String, port: Int) {
         throw DriverError("this node's driver gives instances no network to reach")

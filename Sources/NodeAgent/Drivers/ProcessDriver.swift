@@ -49,6 +49,8 @@ public actor ProcessDriver: InstanceDriver {
     var nextAddress: UInt16 = 1
     /// Told when a VM process ends on its own (``onVMExit(_:)``).
     var exitHandler: (@Sendable (VMExit) async -> Void)?
+    /// Each VM process's CPU time at the last ``figures()``, and when it was read.
+    var cpuSamples: [Int32: (ticks: Int, at: ContinuousClock.Instant)] = [:]
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -226,6 +228,30 @@ public actor ProcessDriver: InstanceDriver {
             await self?.processEnded(instanceID, pid: pid, code: code)
         }
         return info
+    }
+
+    /// Each running VM process's CPU use since the previous call (percent of one core; 0
+    /// on the first) and resident memory, from `/proc/<pid>/stat` and `statm`. The figures
+    /// are the VM's main process (the one its command `exec`s), not its children.
+    public func figures() -> [InstanceFigures] {
+        let now = ContinuousClock.now
+        var seen: Set<Int32> = []
+        var result: [InstanceFigures] = []
+        for (id, instance) in instancesByID {
+            guard let pid = instance.process?.pid, let usage = ProcessUsage.read(pid: pid) else { continue }
+            seen.insert(pid)
+            var percent = 0.0
+            if let previous = cpuSamples[pid] {
+                let elapsed = (now - previous.at) / .seconds(1)
+                if elapsed > 0 {
+                    percent = Double(usage.cpuTicks - previous.ticks) / Double(ProcessUsage.ticksPerSecond) / elapsed * 100
+                }
+            }
+            cpuSamples[pid] = (usage.cpuTicks, now)
+            result.append(InstanceFigures(instanceID: id, cpuPercent: max(0, percent), memoryBytes: usage.residentBytes))
+        }
+        cpuSamples = cpuSamples.filter { seen.contains($0.key) }
+        return result
     }
 
     public func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) {

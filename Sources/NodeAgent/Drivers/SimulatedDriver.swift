@@ -128,6 +128,19 @@ public actor SimulatedDriver: InstanceDriver {
         vms.removeValue(forKey: instanceID)
     }
 
+    /// Made-up but steady figures for each running VM: a CPU share that varies with the VM,
+    /// and half its memory resident.
+    public func figures() -> [InstanceFigures] {
+        vms.values.compactMap { vm in
+            guard vm.status.state == .started, let info = vm.status.vmInfo else { return nil }
+            return InstanceFigures(
+                instanceID: vm.status.instanceID,
+                cpuPercent: Double(5 + (vm.ordinal * 37) % 60),
+                memoryBytes: info.ramMB * 1_048_576 / 2
+            )
+        }
+    }
+
     public func onVMExit(_ handler: @escaping @Sendable (VMExit) async -> Void) {
         exitHandler = handler
     }

@@ -423,13 +423,15 @@ public actor NodeAgent {
         let running = instances.filter { $0.state == .started }
         let cpu = running.reduce(0) { $0 + ($1.vmInfo?.cpuCores ?? 0) }
         let ram = running.reduce(0) { $0 + ($1.vmInfo?.ramMB ?? 0) }
+        let figures = await driver.figures()
         return Heartbeat(
             sequence: sequence,
             cpuUtil: resources.cpuCount > 0 ? min(1, Double(cpu) / Double(resources.cpuCount)) : 0,
             ramUtil: resources.ramMB > 0 ? min(1, Double(ram) / Double(resources.ramMB)) : 0,
             freeDiskBytes: resources.freeDiskBytes,
             instances: instances.map { InstanceStatus(instanceID: $0.instanceID, state: $0.state) },
-            updating: updating
+            updating: updating,
+            figures: figures
         )
     }
 

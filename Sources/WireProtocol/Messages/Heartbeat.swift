@@ -13,6 +13,8 @@ public struct Heartbeat: WireMessage, Equatable {
     public var instances: [InstanceStatus]
     /// The agent is updating itself (Anka node state `Updating`); it takes no new work.
     public var updating: Bool
+    /// What the node measured of its running instances (per-instance metrics).
+    public var figures: [InstanceFigures] = []
 
     public init(
         sequence: UInt64,
@@ -20,7 +22,8 @@ public struct Heartbeat: WireMessage, Equatable {
         ramUtil: Double = 0,
         freeDiskBytes: Int = 0,
         instances: [InstanceStatus] = [],
-        updating: Bool = false
+        updating: Bool = false,
+        figures: [InstanceFigures] = []
     ) {
         self.sequence = sequence
         self.cpuUtil = cpuUtil
@@ -28,6 +31,7 @@ public struct Heartbeat: WireMessage, Equatable {
         self.freeDiskBytes = freeDiskBytes
         self.instances = instances
         self.updating = updating
+        self.figures = figures
     }
 
     public func encode(to w: inout PayloadWriter) {
@@ -37,6 +41,7 @@ public struct Heartbeat: WireMessage, Equatable {
         w.write(4, freeDiskBytes)
         w.write(5, instances)
         w.write(6, updating)
+        w.write(7, figures)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -56,6 +61,9 @@ public struct Heartbeat: WireMessage, Equatable {
                 instances.append(InstanceStatus.placeholder)
                 try instances[instances.count - 1].decodeFields(from: &entry)
             case 6: updating = try r.bool(tag)
+            case 7:
+                guard figures.count < 4096 else { throw WireError(.invalidValue, "too many instance figures") }
+                figures.append(try r.message(tag))
             default: try r.skip(tag)
             }
         }

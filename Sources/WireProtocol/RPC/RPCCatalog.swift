@@ -379,6 +379,14 @@ public enum RPCCatalog {
             + "(60 … 86400 s)"
     )
 
+    public static let instanceMetrics = RPC<IDQuery, InstanceMetricsList>(
+        90,
+        "instanceMetrics",
+        .controller("list_vms"),
+        "CPU, memory, uptime and restarts of one instance, or (empty id) of every instance not Terminated, "
+            + "from its node's last heartbeat"
+    )
+
     /// Every method.
     public static let all: [RPCDescriptor] = [
         status.descriptor,
@@ -401,7 +409,7 @@ public enum RPCCatalog {
         listDistributions.descriptor, cancelDistribution.descriptor, removeTemplateFromNodes.descriptor,
         registryDisk.descriptor, saveImage.descriptor, listImageRequests.descriptor,
         portalSession.descriptor, fleetHistory.descriptor, watchFleet.descriptor, instanceHistory.descriptor,
-        endSession.descriptor, portalSecret.descriptor, createAccessToken.descriptor,
+        endSession.descriptor, portalSecret.descriptor, createAccessToken.descriptor, instanceMetrics.descriptor,
     ]
 
     /// The descriptors by number.
