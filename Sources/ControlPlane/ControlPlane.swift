@@ -75,6 +75,7 @@ public final class ControlPlane: Service, Sendable {
             events: events,
             permissions: authorizer.resourceManagement ? permissions : nil,
             metrics: metrics,
+            eventLog: eventLog,
             logger: logger
         )
         self.fleet = fleet
@@ -120,6 +121,7 @@ public final class ControlPlane: Service, Sendable {
         logger.debug("command epoch", metadata: ["epoch": "\(epoch)"])
         let fleetStarted = clock.now
         try await fleet.load()
+        await fleet.undoInterruptedCreates()
         let fleetLoaded = clock.now
         try await keys.load()
         if let range = configuration.macRange {

@@ -29,6 +29,8 @@ public enum StoredChange: Sendable, Equatable {
     case instancesPurged([String])
     /// The node holds these template versions: its unfinished pulls of them are done.
     case templatesHeld(nodeID: String, versions: [TemplateVersionKey])
+    /// An environment as the fleet holds it now (an existing row).
+    case environment(EnvironmentRow)
     /// A node group as the fleet holds it now, created or changed.
     case group(NodeGroupRow)
     /// A group is gone: its memberships go with it, and groups falling back to it lose

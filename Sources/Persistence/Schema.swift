@@ -392,6 +392,26 @@ enum Schema {
                 t.add(column: "restart_at", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v21-environments") { db in
+            // Several instances as one unit with an owner and a lifetime (docs/extensions.md).
+            // The deadline is a column, so expiry survives a restart.
+            try db.create(table: "environments") { t in
+                t.primaryKey("id", .text)
+                t.column("owner", .text).notNull()
+                t.column("created_by", .text).notNull()
+                t.column("ssh_keys", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("message", .text).notNull()
+                t.column("lifetime_seconds", .integer).notNull()
+                t.column("expires_at", .integer).notNull()
+                t.column("placement_timeout_seconds", .integer).notNull()
+                t.column("created_at", .integer).notNull()
+                t.column("ended_at", .integer).notNull()
+            }
+            try db.alter(table: "instances") { t in
+                t.add(column: "env_id", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

@@ -117,6 +117,7 @@ public struct Gateway: Sendable {
         ImageRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         BerthRoutes(client: client, registryAddress: configuration.registryAddress).register(on: router)
         InstanceMetricsRoutes(client: client).register(on: router)
+        EnvironmentRoutes(client: client).register(on: router)
         PortForwardRoutes(client: client).register(on: router)
         PortalRoutes(portal: portal, registryAddress: configuration.registryAddress).register(on: router)
         routeMethods.load(router.routes)

@@ -141,6 +141,7 @@ import Testing
         row.maxRestarts = 3
         row.restartCount = 1
         row.restartAt = 14
+        row.envId = "e1"
         row.ts = 12
         let written = try row.databaseDictionary.keys
         let stored = row
@@ -190,6 +191,7 @@ import Testing
         changed.maxRestarts = 4
         changed.restartCount = 2
         changed.restartAt = 24
+        changed.envId = "e2"
         changed.ts = 22
         for (property, value) in Mirror(reflecting: changed).children where property != "id" {
             let old = Mirror(reflecting: row).children.first { $0.label == property }?.value

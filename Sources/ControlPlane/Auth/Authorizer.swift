@@ -50,9 +50,22 @@ struct Authorizer: Sendable {
     func requireController(_ principal: Principal, _ name: String) async throws {
         guard enabled, principal.kind != .root else { return }
         if principal.kind == .anonymous { throw ControlPlaneError(.unauthenticated, "Authentication Required") }
-        guard await store.controllerPermissions(of: Self.subjects(of: principal)).contains(name) else {
+        let held = await store.controllerPermissions(of: Self.subjects(of: principal))
+        // Managing every environment includes managing one's own.
+        guard held.contains(name) || (name == "manage_own_envs" && held.contains("manage_envs")) else {
             throw ControlPlaneError(.forbidden, "Permission denied: missing permission \(name)")
         }
+    }
+
+    /// Which environments a principal may see and manage: every one (`manage_envs`, root,
+    /// or authorization off), or those it owns (`manage_own_envs`); `forbidden` otherwise.
+    func environmentScope(_ principal: Principal) async throws -> EnvironmentScope {
+        guard enabled, principal.kind != .root else { return .all }
+        if principal.kind == .anonymous { throw ControlPlaneError(.unauthenticated, "Authentication Required") }
+        let held = await store.controllerPermissions(of: Self.subjects(of: principal))
+        if held.contains("manage_envs") { return .all }
+        if held.contains("manage_own_envs") { return .own(RPCDispatcher.actor(principal)) }
+        throw ControlPlaneError(.forbidden, "Permission denied: missing permission manage_own_envs")
     }
 
     // MARK: Grants: a caller hands out only what it holds
@@ -162,6 +175,20 @@ struct Authorizer: Sendable {
                 .forbidden,
                 "Permission denied: permission group \(group) lacks resource permission create_instance on node \(request.nodeID)"
             )
+        }
+    }
+}
+
+/// The environments a caller may see and manage (``Authorizer/environmentScope(_:)``).
+enum EnvironmentScope: Equatable {
+    case all
+    /// Those whose owner is this name.
+    case own(String)
+
+    func covers(owner: String) -> Bool {
+        switch self {
+        case .all: true
+        case .own(let name): owner == name
         }
     }
 }

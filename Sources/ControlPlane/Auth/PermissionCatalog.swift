@@ -10,6 +10,8 @@ enum PermissionCatalog {
         ("Instances", "terminate_vm", "Terminate VM instances"),
         ("Instances", "update_vm", "Update VM instances (name, external id, metadata)"),
         ("Instances", "connect_vm", "Reach VM instances' ports through the control plane (Berth)"),
+        ("Environments", "manage_own_envs", "Create, see and manage one's own environments (Berth)"),
+        ("Environments", "manage_envs", "See and manage every environment (Berth)"),
         ("Images", "list_images", "List save-image requests"),
         ("Images", "save_image", "Save an instance as a template image"),
         ("Registry", "get_registry_files", "Download registry files (logs)"),

@@ -8,6 +8,12 @@ extension Fleet {
     /// Validates the request as Anka does: the template must exist, a named tag or
     /// version must exist (`No such tag <tag>`), priority is 1–10000.
     func startInstances(_ request: StartInstancesRequest) async throws -> [String] {
+        try await storeNewInstances(try await newInstanceRows(request))
+    }
+
+    /// The rows a start request makes, checked as ``startInstances(_:)`` describes; nothing
+    /// is stored.
+    func newInstanceRows(_ request: StartInstancesRequest, envID: String = "") async throws -> [InstanceRow] {
         guard !request.templateID.isEmpty else { throw ControlPlaneError.badRequest("vmid is required") }
         guard let (template, versions) = try await database.templateWithVersions(id: request.templateID) else {
             throw ControlPlaneError.notFound("No such template \(request.templateID)")
@@ -78,8 +84,14 @@ extension Fleet {
             row.tags = tags
             row.restartPolicy = policy.rawValue
             row.maxRestarts = maxRestarts
+            row.envId = envID
             return row
         }
+        return rows
+    }
+
+    /// Stores new instances in one transaction, then holds, announces and schedules them.
+    func storeNewInstances(_ rows: [InstanceRow]) async throws -> [String] {
         let stored: [InstanceRow]
         do {
             stored = try await creator.create(rows)
@@ -120,16 +132,18 @@ extension Fleet {
 
     /// Terminates an instance: at once if it is not placed, else through its node. `by` is
     /// who asked, as its stop reason names them. An instance with a delete lock is refused
-    /// (`conflict`), unless it has ended already.
+    /// (`conflict`), unless it has ended already or `overridingLock` (an environment's
+    /// expiry, or the undoing of a create that failed).
     func terminateInstance(
         id: String,
         by actor: String,
-        reason: InstanceStopReason = .terminatedByUser
+        reason: InstanceStopReason = .terminatedByUser,
+        overridingLock: Bool = false
     ) async throws {
         guard !id.isEmpty else { throw ControlPlaneError.badRequest("id is required") }
         guard var row = instances[id] else { throw ControlPlaneError.notFound("No such instance \(id)") }
         if row.state == "Terminating" || row.state == "Terminated" { return }
-        guard !row.deleteLock else {
+        guard !row.deleteLock || overridingLock else {
             throw ControlPlaneError(
                 .conflict,
                 "instance \(id) has a delete lock; clear it (PUT /api/v1/vm?id=\(id) with {\"delete_lock\": false}) to terminate it"

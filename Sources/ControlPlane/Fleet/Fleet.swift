@@ -67,6 +67,10 @@ actor Fleet {
     /// Each node's held templates, decoded once per change (scheduling passes read them).
     var heldTemplates = HeldTemplatesCache()
     /// The scheduler's nodes, rebuilt between passes only where something changed.
+    /// Where environments' creation, expiry and destruction are recorded.
+    let eventLog: EventLog?
+    /// Every environment, live and ended, by id.
+    var environments: [String: EnvironmentRow] = [:]
     /// Instances whose restart policy has a restart due, with when (``issueDueRestarts(now:)``).
     var pendingRestarts: [String: Int64] = [:]
     var schedulingView = SchedulingView()
@@ -86,9 +90,11 @@ actor Fleet {
         events: FleetEventHub,
         permissions: PermissionStore? = nil,
         metrics: ControlPlaneMetrics = ControlPlaneMetrics(),
+        eventLog: EventLog? = nil,
         logger: Logger
     ) {
         self.metrics = metrics
+        self.eventLog = eventLog
         let contentRoot =
             configuration.contentDirectory
             ?? URL(fileURLWithPath: database.path).deletingLastPathComponent().appendingPathComponent("chunks")
@@ -118,6 +124,7 @@ actor Fleet {
         for node in try await database.nodes() { nodes[node.id] = node }
         instances = InstanceTable(try await database.instances())
         loadPendingRestarts()
+        for environment in try await database.environments() { environments[environment.id] = environment }
         groups = GroupTable(groups: try await database.groups(), memberships: try await database.groupMemberships())
         let history = try await database.commandHistory()
         outbox = CommandOutbox(
@@ -487,6 +494,7 @@ actor Fleet {
             gatewayDisconnected(gateway)
         }
         if !pendingRestarts.isEmpty { await issueDueRestarts(now: BerthDatabase.nowMicros()) }
+        if !environments.isEmpty { await expireEnvironments(now: BerthDatabase.nowMicros()) }
         if now - lastStatsFlush >= .milliseconds(Int64(configuration.heartbeatInterval * 1000)) {
             lastStatsFlush = now
             await flushHeartbeats()

@@ -80,6 +80,7 @@ struct RPCRoutes: Sendable {
         table.on(RPCCatalog.instanceMetrics) { [fleet] query, _ in
             InstanceMetricsList(items: try await fleet.instanceMetrics(id: query.id))
         }
+        environments(&table)
         table.on(RPCCatalog.instanceHistory) { [fleet] query, _ in
             guard await fleet.instance(id: query.id) != nil else {
                 throw ControlPlaneError.notFound("No such instance \(query.id)")
@@ -88,6 +89,56 @@ struct RPCRoutes: Sendable {
             return InstanceHistory(
                 transitions: rows.map { InstanceTransition(state: $0.state, message: $0.message, tsMicros: Int($0.ts)) }
             )
+        }
+    }
+
+    private func environments(_ table: inout RPCHandlerTable) {
+        table.on(RPCCatalog.createEnvironment) { [fleet, authorizer] request, principal in
+            let scope = try await authorizer.environmentScope(principal)
+            let actor = RPCDispatcher.actor(principal)
+            var request = request
+            if request.owner.isEmpty { request.owner = actor }
+            guard scope.covers(owner: request.owner) else {
+                throw ControlPlaneError(
+                    .forbidden,
+                    "Permission denied: missing permission manage_envs (the owner \(request.owner) is not you)"
+                )
+            }
+            let created = try await fleet.createEnvironment(request, by: actor)
+            // All or nothing: every member Started within the timeout, or none stays.
+            let failure = await EnvironmentCreation.waitForMembers(
+                created.members.map(\.instanceID),
+                timeout: .seconds(request.placementTimeoutSeconds ?? CreateEnvironmentRequest.defaultPlacementTimeout),
+                fleet: fleet
+            )
+            let settled = await fleet.settleEnvironment(id: created.id, failure: failure)
+            if let failure {
+                throw ControlPlaneError(.conflict, "environment \(created.id) was not created: \(failure)")
+            }
+            return settled ?? created
+        }
+        table.on(RPCCatalog.listEnvironments) { [fleet, authorizer] query, principal in
+            let scope = try await authorizer.environmentScope(principal)
+            return EnvironmentList(items: try await fleet.listEnvironments(id: query.id, scope: scope))
+        }
+        table.on(RPCCatalog.deleteEnvironment) { [fleet, authorizer] query, principal in
+            let scope = try await authorizer.environmentScope(principal)
+            try await fleet.destroyEnvironment(id: query.id, scope: scope, by: RPCDispatcher.actor(principal))
+            return Empty()
+        }
+        table.on(RPCCatalog.extendEnvironment) { [fleet, authorizer] request, principal in
+            let scope = try await authorizer.environmentScope(principal)
+            return try await fleet.extendEnvironment(request, scope: scope, by: RPCDispatcher.actor(principal))
+        }
+        table.on(RPCCatalog.stopEnvironment) { [fleet, authorizer] query, principal in
+            let scope = try await authorizer.environmentScope(principal)
+            try await fleet.setEnvironmentRunning(id: query.id, running: false, scope: scope)
+            return Empty()
+        }
+        table.on(RPCCatalog.startEnvironment) { [fleet, authorizer] query, principal in
+            let scope = try await authorizer.environmentScope(principal)
+            try await fleet.setEnvironmentRunning(id: query.id, running: true, scope: scope)
+            return Empty()
         }
     }
 

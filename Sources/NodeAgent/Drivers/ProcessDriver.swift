@@ -98,6 +98,7 @@ public actor ProcessDriver: InstanceDriver {
     public func start(instanceID: String, spec: StartSpec) async throws -> VMInfo {
         let directory = directory(of: instanceID)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try AuthorizedKeys.install(spec.options.sshKeys, in: directory)
         var info = VMInfo()
         info.uuid = instanceID
         info.name = spec.vmName

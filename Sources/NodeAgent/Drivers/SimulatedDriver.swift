@@ -18,6 +18,12 @@ public actor SimulatedDriver: InstanceDriver {
         public var diskSizeBytes: Int = 500 * 1024 * 1024 * 1024
         public var vlans: [String] = []
         public var usbDevices: [USBDevice] = []
+        /// Where instances' directories are (`instances/<id>`): only an instance given SSH
+        /// keys gets one, holding its `authorized_keys`. A scratch directory by default.
+        public var root: URL = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "berth-simulated",
+            isDirectory: true
+        )
 
         public init() {}
     }
@@ -65,11 +71,22 @@ public actor SimulatedDriver: InstanceDriver {
         }
     }
 
+    /// An instance's directory (it exists only when the instance was given SSH keys).
+    public nonisolated func directory(of instanceID: String) -> URL {
+        configuration.root.appendingPathComponent("instances", isDirectory: true)
+            .appendingPathComponent(instanceID, isDirectory: true)
+    }
+
     public func start(instanceID: String, spec: StartSpec) async throws -> VMInfo {
         if configuration.bootTime > .zero { try await Task.sleep(for: configuration.bootTime) }
         try Task.checkCancellation()
         if configuration.failureRate > 0, Double.random(in: 0..<1, using: &random) < configuration.failureRate {
             throw DriverError("simulated boot failure of \(spec.vmName)")
+        }
+        if !spec.options.sshKeys.isEmpty {
+            let directory = directory(of: instanceID)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try AuthorizedKeys.install(spec.options.sshKeys, in: directory)
         }
         let ordinal = nextOrdinal
         nextOrdinal += 1
@@ -126,6 +143,7 @@ public actor SimulatedDriver: InstanceDriver {
 
     public func terminate(instanceID: String) async throws {
         vms.removeValue(forKey: instanceID)
+        try? FileManager.default.removeItem(at: directory(of: instanceID))
     }
 
     /// Made-up but steady figures for each running VM: a CPU share that varies with the VM,

@@ -276,6 +276,20 @@ public enum PostgresSchema {
                 "ALTER TABLE instances ADD COLUMN restart_at BIGINT NOT NULL DEFAULT 0",
             ]
         ),
+        (
+            "v21-environments",
+            [
+                """
+                CREATE TABLE environments (
+                    id TEXT PRIMARY KEY, owner TEXT NOT NULL, created_by TEXT NOT NULL,
+                    ssh_keys TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL,
+                    lifetime_seconds BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+                    placement_timeout_seconds BIGINT NOT NULL, created_at BIGINT NOT NULL,
+                    ended_at BIGINT NOT NULL)
+                """,
+                "ALTER TABLE instances ADD COLUMN env_id TEXT NOT NULL DEFAULT ''",
+            ]
+        ),
     ]
 
     /// The steps' names, in order: SQLite's migrations' names (a test holds them equal).

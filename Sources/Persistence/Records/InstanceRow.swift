@@ -63,6 +63,8 @@ public struct InstanceRow: Codable, Sendable, Equatable, FetchableRecord, Persis
     /// When the next restart is due, in microseconds since the Unix epoch; 0 when none is.
     /// Stored, so a restart pending across a control-plane restart still happens.
     public var restartAt: Int64 = 0
+    /// The environment it belongs to; empty for none.
+    public var envId: String = ""
     public var crTime: Int64
     public var ts: Int64
 
@@ -120,6 +122,7 @@ extension InstanceRow {
         container["max_restarts"] = maxRestarts
         container["restart_count"] = restartCount
         container["restart_at"] = restartAt
+        container["env_id"] = envId
         container["cr_time"] = crTime
         container["ts"] = ts
     }
@@ -161,6 +164,7 @@ extension InstanceRow {
         maxRestarts = try row.decode(forColumn: "max_restarts")
         restartCount = try row.decode(forColumn: "restart_count")
         restartAt = try row.decode(forColumn: "restart_at")
+        envId = try row.decode(forColumn: "env_id")
         crTime = try row.decode(forColumn: "cr_time")
         ts = try row.decode(forColumn: "ts")
     }
@@ -181,7 +185,7 @@ extension InstanceRow {
         "start_options", "mac_address", "script_result", "usb_device_id", "name", "external_id",
         "metadata", "vcpu", "vram_mb", "arch", "vlan", "progress", "vminfo", "wait_reason",
         "delete_lock", "tags", "stop_reason", "stopped_by", "stopped_at", "restart_policy",
-        "max_restarts", "restart_count", "restart_at", "cr_time", "ts",
+        "max_restarts", "restart_count", "restart_at", "env_id", "cr_time", "ts",
     ]
 
     static let updateSQL =
@@ -246,6 +250,7 @@ extension InstanceRow {
             SQLValue(maxRestarts),
             SQLValue(restartCount),
             .integer(restartAt),
+            .text(envId),
             .integer(crTime),
             .integer(ts),
             .text(id),
@@ -310,6 +315,7 @@ extension InstanceRow: SQLRecord {
         maxRestarts = Int(try integer("max_restarts"))
         restartCount = Int(try integer("restart_count"))
         restartAt = try integer("restart_at")
+        envId = try text("env_id")
         crTime = try integer("cr_time")
         ts = try integer("ts")
     }

@@ -73,6 +73,8 @@ extension BerthDatabase {
                     try Self.deleteInstances(db, ids: ids)
                 case .templatesHeld(let nodeID, let versions):
                     try Self.completeDistributions(db, nodeID: nodeID, held: Set(versions))
+                case .environment(let environment):
+                    try db.save(environment)
                 case .group(let group):
                     try db.save(group)
                 case .groupDeleted(let id):

@@ -31,6 +31,9 @@ public struct StartOptions: WireCodable, Equatable {
     public var vncPassword: String = ""
     /// The device of group `usbDevice` the control plane claimed for this instance.
     public var usbDeviceID: String = ""
+    /// SSH public keys the VM accepts (an environment's `ssh_keys`); drivers install them
+    /// as the instance's `authorized_keys`.
+    public var sshKeys: [String] = []
 
     public init() {}
 
@@ -58,6 +61,7 @@ public struct StartOptions: WireCodable, Equatable {
         w.write(19, diskSkipContainerResize)
         w.write(20, vncPassword)
         w.write(21, usbDeviceID)
+        w.write(22, sshKeys)
     }
 
     public init(from r: inout PayloadReader) throws {
@@ -84,6 +88,7 @@ public struct StartOptions: WireCodable, Equatable {
             case 19: diskSkipContainerResize = try r.bool(tag)
             case 20: vncPassword = try r.string(tag)
             case 21: usbDeviceID = try r.string(tag)
+            case 22: sshKeys.append(try r.string(tag))
             default: try r.skip(tag)
             }
         }

@@ -387,6 +387,49 @@ public enum RPCCatalog {
             + "from its node's last heartbeat"
     )
 
+    public static let createEnvironment = RPC<CreateEnvironmentRequest, EnvironmentRecord>(
+        91,
+        "createEnvironment",
+        .controller("manage_own_envs"),
+        audited: true,
+        "for another owner `manage_envs` (which includes `manage_own_envs`); answers once every member is Started, or, when one "
+            + "fails or the placement timeout passes, terminates them all and answers `conflict`"
+    )
+    public static let listEnvironments = RPC<IDQuery, EnvironmentList>(
+        92,
+        "listEnvironments",
+        .controller("manage_own_envs"),
+        "one (id) or all the caller may see: its own, or every one with `manage_envs`; another's is `notFound`"
+    )
+    public static let deleteEnvironment = RPC<IDQuery, Empty>(
+        93,
+        "deleteEnvironment",
+        .controller("manage_own_envs"),
+        audited: true,
+        "terminates every member; `conflict` while a member has a delete lock"
+    )
+    public static let extendEnvironment = RPC<ExtendEnvironmentRequest, EnvironmentRecord>(
+        94,
+        "extendEnvironment",
+        .controller("manage_own_envs"),
+        audited: true,
+        "moves the deadline later by 1 … 2592000 s"
+    )
+    public static let stopEnvironment = RPC<IDQuery, Empty>(
+        95,
+        "stopEnvironment",
+        .controller("manage_own_envs"),
+        audited: true,
+        "stops every Started member's VM, keeping it"
+    )
+    public static let startEnvironment = RPC<IDQuery, Empty>(
+        96,
+        "startEnvironment",
+        .controller("manage_own_envs"),
+        audited: true,
+        "starts every Stopped member's VM again"
+    )
+
     /// Every method.
     public static let all: [RPCDescriptor] = [
         status.descriptor,
@@ -410,6 +453,8 @@ public enum RPCCatalog {
         registryDisk.descriptor, saveImage.descriptor, listImageRequests.descriptor,
         portalSession.descriptor, fleetHistory.descriptor, watchFleet.descriptor, instanceHistory.descriptor,
         endSession.descriptor, portalSecret.descriptor, createAccessToken.descriptor, instanceMetrics.descriptor,
+        createEnvironment.descriptor, listEnvironments.descriptor, deleteEnvironment.descriptor,
+        extendEnvironment.descriptor, stopEnvironment.descriptor, startEnvironment.descriptor,
     ]
 
     /// The descriptors by number.
