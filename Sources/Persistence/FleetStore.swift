@@ -31,6 +31,8 @@ public enum StoredChange: Sendable, Equatable {
     case templatesHeld(nodeID: String, versions: [TemplateVersionKey])
     /// An environment as the fleet holds it now (an existing row).
     case environment(EnvironmentRow)
+    /// An ended environment past its retention, its members purged before it.
+    case environmentPurged(id: String)
     /// A node group as the fleet holds it now, created or changed.
     case group(NodeGroupRow)
     /// A group is gone: its memberships go with it, and groups falling back to it lose

@@ -156,6 +156,37 @@ import WireProtocol
         #expect(try await db.transitions(instanceID: "old").isEmpty)
     }
 
+    @Test func anEndedEnvironmentIsPurgedWithItsLastMemberAndALiveOneStays() async throws {
+        func member(_ id: String, of env: String) -> InstanceRow {
+            var row = Self.instance(id)
+            row.state = "Terminated"
+            row.envId = env
+            return row
+        }
+        let db = try await seed([member("e1-a", of: "ended"), member("e1-b", of: "ended"), member("l-a", of: "live")])
+        for (id, state) in [("ended", "destroyed"), ("live", "running")] {
+            var environment = EnvironmentRow(
+                id: id,
+                owner: "o",
+                createdBy: "o",
+                sshKeys: "",
+                state: state,
+                lifetimeSeconds: 60,
+                expiresAt: .max,
+                placementTimeoutSeconds: 5,
+                createdAt: 1
+            )
+            environment.endedAt = state == "destroyed" ? 2 : 0
+            try await db.insertEnvironment(environment)
+        }
+        let fleet = try await fleet(db)
+        #expect(await fleet.environments.keys.sorted() == ["ended", "live"])
+        await fleet.purgeTerminated(before: BerthDatabase.nowMicros() + 1)
+        #expect(await fleet.environments.keys.sorted() == ["live"])
+        await fleet.journal.flush()
+        #expect(try await db.environments().map(\.id) == ["live"])
+    }
+
     /// Ids continue above everything storage ever issued, under the new start's epoch, and
     /// unacknowledged commands come back with a restart.
     @Test func commandIdsGrowAcrossRestartsAndTheOutboxIsReloaded() async throws {

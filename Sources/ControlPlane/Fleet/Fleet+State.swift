@@ -99,6 +99,19 @@ extension Fleet {
     /// Forgets instances terminated before `cutoff` and journals their deletion.
     func purgeTerminated(before cutoff: Int64) {
         let expired = instances.rows.values.filter { $0.state == "Terminated" && $0.ts < cutoff }.map(\.id)
+        // Ended environments go with their last member, after the same retention.
+        let ended = environments.values.filter { !$0.isLive && $0.endedAt < cutoff }
+        var stillHeld: Set<String> = []
+        if !ended.isEmpty {
+            let leaving = Set(expired)
+            for row in instances.rows.values where !row.envId.isEmpty && !leaving.contains(row.id) {
+                stillHeld.insert(row.envId)
+            }
+        }
+        for environment in ended where !stillHeld.contains(environment.id) {
+            environments.removeValue(forKey: environment.id)
+            journal.append(.environmentPurged(id: environment.id))
+        }
         guard !expired.isEmpty else { return }
         for id in expired { instances.remove(id) }
         journal.append(.instancesPurged(expired))

@@ -75,6 +75,8 @@ extension BerthDatabase {
                     try Self.completeDistributions(db, nodeID: nodeID, held: Set(versions))
                 case .environment(let environment):
                     try db.save(environment)
+                case .environmentPurged(let id):
+                    _ = try db.delete(EnvironmentRow.self, key: .text(id))
                 case .group(let group):
                     try db.save(group)
                 case .groupDeleted(let id):
