@@ -110,6 +110,14 @@ import WireProtocol
         let listed = try await fleet.gateway.http.send("GET", "/berth/v1/env")
         #expect((listed.json["body"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["alice-dev"])
 
+        // The dashboard lists it with its VMs and the time it has left.
+        let browser = TestBrowser(base: fleet.gateway.base)
+        #expect(try await browser.logIn(token: Self.root).status == 303)
+        let page = try await browser.request("/environments")
+        #expect(page.status == 200)
+        #expect(page.body.contains("alice-dev") && page.body.contains("2 of 2 Started"), "\(page.body)")
+        #expect(page.body.contains("59m") || page.body.contains("1h 00m"), "\(page.body)")
+
         // Stop and start the whole environment.
         #expect(try await fleet.gateway.http.send("POST", "/berth/v1/env/alice-dev/stop").status == 200)
         let ids = Set(members.compactMap { $0["instance_id"] as? String })

@@ -78,7 +78,7 @@ struct Portal: Sendable {
 
     /// First path segments the dashboard owns; everything else is the API's.
     static let sections: Set<String> = [
-        "", "nodes", "templates", "instances", "groups", "keys", "permission-groups", "events", "login", "logout",
+        "", "nodes", "templates", "instances", "environments", "groups", "keys", "permission-groups", "events", "login", "logout",
         "assets", "live",
     ]
 

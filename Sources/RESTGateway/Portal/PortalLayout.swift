@@ -7,6 +7,7 @@ enum PortalLayout {
         ("nodes", "/nodes", "Nodes"),
         ("templates", "/templates", "Templates"),
         ("instances", "/instances", "Instances"),
+        ("environments", "/environments", "Environments"),
         ("groups", "/groups", "Groups"),
         ("keys", "/keys", "API keys"),
         ("permission-groups", "/permission-groups", "Permission groups"),

@@ -18,6 +18,8 @@ struct PortalRoutes {
         instances.register(on: router)
         let templates = TemplatesView(portal: portal)
         templates.register(on: router)
+        let environments = EnvironmentsView(portal: portal)
+        environments.register(on: router)
         GroupsView(portal: portal).register(on: router)
         KeysView(portal: portal).register(on: router)
         PermissionGroupsView(portal: portal).register(on: router)
@@ -34,6 +36,7 @@ struct PortalRoutes {
                 "instances": instances.listFragments,
                 "instance": { request in try await instances.detailFragments(request, id: request.query["id"] ?? "") },
                 "events": events.fragments,
+                "environments": environments.fragments,
             ]
         ).register(on: router)
     }
