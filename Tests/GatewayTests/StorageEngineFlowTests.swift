@@ -39,6 +39,22 @@ import Testing
         try await events.instances([ids[0]], reach: .terminated, timeout: 30)
         let group = try await gateway.http.send("POST", "/api/v1/group", body: #"{"name": "racks-a"}"#)
         #expect(group.json["status"] as? String == "OK", "\(group.text)")
+        // Berth's extensions are stored too: an environment (extended), and an instance's
+        // delete lock and tags.
+        let environment = try await gateway.http.send(
+            "POST",
+            "/berth/v1/env",
+            body: #"{"id": "flow-env", "vms": [{"image": "ubuntu-22.04"}], "lifetime": 600}"#
+        )
+        #expect(environment.json["status"] as? String == "OK", "\(environment.text)")
+        let extended = try await gateway.http.send("POST", "/berth/v1/env/flow-env/extend", body: #"{"seconds": 60}"#)
+        #expect(extended.json["status"] as? String == "OK", "\(extended.text)")
+        let marked = try await gateway.http.send(
+            "PUT",
+            "/api/v1/vm?id=\(ids[1])",
+            body: #"{"delete_lock": true, "tags": ["flow"]}"#
+        )
+        #expect(marked.json["status"] as? String == "OK", "\(marked.text)")
 
         await gateway.stop()
         cp = try await cp.restart()
@@ -54,6 +70,17 @@ import Testing
         for id in ids.dropFirst() { #expect(states[id] == "Started", "\(id): \(states[id] ?? "missing")") }
         #expect(states[ids[0]] == nil || states[ids[0]] == "Terminated")
         #expect(listed.count == Set(listed.compactMap { $0["instance_id"] as? String }).count)
+        let kept = try #require(
+            try await gateway.http.send("GET", "/berth/v1/env/flow-env").json["body"] as? [String: Any]
+        )
+        #expect(kept["state"] as? String == "running")
+        #expect(kept["lifetime"] as? Int == 660)
+        #expect((kept["vms"] as? [[String: Any]])?.first?["instance_state"] as? String == "Started")
+        let locked = try #require(
+            try await gateway.http.send("GET", "/api/v1/vm?id=\(ids[1])").json["body"] as? [String: Any]
+        )
+        #expect(locked["delete_lock"] as? Bool == true)
+        #expect(locked["tags"] as? [String] == ["flow"])
         let groups = try #require(try await gateway.http.send("GET", "/api/v1/group").json["body"] as? [[String: Any]])
         #expect(groups.contains { $0["name"] as? String == "racks-a" })
         let node = try #require(
