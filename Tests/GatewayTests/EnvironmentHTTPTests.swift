@@ -30,7 +30,7 @@ import WireProtocol
         }
 
         func vm(_ id: String) async throws -> [String: Any] {
-            try #require(try await gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any])
+            try await gateway.http.instance(id)
         }
 
         func eventKinds(_ prefix: String) async throws -> [String] {

@@ -16,13 +16,7 @@ import WireProtocol
         let events: AsyncStream<FleetEvent>
 
         func start(_ fields: String = "") async throws -> String {
-            let reply = try await gateway.http.send(
-                "POST",
-                "/api/v1/vm",
-                body: #"{"vmid": "\#(TestTemplates.linux)"\#(fields.isEmpty ? "" : ", " + fields)}"#
-            )
-            #expect(reply.status == 200 && reply.json["status"] as? String == "OK", "\(reply.text)")
-            return try #require((reply.json["body"] as? [String])?.first)
+            try await gateway.http.startInstance(fields)
         }
 
         func startedOne(_ fields: String = "") async throws -> String {
@@ -32,7 +26,7 @@ import WireProtocol
         }
 
         func vm(_ id: String) async throws -> [String: Any] {
-            try #require(try await gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any])
+            try await gateway.http.instance(id)
         }
 
         /// The ids `GET /api/v1/vm` lists, with `query` appended.

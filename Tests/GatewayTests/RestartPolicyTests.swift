@@ -16,18 +16,12 @@ import WireProtocol
         let enrolled: EnrolledNode
         let events: AsyncStream<FleetEvent>
 
-        func start(_ fields: String) async throws -> String {
-            let reply = try await gateway.http.send(
-                "POST",
-                "/api/v1/vm",
-                body: #"{"vmid": "\#(TestTemplates.linux)", \#(fields)}"#
-            )
-            #expect(reply.status == 200 && reply.json["status"] as? String == "OK", "\(reply.text)")
-            return try #require((reply.json["body"] as? [String])?.first)
+        func start(_ fields: String = "") async throws -> String {
+            try await gateway.http.startInstance(fields)
         }
 
         func vm(_ id: String) async throws -> [String: Any] {
-            try #require(try await gateway.http.send("GET", "/api/v1/vm?id=\(id)").json["body"] as? [String: Any])
+            try await gateway.http.instance(id)
         }
 
         func stop() async {
