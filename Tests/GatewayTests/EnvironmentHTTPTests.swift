@@ -176,6 +176,7 @@ import WireProtocol
         #expect(try await fleet.gateway.http.send("GET", "/berth/v1/env/typo").status == 404)
         for bad in [
             #"{"id": "x", "vms": []}"#, #"{"id": "a/b", "vms": [{"image": "ubuntu-22.04"}]}"#,
+            #"{"id": "..", "vms": [{"image": "ubuntu-22.04"}]}"#, #"{"id": "x", "vms": [{}]}"#,
             #"{"id": "x", "vms": [{"image": "ubuntu-22.04"}], "lifetime": 0}"#,
             #"{"id": "x", "vms": [{"image": "ubuntu-22.04", "ports": [70000]}]}"#,
         ] {

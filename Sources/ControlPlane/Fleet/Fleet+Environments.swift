@@ -318,13 +318,17 @@ extension Fleet {
         return start
     }
 
-    /// An environment id: 1–64 letters, digits, `-`, `_` and `.`, as it appears in paths.
+    /// An environment id: 1–64 letters, digits, `-`, `_` and `.`, beginning with a letter
+    /// or digit, as it appears in paths (never `.` or `..`).
     static func checkEnvironmentID(_ id: String) throws {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".unicodeScalars)
-        guard !id.isEmpty, id.utf8.count <= 64, id.unicodeScalars.allSatisfy({ allowed.contains($0) }), id != ".",
-            id != ".."
+        let alphanumeric = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".unicodeScalars)
+        let allowed = alphanumeric.union("-_.".unicodeScalars)
+        guard let first = id.unicodeScalars.first, alphanumeric.contains(first), id.utf8.count <= 64,
+            id.unicodeScalars.allSatisfy({ allowed.contains($0) })
         else {
-            throw ControlPlaneError.badRequest("id must be 1 to 64 letters, digits, '-', '_' or '.'")
+            throw ControlPlaneError.badRequest(
+                "id must be 1 to 64 letters, digits, '-', '_' or '.', beginning with a letter or digit"
+            )
         }
     }
 }
