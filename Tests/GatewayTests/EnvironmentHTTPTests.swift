@@ -210,10 +210,12 @@ import WireProtocol
             try db.execute("UPDATE environments SET expires_at = 1 WHERE id = 'short'", [])
         }
         let back = try await TestControlPlane.start(directory: fleet.cp.directory, port: fleet.cp.port)
-        let events = back.controlPlane.events.subscribe()
-        try await fleet.agent.waitConnected(timeout: 30)
-        try await events.instances(ids, reach: .terminated)
         let gateway = try await TestGateway.start(back, rootToken: Self.root)
+        // Wait-for-state reads each VM first, so an end before the wait counts too.
+        for id in ids {
+            let ended = try await gateway.http.send("GET", "/berth/v1/vm/wait?id=\(id)&state=Terminated&timeout=60")
+            #expect(ended.json["status"] as? String == "OK", "\(ended.text)")
+        }
         let environment = try #require(
             try await gateway.http.send("GET", "/berth/v1/env/short").json["body"] as? [String: Any]
         )
