@@ -39,8 +39,13 @@ extension Fleet {
         }
         // Every member checked (template, tag, sizes) before anything is stored.
         var rows: [InstanceRow] = []
+        // Read once for every member that names its template by name.
+        let templatesByName = Dictionary(
+            try await database.templates().map { ($0.name, $0.id) },
+            uniquingKeysWith: { first, _ in first }
+        )
         for (index, member) in request.members.enumerated() {
-            let start = try await memberStart(member, index: index, request: request)
+            let start = try await memberStart(member, index: index, request: request, templatesByName: templatesByName)
             rows += try await newInstanceRows(start, envID: request.id)
         }
         let now = BerthDatabase.nowMicros()
@@ -115,10 +120,13 @@ extension Fleet {
             }
             return [try environmentRecord(id: environment.id)]
         }
+        // Members grouped in one pass over the instances, not one pass per environment.
+        var membersByEnvironment: [String: [InstanceRow]] = [:]
+        for row in instances.all where !row.envId.isEmpty { membersByEnvironment[row.envId, default: []].append(row) }
         return try environments.values
             .filter { scope.covers(owner: $0.owner) }
             .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-            .map { try environmentRecord(id: $0.id) }
+            .map { try environmentRecord(id: $0.id, members: membersByEnvironment[$0.id] ?? []) }
     }
 
     /// Destroys an environment: every member terminated, the environment `destroyed`.
@@ -225,7 +233,7 @@ extension Fleet {
         instances.all.filter { $0.envId == id }
     }
 
-    func environmentRecord(id: String) throws -> EnvironmentRecord {
+    func environmentRecord(id: String, members known: [InstanceRow]? = nil) throws -> EnvironmentRecord {
         guard let environment = environments[id] else { throw ControlPlaneError.notFound("No such environment \(id)") }
         var record = EnvironmentRecord()
         record.id = environment.id
@@ -238,7 +246,7 @@ extension Fleet {
         record.createdAtMicros = Int(environment.createdAt)
         record.endedAtMicros = Int(environment.endedAt)
         record.sshKeys = environment.sshKeys.isEmpty ? [] : environment.sshKeys.split(separator: "\n").map(String.init)
-        record.members = members(of: id).map(InstanceRecord.init)
+        record.members = (known ?? members(of: id)).map(InstanceRecord.init)
         return record
     }
 
@@ -286,17 +294,18 @@ extension Fleet {
     private func memberStart(
         _ member: EnvironmentMemberSpec,
         index: Int,
-        request: CreateEnvironmentRequest
+        request: CreateEnvironmentRequest,
+        templatesByName: [String: String]
     ) async throws -> StartInstancesRequest {
         guard !member.template.isEmpty else {
             throw ControlPlaneError.badRequest("vms[\(index)]: template is required")
         }
         var templateID = member.template
         if try await database.template(id: member.template) == nil {
-            guard let named = try await database.templates().first(where: { $0.name == member.template }) else {
+            guard let named = templatesByName[member.template] else {
                 throw ControlPlaneError.notFound("vms[\(index)]: No such template \(member.template)")
             }
-            templateID = named.id
+            templateID = named
         }
         var start = StartInstancesRequest()
         start.templateID = templateID
